@@ -1,0 +1,76 @@
+"""The answer to a decision: immutable, JSON-serialisable, citing the policy behind it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["decided", "default", "error"]
+
+
+@dataclass(frozen=True)
+class Citation:
+    clause: str
+    document: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    id: str
+    title: str
+    outcome: str
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class NotFiredRule:
+    id: str
+    title: str
+    failed: str  # the first condition that failed, with the fact values seen
+
+
+@dataclass(frozen=True)
+class Obligation:
+    who: str
+    role: str  # the role's title
+    do: str
+    rule: str
+    clause: Citation | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of one decision for one set of facts.
+
+    `status` is "decided" when a rule decided, "default" when no rule applied, and
+    "error" when the facts were invalid or evaluation failed (then `outcome` is the
+    decision's `on_error` outcome: deny for placement questions).
+    """
+
+    decision: str
+    outcome: str
+    status: Status
+    reason: str
+    fired: tuple[FiredRule, ...] = ()
+    obligations: tuple[Obligation, ...] = ()
+    not_fired: tuple[NotFiredRule, ...] = ()
+    errors: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = field(default=())  # every outcome the fired rules gave
+    policy_digest: str = ""
+    policy_revision: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        """True only for an `allow` outcome reached without error."""
+        return self.outcome == "allow" and self.status != "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Canonical JSON: same facts and same policy digest give the same bytes."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=indent, ensure_ascii=False,
+                          separators=(",", ":") if indent is None else None)

@@ -1,0 +1,147 @@
+"""Compile conditions into durable_rules JSON rule expressions.
+
+durable_rules' own semantics differ from plain logic in ways that produced wrong
+"allow" answers when measured (see shared notes): there is no `$in`, `$not` does not
+negate, `$iall` is false on an empty list, and any comparison with an absent field is
+false, so negating one is false too. Negations are therefore pushed down to the atoms
+(negation normal form), where each negated atom is written with the opposite operator
+OR'ed with "the field is absent", and list quantifiers use a length projection
+(`__len__<path>`, added to every message by messages.py) to handle empty lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any
+
+from qpr_rules.policy.conditions import (
+    NEGATED_OP,
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Contains,
+    Count,
+    FactRef,
+    InSet,
+    Literal_,
+    Not,
+    Operand,
+    Present,
+    Quantified,
+)
+
+MARKER = "__qpr__"
+Expr = dict[str, Any]
+
+
+def len_key(path: str) -> str:
+    """Top-level message key holding the length of the list at path."""
+    return "__len__" + path.replace(".", "__")
+
+
+def encode_scalar(value: Any) -> Any:
+    """The message form of a scalar: dates as day ordinals (durable compares numbers only)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    return value
+
+
+def compile_rule_expression(cond: Condition) -> Expr:
+    """The `m` expression of a durable rule for cond, guarded by the case marker."""
+    return {"$and": [{MARKER: 1}, _compile(cond, negate=False, prefix="")]}
+
+
+def _absent(path: str) -> Expr:
+    return {"$nex": {path: 1}}
+
+
+def _either(*exprs: Expr) -> Expr:
+    return exprs[0] if len(exprs) == 1 else {"$or": list(exprs)}
+
+
+def _both(*exprs: Expr) -> Expr:
+    return exprs[0] if len(exprs) == 1 else {"$and": list(exprs)}
+
+
+def _cmp(path: str, op: str, rhs: Any) -> Expr:
+    return {path: rhs} if op == "eq" else {f"${'neq' if op == 'ne' else op}": {path: rhs}}
+
+
+def _rhs(op: Operand, prefix: str) -> Any:
+    if isinstance(op, Literal_):
+        return encode_scalar(op.value)
+    ref: Expr = {"$m": op.path}
+    if op.plus_days:
+        ref = {"$add": {"$l": ref, "$r": op.plus_days}}
+    return ref
+
+
+def _ref_paths(op: Operand) -> list[str]:
+    return [op.path] if isinstance(op, FactRef) else []
+
+
+def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
+    if isinstance(cond, Not):
+        return _compile(cond.item, not negate, prefix)
+    if isinstance(cond, (All, AnyOf)):
+        parts = [_compile(c, negate, prefix) for c in cond.items]
+        conjunctive = isinstance(cond, All) != negate
+        return _both(*parts) if conjunctive else _either(*parts)
+    path = prefix + cond.path
+    if isinstance(cond, Compare):
+        if not negate:
+            return _cmp(path, cond.op, _rhs(cond.right, prefix))
+        reads = [path, *_ref_paths(cond.right)]
+        return _either(*map(_absent, reads), _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+    if isinstance(cond, InSet):
+        values = [encode_scalar(v) for v in cond.values]
+        if not negate:
+            return _either(*({path: v} for v in values))
+        return _either(_absent(path), _both(*({"$neq": {path: v}} for v in values)))
+    if isinstance(cond, Present):
+        return _absent(path) if negate else {"$ex": {path: 1}}
+    if isinstance(cond, Contains):
+        return _contains(cond, path, negate)
+    if isinstance(cond, Count):
+        length = len_key(cond.path)
+        if not negate:
+            return _cmp(length, cond.op, _rhs(cond.right, prefix))
+        reads = [length, *_ref_paths(cond.right)]
+        return _either(*map(_absent, reads), _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+    if isinstance(cond, Quantified):
+        empty = {len_key(cond.path): 0}
+        # some:  $iany(c)              not some:  absent | empty | $iall(not c)
+        # every: empty | $iall(c)      not every: absent | $iany(not c)
+        if not cond.every and not negate:
+            return {"$iany": {path: _compile(cond.cond, False, "$i.")}}
+        if not cond.every:
+            return _either(_absent(path), empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
+        if not negate:
+            return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
+        return _either(_absent(path), {"$iany": {path: _compile(cond.cond, True, "$i.")}})
+    raise TypeError(f"unknown condition node {cond!r}")
+
+
+def _contains(cond: Contains, path: str, negate: bool) -> Expr:
+    def has(value: Any) -> Expr:
+        return {"$iany": {path: {"$i": value}}}
+
+    def lacks(value: Any) -> Expr:
+        return _either(_absent(path), {len_key(cond.path): 0},
+                       {"$iall": {path: {"$neq": {"$i": value}}}})
+
+    if isinstance(cond.right, Literal_):
+        value = encode_scalar(cond.right.value)
+        return lacks(value) if negate else has(value)
+    # No join between a list item and another fact: expand over the finite item values.
+    assert cond.ftype.item is not None
+    item = cond.ftype.item
+    values: list[Any] = list(item.enum_values) if item.kind == "enum" else [True, False]
+    ref = cond.right.path
+    if not negate:
+        return _either(*(_both({ref: v}, has(v)) for v in values))
+    return _either(_absent(ref), _both(*(_either({"$neq": {ref: v}}, lacks(v)) for v in values)))

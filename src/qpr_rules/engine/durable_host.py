@@ -1,0 +1,143 @@
+"""durable_rules behind guards. Every hazard measured in shared/notes/durable-rules.md is
+handled here, and each has a regression test in tests/test_durable_guards.py:
+
+- segfault on delete_state of a sid where no action ran: every ruleset has a guard rule
+  matching the case marker, so an action always runs; if it did not, the state is left
+  (counted as leaked) rather than deleted;
+- at most 1,024 live sids per ruleset: one sid per case, deleted after the case, under a
+  lock, so at most one is live; leaked sids are counted and the ruleset is rebuilt under a
+  new name long before the limit;
+- timer threads that run actions on other threads: the Host's `_run` is disabled, and an
+  action that runs on another thread is an error;
+- swallowed action exceptions: actions catch and record their own errors, which the
+  caller then raises;
+- no thread safety in the C extension: one process-wide lock around every call;
+- rulesets register once per name: names are versioned with a process-wide counter.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qpr_rules.engine.durable_compiler import MARKER
+from qpr_rules.errors import EngineError
+
+try:
+    from durable import engine as _durable
+except ImportError as exc:  # pragma: no cover - depends on the interpreter
+    raise ImportError(
+        "durable_rules could not be imported; it builds and runs on Python 3.11 and 3.12 only "
+        f"(not 3.13, upstream issue #404): {exc}"
+    ) from exc
+
+#: The C extension is process-global and has no locks: every call goes through this lock.
+DURABLE_LOCK = threading.RLock()
+_NAMES = itertools.count()
+GUARD_RULE = "__case__"
+#: Rebuild the ruleset when this many sids could not be deleted (durable allows 1,024 live).
+LEAK_LIMIT = 256
+
+
+class _QuietHost(_durable.Host):  # type: ignore[misc]
+    """A Host without its timer threads, which would run actions on other threads."""
+
+    def _run(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class CompiledDurableRule:
+    rule_id: str
+    expression: dict[str, Any]
+    priority: int
+
+
+class _Case:
+    __slots__ = ("errors", "fired", "thread")
+
+    def __init__(self) -> None:
+        self.fired: list[str] = []
+        self.errors: list[str] = []
+        self.thread = threading.get_ident()
+
+
+class DurableRuleset:
+    """One decision's rules registered in durable_rules, evaluated one case at a time."""
+
+    def __init__(self, label: str, rules: Sequence[CompiledDurableRule]) -> None:
+        self._label = re.sub(r"[^a-zA-Z0-9_]", "_", label)
+        self._rules = list(rules)
+        self._cases: dict[str, _Case] = {}
+        self.leaked = 0
+        self._build()
+
+    def _build(self) -> None:
+        self.name = f"qpr_{self._label}_{next(_NAMES)}"
+        definition: dict[str, Any] = {}
+        for i, rule in enumerate(self._rules):
+            definition[f"r{i}"] = {
+                "all": [{"m": rule.expression}],
+                "pri": rule.priority,
+                "run": self._action(rule.rule_id),
+            }
+        definition[GUARD_RULE] = {
+            "all": [{"m": {MARKER: 1}}],
+            "pri": 1_000_000,
+            "run": self._action(GUARD_RULE),
+        }
+        self._host = _QuietHost()
+        # registration mutates the dict it is given (it removes `run`): give it a copy
+        with DURABLE_LOCK:
+            self._host.set_rulesets({self.name: copy.deepcopy(definition)})
+
+    def _action(self, rule_id: str) -> Callable[[Any], None]:
+        def run(c: Any) -> None:
+            try:
+                case = self._cases[c.m["sid"]]
+            except Exception:  # noqa: BLE001 - an action must never raise into durable_rules
+                return
+            try:
+                if threading.get_ident() != case.thread:
+                    case.errors.append(f"rule {rule_id} ran on another thread")
+                case.fired.append(rule_id)
+            except Exception as exc:  # noqa: BLE001
+                case.errors.append(f"rule {rule_id} action failed: {exc!r}")
+
+        return run
+
+    def evaluate(self, message: dict[str, Any]) -> list[str]:
+        """Ids of the rules that fired for message (a fresh sid), the guard rule excluded."""
+        sid = message["sid"]
+        with DURABLE_LOCK:
+            case = self._cases[sid] = _Case()
+            try:
+                try:
+                    result = self._host.assert_fact(self.name, message)
+                except BaseException as exc:
+                    self._leak()  # a state may exist where no action ran: never delete it
+                    raise EngineError(f"durable_rules failed: {exc}") from exc
+                if GUARD_RULE not in case.fired:
+                    self._leak()
+                    raise EngineError("durable_rules ran no action for the case (guard rule missing)")
+                self._host.delete_state(self.name, sid)
+                if result is None:
+                    raise EngineError("durable_rules deferred the case to another thread")
+                if isinstance(result, dict) and result.get("exception"):
+                    raise EngineError(f"durable_rules action failed: {result['exception']}")
+                if case.errors:
+                    raise EngineError("; ".join(case.errors))
+            finally:
+                self._cases.pop(sid, None)
+        return [r for r in case.fired if r != GUARD_RULE]
+
+    def _leak(self) -> None:
+        self.leaked += 1
+        if self.leaked >= LEAK_LIMIT:
+            self.leaked = 0
+            self._build()

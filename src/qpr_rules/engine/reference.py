@@ -1,0 +1,159 @@
+"""The reference evaluator: conditions compiled once into plain Python closures.
+
+It is the second opinion on every durable_rules answer (the engine fails closed when
+the two disagree) and the source of explanations: for a rule that did not fire, it
+names the first condition that failed and the fact values it saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from qpr_rules.policy.conditions import (
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Contains,
+    Count,
+    FactRef,
+    InSet,
+    Literal_,
+    Not,
+    Operand,
+    Present,
+    Quantified,
+    _show,
+    render,
+)
+
+Facts = Mapping[str, Any]
+Check = Callable[[Facts], bool]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+}
+
+
+def get_path(facts: Any, path: str) -> Any:
+    """Value at a dotted path, or None when any step is absent."""
+    value = facts
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+        if value is None:
+            return None
+    return value
+
+
+def _operand(op: Operand) -> Callable[[Facts], Any]:
+    if isinstance(op, Literal_):
+        value = op.value
+        return lambda facts: value
+    path, days = op.path, op.plus_days
+    if days:
+        delta = dt.timedelta(days=days)
+
+        def shifted(facts: Facts) -> Any:
+            v = get_path(facts, path)
+            return None if v is None else v + delta
+
+        return shifted
+    return lambda facts: get_path(facts, path)
+
+
+def compile_condition(cond: Condition) -> Check:
+    """A closure that evaluates cond over a facts mapping. Absent values make atoms false."""
+    if isinstance(cond, All):
+        parts = [compile_condition(c) for c in cond.items]
+        return lambda facts: all(p(facts) for p in parts)
+    if isinstance(cond, AnyOf):
+        parts = [compile_condition(c) for c in cond.items]
+        return lambda facts: any(p(facts) for p in parts)
+    if isinstance(cond, Not):
+        inner = compile_condition(cond.item)
+        return lambda facts: not inner(facts)
+    if isinstance(cond, Compare):
+        path, fn, right = cond.path, _OPS[cond.op], _operand(cond.right)
+
+        def compare(facts: Facts) -> bool:
+            a, b = get_path(facts, path), right(facts)
+            return a is not None and b is not None and fn(a, b)
+
+        return compare
+    if isinstance(cond, InSet):
+        path, values = cond.path, frozenset(cond.values)
+        return lambda facts: get_path(facts, path) in values
+    if isinstance(cond, Present):
+        path = cond.path
+        return lambda facts: get_path(facts, path) is not None
+    if isinstance(cond, Contains):
+        path, right = cond.path, _operand(cond.right)
+
+        def contains(facts: Facts) -> bool:
+            items, v = get_path(facts, path), right(facts)
+            return items is not None and v is not None and v in items
+
+        return contains
+    if isinstance(cond, Count):
+        path, fn, right = cond.path, _OPS[cond.op], _operand(cond.right)
+
+        def count(facts: Facts) -> bool:
+            items, n = get_path(facts, path), right(facts)
+            return items is not None and n is not None and fn(len(items), n)
+
+        return count
+    if isinstance(cond, Quantified):
+        path, inner = cond.path, compile_condition(cond.cond)
+        if cond.every:
+            return lambda facts: (items := get_path(facts, path)) is not None and all(
+                inner(i) for i in items
+            )
+        return lambda facts: (items := get_path(facts, path)) is not None and any(
+            inner(i) for i in items
+        )
+    raise TypeError(f"unknown condition node {cond!r}")
+
+
+def explain_failure(cond: Condition, facts: Facts) -> str | None:
+    """Why cond is false for facts (the first failing part, with actual values); None if true."""
+    if compile_condition(cond)(facts):
+        return None
+    if isinstance(cond, All):
+        for c in cond.items:
+            why = explain_failure(c, facts)
+            if why is not None:
+                return why
+    if isinstance(cond, Not):
+        return f"{render(cond.item)} holds, and the rule requires it not to{_actual(cond.item, facts)}"
+    if isinstance(cond, AnyOf):
+        return "none of these holds: " + "; ".join(
+            f"{render(c)}{_actual(c, facts)}" for c in cond.items
+        )
+    return f"{render(cond)} is false{_actual(cond, facts)}"
+
+
+def _actual(cond: Condition, facts: Facts) -> str:
+    """' (home.hold.kind is pending_qpr)' for the fact values an atom reads."""
+    if isinstance(cond, (All, AnyOf, Not)):
+        return ""
+    shown = []
+    paths = [cond.path]
+    right = getattr(cond, "right", None)
+    if isinstance(right, FactRef):
+        paths.append(right.path)
+    for p in paths:
+        v = get_path(facts, p)
+        if isinstance(cond, Count) and p == cond.path and v is not None:
+            shown.append(f"number of {p} is {len(v)}")
+        else:
+            shown.append(f"{p} is {'absent' if v is None else _show(v)}")
+    return " (" + ", ".join(shown) + ")"

@@ -1,0 +1,68 @@
+"""Every error the library raises, in one place, so callers can catch them by kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a policy or scenario file, and where it is."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    code: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+class QprRulesError(Exception):
+    """Base class of every error raised by qpr_rules."""
+
+
+class PolicyError(QprRulesError):
+    """A policy (or scenario) file set did not load. Holds every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s):\n{lines}")
+
+
+class FactsError(QprRulesError):
+    """Facts given to a decision did not validate against its fact schema."""
+
+    def __init__(self, decision_id: str, errors: list[str]) -> None:
+        self.decision_id = decision_id
+        self.errors = errors
+        super().__init__(f"facts for {decision_id} are invalid: " + "; ".join(errors))
+
+
+class UnknownDecisionError(QprRulesError, KeyError):
+    """The decision id is not defined by any loaded policy."""
+
+    def __init__(self, decision_id: str, known: list[str]) -> None:
+        from qpr_rules._suggest import did_you_mean
+
+        self.decision_id = decision_id
+        hint = did_you_mean(decision_id, known)
+        super().__init__(f"unknown decision {decision_id!r}{hint}; known: {', '.join(known)}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class EngineError(QprRulesError):
+    """durable_rules failed, or disagreed with the reference evaluator. Decisions fail closed."""

@@ -1,0 +1,467 @@
+"""The condition language: parsed from YAML data into a typed tree, never `eval`-ed.
+
+An atom is a mapping with `fact: PATH` and exactly one operator:
+
+    {fact: home.hold.kind, in: [pending_qpr, permanent]}
+    {fact: placement.date, on_or_before: {fact: home.hold.ends_on}}
+    {fact: home.children_placed, count: {gte: {fact: home.restrictions.max_children}}}
+    {fact: home.children_placed, some: {fact: age, lt: 3}}
+
+combined with `all: [...]`, `any: [...]` and `not: {...}`. Every node keeps its
+YAML location, so coverage, explanations and errors can point back at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel
+
+from qpr_rules._suggest import did_you_mean
+from qpr_rules.facts.paths import FieldType, PathError, resolve
+
+Loc = tuple[str | int, ...]
+CmpOp = Literal["eq", "ne", "lt", "lte", "gt", "gte"]
+
+COMPARE_OPS: dict[str, CmpOp] = {
+    "eq": "eq", "ne": "ne", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte",
+    "before": "lt", "after": "gt", "on_or_before": "lte", "on_or_after": "gte",
+}
+DATE_ONLY_OPS = {"before", "after", "on_or_before", "on_or_after"}
+ATOM_OPS = [*COMPARE_OPS, "in", "not_in", "present", "contains", "count", "some", "every",
+            "within_days"]
+COMBINATORS = ["all", "any", "not"]
+OP_SYMBOL = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+NEGATED_OP: dict[CmpOp, CmpOp] = {
+    "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt",
+}
+
+Scalar = Union[bool, int, float, str, dt.date]
+
+
+@dataclass(frozen=True)
+class Literal_:
+    value: Scalar
+    param: str | None = None
+
+    def render(self) -> str:
+        shown = _show(self.value)
+        return f"{shown} (parameter {self.param})" if self.param else shown
+
+
+@dataclass(frozen=True)
+class FactRef:
+    path: str
+    plus_days: int = 0
+
+    def render(self) -> str:
+        if self.plus_days:
+            sign = "+" if self.plus_days > 0 else "-"
+            return f"{self.path} {sign} {abs(self.plus_days)} days"
+        return self.path
+
+
+Operand = Union[Literal_, FactRef]
+
+
+@dataclass(frozen=True)
+class Node:
+    loc: Loc = field(compare=False)
+
+
+@dataclass(frozen=True)
+class All(Node):
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf(Node):
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    item: Condition
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    path: str
+    op: CmpOp
+    right: Operand
+    ftype: FieldType = field(compare=False)
+
+
+@dataclass(frozen=True)
+class InSet(Node):
+    path: str
+    values: tuple[Scalar, ...]
+    ftype: FieldType = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Present(Node):
+    path: str
+
+
+@dataclass(frozen=True)
+class Contains(Node):
+    path: str
+    right: Operand
+    ftype: FieldType = field(compare=False)  # the list's type
+
+
+@dataclass(frozen=True)
+class Count(Node):
+    path: str
+    op: CmpOp
+    right: Operand
+
+
+@dataclass(frozen=True)
+class Quantified(Node):
+    path: str
+    every: bool
+    cond: Condition
+
+
+Condition = Union[All, AnyOf, Not, Compare, InSet, Present, Contains, Count, Quantified]
+ATOMS = (Compare, InSet, Present, Contains, Count, Quantified)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def render(cond: Condition) -> str:
+    """A one-line, human-readable form of a condition (used in explanations)."""
+    if isinstance(cond, All):
+        return "all of (" + "; ".join(render(c) for c in cond.items) + ")"
+    if isinstance(cond, AnyOf):
+        return "any of (" + "; ".join(render(c) for c in cond.items) + ")"
+    if isinstance(cond, Not):
+        return "not " + render(cond.item)
+    if isinstance(cond, Compare):
+        return f"{cond.path} {OP_SYMBOL[cond.op]} {cond.right.render()}"
+    if isinstance(cond, InSet):
+        return f"{cond.path} is one of {_show(cond.values)}"
+    if isinstance(cond, Present):
+        return f"{cond.path} is present"
+    if isinstance(cond, Contains):
+        return f"{cond.path} contains {cond.right.render()}"
+    if isinstance(cond, Count):
+        return f"number of {cond.path} {OP_SYMBOL[cond.op]} {cond.right.render()}"
+    word = "every" if cond.every else "some"
+    return f"{word} item of {cond.path} has ({render(cond.cond)})"
+
+
+def atoms(cond: Condition) -> list[Condition]:
+    """The atomic conditions of a tree, in document order (for condition coverage)."""
+    if isinstance(cond, (All, AnyOf)):
+        return [a for c in cond.items for a in atoms(c)]
+    if isinstance(cond, Not):
+        return atoms(cond.item)
+    return [cond]
+
+
+def fact_paths(cond: Condition) -> set[str]:
+    """Top-level fact paths a condition reads (quantified items' fields are not included)."""
+    if isinstance(cond, (All, AnyOf)):
+        return set().union(*(fact_paths(c) for c in cond.items))
+    if isinstance(cond, Not):
+        return fact_paths(cond.item)
+    paths = {cond.path}
+    right = getattr(cond, "right", None)
+    if isinstance(right, FactRef):
+        paths.add(right.path)
+    return paths
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass
+class ParseContext:
+    model: type[BaseModel]
+    params: Mapping[str, Any]
+    errors: list[tuple[Loc, str]]
+    inside_item: bool = False
+
+
+def parse_condition(data: Any, loc: Loc, ctx: ParseContext) -> Condition | None:
+    """Parse and type-check a condition; append (loc, message) to ctx.errors on problems."""
+    if not isinstance(data, Mapping):
+        ctx.errors.append((loc, f"a condition must be a mapping, got {_kind(data)}; "
+                                "write `all: [...]`, `any: [...]`, `not: {...}` or "
+                                "`{fact: PATH, OPERATOR: VALUE}`"))
+        return None
+    keys = set(data)
+    combinators = keys & set(COMBINATORS)
+    if combinators:
+        if len(keys) != 1:
+            ctx.errors.append((loc, f"`{sorted(combinators)[0]}` must be the only key of its "
+                                    f"mapping; found {', '.join(sorted(map(str, keys)))}"))
+            return None
+        (key,) = keys
+        return _parse_combinator(key, data[key], (*loc, key), loc, ctx)
+    if "fact" not in keys:
+        unknown = sorted(map(str, keys))
+        hint = did_you_mean(unknown[0], [*COMBINATORS, "fact"]) if unknown else ""
+        ctx.errors.append((loc, f"a condition needs `fact: PATH` or one of all/any/not; found "
+                                f"{', '.join(unknown) or 'nothing'}{hint}"))
+        return None
+    ops = [k for k in keys if k != "fact"]
+    if len(ops) != 1:
+        what = ", ".join(sorted(map(str, ops))) or "none"
+        ctx.errors.append((loc, f"a condition on a fact needs exactly one operator (found {what}); "
+                                f"operators are: {', '.join(ATOM_OPS)}"))
+        return None
+    op = str(ops[0])
+    if op not in ATOM_OPS:
+        ctx.errors.append(((*loc, op, "__key__"), f"unknown operator {op!r}{did_you_mean(op, ATOM_OPS)}; "
+                                                  f"operators are: {', '.join(ATOM_OPS)}"))
+        return None
+    path = data["fact"]
+    if not isinstance(path, str) or not path:
+        ctx.errors.append(((*loc, "fact"), f"`fact` must be a dotted path such as home.hold.kind, "
+                                           f"got {_kind(path)}"))
+        return None
+    ftype = _resolve(path, (*loc, "fact"), ctx)
+    if ftype is None:
+        return None
+    return _parse_atom(path, ftype, op, data[op], (*loc, op), loc, ctx)
+
+
+def _parse_combinator(key: str, value: Any, vloc: Loc, loc: Loc, ctx: ParseContext) -> Condition | None:
+    if key == "not":
+        inner = parse_condition(value, vloc, ctx)
+        return Not(loc, inner) if inner is not None else None
+    if not isinstance(value, list) or not value:
+        ctx.errors.append((vloc, f"`{key}` takes a non-empty list of conditions, got {_kind(value)}"))
+        return None
+    items = [parse_condition(item, (*vloc, i), ctx) for i, item in enumerate(value)]
+    if any(i is None for i in items):
+        return None
+    parsed = tuple(i for i in items if i is not None)
+    return All(loc, parsed) if key == "all" else AnyOf(loc, parsed)
+
+
+def _resolve(path: str, loc: Loc, ctx: ParseContext) -> FieldType | None:
+    try:
+        return resolve(ctx.model, path)
+    except PathError as exc:
+        ctx.errors.append((loc, f"unknown fact path {path!r}: {exc}"))
+        return None
+
+
+def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc: Loc,
+                ctx: ParseContext) -> Condition | None:
+    if op in COMPARE_OPS:
+        if op in DATE_ONLY_OPS and ftype.kind != "date":
+            ctx.errors.append((vloc, f"`{op}` compares dates, but {path} is {ftype.describe()}; "
+                                     "use lt/lte/gt/gte for numbers"))
+            return None
+        cmp = COMPARE_OPS[op]
+        if cmp not in ("eq", "ne") and ftype.kind not in ("int", "number", "date"):
+            ctx.errors.append((vloc, f"`{op}` needs a number or a date, but {path} is "
+                                     f"{ftype.describe()}; use eq, ne or in"))
+            return None
+        if ftype.kind in ("list", "object"):
+            ctx.errors.append((vloc, f"{path} is {ftype.describe()} and cannot be compared with "
+                                     "`{op}`; use count, contains, some, every or present"))
+            return None
+        right = _operand(value, ftype, vloc, ctx)
+        return Compare(loc, path, cmp, right, ftype) if right is not None else None
+    if op in ("in", "not_in"):
+        if ftype.kind in ("list", "object"):
+            ctx.errors.append((vloc, f"{path} is {ftype.describe()}; `{op}` needs a single value. "
+                                     "For a list use contains"))
+            return None
+        if not isinstance(value, list) or not value:
+            ctx.errors.append((vloc, f"`{op}` takes a non-empty list of values, got {_kind(value)}"))
+            return None
+        lits = [_literal(v, ftype, (*vloc, i), ctx) for i, v in enumerate(value)]
+        if any(v is None for v in lits):
+            return None
+        node = InSet(loc, path, tuple(v.value for v in lits if v is not None), ftype)
+        return Not(loc, node) if op == "not_in" else node
+    if op == "present":
+        if not isinstance(value, bool):
+            ctx.errors.append((vloc, f"`present` takes true or false, got {_kind(value)}"))
+            return None
+        node_p = Present(loc, path)
+        return node_p if value else Not(loc, node_p)
+    if op == "within_days":
+        return _parse_within(path, ftype, value, vloc, loc, ctx)
+    if ftype.kind != "list" or ftype.item is None:
+        ctx.errors.append((vloc, f"`{op}` works on lists, but {path} is {ftype.describe()}"))
+        return None
+    if op == "contains":
+        if ftype.item.kind in ("list", "object"):
+            ctx.errors.append((vloc, f"{path} is a list of objects; use `some` with a condition "
+                                     "on the items instead of contains"))
+            return None
+        right = _operand(value, ftype.item, vloc, ctx)
+        if isinstance(right, FactRef) and ftype.item.kind not in ("enum", "bool"):
+            ctx.errors.append((vloc, f"contains with a fact on the right needs a list of enum "
+                                     f"values; {path} is {ftype.describe()}"))
+            return None
+        return Contains(loc, path, right, ftype) if right is not None else None
+    if op == "count":
+        if not isinstance(value, Mapping) or len(value) != 1:
+            ctx.errors.append((vloc, "`count` takes one comparison, e.g. `count: {gte: 2}`"))
+            return None
+        ((cop, cval),) = value.items()
+        if cop not in ("eq", "ne", "lt", "lte", "gt", "gte"):
+            ctx.errors.append(((*vloc, cop, "__key__"),
+                               f"unknown count comparison {cop!r}{did_you_mean(str(cop), OP_SYMBOL)}; "
+                               "use eq, ne, lt, lte, gt or gte"))
+            return None
+        right = _operand(cval, FieldType("int"), (*vloc, cop), ctx)
+        return Count(loc, path, cop, right) if right is not None else None
+    # some / every
+    if ctx.inside_item:
+        ctx.errors.append((vloc, "`some`/`every` cannot be nested inside another some/every"))
+        return None
+    if ftype.item.kind != "object" or ftype.item.model is None:
+        ctx.errors.append((vloc, f"`{op}` needs a list of objects; {path} is {ftype.describe()}. "
+                                 "For a list of values use contains"))
+        return None
+    inner_ctx = ParseContext(ftype.item.model, ctx.params, ctx.errors, inside_item=True)
+    inner = parse_condition(value, vloc, inner_ctx)
+    if inner is None:
+        return None
+    return Quantified(loc, path, op == "every", inner)
+
+
+def _parse_within(path: str, ftype: FieldType, value: Any, vloc: Loc, loc: Loc,
+                  ctx: ParseContext) -> Condition | None:
+    """`within_days: {days: N, of: REF}`: REF - N <= fact <= REF + N, as two comparisons."""
+    if ftype.kind != "date":
+        ctx.errors.append((vloc, f"`within_days` needs a date, but {path} is {ftype.describe()}"))
+        return None
+    if not isinstance(value, Mapping) or set(value) != {"days", "of"}:
+        ctx.errors.append((vloc, "`within_days` takes `days: N` and `of: {fact: PATH}` or a date"))
+        return None
+    days = value["days"]
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        ctx.errors.append(((*vloc, "days"), f"days must be a whole number >= 0, got {_kind(days)}"))
+        return None
+    ref = _operand(value["of"], ftype, (*vloc, "of"), ctx)
+    if ref is None:
+        return None
+    if isinstance(ref, FactRef):
+        low: Operand = FactRef(ref.path, ref.plus_days - days)
+        high: Operand = FactRef(ref.path, ref.plus_days + days)
+    else:
+        assert isinstance(ref.value, dt.date)
+        low = Literal_(ref.value - dt.timedelta(days=days), ref.param)
+        high = Literal_(ref.value + dt.timedelta(days=days), ref.param)
+    return All(loc, (Compare(loc, path, "gte", low, ftype), Compare(loc, path, "lte", high, ftype)))
+
+
+def _operand(value: Any, ftype: FieldType, loc: Loc, ctx: ParseContext) -> Operand | None:
+    if isinstance(value, Mapping) and "fact" in value:
+        extra = set(value) - {"fact", "plus_days"}
+        if extra:
+            ctx.errors.append((loc, f"a fact reference takes `fact` and optionally `plus_days`; "
+                                    f"unknown: {', '.join(sorted(map(str, extra)))}"))
+            return None
+        if ctx.inside_item:
+            ctx.errors.append((loc, "inside some/every, compare item fields with values only "
+                                    "(durable_rules cannot join an item with the outer facts)"))
+            return None
+        other = _resolve(str(value["fact"]), (*loc, "fact"), ctx)
+        if other is None:
+            return None
+        days = value.get("plus_days", 0)
+        if not isinstance(days, int) or isinstance(days, bool):
+            ctx.errors.append(((*loc, "plus_days"), f"plus_days must be a whole number, got {_kind(days)}"))
+            return None
+        if days and other.kind != "date":
+            ctx.errors.append(((*loc, "plus_days"), f"plus_days needs a date, {value['fact']} is "
+                                                    f"{other.describe()}"))
+            return None
+        if not _same_kind(ftype, other):
+            ctx.errors.append((loc, f"type mismatch: cannot compare {ftype.describe()} with "
+                                    f"{value['fact']} ({other.describe()})"))
+            return None
+        return FactRef(str(value["fact"]), days)
+    lit = _literal(value, ftype, loc, ctx)
+    return lit
+
+
+def _same_kind(a: FieldType, b: FieldType) -> bool:
+    numeric = {"int", "number"}
+    if a.kind in numeric and b.kind in numeric:
+        return True
+    if a.kind == "enum" and b.kind == "enum":
+        return set(a.enum_values) == set(b.enum_values)
+    return a.kind == b.kind
+
+
+def _literal(value: Any, ftype: FieldType, loc: Loc, ctx: ParseContext) -> Literal_ | None:
+    param = None
+    if isinstance(value, Mapping) and set(value) == {"param"}:
+        param = str(value["param"])
+        if param not in ctx.params:
+            ctx.errors.append((loc, f"unknown parameter {param!r}{did_you_mean(param, ctx.params)}; "
+                                    "declare it under `parameters:`"))
+            return None
+        value = ctx.params[param]
+    problem = literal_problem(value, ftype)
+    if problem:
+        where = f"parameter {param!r}" if param else "value"
+        ctx.errors.append((loc, f"type mismatch: {where} {_show(value)!s} ({_kind(value)}) "
+                                f"{problem}"))
+        return None
+    if ftype.kind == "number" and isinstance(value, int):
+        value = float(value)
+    return Literal_(value, param)
+
+
+def literal_problem(value: Any, ftype: FieldType) -> str | None:
+    """Why value cannot stand for a field of type ftype, or None when it can."""
+    ok = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "string": isinstance(value, str),
+        "enum": isinstance(value, str) and value in ftype.enum_values,
+        "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime),
+    }.get(ftype.kind, False)
+    if ok:
+        return None
+    if ftype.kind == "enum" and isinstance(value, str):
+        return (f"is not allowed here{did_you_mean(value, ftype.enum_values)}; "
+                f"expected {ftype.describe()}")
+    return f"does not match the fact, which is {ftype.describe()}"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__

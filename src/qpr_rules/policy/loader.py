@@ -1,0 +1,240 @@
+"""Load policy files: parse safely, validate shape, then check every cross-reference.
+
+All problems of all files are collected and raised together as one PolicyError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from qpr_rules._suggest import did_you_mean
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.facts.base import FactModel, registered_fact_types
+from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
+from qpr_rules.policy.pydantic_errors import problems_from
+from qpr_rules.yaml_source import SourceMap, load_yaml_file
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    path: Path
+    policy: PolicyFile
+    smap: SourceMap = field(compare=False, repr=False)
+
+    def clause(self, clause_id: str) -> Clause:
+        return next(c for c in self.policy.clauses if c.id == clause_id)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its parsed condition and the file it came from."""
+
+    rule: Rule
+    condition: Condition
+    file: LoadedFile = field(repr=False)
+    index: int  # position of the rule in its file, for ties and for coverage
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def line(self) -> int:
+        return self.file.smap.at(("rules", self.index))[0]
+
+
+@dataclass(frozen=True)
+class DecisionSpec:
+    decision: Decision
+    file: LoadedFile = field(repr=False)
+    fact_model: type[FactModel]
+    rules: tuple[CompiledRule, ...]
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every loaded file, decisions with their rules, and the digest of the whole set."""
+
+    files: tuple[LoadedFile, ...]
+    decisions: dict[str, DecisionSpec]
+    digest: str
+    revision: str
+
+    def rules(self) -> list[CompiledRule]:
+        return [r for d in self.decisions.values() for r in d.rules]
+
+
+def policy_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand directories to their *.yaml / *.yml files (not recursing into tests/)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def parse_policy_file(path: Path) -> LoadedFile:
+    """Parse and shape-check one file (no cross-file checks)."""
+    data, smap = load_yaml_file(path)
+    if not isinstance(data, dict):
+        raise PolicyError([smap.problem((), "a policy file must be a mapping at the top level")])
+    try:
+        policy = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(problems_from(exc, PolicyFile, smap)) from None
+    return LoadedFile(path, policy, smap)
+
+
+def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -> PolicySet:
+    """Load and check a set of policy files; raise PolicyError with every problem found."""
+    files = policy_files(paths)
+    if not files:
+        raise PolicyError([Problem(str(p), 1, 1, "no policy files (*.yaml) found here") for p in paths]
+                          or [Problem("<none>", 1, 1, "no policy paths given")])
+    problems: list[Problem] = []
+    loaded: list[LoadedFile] = []
+    for path in files:
+        try:
+            loaded.append(parse_policy_file(path))
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    loaded = _select_versions(loaded, as_of, problems)
+    decisions = _check_set(loaded, problems)
+    if problems:
+        raise PolicyError(problems)
+    digest = _digest(loaded)
+    revision = ",".join(f"{f.policy.id}@{f.policy.revision.isoformat()}" for f in loaded)
+    return PolicySet(tuple(loaded), decisions, digest, revision)
+
+
+def _select_versions(files: list[LoadedFile], as_of: dt.date | None,
+                     problems: list[Problem]) -> list[LoadedFile]:
+    """Keep, per policy id, the version in force on as_of (latest effective_from <= as_of)."""
+    by_id: dict[str, list[LoadedFile]] = {}
+    for f in files:
+        by_id.setdefault(f.policy.id, []).append(f)
+    chosen: list[LoadedFile] = []
+    for pid, versions in by_id.items():
+        seen: dict[dt.date, LoadedFile] = {}
+        for v in versions:
+            if v.policy.effective_from in seen:
+                other = seen[v.policy.effective_from]
+                problems.append(v.smap.problem(("id",), f"policy id {pid!r} with effective_from "
+                                f"{v.policy.effective_from} is also defined in {other.path}; give "
+                                "each version its own effective_from date"))
+            seen[v.policy.effective_from] = v
+        in_force = [v for v in versions if as_of is None or v.policy.effective_from <= as_of]
+        if not in_force:
+            first = min(versions, key=lambda v: v.policy.effective_from)
+            problems.append(first.smap.problem(("effective_from",), f"no version of policy {pid!r} "
+                            f"is in force on {as_of}; the earliest starts {first.policy.effective_from}"))
+            continue
+        chosen.append(max(in_force, key=lambda v: v.policy.effective_from))
+    return sorted(chosen, key=lambda f: str(f.path))
+
+
+def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, DecisionSpec]:
+    fact_types = registered_fact_types()
+    decisions: dict[str, tuple[Decision, LoadedFile, type[FactModel] | None]] = {}
+    for f in files:
+        for i, d in enumerate(f.policy.decisions):
+            loc = ("decisions", i)
+            if d.id in decisions:
+                problems.append(f.smap.problem((*loc, "id"), f"duplicate decision id {d.id!r} "
+                                f"(also in {decisions[d.id][1].path}); decision ids are unique"))
+                continue
+            model = fact_types.get(d.facts)
+            if model is None:
+                problems.append(f.smap.problem((*loc, "facts"), f"unknown fact type {d.facts!r}"
+                                f"{did_you_mean(d.facts, fact_types)}; known: {', '.join(fact_types)}"))
+            decisions[d.id] = (d, f, model)
+
+    rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
+    rule_ids: dict[str, LoadedFile] = {}
+    for f in files:
+        clause_ids = _unique_ids(f, "clauses", [c.id for c in f.policy.clauses], problems)
+        role_ids = _unique_ids(f, "roles", [r.id for r in f.policy.roles], problems)
+        for name, param in f.policy.parameters.items():
+            for j, cid in enumerate(param.clauses):
+                if cid not in clause_ids:
+                    problems.append(f.smap.problem(("parameters", name, "clauses", j),
+                                    _unknown("clause", cid, clause_ids)))
+        params = {k: p.value for k, p in f.policy.parameters.items()}
+        for i, rule in enumerate(f.policy.rules):
+            loc = ("rules", i)
+            if rule.id in rule_ids:
+                problems.append(f.smap.problem((*loc, "id"), f"duplicate rule id {rule.id!r} "
+                                f"(also in {rule_ids[rule.id].path}); rule ids are unique"))
+                continue
+            rule_ids[rule.id] = f
+            for j, cid in enumerate(rule.clauses):
+                if cid not in clause_ids:
+                    problems.append(f.smap.problem((*loc, "clauses", j), _unknown("clause", cid, clause_ids)))
+            for j, ob in enumerate(rule.obligations):
+                if ob.who not in role_ids:
+                    problems.append(f.smap.problem((*loc, "obligations", j, "who"),
+                                    _unknown("role", ob.who, role_ids, "declare it under `roles:`")))
+                if ob.clause is not None and ob.clause not in clause_ids:
+                    problems.append(f.smap.problem((*loc, "obligations", j, "clause"),
+                                    _unknown("clause", ob.clause, clause_ids)))
+            if rule.decision not in decisions:
+                problems.append(f.smap.problem((*loc, "decision"),
+                                _unknown("decision", rule.decision, decisions)))
+                continue
+            decision, _, model = decisions[rule.decision]
+            if rule.outcome not in decision.outcomes:
+                problems.append(f.smap.problem((*loc, "outcome"), f"outcome {rule.outcome!r} is not "
+                                f"an outcome of {decision.id}{did_you_mean(rule.outcome, decision.outcomes)}; "
+                                f"allowed: {', '.join(decision.outcomes)}"))
+            if model is None:
+                continue
+            errors: list[tuple[Any, str]] = []
+            cond = parse_condition(rule.when, (*loc, "when"), ParseContext(model, params, errors))
+            for eloc, msg in errors:
+                problems.append(f.smap.problem(eloc, msg, "condition"))
+            if cond is not None and not errors:
+                rules_by_decision[rule.decision].append(CompiledRule(rule, cond, f, i))
+
+    return {
+        did: DecisionSpec(d, f, model, tuple(rules_by_decision[did]))
+        for did, (d, f, model) in decisions.items()
+        if model is not None
+    }
+
+
+def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:
+    seen: dict[str, int] = {}
+    for i, cid in enumerate(ids):
+        if cid in seen:
+            line = f.smap.at((section, seen[cid]))[0]
+            problems.append(f.smap.problem((section, i, "id"), f"duplicate {section[:-1]} id {cid!r} "
+                            f"(first at line {line}); ids within a file are unique"))
+        else:
+            seen[cid] = i
+    return set(seen)
+
+
+def _unknown(kind: str, name: str, known: Iterable[str], hint: str = "") -> str:
+    known = sorted(known)
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    extra = f"; {hint}" if hint else ""
+    return f"unknown {kind} {name!r}{did_you_mean(name, known)}{extra}; known: {shown or 'none'}"
+
+
+def _digest(files: list[LoadedFile]) -> str:
+    """sha256 over the canonical JSON of the loaded policies (positions and comments excluded)."""
+    canon = [f.policy.model_dump(mode="json") for f in files]
+    blob = json.dumps(sorted(canon, key=lambda p: (p["id"], p["effective_from"])),
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -1,0 +1,119 @@
+"""The policy file format, as pydantic models. docs/policy-format.md documents it for analysts.
+
+These models validate shape and scalar types. Cross-references (clause ids, decisions,
+roles, fact paths in conditions) are checked by `loader.py`, which knows every file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+Id = Annotated[
+    StrictStr,
+    Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="lower-case letters, digits, _ . -"),
+]
+Text = Annotated[StrictStr, Field(min_length=1)]
+FORMAT = "qpr-rules/v1"
+Combine = Literal["deny-overrides", "precedence", "first-applicable", "collect-all"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Source(Strict):
+    document: Text = Field(description="File name of the source text in shared/seeds")
+    title: Text
+    publisher: Text | None = None
+    revised: dt.date | None = Field(default=None, description="Revision date printed on the source")
+
+
+class Role(Strict):
+    id: Id
+    title: Text
+
+
+class Parameter(Strict):
+    value: StrictBool | StrictInt | float | StrictStr | dt.date = Field(
+        description="The value; rules refer to it as {param: NAME}"
+    )
+    description: Text
+    clauses: list[Id] = Field(default_factory=list, description="Clauses this value reads")
+
+
+class Clause(Strict):
+    id: Id
+    section: Text = Field(description="Section heading of the source document")
+    text: Text = Field(description="The sentence, quoted from the source")
+    computable: StrictBool = True
+    reason: Text | None = Field(default=None, description="Why a clause is not computable")
+    note: Text | None = Field(default=None, description="How an ambiguity was read, and why")
+
+    @model_validator(mode="after")
+    def _reason_when_not_computable(self) -> Clause:
+        if not self.computable and not self.reason:
+            raise ValueError("a non-computable clause needs a `reason` saying why")
+        return self
+
+
+class Obligation(Strict):
+    who: Id = Field(description="Role responsible (an id under `roles:`)")
+    do: Text = Field(description="What that role must now do")
+    clause: Id | None = Field(default=None, description="Clause that imposes the duty")
+
+
+class Decision(Strict):
+    id: Id
+    title: Text
+    question: Text | None = None
+    facts: Id = Field(description="Fact type the decision takes (see `qpr-rules schema facts`)")
+    outcomes: list[Id] = Field(min_length=1, description="Allowed outcomes, strongest first")
+    combine: Combine = Field(description="How the outcomes of the rules that fire combine")
+    default: Id = Field(description="Outcome when no rule applies")
+    default_reason: Text | None = None
+    on_error: Id = Field(description="Outcome when facts are invalid or evaluation fails")
+    placement: StrictBool = Field(
+        default=False, description="A placement question: on error the answer must be a denial"
+    )
+
+    @model_validator(mode="after")
+    def _outcomes_known(self) -> Decision:
+        for name in ("default", "on_error"):
+            value = getattr(self, name)
+            if value not in self.outcomes:
+                raise ValueError(f"{name} {value!r} is not one of the outcomes {self.outcomes}")
+        if self.combine == "deny-overrides" and "deny" not in self.outcomes:
+            raise ValueError("deny-overrides needs an outcome named 'deny'")
+        if self.placement and self.on_error != "deny":
+            raise ValueError("a placement decision must fail closed: set on_error: deny")
+        return self
+
+
+class Rule(Strict):
+    id: Id
+    decision: Id
+    title: Text
+    clauses: list[Id] = Field(default_factory=list, description="Clause ids this rule encodes")
+    priority: StrictInt = Field(default=100, description="Lower runs first (first-applicable)")
+    when: Any = Field(description="The condition (see the condition language)")
+    outcome: Id
+    obligations: list[Obligation] = Field(default_factory=list)
+    note: Text | None = None
+
+
+class PolicyFile(Strict):
+    format: Literal["qpr-rules/v1"] = Field(description="Format version of this file")
+    id: Id
+    title: Text
+    source: Source
+    jurisdiction: Text
+    revision: dt.date = Field(description="Date this encoding was last revised")
+    effective_from: dt.date = Field(description="First day this version is in force")
+    roles: list[Role] = Field(default_factory=list)
+    parameters: dict[Id, Parameter] = Field(default_factory=dict)
+    clauses: list[Clause] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)

@@ -1,0 +1,162 @@
+"""Safe YAML reading that keeps positions and refuses what PyYAML would silently accept.
+
+PyYAML's safe loader takes the last of duplicate keys and expands aliases, so a
+"billion laughs" file costs memory. Here: duplicate keys are errors, anchors and
+aliases are refused (policy files gain nothing from them), the file size and
+nesting depth are bounded, and every value's line and column is recorded under
+its path so that later checks can point at the exact place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from qpr_rules.errors import PolicyError, Problem
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class SourceMap:
+    """Line and column (1-based) of every key and value of a YAML document, by path."""
+
+    file: str
+    positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, loc: Loc) -> tuple[int, int]:
+        """Position of loc, or of its nearest ancestor that has one."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.positions:
+                return self.positions[loc]
+            loc = loc[:-1]
+        return self.positions.get((), (1, 1))
+
+    def problem(self, loc: Loc, message: str, code: str = "error") -> Problem:
+        line, col = self.at(loc)
+        return Problem(self.file, line, col, message, code)
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    def __init__(self, smap: SourceMap) -> None:
+        self.smap = smap
+        self.problems: list[Problem] = []
+
+    def build(self, node: Node, loc: Loc, depth: int = 0) -> Any:
+        self.smap.positions.setdefault(loc, _pos(node))
+        if depth > MAX_DEPTH:
+            self._error(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the structure")
+            return None
+        if getattr(node, "anchor", None):
+            self._error(node, "YAML anchors (&name) are not allowed in policy files; write the value out")
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            out: dict[Any, Any] = {}
+            seen: dict[Any, tuple[int, int]] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self._error(key_node, "mapping keys must be plain scalars")
+                    continue
+                key = self._scalar(key_node)
+                if key in seen:
+                    line, col = seen[key]
+                    self._error(
+                        key_node,
+                        f"duplicate key {key!r} (first defined at line {line}, column {col}); "
+                        "each key may appear once in a mapping: merge the two or rename one",
+                    )
+                    continue
+                seen[key] = _pos(key_node)
+                self.smap.positions[(*loc, key)] = _pos(value_node)
+                self.smap.positions.setdefault((*loc, key, "__key__"), _pos(key_node))
+                out[key] = self.build(value_node, (*loc, key), depth + 1)
+            return out
+        self._error(node, f"unsupported YAML node {type(node).__name__}")
+        return None
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        try:
+            return _ScalarLoader("").construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            self._error(node, f"{problem}; only plain YAML values (no tags) are allowed")
+            return None
+        except ValueError as exc:  # e.g. 2020-13-01 looks like a date but is not one
+            self._error(node, f"invalid value {node.value!r}: {exc}; dates are YYYY-MM-DD")
+            return None
+
+    def _error(self, node: Node, message: str) -> None:
+        line, col = _pos(node)
+        self.problems.append(Problem(self.smap.file, line, col, message))
+
+
+class _ScalarLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases at compose time (before any expansion)."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "YAML aliases (*name) are not allowed in policy files; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
+    """Parse one YAML document; raise PolicyError listing every problem found."""
+    smap = SourceMap(file)
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise PolicyError([Problem(file, 1, 1, f"file is larger than {MAX_BYTES} bytes")])
+    try:
+        loader = _ScalarLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise PolicyError([Problem(file, line, col, f"invalid YAML: {detail}")]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
+    if node is None:
+        raise PolicyError([Problem(file, 1, 1, "the file is empty; expected a mapping")])
+    builder = _Builder(smap)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise PolicyError(builder.problems)
+    return data, smap
+
+
+def load_yaml_file(path: Path) -> tuple[Any, SourceMap]:
+    """Read and parse a YAML file (UTF-8)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError([Problem(str(path), 1, 1, f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise PolicyError([Problem(str(path), 1, 1, f"file is larger than {MAX_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([Problem(str(path), 1, 1, f"file is not UTF-8: {exc.reason}")]) from None
+    return load_yaml_text(text, str(path))
