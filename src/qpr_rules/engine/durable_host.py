@@ -100,13 +100,13 @@ class DurableRuleset:
         def run(c: Any) -> None:
             try:
                 case = self._cases[c.m["sid"]]
-            except Exception:  # noqa: BLE001 - an action must never raise into durable_rules
+            except Exception:
                 return
             try:
                 if threading.get_ident() != case.thread:
                     case.errors.append(f"rule {rule_id} ran on another thread")
                 case.fired.append(rule_id)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 case.errors.append(f"rule {rule_id} action failed: {exc!r}")
 
         return run

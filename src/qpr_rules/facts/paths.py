@@ -107,7 +107,7 @@ def resolve(model: type[BaseModel], path: str) -> FieldType:
             )
         info = fields[part]
         current = type_of(info.annotation)
-        optional = optional or current.optional or not info.is_required() and info.default is None
+        optional = optional or current.optional or (not info.is_required() and info.default is None)
         walked.append(part)
     return FieldType(current.kind, optional, current.enum_values, current.item, current.model)
 

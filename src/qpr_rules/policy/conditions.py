@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -39,7 +39,7 @@ NEGATED_OP: dict[CmpOp, CmpOp] = {
     "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt",
 }
 
-Scalar = Union[bool, int, float, str, dt.date]
+Scalar = bool | int | float | str | dt.date
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class FactRef:
         return self.path
 
 
-Operand = Union[Literal_, FactRef]
+Operand = Literal_ | FactRef
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Quantified(Node):
     cond: Condition
 
 
-Condition = Union[All, AnyOf, Not, Compare, InSet, Present, Contains, Count, Quantified]
+Condition = All | AnyOf | Not | Compare | InSet | Present | Contains | Count | Quantified
 ATOMS = (Compare, InSet, Present, Contains, Count, Quantified)
 
 

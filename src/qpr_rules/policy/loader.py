@@ -194,8 +194,9 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                 continue
             decision, _, model = decisions[rule.decision]
             if rule.outcome not in decision.outcomes:
+                hint = did_you_mean(rule.outcome, decision.outcomes)
                 problems.append(f.smap.problem((*loc, "outcome"), f"outcome {rule.outcome!r} is not "
-                                f"an outcome of {decision.id}{did_you_mean(rule.outcome, decision.outcomes)}; "
+                                f"an outcome of {decision.id}{hint}; "
                                 f"allowed: {', '.join(decision.outcomes)}"))
             if model is None:
                 continue

@@ -1,0 +1,140 @@
+"""validate, decide, explain, list, schema: the commands applications and analysts use daily."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from qpr_rules.cli.app import EXIT_FAILED, cli, load_engine, read_facts
+from qpr_rules.engine.explain import render_trace
+from qpr_rules.facts.base import registered_fact_types
+from qpr_rules.policy.loader import load_policy_set
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path())
+POLICIES = click.option("--policies", "-p", "policies", multiple=True, type=click.Path(),
+                        help="Policy file or directory (default: the bundled policies).")
+
+
+@cli.command()
+@PATHS
+def validate(paths: tuple[str, ...]) -> None:
+    """Load policy files and report every problem (exit 1 when there are any)."""
+    from qpr_rules.cli.app import policy_paths
+
+    ps = load_policy_set(policy_paths(paths))
+    rules = len(ps.rules())
+    click.echo(f"ok: {len(ps.files)} file(s), {len(ps.decisions)} decision(s), {rules} rule(s); "
+               f"digest {ps.digest[:16]}")
+
+
+@cli.command()
+@click.argument("decision")
+@click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@POLICIES
+def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...]) -> None:
+    """Answer DECISION for the facts. Exit 0 whatever the outcome; 1 if the facts are invalid."""
+    engine = load_engine(policies)
+    result = engine.decide(decision, read_facts(facts_src))
+    if fmt == "json":
+        click.echo(result.to_json(indent=2))
+    else:
+        click.echo(f"{result.outcome} ({result.status}): {result.reason}")
+        for ob in result.obligations:
+            click.echo(f"  obligation: {ob.role}: {ob.do}")
+    if result.status == "error":
+        raise SystemExit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("decision")
+@click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
+@POLICIES
+def explain(decision: str, facts_src: str, policies: tuple[str, ...]) -> None:
+    """A readable trace: each rule, fired or not and why, with the quoted policy text."""
+    engine = load_engine(policies)
+    result = engine.decide(decision, read_facts(facts_src))
+    click.echo(render_trace(engine, result), nl=False)
+    if result.status == "error":
+        raise SystemExit(EXIT_FAILED)
+
+
+@cli.command(name="list")
+@PATHS
+@click.option("--decisions", "what", flag_value="decisions", help="Only decisions.")
+@click.option("--rules", "what", flag_value="rules", help="Only rules.")
+@click.option("--clauses", "what", flag_value="clauses", help="Only the clause index.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def list_(paths: tuple[str, ...], what: str | None, fmt: str) -> None:
+    """Decisions, rules and the clause index (with the rules encoding each clause)."""
+    from qpr_rules.cli.app import policy_paths
+
+    ps = load_policy_set(policy_paths(paths))
+    encoded: dict[tuple[str, str], list[str]] = {}
+    for r in ps.rules():
+        for c in r.rule.clauses:
+            encoded.setdefault((r.file.policy.id, c), []).append(r.id)
+    data: dict[str, list[dict[str, object]]] = {"decisions": [], "rules": [], "clauses": []}
+    for d in ps.decisions.values():
+        data["decisions"].append({"id": d.decision.id, "title": d.decision.title,
+                                  "facts": d.decision.facts, "combine": d.decision.combine,
+                                  "default": d.decision.default, "rules": len(d.rules)})
+        for r in d.rules:
+            data["rules"].append({"id": r.id, "decision": d.decision.id, "outcome": r.rule.outcome,
+                                  "title": r.rule.title, "clauses": r.rule.clauses})
+    for f in ps.files:
+        for c in f.policy.clauses:
+            data["clauses"].append({
+                "policy": f.policy.id, "id": c.id, "section": c.section, "text": c.text,
+                "computable": c.computable, "reason": c.reason,
+                "rules": encoded.get((f.policy.id, c.id), [])})
+    sections = [what] if what else ["decisions", "rules", "clauses"]
+    if fmt == "json":
+        click.echo(json.dumps({k: data[k] for k in sections}, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(120, Console().width))
+    for section in sections:
+        rows = data[section]
+        table = Table(title=f"{section} ({len(rows)})", show_lines=False)
+        if section == "decisions":
+            for col in ("id", "title", "facts", "combine", "default", "rules"):
+                table.add_column(col)
+            for d_ in rows:
+                table.add_row(*(str(d_[c]) for c in ("id", "title", "facts", "combine", "default", "rules")))
+        elif section == "rules":
+            for col in ("id", "outcome", "title", "clauses"):
+                table.add_column(col)
+            for r_ in rows:
+                table.add_row(str(r_["id"]), str(r_["outcome"]), str(r_["title"]),
+                              ", ".join(r_["clauses"]))  # type: ignore[arg-type]
+        else:
+            for col in ("policy", "id", "section", "text", "encoded by"):
+                table.add_column(col, overflow="fold")
+            for c_ in rows:
+                enc = ", ".join(c_["rules"]) if c_["rules"] else (  # type: ignore[arg-type]
+                    f"non-computable: {c_['reason']}" if not c_["computable"] else "NOT ENCODED")
+                table.add_row(str(c_["policy"]), str(c_["id"]), str(c_["section"]),
+                              str(c_["text"]), enc)
+        console.print(table)
+
+
+@cli.group()
+def schema() -> None:
+    """JSON Schemas: of a decision's facts, of the policy format, of the scenario format."""
+
+
+@schema.command(name="facts")
+@click.argument("decision", required=False)
+@POLICIES
+def schema_facts(decision: str | None, policies: tuple[str, ...]) -> None:
+    """JSON Schema of the facts DECISION takes (or, without DECISION, list the fact types)."""
+    if decision is None:
+        for name, model in registered_fact_types().items():
+            click.echo(f"{name}: {(model.__doc__ or '').strip().splitlines()[0]}")
+        return
+    engine = load_engine(policies)
+    click.echo(json.dumps(engine.fact_model(decision).model_json_schema(), indent=2))

@@ -1,0 +1,120 @@
+"""pytest plugin: collects YAML scenario files (policies/tests/**/*.yaml) as tests.
+
+Each scenario is one test item; a failure shows the YAML file and line, expected vs
+actual, and the explanation trace. The policies are those of the directory that holds
+the `tests/` folder, or `--qpr-policies PATH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qpr_rules.engine.engine import Engine
+from qpr_rules.engine.explain import render_trace
+from qpr_rules.errors import PolicyError
+from qpr_rules.scenarios.model import SCENARIO_FORMAT
+from qpr_rules.scenarios.runner import (
+    LoadedScenario,
+    check_references,
+    load_scenario_file,
+    run_scenario,
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--qpr-policies", default=None,
+                     help="policy files or directory that YAML scenarios run against")
+
+
+@lru_cache(maxsize=8)
+def _engine(policies: str) -> Engine:
+    return Engine.load([policies])
+
+
+def policies_for(path: Path, override: str | None) -> Path:
+    """The policy directory of a scenario file: the parent of its `tests/` ancestor."""
+    if override:
+        return Path(override)
+    for parent in path.resolve().parents:
+        if parent.name == "tests":
+            return parent.parent
+    return path.resolve().parent
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml") or "tests" not in file_path.parts:
+        return None
+    try:
+        head = file_path.read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        return None
+    if SCENARIO_FORMAT not in head:
+        return None
+    return ScenarioYamlFile.from_parent(parent, path=file_path)
+
+
+class ScenarioYamlFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            scenarios = load_scenario_file(self.path)
+        except PolicyError as exc:
+            yield ScenarioProblemItem.from_parent(self, name="(file)", problems=str(exc))
+            return
+        policies = policies_for(self.path, self.config.getoption("--qpr-policies"))
+        for s in scenarios:
+            yield ScenarioItem.from_parent(self, name=s.name, scenario=s, policies=str(policies))
+
+
+class ScenarioProblemItem(pytest.Item):
+    def __init__(self, *, problems: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.problems = problems
+
+    def runtest(self) -> None:
+        raise ScenarioFailure(self.problems)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}: scenario file"
+
+
+class ScenarioFailure(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: LoadedScenario, policies: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.scenario = scenario
+        self.policies = policies
+
+    def runtest(self) -> None:
+        try:
+            engine = _engine(self.policies)
+        except PolicyError as exc:
+            raise ScenarioFailure(f"the policies in {self.policies} do not load:\n{exc}") from None
+        problems = check_references(engine, [self.scenario])
+        if problems:
+            raise ScenarioFailure("\n".join(map(str, problems)))
+        result = run_scenario(engine, self.scenario)
+        if not result.passed:
+            trace = render_trace(engine, result.decision) if result.decision else ""
+            raise ScenarioFailure(
+                f"{self.scenario.file}:{self.scenario.line}: scenario {self.scenario.name!r}\n  "
+                + "\n  ".join(result.failures) + "\n\n" + trace
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"

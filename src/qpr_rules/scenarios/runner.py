@@ -1,0 +1,127 @@
+"""Run scenario files against an engine; shared by `qpr-rules test` and the pytest plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from qpr_rules.engine.decision import Decision
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.policy.pydantic_errors import problems_from
+from qpr_rules.scenarios.model import Scenario, ScenarioFile
+from qpr_rules.yaml_source import SourceMap, load_yaml_file
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    file: Path
+    line: int
+    index: int
+    decision: str
+    scenario: Scenario
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+@dataclass
+class ScenarioResult:
+    scenario: LoadedScenario
+    decision: Decision | None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Scenario YAML files under paths (directories searched recursively)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*.y*ml") if q.suffix in (".yaml", ".yml")))
+        else:
+            out.append(p)
+    return out
+
+
+def load_scenario_file(path: Path) -> list[LoadedScenario]:
+    """Parse and check one scenario file; PolicyError lists every problem with its position."""
+    data, smap = load_yaml_file(path)
+    try:
+        parsed = ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(problems_from(exc, ScenarioFile, smap)) from None
+    problems: list[Problem] = []
+    out = []
+    for i, sc in enumerate(parsed.scenarios):
+        decision = sc.decision or parsed.decision
+        if decision is None:
+            problems.append(smap.problem(("scenarios", i), "no decision: set `decision:` on the "
+                                         "scenario or at the top of the file"))
+            continue
+        out.append(LoadedScenario(path, smap.at(("scenarios", i))[0], i, decision, sc))
+    if problems:
+        raise PolicyError(problems)
+    return out
+
+
+def check_references(engine: Engine, scenarios: list[LoadedScenario],
+                     smaps: dict[Path, SourceMap] | None = None) -> list[Problem]:
+    """Problems with names a scenario uses: unknown decisions, rules, outcomes, roles."""
+    problems = []
+    for s in scenarios:
+        def bad(msg: str, s: LoadedScenario = s) -> None:
+            problems.append(Problem(str(s.file), s.line, 1, f"scenario {s.name!r}: {msg}"))
+
+        if s.decision not in engine.decision_ids:
+            bad(f"unknown decision {s.decision!r}; known: {', '.join(engine.decision_ids)}")
+            continue
+        spec = engine.spec(s.decision)
+        rule_ids = {r.id for r in spec.rules}
+        for rid in [*s.scenario.expect.fired, *s.scenario.expect.not_fired]:
+            if rid not in rule_ids:
+                bad(f"rule {rid!r} is not a rule of {s.decision}")
+        if s.scenario.expect.outcome not in spec.decision.outcomes:
+            bad(f"outcome {s.scenario.expect.outcome!r} is not one of {spec.decision.outcomes}")
+        clause_ids = {c.id for c in spec.file.policy.clauses}
+        for cid in s.scenario.clauses:
+            if cid not in clause_ids:
+                bad(f"clause {cid!r} is not in {spec.file.path.name}")
+    return problems
+
+
+def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
+    """Decide the scenario's facts and compare with what it expects."""
+    decision = engine.decide(s.decision, s.scenario.facts)
+    exp = s.scenario.expect
+    failures = []
+    if decision.outcome != exp.outcome:
+        failures.append(f"outcome: expected {exp.outcome!r}, got {decision.outcome!r}")
+    if exp.status and decision.status != exp.status:
+        failures.append(f"status: expected {exp.status!r}, got {decision.status!r}")
+    if exp.status != "error" and decision.status == "error":
+        failures.append("the decision failed: " + "; ".join(decision.errors))
+    fired = {r.id for r in decision.fired}
+    for rid in exp.fired:
+        if rid not in fired:
+            failures.append(f"rule {rid} was expected to fire but did not")
+    for rid in exp.not_fired:
+        if rid in fired:
+            failures.append(f"rule {rid} was expected not to fire but fired")
+    for ob in exp.obligations or []:
+        if not any(o.who == ob.who and (ob.do is None or ob.do.lower() in o.do.lower())
+                   for o in decision.obligations):
+            failures.append(f"expected an obligation for {ob.who}"
+                            + (f" containing {ob.do!r}" if ob.do else "") + ", got "
+                            + (", ".join(f"{o.who}: {o.do}" for o in decision.obligations) or "none"))
+    if exp.no_obligations and decision.obligations:
+        failures.append("expected no obligations, got "
+                        + ", ".join(f"{o.who}: {o.do}" for o in decision.obligations))
+    return ScenarioResult(s, decision, failures)
