@@ -123,9 +123,20 @@ def compile_condition(cond: Condition) -> Check:
     raise TypeError(f"unknown condition node {cond!r}")
 
 
+_CACHE: dict[int, tuple[Condition, Check]] = {}
+
+
+def _cached(cond: Condition) -> Check:
+    """compile_condition, memoised per node (explanations revisit the same subtrees)."""
+    hit = _CACHE.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        hit = _CACHE[id(cond)] = (cond, compile_condition(cond))
+    return hit[1]
+
+
 def explain_failure(cond: Condition, facts: Facts) -> str | None:
     """Why cond is false for facts (the first failing part, with actual values); None if true."""
-    if compile_condition(cond)(facts):
+    if _cached(cond)(facts):
         return None
     if isinstance(cond, All):
         for c in cond.items:
