@@ -80,8 +80,14 @@ def _rhs(op: Operand, prefix: str) -> Any:
     return ref
 
 
-def _ref_paths(op: Operand) -> list[str]:
-    return [op.path] if isinstance(op, FactRef) else []
+def _absent_cases(*operands: tuple[str, bool]) -> list[Expr]:
+    """`$nex` tests for the optional fields among (path, optional): a comparison with an absent
+    field is false in durable_rules, so its negation must also accept absence explicitly."""
+    return [_absent(path) for path, optional in operands if optional]
+
+
+def _ref(op: Operand, prefix: str) -> list[tuple[str, bool]]:
+    return [(prefix + op.path, op.optional)] if isinstance(op, FactRef) else []
 
 
 def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
@@ -95,13 +101,14 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
     if isinstance(cond, Compare):
         if not negate:
             return _cmp(path, cond.op, _rhs(cond.right, prefix))
-        reads = [path, *_ref_paths(cond.right)]
-        return _either(*map(_absent, reads), _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+        absent = _absent_cases((path, cond.ftype.optional), *_ref(cond.right, ""))
+        return _either(*absent, _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
     if isinstance(cond, InSet):
         values = [encode_scalar(v) for v in cond.values]
         if not negate:
             return _either(*({path: v} for v in values))
-        return _either(_absent(path), _both(*({"$neq": {path: v}} for v in values)))
+        absent = _absent_cases((path, cond.ftype.optional))
+        return _either(*absent, _both(*({"$neq": {path: v}} for v in values)))
     if isinstance(cond, Present):
         return _absent(path) if negate else {"$ex": {path: 1}}
     if isinstance(cond, Contains):
@@ -110,19 +117,20 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
         length = len_key(cond.path)
         if not negate:
             return _cmp(length, cond.op, _rhs(cond.right, prefix))
-        reads = [length, *_ref_paths(cond.right)]
-        return _either(*map(_absent, reads), _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+        absent = _absent_cases((length, cond.optional), *_ref(cond.right, ""))
+        return _either(*absent, _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
     if isinstance(cond, Quantified):
         empty = {len_key(cond.path): 0}
         # some:  $iany(c)              not some:  absent | empty | $iall(not c)
         # every: empty | $iall(c)      not every: absent | $iany(not c)
         if not cond.every and not negate:
             return {"$iany": {path: _compile(cond.cond, False, "$i.")}}
+        absent = _absent_cases((path, cond.optional))
         if not cond.every:
-            return _either(_absent(path), empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
+            return _either(*absent, empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
         if not negate:
             return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
-        return _either(_absent(path), {"$iany": {path: _compile(cond.cond, True, "$i.")}})
+        return _either(*absent, {"$iany": {path: _compile(cond.cond, True, "$i.")}})
     raise TypeError(f"unknown condition node {cond!r}")
 
 
@@ -131,7 +139,7 @@ def _contains(cond: Contains, path: str, negate: bool) -> Expr:
         return {"$iany": {path: {"$i": value}}}
 
     def lacks(value: Any) -> Expr:
-        return _either(_absent(path), {len_key(cond.path): 0},
+        return _either(*_absent_cases((path, cond.ftype.optional)), {len_key(cond.path): 0},
                        {"$iall": {path: {"$neq": {"$i": value}}}})
 
     if isinstance(cond.right, Literal_):
@@ -144,4 +152,5 @@ def _contains(cond: Contains, path: str, negate: bool) -> Expr:
     ref = cond.right.path
     if not negate:
         return _either(*(_both({ref: v}, has(v)) for v in values))
-    return _either(_absent(ref), _both(*(_either({"$neq": {ref: v}}, lacks(v)) for v in values)))
+    absent = _absent_cases((ref, cond.right.optional))
+    return _either(*absent, _both(*(_either({"$neq": {ref: v}}, lacks(v)) for v in values)))

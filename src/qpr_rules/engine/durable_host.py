@@ -134,7 +134,8 @@ class DurableRuleset:
                     raise EngineError("; ".join(case.errors))
             finally:
                 self._cases.pop(sid, None)
-        return [r for r in case.fired if r != GUARD_RULE]
+        # a rule whose condition has alternatives fires once per matching branch: dedupe
+        return [r for r in dict.fromkeys(case.fired) if r != GUARD_RULE]
 
     def _leak(self) -> None:
         self.leaked += 1

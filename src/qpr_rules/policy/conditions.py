@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -56,6 +56,7 @@ class Literal_:
 class FactRef:
     path: str
     plus_days: int = 0
+    optional: bool = field(default=False, compare=False)  # the fact may be absent
 
     def render(self) -> str:
         if self.plus_days:
@@ -119,6 +120,7 @@ class Count(Node):
     path: str
     op: CmpOp
     right: Operand
+    optional: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Quantified(Node):
     path: str
     every: bool
     cond: Condition
+    optional: bool = field(default=False, compare=False)
 
 
 Condition = All | AnyOf | Not | Compare | InSet | Present | Contains | Count | Quantified
@@ -195,6 +198,7 @@ class ParseContext:
     params: Mapping[str, Any]
     errors: list[tuple[Loc, str]]
     inside_item: bool = False
+    negated: bool = False  # under an odd number of `not`s
 
 
 def parse_condition(data: Any, loc: Loc, ctx: ParseContext) -> Condition | None:
@@ -243,7 +247,7 @@ def parse_condition(data: Any, loc: Loc, ctx: ParseContext) -> Condition | None:
 
 def _parse_combinator(key: str, value: Any, vloc: Loc, loc: Loc, ctx: ParseContext) -> Condition | None:
     if key == "not":
-        inner = parse_condition(value, vloc, ctx)
+        inner = parse_condition(value, vloc, replace(ctx, negated=not ctx.negated))
         return Not(loc, inner) if inner is not None else None
     if not isinstance(value, list) or not value:
         ctx.errors.append((vloc, f"`{key}` takes a non-empty list of conditions, got {_kind(value)}"))
@@ -302,6 +306,10 @@ def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc
         return node_p if value else Not(loc, node_p)
     if op == "within_days":
         return _parse_within(path, ftype, value, vloc, loc, ctx)
+    if ctx.inside_item:
+        ctx.errors.append((vloc, f"`{op}` cannot be used inside some/every; compare the item's "
+                                 "fields with eq, ne, lt, lte, gt, gte, in, not_in or present"))
+        return None
     if ftype.kind != "list" or ftype.item is None:
         ctx.errors.append((vloc, f"`{op}` works on lists, but {path} is {ftype.describe()}"))
         return None
@@ -327,20 +335,45 @@ def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc
                                "use eq, ne, lt, lte, gt or gte"))
             return None
         right = _operand(cval, FieldType("int"), (*vloc, cop), ctx)
-        return Count(loc, path, cop, right) if right is not None else None
+        return Count(loc, path, cop, right, ftype.optional) if right is not None else None
     # some / every
-    if ctx.inside_item:
-        ctx.errors.append((vloc, "`some`/`every` cannot be nested inside another some/every"))
-        return None
     if ftype.item.kind != "object" or ftype.item.model is None:
         ctx.errors.append((vloc, f"`{op}` needs a list of objects; {path} is {ftype.describe()}. "
                                  "For a list of values use contains"))
         return None
-    inner_ctx = ParseContext(ftype.item.model, ctx.params, ctx.errors, inside_item=True)
+    inner_ctx = ParseContext(ftype.item.model, ctx.params, ctx.errors, inside_item=True,
+                             negated=ctx.negated)
     inner = parse_condition(value, vloc, inner_ctx)
     if inner is None:
         return None
-    return Quantified(loc, path, op == "every", inner)
+    universal = (op == "every") != ctx.negated
+    if universal and has_disjunction(inner, ctx.negated):
+        ctx.errors.append((vloc, f"this condition is checked for every item of {path} (`every`, or "
+                                 "`some` under `not`) and holds an alternative (any, in with several "
+                                 "values, or a negated all / optional field); durable_rules evaluates "
+                                 "such alternatives per branch over all items, which is wrong. Split "
+                                 "it into separate rules, or state it with `some` for the failing case"))
+        return None
+    return Quantified(loc, path, op == "every", inner, ftype.optional)
+
+
+def has_disjunction(cond: Condition, negated: bool) -> bool:
+    """Whether cond, with negations pushed to the atoms, contains an alternative (an OR).
+
+    durable_rules expands alternatives into separate branches; under `$iall` that turns
+    "every item satisfies A or B" into "every item satisfies A, or every item satisfies B",
+    so the loader refuses alternatives inside universally quantified item conditions.
+    """
+    if isinstance(cond, Not):
+        return has_disjunction(cond.item, not negated)
+    if isinstance(cond, (All, AnyOf)):
+        branches = isinstance(cond, AnyOf) != negated and len(cond.items) > 1
+        return branches or any(has_disjunction(c, negated) for c in cond.items)
+    if isinstance(cond, InSet):
+        return (not negated and len(cond.values) > 1) or (negated and cond.ftype.optional)
+    if isinstance(cond, Compare):
+        return negated and cond.ftype.optional
+    return False
 
 
 def _parse_within(path: str, ftype: FieldType, value: Any, vloc: Loc, loc: Loc,
@@ -360,8 +393,8 @@ def _parse_within(path: str, ftype: FieldType, value: Any, vloc: Loc, loc: Loc,
     if ref is None:
         return None
     if isinstance(ref, FactRef):
-        low: Operand = FactRef(ref.path, ref.plus_days - days)
-        high: Operand = FactRef(ref.path, ref.plus_days + days)
+        low: Operand = replace(ref, plus_days=ref.plus_days - days)
+        high: Operand = replace(ref, plus_days=ref.plus_days + days)
     else:
         assert isinstance(ref.value, dt.date)
         low = Literal_(ref.value - dt.timedelta(days=days), ref.param)
@@ -395,7 +428,7 @@ def _operand(value: Any, ftype: FieldType, loc: Loc, ctx: ParseContext) -> Opera
             ctx.errors.append((loc, f"type mismatch: cannot compare {ftype.describe()} with "
                                     f"{value['fact']} ({other.describe()})"))
             return None
-        return FactRef(str(value["fact"]), days)
+        return FactRef(str(value["fact"]), days, other.optional)
     lit = _literal(value, ftype, loc, ctx)
     return lit
 
