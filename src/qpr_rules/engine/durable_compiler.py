@@ -86,6 +86,12 @@ def _absent_cases(*operands: tuple[str, bool]) -> list[Expr]:
     return [_absent(path) for path, optional in operands if optional]
 
 
+def _present_refs(op: Operand) -> list[Expr]:
+    """`$ex` tests for an optional fact on the right: durable_rules does not make a comparison
+    with an absent `$m` reference false (measured: `count >= absent` matched)."""
+    return [{"$ex": {op.path: 1}}] if isinstance(op, FactRef) and op.optional else []
+
+
 def _ref(op: Operand, prefix: str) -> list[tuple[str, bool]]:
     return [(prefix + op.path, op.optional)] if isinstance(op, FactRef) else []
 
@@ -100,7 +106,7 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
     path = prefix + cond.path
     if isinstance(cond, Compare):
         if not negate:
-            return _cmp(path, cond.op, _rhs(cond.right, prefix))
+            return _both(*_present_refs(cond.right), _cmp(path, cond.op, _rhs(cond.right, prefix)))
         absent = _absent_cases((path, cond.ftype.optional), *_ref(cond.right, ""))
         return _either(*absent, _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
     if isinstance(cond, InSet):
@@ -116,7 +122,7 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
     if isinstance(cond, Count):
         length = len_key(cond.path)
         if not negate:
-            return _cmp(length, cond.op, _rhs(cond.right, prefix))
+            return _both(*_present_refs(cond.right), _cmp(length, cond.op, _rhs(cond.right, prefix)))
         absent = _absent_cases((length, cond.optional), *_ref(cond.right, ""))
         return _either(*absent, _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
     if isinstance(cond, Quantified):

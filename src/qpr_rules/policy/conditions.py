@@ -417,6 +417,13 @@ def _operand(value: Any, ftype: FieldType, loc: Loc, ctx: ParseContext) -> Opera
         if other is None:
             return None
         days = value.get("plus_days", 0)
+        if isinstance(days, Mapping) and set(days) == {"param"}:
+            name = str(days["param"])
+            if name not in ctx.params:
+                ctx.errors.append(((*loc, "plus_days"), f"unknown parameter {name!r}"
+                                   f"{did_you_mean(name, ctx.params)}; declare it under `parameters:`"))
+                return None
+            days = ctx.params[name]
         if not isinstance(days, int) or isinstance(days, bool):
             ctx.errors.append(((*loc, "plus_days"), f"plus_days must be a whole number, got {_kind(days)}"))
             return None
