@@ -114,7 +114,8 @@ def test_a_placement_made_into_a_home_on_hold_always_carries_its_duties(facts: d
 
 fuzz = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=8), inner, max_size=3)),
     max_leaves=10,
 )
 
