@@ -22,6 +22,8 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 
 Loc = tuple[str | int, ...]
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                        ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
 
 
 @dataclass
@@ -61,6 +63,10 @@ class _Builder:
             return None
         if getattr(node, "anchor", None):
             self._error(node, "YAML anchors (&name) are not allowed in policy files; write the value out")
+        if node.tag not in _PLAIN_TAGS:
+            self._error(node, f"the tag {node.tag!r} is not allowed; only plain YAML values (no tags) "
+                              "are allowed in policy files")
+            return None
         if isinstance(node, ScalarNode):
             return self._scalar(node)
         if isinstance(node, SequenceNode):
