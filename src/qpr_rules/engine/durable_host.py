@@ -59,9 +59,10 @@ class CompiledDurableRule:
 
 
 class _Case:
-    __slots__ = ("errors", "fired", "thread")
+    __slots__ = ("errors", "fired", "ran", "thread")
 
     def __init__(self) -> None:
+        self.ran = False  # some action ran for this sid: deleting its state is then safe
         self.fired: list[str] = []
         self.errors: list[str] = []
         self.thread = threading.get_ident()
@@ -102,6 +103,7 @@ class DurableRuleset:
                 case = self._cases[c.m["sid"]]
             except Exception:
                 return
+            case.ran = True
             try:
                 if threading.get_ident() != case.thread:
                     case.errors.append(f"rule {rule_id} ran on another thread")
@@ -122,16 +124,18 @@ class DurableRuleset:
                 except BaseException as exc:
                     self._leak()  # a state may exist where no action ran: never delete it
                     raise EngineError(f"durable_rules failed: {exc}") from exc
-                if GUARD_RULE not in case.fired:
+                if not case.ran:
                     self._leak()
-                    raise EngineError("durable_rules ran no action for the case (guard rule missing)")
+                    raise EngineError("durable_rules ran no action for the case")
                 self._host.delete_state(self.name, sid)
+                if case.errors:
+                    raise EngineError("; ".join(case.errors))
                 if result is None:
                     raise EngineError("durable_rules deferred the case to another thread")
                 if isinstance(result, dict) and result.get("exception"):
                     raise EngineError(f"durable_rules action failed: {result['exception']}")
-                if case.errors:
-                    raise EngineError("; ".join(case.errors))
+                if GUARD_RULE not in case.fired:
+                    raise EngineError("the guard rule did not fire for the case")
             finally:
                 self._cases.pop(sid, None)
         # a rule whose condition has alternatives fires once per matching branch: dedupe
