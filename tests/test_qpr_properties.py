@@ -12,58 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qpr_rules import Engine
+from tests.strategies import days, holds, optional, placement_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = Engine.load([ROOT / "policies" / "qpr.yaml"])
-GENDERS = ["female", "male", "nonbinary"]
-DAY0 = dt.date(2024, 1, 1)
-days = st.integers(min_value=-400, max_value=400).map(lambda n: DAY0 + dt.timedelta(days=n))
-ages = st.integers(min_value=0, max_value=25)
-
-
-def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
-@st.composite
-def holds(draw: st.DrawFn) -> dict[str, Any]:
-    placed_on = draw(days)
-    hold: dict[str, Any] = {"kind": draw(st.sampled_from(["pending_qpr", "time_limited", "permanent"])),
-                            "placed_on": placed_on}
-    if draw(st.booleans()):
-        hold["ends_on"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
-    return hold
-
-
-restrictions = st.fixed_dictionaries({}, optional={
-    "min_child_age": ages, "max_child_age": ages, "max_children": st.integers(0, 6),
-    "genders": st.lists(st.sampled_from(GENDERS), unique=True, max_size=3),
-})
-children = st.lists(st.fixed_dictionaries({"age": ages, "gender": st.sampled_from(GENDERS)}), max_size=6)
-
-
-@st.composite
-def placement_facts(draw: st.DrawFn, hold: st.SearchStrategy[Any] | None = None) -> dict[str, Any]:
-    home: dict[str, Any] = {
-        "id": "RH-1",
-        "approval": draw(st.sampled_from(["rfa", "lfh"])),
-        "approval_status": draw(st.sampled_from(["active", "inactive", "revoked", "rescinded"])),
-        "children_placed": draw(children),
-    }
-    chosen_hold = draw(hold if hold is not None else _optional(holds()))
-    if chosen_hold is not None:
-        home["hold"] = chosen_hold
-    chosen_restrictions = draw(_optional(restrictions))
-    if chosen_restrictions is not None:
-        home["restrictions"] = chosen_restrictions
-    return {
-        "placement": {"date": draw(days), "status": draw(st.sampled_from(["proposed", "made"])),
-                      "cleared_with_pco": draw(st.booleans())},
-        "child": {"age": draw(ages), "gender": draw(st.sampled_from(GENDERS))},
-        "home": home,
-    }
-
-
 def on_hold(facts: dict[str, Any]) -> bool:
     """The text's reading of "a home on hold" on the placement date (see clause hold.no-placements)."""
     hold = facts["home"].get("hold")
@@ -136,7 +88,7 @@ requests = st.fixed_dictionaries({
 
 
 @settings(max_examples=300, deadline=None)
-@given(placed_on=days, review_date=_optional(days), request=requests)
+@given(placed_on=days, review_date=optional(days), request=requests)
 def test_a_home_on_permanent_hold_is_never_eligible_for_reinstatement(
     placed_on: dt.date, review_date: dt.date | None, request: dict[str, Any]
 ) -> None:
@@ -152,7 +104,7 @@ def test_a_home_on_permanent_hold_is_never_eligible_for_reinstatement(
 
 @settings(max_examples=300, deadline=None)
 @given(kind=st.sampled_from(["pending_qpr", "time_limited", "permanent"]), placed_on=days,
-       review_date=_optional(days), request=requests)
+       review_date=optional(days), request=requests)
 def test_reinstatement_is_never_reviewed_on_or_before_the_date_set(
     kind: str, placed_on: dt.date, review_date: dt.date | None, request: dict[str, Any]
 ) -> None:
