@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Set up, lint, then run the whole test suite (unit, property, scenario files, guards).
+# Set up, lint the code and the policies, then run the whole test suite
+# (unit, property, YAML scenario, guard, CLI and packaging tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src tests bench
+.venv/bin/qpr-rules check --strict policies
+.venv/bin/qpr-rules fmt --check policies
 .venv/bin/python -m pytest "$@"

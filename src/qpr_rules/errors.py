@@ -14,6 +14,7 @@ class Problem:
     column: int
     message: str
     code: str = "error"
+    severity: str = "error"  # "error" or "warning" (lint findings of `qpr-rules check`)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
@@ -23,6 +24,7 @@ class Problem:
             "file": self.file,
             "line": self.line,
             "column": self.column,
+            "severity": self.severity,
             "code": self.code,
             "message": self.message,
         }

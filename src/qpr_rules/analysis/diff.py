@@ -1,0 +1,154 @@
+"""`qpr-rules diff OLD NEW`: what a revision of the policy set changes, and which answers move.
+
+OLD and NEW are directories of policy files, or git revisions (`git:REV`, or any name that is
+not a path), whose `policies/` folder is exported to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from qpr_rules.analysis.generate import sample
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import QprRulesError
+from qpr_rules.policy.loader import PolicySet
+from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
+
+
+class DiffError(QprRulesError):
+    """A side of the diff could not be read."""
+
+
+@dataclass
+class Change:
+    kind: str  # "rule" or "clause" or "decision"
+    id: str
+    change: str  # "added", "removed", "changed"
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Impact:
+    decision: str
+    cases: int
+    changed: int
+    example: dict[str, Any] | None = None
+    old_outcome: str = ""
+    new_outcome: str = ""
+
+
+@dataclass
+class DiffReport:
+    changes: list[Change]
+    impacts: list[Impact]
+
+    def to_json(self) -> str:
+        from dataclasses import asdict
+
+        return json.dumps({"changes": [asdict(c) for c in self.changes],
+                           "impacts": [asdict(i) for i in self.impacts]}, indent=2, default=str)
+
+
+def materialise(side: str, workdir: Path, repo: Path) -> Path:
+    """A directory holding the policies of side (a path, or a git revision of repo)."""
+    path = Path(side)
+    if not side.startswith("git:") and path.exists():
+        return path
+    rev = side.removeprefix("git:")
+    try:
+        blob = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", rev, "policies"],
+                              check=True, capture_output=True).stdout
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        stderr = getattr(exc, "stderr", b"") or b""
+        raise DiffError(f"{side!r} is neither a directory nor a git revision with policies/: "
+                        f"{stderr.decode(errors='replace').strip() or exc}") from None
+    target = workdir / rev.replace("/", "_")
+    with tarfile.open(fileobj=BytesIO(blob)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "policies"
+
+
+def _rules(ps: PolicySet) -> dict[str, dict[str, Any]]:
+    return {r.id: r.rule.model_dump(mode="json") for r in ps.rules()}
+
+
+def _clauses(ps: PolicySet) -> dict[str, dict[str, Any]]:
+    return {f"{f.policy.id}:{c.id}": c.model_dump(mode="json") for f in ps.files for c in f.policy.clauses}
+
+
+def _compare(kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
+    out = [Change(kind, k, "removed") for k in sorted(old.keys() - new.keys())]
+    out += [Change(kind, k, "added") for k in sorted(new.keys() - old.keys())]
+    for k in sorted(old.keys() & new.keys()):
+        fields = [f"{name}: {json.dumps(old[k].get(name))} -> {json.dumps(new[k].get(name))}"
+                  for name in sorted(set(old[k]) | set(new[k])) if old[k].get(name) != new[k].get(name)]
+        if fields:
+            out.append(Change(kind, k, "changed", fields))
+    return out
+
+
+def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str, list[Any]]:
+    cases: dict[str, list[Any]] = {d: [] for d in engine.decision_ids}
+    for directory in policy_dirs:
+        for path in scenario_files([directory / "tests"] if (directory / "tests").is_dir() else []):
+            try:
+                for s in load_scenario_file(path):
+                    if s.decision in cases:
+                        cases[s.decision].append(s.scenario.facts)
+            except QprRulesError:
+                continue
+    for decision in cases:
+        cases[decision].extend(sample(engine.fact_model(decision), generated, seed=zlib.crc32(decision.encode())))
+    return cases
+
+
+def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> DiffReport:
+    with tempfile.TemporaryDirectory() as tmp:
+        old_dir = materialise(old_side, Path(tmp), repo)
+        new_dir = materialise(new_side, Path(tmp), repo)
+        old, new = Engine.load([old_dir]), Engine.load([new_dir])
+        changes = (_compare("decision", {d: old.spec(d).decision.model_dump(mode="json") for d in old.decision_ids},
+                            {d: new.spec(d).decision.model_dump(mode="json") for d in new.decision_ids})
+                   + _compare("rule", _rules(old.policies), _rules(new.policies))
+                   + _compare("clause", _clauses(old.policies), _clauses(new.policies)))
+        impacts = []
+        shared = sorted(set(old.decision_ids) & set(new.decision_ids))
+        corpus = _corpus(new, [old_dir, new_dir], generated)
+        for decision in shared:
+            impact = Impact(decision, 0, 0)
+            for facts in corpus[decision]:
+                a, b = old.decide(decision, facts), new.decide(decision, facts)
+                impact.cases += 1
+                if a.outcome != b.outcome:
+                    impact.changed += 1
+                    if impact.example is None:
+                        impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
+            impacts.append(impact)
+    return DiffReport(changes, impacts)
+
+
+def render_text(report: DiffReport) -> str:
+    lines = []
+    if not report.changes:
+        lines.append("no rule, clause or decision changed")
+    for c in report.changes:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[c.change]
+        lines.append(f"{sign} {c.kind} {c.id} ({c.change})")
+        lines += [f"    {d}" for d in c.details]
+    lines.append("")
+    lines.append("impact (outcomes that change, over scenario facts and generated facts):")
+    for i in report.impacts:
+        if i.changed:
+            lines.append(f"  {i.decision}: {i.changed} of {i.cases} cases change, e.g. {i.old_outcome} -> "
+                         f"{i.new_outcome} for {json.dumps(i.example, default=str)}")
+        else:
+            lines.append(f"  {i.decision}: no change over {i.cases} cases")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""`qpr-rules check`: everything `validate` does, plus lint findings an analyst should see.
+
+Errors: the policy does not load, a scenario file is invalid or fails, a clause does not quote
+its source. Warnings: a rule citing no clause, a computable clause no rule encodes, a rule that
+no scenario makes fire (or that fires in every scenario, so its "not fired" side is untested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.policy.loader import PolicySet
+from qpr_rules.policy.sources import default_sources_dir, unquoted_clauses
+from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    scenarios_run: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def _warn(ps: PolicySet, rule_file: object, loc: tuple[object, ...], code: str, message: str) -> Problem:
+    smap = rule_file.smap  # type: ignore[attr-defined]
+    line, col = smap.at(loc)
+    return Problem(smap.file, line, col, message, code, "warning")
+
+
+def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
+    """Load the policies in paths, run their scenarios (<dir>/tests), and lint them."""
+    report = CheckReport()
+    try:
+        engine = Engine.load(list(paths))
+    except PolicyError as exc:
+        report.problems.extend(exc.problems)
+        return report
+    ps = engine.policies
+    _lint_traceability(ps, report)
+    _lint_sources(ps, sources or default_sources_dir(Path(paths[0])), report)
+    _lint_scenarios(engine, paths, report)
+    report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
+    return report
+
+
+def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
+    for f in ps.files:
+        cited = {c for r in f.policy.rules for c in r.clauses}
+        cited |= {ob.clause for r in f.policy.rules for ob in r.obligations if ob.clause}
+        cited |= {c for p in f.policy.parameters.values() for c in p.clauses}
+        for i, rule in enumerate(f.policy.rules):
+            if not rule.clauses:
+                report.problems.append(_warn(ps, f, ("rules", i, "id"), "rule-without-clause",
+                                             f"rule {rule.id} cites no clause; add `clauses: [...]` naming "
+                                             "the sentences it encodes"))
+        for i, clause in enumerate(f.policy.clauses):
+            if clause.computable and clause.id not in cited:
+                report.problems.append(_warn(ps, f, ("clauses", i, "id"), "clause-not-encoded",
+                                             f"computable clause {clause.id} is encoded by no rule; write a "
+                                             "rule citing it, or set `computable: false` with a `reason`"))
+
+
+def _lint_sources(ps: PolicySet, sources: Path | None, report: CheckReport) -> None:
+    if sources is None:
+        return
+    for f in ps.files:
+        document = sources / f.policy.source.document
+        if not document.is_file():
+            line, col = f.smap.at(("source", "document"))
+            report.problems.append(Problem(f.smap.file, line, col, f"source document {document} not found",
+                                           "source-missing", "warning"))
+            continue
+        missing = set(unquoted_clauses([(c.id, c.text) for c in f.policy.clauses],
+                                       document.read_text(encoding="utf-8")))
+        for i, clause in enumerate(f.policy.clauses):
+            if clause.id in missing:
+                line, col = f.smap.at(("clauses", i, "text"))
+                report.problems.append(Problem(
+                    f.smap.file, line, col,
+                    f"clause {clause.id}: text is not a verbatim quote of {f.policy.source.document}; "
+                    "copy the sentence exactly (whitespace, **bold** and [links](#) may differ)",
+                    "clause-not-quoted", "error"))
+
+
+def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) -> None:
+    dirs = {(p if p.is_dir() else p.parent) / "tests" for p in paths}
+    files = scenario_files([d for d in sorted(dirs) if d.is_dir()])
+    fired: set[str] = set()
+    not_fired: set[str] = set()
+    for path in files:
+        try:
+            scenarios = load_scenario_file(path)
+        except PolicyError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        for s in scenarios:
+            refs = check_references(engine, [s])
+            if refs:
+                report.problems.extend(refs)
+                continue
+            result = run_scenario(engine, s)
+            report.scenarios_run += 1
+            if not result.passed:
+                report.problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
+                                               + "; ".join(result.failures), "scenario-failed"))
+            if result.decision is not None and result.decision.status != "error":
+                fired |= {r.id for r in result.decision.fired}
+                not_fired |= {r.id for r in result.decision.not_fired}
+    for rule in engine.policies.rules():
+        loc = ("rules", rule.index, "id")
+        if rule.id not in fired:
+            report.problems.append(_warn(engine.policies, rule.file, loc, "rule-never-fires",
+                                         f"no scenario makes rule {rule.id} fire; add one under tests/"))
+        elif rule.id not in not_fired:
+            report.problems.append(_warn(engine.policies, rule.file, loc, "rule-always-fires",
+                                         f"rule {rule.id} fires in every scenario of its decision; add one "
+                                         "where it does not"))

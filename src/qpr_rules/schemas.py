@@ -1,0 +1,85 @@
+"""JSON Schemas of the policy and scenario formats, generated from the pydantic models.
+
+Committed under schemas/ so that an editor's YAML language server completes keys and flags
+mistakes (`# yaml-language-server: $schema=../schemas/policy.schema.json`); a test keeps the
+committed files in sync with the models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from qpr_rules.policy.conditions import ATOM_OPS, COMBINATORS
+from qpr_rules.policy.model import PolicyFile
+from qpr_rules.scenarios.model import ScenarioFile
+
+_REF = {"$ref": "#/$defs/Condition"}
+_VALUE = {
+    "description": "A value, {param: NAME}, or {fact: PATH, plus_days: N}",
+    "anyOf": [
+        {"type": ["string", "number", "boolean"]},
+        {"type": "object", "properties": {"param": {"type": "string"}}, "required": ["param"],
+         "additionalProperties": False},
+        {"type": "object", "properties": {"fact": {"type": "string"},
+                                          "plus_days": {"anyOf": [{"type": "integer"}, {
+                                              "type": "object", "required": ["param"],
+                                              "properties": {"param": {"type": "string"}}}]}},
+         "required": ["fact"], "additionalProperties": False},
+    ],
+}
+_OPERATOR_VALUES: dict[str, Any] = {
+    **{op: _VALUE for op in ("eq", "ne", "lt", "lte", "gt", "gte", "before", "after", "on_or_before",
+                             "on_or_after", "contains")},
+    "in": {"type": "array", "minItems": 1, "items": _VALUE},
+    "not_in": {"type": "array", "minItems": 1, "items": _VALUE},
+    "present": {"type": "boolean"},
+    "count": {"type": "object", "minProperties": 1, "maxProperties": 1,
+              "propertyNames": {"enum": ["eq", "ne", "lt", "lte", "gt", "gte"]},
+              "additionalProperties": _VALUE},
+    "some": _REF,
+    "every": _REF,
+    "within_days": {"type": "object", "required": ["days", "of"], "additionalProperties": False,
+                    "properties": {"days": {"type": "integer", "minimum": 0}, "of": _VALUE}},
+}
+assert set(_OPERATOR_VALUES) == set(ATOM_OPS)
+
+
+def _condition_schema() -> dict[str, Any]:
+    atom = {
+        "type": "object",
+        "description": "{fact: PATH, OPERATOR: VALUE} with exactly one operator",
+        "required": ["fact"],
+        "properties": {"fact": {"type": "string", "description": "Dotted fact path"}, **_OPERATOR_VALUES},
+        "additionalProperties": False,
+        "minProperties": 2,
+        "maxProperties": 2,
+    }
+    combinators = [
+        {"type": "object", "required": [key], "additionalProperties": False,
+         "properties": {key: _REF if key == "not" else {"type": "array", "minItems": 1, "items": _REF}}}
+        for key in COMBINATORS
+    ]
+    return {"description": "A condition: all / any / not, or a fact with one operator",
+            "anyOf": [atom, *combinators]}
+
+
+def policy_schema() -> dict[str, Any]:
+    schema = PolicyFile.model_json_schema()
+    schema["$defs"]["Condition"] = _condition_schema()
+    schema["$defs"]["Rule"]["properties"]["when"] = {**_REF, "description": "The condition"}
+    return _with_header(schema, "qpr-rules policy file")
+
+
+def scenario_schema() -> dict[str, Any]:
+    return _with_header(ScenarioFile.model_json_schema(), "qpr-rules scenario file")
+
+
+def _with_header(schema: dict[str, Any], title: str) -> dict[str, Any]:
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
+            **{k: v for k, v in schema.items() if k != "title"}}
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The committed text form: sorted keys, two-space indent, final newline."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
