@@ -76,6 +76,10 @@ def materialise(side: str, workdir: Path, repo: Path) -> Path:
     return target / "policies"
 
 
+def _decisions(engine: Engine) -> dict[str, dict[str, Any]]:
+    return {d: engine.spec(d).decision.model_dump(mode="json") for d in engine.decision_ids}
+
+
 def _rules(ps: PolicySet) -> dict[str, dict[str, Any]]:
     return {r.id: r.rule.model_dump(mode="json") for r in ps.rules()}
 
@@ -106,7 +110,8 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
             except QprRulesError:
                 continue
     for decision in cases:
-        cases[decision].extend(sample(engine.fact_model(decision), generated, seed=zlib.crc32(decision.encode())))
+        seed = zlib.crc32(decision.encode())  # stable across runs, unlike hash()
+        cases[decision].extend(sample(engine.fact_model(decision), generated, seed=seed))
     return cases
 
 
@@ -115,8 +120,7 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
         old_dir = materialise(old_side, Path(tmp), repo)
         new_dir = materialise(new_side, Path(tmp), repo)
         old, new = Engine.load([old_dir]), Engine.load([new_dir])
-        changes = (_compare("decision", {d: old.spec(d).decision.model_dump(mode="json") for d in old.decision_ids},
-                            {d: new.spec(d).decision.model_dump(mode="json") for d in new.decision_ids})
+        changes = (_compare("decision", _decisions(old), _decisions(new))
                    + _compare("rule", _rules(old.policies), _rules(new.policies))
                    + _compare("clause", _clauses(old.policies), _clauses(new.policies)))
         impacts = []

@@ -14,13 +14,13 @@ from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.pytest_plugin import policies_for
-from qpr_rules.schemas import policy_schema, render, scenario_schema
 from qpr_rules.scenarios.runner import (
     check_references,
     load_scenario_file,
     run_scenario,
     scenario_files,
 )
+from qpr_rules.schemas import policy_schema, render, scenario_schema
 
 
 @cli.command()
@@ -122,7 +122,8 @@ def diff(old: str, new: str, fmt: str, generated: int) -> None:
 
 @cli.command(name="fmt")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file is not canonical.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; exit 1 if a file is not canonical.")
 def fmt_(paths: tuple[str, ...], check_only: bool) -> None:
     """Canonical layout of policy and scenario files, comments kept."""
     from qpr_rules.analysis.fmt import format_file
