@@ -29,7 +29,7 @@ class DiffError(QprRulesError):
 
 @dataclass
 class Change:
-    kind: str  # "rule" or "clause" or "decision"
+    kind: str  # "decision", "rule", "clause" or "parameter"
     id: str
     change: str  # "added", "removed", "changed"
     details: list[str] = field(default_factory=list)
@@ -88,6 +88,11 @@ def _clauses(ps: PolicySet) -> dict[str, dict[str, Any]]:
     return {f"{f.policy.id}:{c.id}": c.model_dump(mode="json") for f in ps.files for c in f.policy.clauses}
 
 
+def _parameters(ps: PolicySet) -> dict[str, dict[str, Any]]:
+    return {f"{f.policy.id}:{name}": p.model_dump(mode="json")
+            for f in ps.files for name, p in f.policy.parameters.items()}
+
+
 def _compare(kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
     out = [Change(kind, k, "removed") for k in sorted(old.keys() - new.keys())]
     out += [Change(kind, k, "added") for k in sorted(new.keys() - old.keys())]
@@ -122,7 +127,8 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
         old, new = Engine.load([old_dir]), Engine.load([new_dir])
         changes = (_compare("decision", _decisions(old), _decisions(new))
                    + _compare("rule", _rules(old.policies), _rules(new.policies))
-                   + _compare("clause", _clauses(old.policies), _clauses(new.policies)))
+                   + _compare("clause", _clauses(old.policies), _clauses(new.policies))
+                   + _compare("parameter", _parameters(old.policies), _parameters(new.policies)))
         impacts = []
         shared = sorted(set(old.decision_ids) & set(new.decision_ids))
         corpus = _corpus(new, [old_dir, new_dir], generated)

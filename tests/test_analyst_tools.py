@@ -1,0 +1,180 @@
+"""check, diff, fmt, schema and test: the analyst's tools, end to end on copies of the policies."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+import qpr_rules.cli.analyst  # registers the analyst commands on cli
+import qpr_rules.cli.core  # noqa: F401
+from qpr_rules.analysis.fmt import format_file, format_text
+from qpr_rules.cli.app import cli
+from qpr_rules.schemas import policy_schema, render, scenario_schema
+from qpr_rules.yaml_source import load_yaml_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture()
+def policies(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", target)
+    return target
+
+
+def test_committed_schemas_are_in_sync() -> None:
+    assert (ROOT / "schemas" / "policy.schema.json").read_text() == render(policy_schema())
+    assert (ROOT / "schemas" / "scenario.schema.json").read_text() == render(scenario_schema())
+    code, out = invoke("schema", "policy")
+    assert code == 0 and out == render(policy_schema())
+
+
+def _plain(data: object) -> object:
+    return json.loads(json.dumps(data, default=str))
+
+
+def test_schemas_accept_every_bundled_file_and_reject_mistakes() -> None:
+    policy = json.loads((ROOT / "schemas" / "policy.schema.json").read_text())
+    scenario = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text())
+    for path in sorted((ROOT / "policies").glob("*.yaml")):
+        jsonschema.validate(_plain(load_yaml_file(path)[0]), policy)
+    for path in sorted((ROOT / "policies" / "tests").rglob("*.yaml")):
+        jsonschema.validate(_plain(load_yaml_file(path)[0]), scenario)
+    data = _plain(load_yaml_file(ROOT / "policies" / "qpr.yaml")[0])
+    data["rules"][0]["when"] = {"fact": "home.hold.kind", "equals": "permanent"}  # type: ignore[index]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, policy)
+
+
+def test_check_passes_on_bundled_policies() -> None:
+    code, out = invoke("check", "--strict", str(ROOT / "policies"))
+    assert code == 0, out
+    assert out.strip().splitlines()[-1].startswith("0 error(s), 0 warning(s),")
+
+
+def test_check_reports_lint_findings(policies: Path) -> None:
+    text = (policies / "qpr.yaml").read_text()
+    text = text.replace("    clauses: [records.confidential]\n    when:\n      all:\n        - {fact: record, eq: qpr_referral}\n"
+                        "        - {fact: action, eq: share_outside_cws}",
+                        "    clauses: []\n    when:\n      all:\n        - {fact: record, eq: qpr_referral}\n"
+                        "        - {fact: action, eq: share_outside_cws}")
+    text = text.replace("text: Homes on hold are not to receive placements under any circumstances.",
+                        "text: Homes on hold never receive placements.")
+    (policies / "qpr.yaml").write_text(text)
+    (policies / "tests" / "qpr" / "records.yaml").unlink()
+    code, out = invoke("check", "--format", "json", "--sources", str(ROOT.parent / "shared" / "seeds"),
+                       str(policies))
+    data = json.loads(out)
+    codes = {(p["code"], p["severity"]) for p in data["problems"]}
+    assert ("rule-without-clause", "warning") in codes
+    assert ("rule-never-fires", "warning") in codes
+    if (ROOT.parent / "shared" / "seeds").is_dir():
+        assert ("clause-not-quoted", "error") in codes
+        assert code == 1
+    strict, _ = invoke("check", "--strict", str(policies))
+    assert strict == 1
+
+
+def test_check_reports_a_failing_scenario(policies: Path) -> None:
+    path = policies / "tests" / "qpr" / "records.yaml"
+    path.write_text(path.read_text().replace("expect: {outcome: deny, fired: [qpr.records.no-upload]",
+                                             "expect: {outcome: allow, fired: [qpr.records.no-upload]"))
+    code, out = invoke("check", str(policies))
+    assert code == 1
+    assert "error scenario-failed: scenario 'a QPR referral is not uploaded to CWS/CMS' fails: outcome: expected 'allow', got 'deny'" in out
+
+
+def test_diff_between_directories_shows_change_and_impact(policies: Path, tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    shutil.copytree(policies, new)
+    path = new / "qpr.yaml"
+    path.write_text(path.read_text().replace("value: 365", "value: 730"))
+    code, out = invoke("diff", str(policies), str(new), "--format", "json", "--generated", "50")
+    assert code == 0
+    data = json.loads(out)
+    assert data["changes"] == [{"kind": "parameter", "id": "qpr:reinstatement_wait_days", "change": "changed",
+                                "details": ["value: 365 -> 730"]}]
+    impact = {i["decision"]: i for i in data["impacts"]}
+    assert impact["qpr.reinstatement"]["changed"] >= 1
+    assert impact["qpr.reinstatement"]["old_outcome"] == "eligible-for-review"
+    assert impact["qpr.reinstatement"]["new_outcome"] == "not-eligible"
+    assert impact["qpr.placement"]["changed"] == 0
+
+
+def test_diff_against_a_git_revision() -> None:
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    code, out = invoke("diff", "git:HEAD", str(ROOT / "policies"), "--generated", "20")
+    assert code == 0 and "impact (outcomes that change" in out
+
+
+def test_diff_unknown_revision_is_a_clear_error() -> None:
+    code, out = invoke("diff", "no-such-rev", str(ROOT / "policies"))
+    assert code == 1 and "'no-such-rev' is neither a directory nor a git revision" in out
+
+
+def test_fmt_keeps_comments_and_data(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("# header comment\nformat: qpr-rules/v1   \nid: x  # trailing\nlist:\n- a\n-   b\n")
+    assert format_file(path) is True
+    text = path.read_text()
+    assert text.startswith("# header comment\n") and "# trailing" in text
+    assert "   \n" not in text
+    assert format_file(path) is False  # idempotent
+
+
+def test_fmt_check_mode_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    original = "a:   1\nb:\n- x\n"
+    path.write_text(original)
+    code, out = invoke("fmt", "--check", str(path))
+    assert code == 1 and "would reformat" in out
+    assert path.read_text() == original
+
+
+def test_fmt_refuses_bad_yaml_without_touching_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("a: 1\na: 2\n")
+    code, out = invoke("fmt", str(path))
+    assert code == 1 and "duplicate key 'a'" in out
+    assert path.read_text() == "a: 1\na: 2\n"
+
+
+def test_format_text_is_stable_on_bundled_files() -> None:
+    for path in sorted((ROOT / "policies").rglob("*.yaml")):
+        text = path.read_text()
+        assert format_text(text, str(path)) == text, path
+
+
+def test_test_command_reports_failures_with_trace(policies: Path) -> None:
+    path = policies / "tests" / "qpr" / "records.yaml"
+    path.write_text(path.read_text().replace("expect: {outcome: deny, fired: [qpr.records.no-upload]",
+                                             "expect: {outcome: allow, fired: [qpr.records.no-upload]"))
+    code, out = invoke("test", str(policies / "tests" / "qpr" / "records.yaml"))
+    assert code == 1
+    assert "FAIL " in out and "outcome: expected 'allow', got 'deny'" in out
+    assert "qpr.records: DENY (decided)" in out
+    assert out.strip().splitlines()[-1] == "3 passed, 1 failed"
+
+
+def test_pytest_collects_scenarios_with_file_and_line(policies: Path) -> None:
+    path = policies / "tests" / "qpr" / "records.yaml"
+    path.write_text(path.read_text().replace("expect: {outcome: deny, fired: [qpr.records.no-upload]",
+                                             "expect: {outcome: allow, fired: [qpr.records.no-upload]"))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+                            capture_output=True, text=True, cwd=policies.parent)
+    assert result.returncode == 1
+    assert f"{path}:" in result.stdout and "outcome: expected 'allow', got 'deny'" in result.stdout
+    assert "1 failed, 3 passed" in result.stdout
