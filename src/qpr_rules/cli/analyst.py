@@ -60,7 +60,7 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
                 for line in result.failures:
                     click.echo(f"     {line}")
                 if result.decision is not None:
-                    click.echo(render_trace(engine, result.decision).replace("\n", "\n     "))
+                    click.echo("     " + render_trace(engine, result.decision).rstrip().replace("\n", "\n     "))
     for p in problems:
         click.echo(str(p), err=True)
     click.echo(f"{passed} passed, {failed} failed" + (f", {len(problems)} problem(s) in files"
