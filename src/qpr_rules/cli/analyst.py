@@ -60,7 +60,8 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
                 for line in result.failures:
                     click.echo(f"     {line}")
                 if result.decision is not None:
-                    click.echo("     " + render_trace(engine, result.decision).rstrip().replace("\n", "\n     "))
+                    trace = render_trace(engine, result.decision).rstrip()
+                    click.echo("     " + trace.replace("\n", "\n     "))
     for p in problems:
         click.echo(str(p), err=True)
     click.echo(f"{passed} passed, {failed} failed" + (f", {len(problems)} problem(s) in files"
