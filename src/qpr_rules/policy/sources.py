@@ -7,6 +7,7 @@ from pathlib import Path
 
 _LINK = re.compile(r"\[([^\]]*)\]\(#\)")
 _TAG = re.compile(r"<[^>]+>")
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?])")
 
 
 def normalise(text: str) -> str:
@@ -14,7 +15,8 @@ def normalise(text: str) -> str:
     text = _LINK.sub(r"\1", text)
     text = _TAG.sub(" ", text)
     text = text.replace("**", "").replace("•", " ").replace("○", " ")
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)  # "<i>model</i>, is" leaves "model , is"
 
 
 def default_sources_dir(start: Path) -> Path | None:

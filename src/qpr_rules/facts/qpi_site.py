@@ -1,0 +1,50 @@
+"""Facts for QPI site readiness (Youth Law Center, Starting Points: Becoming a QPI Site)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.common import Count, Flag
+
+
+class Leadership(FactModel):
+    director_senior_staff_and_key_managers_support: Flag = Field(
+        description="The agency director, senior staff and all key managers support QPI's philosophy")
+    time_and_effort_committed: Flag = Field(description="They agree to commit the time and effort needed")
+    support_changes: Flag = Field(
+        description="Willing to support the changes recommended, to the extent possible")
+    staff_time_committed: Flag
+    support_from_all_parts_of_agency: Flag = Field(
+        description="Operations, training, legal, clinical, administration and others support QPI")
+    priority_to_aligning_policies: Flag = Field(
+        description="Top priority to aligning policies and practices to the goal of excellent parenting")
+    attends_key_milestone_meetings: Flag = Field(
+        description="The director and senior leadership attend key milestone meetings")
+
+
+class QpiLead(FactModel):
+    direct_access_to_senior_administrators: Flag
+    knows_system_culture_and_operation: Flag
+    shares_qpi_values: Flag = Field(description="Enthusiastic about and shares QPI's values and principles")
+
+
+class Resources(FactModel):
+    staff_time_for_change: Flag
+    community_involved: Flag = Field(
+        description=(
+            "Court representatives, health care professionals, "
+            "teachers, attorneys and others involved"))
+    caregivers_birth_parents_youth_involved: Flag
+
+
+@fact_type("qpi_site_readiness")
+class SiteReadiness(FactModel):
+    """A prospective QPI site."""
+
+    supports_core_principles: Flag = Field(description="Supports the three core QPI principles")
+    leadership: Leadership
+    staff_champions: Count = Field(description="Staff champions identified")
+    qpi_lead: QpiLead | None = Field(
+        default=None, description="The QPI Lead / Site Coordinator, if identified")
+    resources: Resources
