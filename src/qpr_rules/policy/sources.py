@@ -14,7 +14,7 @@ def normalise(text: str) -> str:
     """Text with markdown emphasis, [links](#), HTML tags and bullets removed, whitespace collapsed."""
     text = _LINK.sub(r"\1", text)
     text = _TAG.sub(" ", text)
-    text = text.replace("**", "").replace("•", " ").replace("○", " ")
+    text = text.replace("*", "").replace("•", " ").replace("○", " ")  # markdown emphasis, bullets
     text = " ".join(text.split())
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)  # "<i>model</i>, is" leaves "model , is"
 

@@ -1,0 +1,48 @@
+"""Property tests of Starting Points' "must" sentences: a site is ready only with all of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qpr_rules import Engine
+from qpr_rules.facts.qpi_site import Leadership, QpiLead, Resources
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = Engine.load([ROOT / "policies" / "qpi_site.yaml"])
+
+
+def flags(model: type) -> st.SearchStrategy[dict[str, bool]]:
+    return st.fixed_dictionaries({name: st.booleans() for name in model.model_fields})
+
+
+sites = st.fixed_dictionaries(
+    {"supports_core_principles": st.booleans(), "leadership": flags(Leadership),
+     "staff_champions": st.integers(0, 3), "resources": flags(Resources)},
+    optional={"qpi_lead": flags(QpiLead)},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(sites)
+def test_a_site_is_ready_only_when_nothing_is_missing(site: dict[str, Any]) -> None:
+    decision = ENGINE.decide("qpi_site.readiness", site)
+    assert decision.status != "error", decision.errors
+    complete = (site["supports_core_principles"] and all(site["leadership"].values())
+                and site["staff_champions"] >= 1 and "qpi_lead" in site and all(site["qpi_lead"].values())
+                and all(site["resources"].values()))
+    assert (decision.outcome == "ready") == complete
+
+
+@settings(max_examples=200, deadline=None)
+@given(sites)
+def test_every_missing_requirement_is_listed_with_its_text(site: dict[str, Any]) -> None:
+    decision = ENGINE.decide("qpi_site.readiness", site)
+    missing = sum(not v for v in site["leadership"].values()) + sum(not v for v in site["resources"].values())
+    missing += (not site["supports_core_principles"]) + (site["staff_champions"] < 1)
+    missing += sum(not v for v in site["qpi_lead"].values()) if "qpi_lead" in site else 1
+    assert len(decision.fired) == missing
+    assert all(r.citations and r.citations[0].text for r in decision.fired)
