@@ -26,7 +26,7 @@ from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_
 _CASES = itertools.count()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: membership tests must not compare pydantic models
 class _RuleRuntime:
     compiled: CompiledRule
     check: Check
@@ -153,10 +153,11 @@ class Engine:
                 "durable_rules and the reference evaluator disagree: durable fired "
                 f"{sorted(fired_ids)}, reference fired {sorted(r.compiled.id for r in reference)}"
             )
+        fired_set = set(reference)
         not_fired = tuple(
             NotFiredRule(r.compiled.id, r.compiled.rule.title,
                          explain_failure(r.compiled.condition, facts) or "")
-            for r in runtime.rules if r not in reference
+            for r in runtime.rules if r not in fired_set
         )
         common = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
                   "policy_revision": self.policies.revision}
