@@ -181,7 +181,8 @@ def main() -> int:
         ("hand-written Python (baseline)", baseline, cases),
         ("qpr-rules Engine.decide (validate + durable_rules + reference + explanation)",
          lambda f: engine.decide("qpr.placement", f).outcome, cases),
-        ("qpr-rules Engine.decide on a validated model", lambda m: engine.decide("qpr.placement", m).outcome, models),
+        ("qpr-rules Engine.decide on a validated model",
+         lambda m: engine.decide("qpr.placement", m).outcome, models),
         ("qpr-rules reference evaluator alone (compiled closures)", reference, dumped),
         ("qpr-rules guarded durable_rules alone (messages prebuilt)", durable_only, messages),
     ]
