@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check src tests bench
+.venv/bin/mypy
 .venv/bin/qpr-rules check --strict policies
 .venv/bin/qpr-rules fmt --check policies
 .venv/bin/python -m pytest "$@"

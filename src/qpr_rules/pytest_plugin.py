@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,9 @@ from qpr_rules.scenarios.runner import (
     load_scenario_file,
     run_scenario,
 )
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,7 +114,8 @@ class ScenarioItem(pytest.Item):
                 + "\n  ".join(result.failures) + "\n\n" + trace
             )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)

@@ -114,7 +114,7 @@ class _Builder:
 class _ScalarLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases at compose time (before any expansion)."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -123,7 +123,7 @@ class _ScalarLoader(yaml.SafeLoader):
                 "YAML aliases (*name) are not allowed in policy files; write the value out",
                 event.start_mark,
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:

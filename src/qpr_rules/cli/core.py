@@ -84,11 +84,11 @@ def list_(paths: tuple[str, ...], what: str | None, fmt: str) -> None:
             data["rules"].append({"id": r.id, "decision": d.decision.id, "outcome": r.rule.outcome,
                                   "title": r.rule.title, "clauses": r.rule.clauses})
     for f in ps.files:
-        for c in f.policy.clauses:
+        for clause in f.policy.clauses:
             data["clauses"].append({
-                "policy": f.policy.id, "id": c.id, "section": c.section, "text": c.text,
-                "computable": c.computable, "reason": c.reason,
-                "rules": encoded.get((f.policy.id, c.id), [])})
+                "policy": f.policy.id, "id": clause.id, "section": clause.section, "text": clause.text,
+                "computable": clause.computable, "reason": clause.reason,
+                "rules": encoded.get((f.policy.id, clause.id), [])})
     sections = [what] if what else ["decisions", "rules", "clauses"]
     if fmt == "json":
         click.echo(json.dumps({k: data[k] for k in sections}, indent=2, ensure_ascii=False))

@@ -44,7 +44,7 @@ GUARD_RULE = "__case__"
 LEAK_LIMIT = 256
 
 
-class _QuietHost(_durable.Host):  # type: ignore[misc]
+class _QuietHost(_durable.Host):
     """A Host without its timer threads, which would run actions on other threads."""
 
     def _run(self) -> None:

@@ -159,7 +159,7 @@ class Engine:
                          explain_failure(r.compiled.condition, facts) or "")
             for r in runtime.rules if r not in fired_set
         )
-        common = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
+        common: dict[str, Any] = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
                   "policy_revision": self.policies.revision}
         if not reference:
             reason = spec.default_reason or "no rule applies"

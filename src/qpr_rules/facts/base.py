@@ -7,6 +7,7 @@ so a misspelt field can never be silently ignored by a rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +26,7 @@ _REGISTRY: dict[str, type[FactModel]] = {}
 M = TypeVar("M", bound=type[FactModel])
 
 
-def fact_type(name: str):  # type: ignore[no-untyped-def]
+def fact_type(name: str) -> Callable[[M], M]:
     """Class decorator: register a fact model under the name policies use in `facts:`."""
 
     def register(cls: M) -> M:
