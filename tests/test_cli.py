@@ -113,3 +113,11 @@ def test_test_command_passes_bundled_scenarios() -> None:
     result = run("test", "-q", str(ROOT / "policies" / "tests" / "qpr"))
     assert result.returncode == 0
     assert result.stdout.strip().splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_decide_deeply_nested_facts(tmp_path: Path) -> None:
+    facts = tmp_path / "deep.json"
+    facts.write_text('{"a":' * 50000 + "1" + "}" * 50000)
+    result = run("decide", "qpr.placement", "--facts", str(facts))
+    assert result.returncode == 1 and f"{facts}:1:1: JSON nested too deeply" in result.stderr
+    no_traceback(result)

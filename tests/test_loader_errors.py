@@ -186,3 +186,9 @@ def test_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy_set([tmp_path])
     assert "no policy files (*.yaml) found here" in info.value.problems[0].message
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 3000 + "]" * 3000, "- " * 3000 + "x", "a: " + "[" * 70 + "]" * 70])
+def test_deep_nesting_is_refused_not_crashed(tmp_path: Path, text: str) -> None:
+    p = only(tmp_path, text)
+    assert "nesting deeper than 64 levels; flatten the structure" in p.message

@@ -144,6 +144,9 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
         raise PolicyError([Problem(file, line, col, f"invalid YAML: {detail}")]) from None
     except yaml.YAMLError as exc:
         raise PolicyError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
+    except RecursionError:  # PyYAML composes recursively: thousands of nested brackets
+        raise PolicyError([Problem(file, 1, 1, f"nesting deeper than {MAX_DEPTH} levels; "
+                                               "flatten the structure")]) from None
     if node is None:
         raise PolicyError([Problem(file, 1, 1, "the file is empty; expected a mapping")])
     builder = _Builder(smap)

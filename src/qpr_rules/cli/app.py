@@ -12,7 +12,7 @@ import click
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.engine import Engine
-from qpr_rules.errors import PolicyError, QprRulesError
+from qpr_rules.errors import PolicyError, Problem, QprRulesError
 from qpr_rules.yaml_source import load_yaml_file, load_yaml_text
 
 EXIT_FAILED = 1  # a check or test failed, or a policy is invalid
@@ -33,7 +33,7 @@ def read_facts(source: str) -> Any:
         text = sys.stdin.read()
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data, _ = load_yaml_text(text, "<stdin>")
             return data
     path = Path(source)
@@ -44,13 +44,13 @@ def read_facts(source: str) -> Any:
             raise click.UsageError(f"cannot read {source}: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
             raise PolicyError([_json_problem(source, exc)]) from None
+        except RecursionError:
+            raise PolicyError([Problem(source, 1, 1, "JSON nested too deeply")]) from None
     data, _ = load_yaml_file(path)
     return data
 
 
-def _json_problem(source: str, exc: json.JSONDecodeError) -> Any:
-    from qpr_rules.errors import Problem
-
+def _json_problem(source: str, exc: json.JSONDecodeError) -> Problem:
     return Problem(source, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")
 
 
