@@ -178,3 +178,11 @@ def test_pytest_collects_scenarios_with_file_and_line(policies: Path) -> None:
     assert result.returncode == 1
     assert f"{path}:" in result.stdout and "outcome: expected 'allow', got 'deny'" in result.stdout
     assert "1 failed, 3 passed" in result.stdout
+
+
+def test_check_warns_about_an_unused_named_condition(policies: Path) -> None:
+    path = policies / "qpr.yaml"
+    path.write_text(path.read_text().replace("\nconditions:\n", "\nconditions:\n  spare: {fact: home.id, eq: X}\n"))
+    code, out = invoke("check", "--strict", str(policies))
+    assert code == 1
+    assert "warning condition-unused: condition spare is used by no rule (and so not type-checked); use it with `{use: spare}` or remove it" in out

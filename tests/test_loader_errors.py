@@ -192,3 +192,35 @@ def test_empty_directory(tmp_path: Path) -> None:
 def test_deep_nesting_is_refused_not_crashed(tmp_path: Path, text: str) -> None:
     p = only(tmp_path, text)
     assert "nesting deeper than 64 levels; flatten the structure" in p.message
+
+
+NAMED = BASE.replace("clauses:\n  - id: hold\n", """conditions:
+  on-hold: {fact: home.hold.kind, in: [pending_qpr, permanent]}
+  loop-a: {use: loop-b}
+  loop-b: {any: [{use: loop-a}]}
+clauses:
+  - id: hold
+""")
+
+
+def test_named_conditions_are_reused(tmp_path: Path) -> None:
+    text = NAMED.replace("{fact: home.hold.kind, eq: pending_qpr}", "{use: on-hold}")
+    ps = load_policy_set([write_policy(tmp_path, text)])
+    assert ps.decisions["tiny.placement"].rules[0].condition.values == ("pending_qpr", "permanent")  # type: ignore[union-attr]
+
+
+def test_unknown_named_condition(tmp_path: Path) -> None:
+    p = only(tmp_path, NAMED.replace("{fact: home.hold.kind, eq: pending_qpr}", "{use: on-hlod}"))
+    assert p.message == "unknown condition 'on-hlod' (did you mean 'on-hold'?); declare it under `conditions:`"
+
+
+def test_named_condition_cycle(tmp_path: Path) -> None:
+    p = only(tmp_path, NAMED.replace("{fact: home.hold.kind, eq: pending_qpr}", "{use: loop-a}"))
+    assert p.message == "condition 'loop-a' uses itself (loop-a -> loop-b -> loop-a)"
+
+
+def test_errors_inside_a_named_condition_point_at_its_definition(tmp_path: Path) -> None:
+    text = NAMED.replace("in: [pending_qpr, permanent]", "in: [pending_qpr, forever]").replace(
+        "{fact: home.hold.kind, eq: pending_qpr}", "{use: on-hold}")
+    p = only(tmp_path, text)
+    assert p.line == 11 and "'forever'" in p.message

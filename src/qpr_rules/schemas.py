@@ -55,19 +55,22 @@ def _condition_schema() -> dict[str, Any]:
         "minProperties": 2,
         "maxProperties": 2,
     }
+    use = {"type": "object", "required": ["use"], "additionalProperties": False,
+           "properties": {"use": {"type": "string", "description": "A condition under `conditions:`"}}}
     combinators = [
         {"type": "object", "required": [key], "additionalProperties": False,
          "properties": {key: _REF if key == "not" else {"type": "array", "minItems": 1, "items": _REF}}}
         for key in COMBINATORS
     ]
-    return {"description": "A condition: all / any / not, or a fact with one operator",
-            "anyOf": [atom, *combinators]}
+    return {"description": "A condition: all / any / not, {use: NAME}, or a fact with one operator",
+            "anyOf": [atom, use, *combinators]}
 
 
 def policy_schema() -> dict[str, Any]:
     schema = PolicyFile.model_json_schema()
     schema["$defs"]["Condition"] = _condition_schema()
     schema["$defs"]["Rule"]["properties"]["when"] = {**_REF, "description": "The condition"}
+    schema["properties"]["conditions"]["additionalProperties"] = _REF
     return _with_header(schema, "qpr-rules policy file")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
@@ -64,11 +65,35 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
                 report.problems.append(_warn(ps, f, ("rules", i, "id"), "rule-without-clause",
                                              f"rule {rule.id} cites no clause; add `clauses: [...]` naming "
                                              "the sentences it encodes"))
+        used = _used_conditions(f.policy.rules, f.policy.conditions)
+        for name in f.policy.conditions:
+            if name not in used:
+                message = (f"condition {name} is used by no rule (and so not type-checked); "
+                           f"use it with `{{use: {name}}}` or remove it")
+                report.problems.append(_warn(ps, f, ("conditions", name, "__key__"), "condition-unused",
+                                             message))
         for i, clause in enumerate(f.policy.clauses):
             if clause.computable and clause.id not in cited:
                 report.problems.append(_warn(ps, f, ("clauses", i, "id"), "clause-not-encoded",
                                              f"computable clause {clause.id} is encoded by no rule; write a "
                                              "rule citing it, or set `computable: false` with a `reason`"))
+
+
+def _used_conditions(rules: Sequence[Any], named: dict[str, Any]) -> set[str]:
+    """Names reachable through `{use: NAME}` from the rules' conditions."""
+    used: set[str] = set()
+    stack: list[Any] = [r.when for r in rules]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            name = node.get("use")
+            if isinstance(name, str) and name in named and name not in used:
+                used.add(name)
+                stack.append(named[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return used
 
 
 def _lint_sources(ps: PolicySet, sources: Path | None, report: CheckReport) -> None:

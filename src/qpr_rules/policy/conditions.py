@@ -199,16 +199,22 @@ class ParseContext:
     errors: list[tuple[Loc, str]]
     inside_item: bool = False
     negated: bool = False  # under an odd number of `not`s
+    named: Mapping[str, tuple[Any, Loc]] = field(default_factory=dict)  # `conditions:` by name
+    using: tuple[str, ...] = ()  # named conditions being expanded (to refuse cycles)
 
 
 def parse_condition(data: Any, loc: Loc, ctx: ParseContext) -> Condition | None:
-    """Parse and type-check a condition; append (loc, message) to ctx.errors on problems."""
+    """Parse and type-check a condition; append (loc, message) to ctx.errors on problems.
+
+    `{use: NAME}` stands for a condition declared once under the file's `conditions:`."""
     if not isinstance(data, Mapping):
         ctx.errors.append((loc, f"a condition must be a mapping, got {_kind(data)}; "
                                 "write `all: [...]`, `any: [...]`, `not: {...}` or "
                                 "`{fact: PATH, OPERATOR: VALUE}`"))
         return None
     keys = set(data)
+    if "use" in keys:
+        return _parse_use(data, loc, ctx)
     combinators = keys & set(COMBINATORS)
     if combinators:
         if len(keys) != 1:
@@ -243,6 +249,25 @@ def parse_condition(data: Any, loc: Loc, ctx: ParseContext) -> Condition | None:
     if ftype is None:
         return None
     return _parse_atom(path, ftype, op, data[op], (*loc, op), loc, ctx)
+
+
+def _parse_use(data: Mapping[str, Any], loc: Loc, ctx: ParseContext) -> Condition | None:
+    """`{use: NAME}`: the named condition from `conditions:`, parsed here (in this rule's facts)."""
+    name = data["use"]
+    if len(data) != 1 or not isinstance(name, str):
+        ctx.errors.append((loc, "`use` takes the name of a condition under `conditions:` and stands alone, "
+                                "e.g. `{use: home-on-hold}`"))
+        return None
+    if name not in ctx.named:
+        ctx.errors.append(((*loc, "use"), f"unknown condition {name!r}{did_you_mean(name, ctx.named)}; "
+                                          "declare it under `conditions:`"))
+        return None
+    if name in ctx.using:
+        cycle = " -> ".join([*ctx.using[ctx.using.index(name):], name])
+        ctx.errors.append(((*loc, "use"), f"condition {name!r} uses itself ({cycle})"))
+        return None
+    body, body_loc = ctx.named[name]
+    return parse_condition(body, body_loc, replace(ctx, using=(*ctx.using, name)))
 
 
 def _parse_combinator(key: str, value: Any, vloc: Loc, loc: Loc, ctx: ParseContext) -> Condition | None:

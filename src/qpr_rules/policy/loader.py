@@ -171,6 +171,7 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                     problems.append(f.smap.problem(("parameters", name, "clauses", j),
                                     _unknown("clause", cid, clause_ids)))
         params = {k: p.value for k, p in f.policy.parameters.items()}
+        named = {n: (body, ("conditions", n)) for n, body in f.policy.conditions.items()}
         for i, rule in enumerate(f.policy.rules):
             loc = ("rules", i)
             if rule.id in rule_ids:
@@ -201,7 +202,8 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if model is None:
                 continue
             errors: list[tuple[Any, str]] = []
-            cond = parse_condition(rule.when, (*loc, "when"), ParseContext(model, params, errors))
+            ctx = ParseContext(model, params, errors, named=named)
+            cond = parse_condition(rule.when, (*loc, "when"), ctx)
             for eloc, msg in errors:
                 problems.append(f.smap.problem(eloc, msg, "condition"))
             if cond is not None and not errors:

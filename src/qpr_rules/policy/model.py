@@ -114,6 +114,8 @@ class PolicyFile(Strict):
     effective_from: dt.date = Field(description="First day this version is in force")
     roles: list[Role] = Field(default_factory=list)
     parameters: dict[Id, Parameter] = Field(default_factory=dict)
+    conditions: dict[Id, Any] = Field(
+        default_factory=dict, description="Named conditions that rules reuse with {use: NAME}")
     clauses: list[Clause] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
