@@ -186,3 +186,18 @@ def test_check_warns_about_an_unused_named_condition(policies: Path) -> None:
     code, out = invoke("check", "--strict", str(policies))
     assert code == 1
     assert "warning condition-unused: condition spare is used by no rule (and so not type-checked); use it with `{use: spare}` or remove it" in out
+
+
+def test_diff_reports_a_changed_named_condition(policies: Path, tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    shutil.copytree(policies, new)
+    path = new / "qpr.yaml"
+    path.write_text(path.read_text().replace("      - {fact: home.hold.kind, in: [pending_qpr, permanent]}\n",
+                                             "      - {fact: home.hold.kind, in: [pending_qpr]}\n", 1))
+    code, out = invoke("diff", str(policies), str(new), "--format", "json", "--generated", "50")
+    assert code == 0
+    data = json.loads(out)
+    assert [c["id"] for c in data["changes"]] == ["qpr:home-on-hold"]
+    placement = {i["decision"]: i for i in data["impacts"]}["qpr.placement"]
+    # the permanent-hold rule still denies, but a placement made into such a home loses its duties
+    assert placement["changed"] == 0 and placement["reasons_changed"] >= 1

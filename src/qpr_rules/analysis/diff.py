@@ -29,7 +29,7 @@ class DiffError(QprRulesError):
 
 @dataclass
 class Change:
-    kind: str  # "decision", "rule", "clause" or "parameter"
+    kind: str  # "decision", "rule", "clause", "parameter" or "condition"
     id: str
     change: str  # "added", "removed", "changed"
     details: list[str] = field(default_factory=list)
@@ -39,7 +39,8 @@ class Change:
 class Impact:
     decision: str
     cases: int
-    changed: int
+    changed: int  # cases whose outcome changes
+    reasons_changed: int = 0  # cases with the same outcome but other rules fired or other duties
     example: dict[str, Any] | None = None
     old_outcome: str = ""
     new_outcome: str = ""
@@ -93,6 +94,11 @@ def _parameters(ps: PolicySet) -> dict[str, dict[str, Any]]:
             for f in ps.files for name, p in f.policy.parameters.items()}
 
 
+def _conditions(ps: PolicySet) -> dict[str, dict[str, Any]]:
+    return {f"{f.policy.id}:{name}": {"when": body}
+            for f in ps.files for name, body in f.policy.conditions.items()}
+
+
 def _compare(kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
     out = [Change(kind, k, "removed") for k in sorted(old.keys() - new.keys())]
     out += [Change(kind, k, "added") for k in sorted(new.keys() - old.keys())]
@@ -128,7 +134,8 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
         changes = (_compare("decision", _decisions(old), _decisions(new))
                    + _compare("rule", _rules(old.policies), _rules(new.policies))
                    + _compare("clause", _clauses(old.policies), _clauses(new.policies))
-                   + _compare("parameter", _parameters(old.policies), _parameters(new.policies)))
+                   + _compare("parameter", _parameters(old.policies), _parameters(new.policies))
+                   + _compare("condition", _conditions(old.policies), _conditions(new.policies)))
         impacts = []
         shared = sorted(set(old.decision_ids) & set(new.decision_ids))
         corpus = _corpus(new, [old_dir, new_dir], generated)
@@ -137,6 +144,9 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
             for facts in corpus[decision]:
                 a, b = old.decide(decision, facts), new.decide(decision, facts)
                 impact.cases += 1
+                if a.outcome == b.outcome and (
+                        {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
+                    impact.reasons_changed += 1
                 if a.outcome != b.outcome:
                     impact.changed += 1
                     if impact.example is None:
@@ -160,5 +170,8 @@ def render_text(report: DiffReport) -> str:
             lines.append(f"  {i.decision}: {i.changed} of {i.cases} cases change, e.g. {i.old_outcome} -> "
                          f"{i.new_outcome} for {json.dumps(i.example, default=str)}")
         else:
-            lines.append(f"  {i.decision}: no change over {i.cases} cases")
+            lines.append(f"  {i.decision}: no outcome changes over {i.cases} cases")
+        if i.reasons_changed:
+            lines.append(f"    ({i.reasons_changed} cases keep their outcome but fire other rules or carry "
+                         "other obligations)")
     return "\n".join(lines) + "\n"
