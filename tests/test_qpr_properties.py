@@ -50,6 +50,10 @@ def test_an_allowed_placement_never_exceeds_a_restriction(facts: dict[str, Any])
     assert r.get("min_child_age", 0) <= child["age"] <= r.get("max_child_age", 25)
     assert len(home["children_placed"]) < r.get("max_children", len(home["children_placed"]) + 1)
     assert "genders" not in r or child["gender"] in r["genders"]
+    # "... enforced against the child and the children already placed"
+    for placed in home["children_placed"]:
+        assert r.get("min_child_age", 0) <= placed["age"] <= r.get("max_child_age", 25)
+        assert "genders" not in r or placed["gender"] in r["genders"]
     assert not on_hold(facts)
     assert facts["placement"]["cleared_with_pco"] and home["approval_status"] == "active"
 

@@ -88,6 +88,19 @@ def type_of(annotation: object, optional: bool = False) -> FieldType:
     raise PathError(f"unsupported field type {inner!r}")
 
 
+def field_types(model: type[BaseModel]) -> dict[str, tuple[FieldType, bool]]:
+    """Each field of model, given or computed (a pydantic computed_field, such as a list's
+    youngest age), with its type and whether it may be absent."""
+    out: dict[str, tuple[FieldType, bool]] = {}
+    for name, info in model.model_fields.items():
+        ft = type_of(info.annotation)
+        out[name] = (ft, ft.optional or (not info.is_required() and info.default is None))
+    for name, computed in model.model_computed_fields.items():
+        ft = type_of(computed.return_type)
+        out[name] = (ft, ft.optional)
+    return out
+
+
 def resolve(model: type[BaseModel], path: str) -> FieldType:
     """Type of the value at path; optional is true when any step on the way may be absent."""
     current = FieldType("object", model=model)
@@ -98,16 +111,15 @@ def resolve(model: type[BaseModel], path: str) -> FieldType:
             raise PathError(
                 f"{'.'.join(walked)} is {current.describe()}, it has no field {part!r}"
             )
-        fields = current.model.model_fields
+        fields = field_types(current.model)
         if part not in fields:
             where = ".".join(walked) or current.model.__name__
             raise PathError(
                 f"{where} has no field {part!r}{did_you_mean(part, fields)}; "
                 f"fields are: {', '.join(fields)}"
             )
-        info = fields[part]
-        current = type_of(info.annotation)
-        optional = optional or current.optional or (not info.is_required() and info.default is None)
+        current, may_be_absent = fields[part]
+        optional = optional or may_be_absent
         walked.append(part)
     return FieldType(current.kind, optional, current.enum_values, current.item, current.model)
 
@@ -115,8 +127,7 @@ def resolve(model: type[BaseModel], path: str) -> FieldType:
 def list_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     """Every path in model (and nested models) whose value is a list, for length projections."""
     out: list[str] = []
-    for name, info in model.model_fields.items():
-        ft = type_of(info.annotation)
+    for name, (ft, _) in field_types(model).items():
         path = f"{prefix}{name}"
         if ft.kind == "list":
             out.append(path)

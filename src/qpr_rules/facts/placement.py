@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, computed_field, model_validator
 
 from qpr_rules.facts.base import FactModel, fact_type
 from qpr_rules.facts.common import Age, Count, Flag, Text
@@ -87,6 +87,26 @@ class Home(FactModel):
     hold: Hold | None = Field(default=None, description="The hold on the home, if any")
     restrictions: Restrictions | None = None
     children_placed: list[PlacedChild] = Field(default_factory=list)
+
+    # Derived from children_placed, never given: durable_rules cannot compare a list's items
+    # with another fact, so rules on the children already placed read these instead.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def youngest_placed_age(self) -> int | None:
+        """Age of the youngest child already placed (absent when none is)."""
+        return min((c.age for c in self.children_placed), default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def oldest_placed_age(self) -> int | None:
+        """Age of the oldest child already placed (absent when none is)."""
+        return max((c.age for c in self.children_placed), default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def genders_placed(self) -> list[Gender]:
+        """Genders of the children already placed, each once."""
+        return sorted({c.gender for c in self.children_placed})
 
 
 class Placement(FactModel):
