@@ -84,6 +84,11 @@ def baseline(f: dict[str, Any]) -> str:
         return "deny"
     if "genders" in r and c["gender"] not in r["genders"]:
         return "deny"
+    for placed in h["children_placed"]:  # restrictions hold for the children already placed too
+        if ("min_child_age" in r and placed["age"] < r["min_child_age"]) or (
+                "max_child_age" in r and placed["age"] > r["max_child_age"]) or (
+                "genders" in r and placed["gender"] not in r["genders"]):
+            return "deny"
     return "allow" if h["approval_status"] == "active" else "deny"
 
 
@@ -92,11 +97,14 @@ def flat(f: dict[str, Any]) -> dict[str, Any]:
     p, c, h = f["placement"], f["child"], f["home"]
     hold, r = h.get("hold") or {}, h.get("restrictions") or {}
     ends = hold.get("ends_on")
-    return {"hold_kind": hold.get("kind"), "ends_on": ends.toordinal() if ends else None,
+    ages = [x["age"] for x in h["children_placed"]]
+    return {"youngest": min(ages, default=None), "oldest": max(ages, default=None),
+            "placed_genders": sorted({x["gender"] for x in h["children_placed"]}),
+            **{"hold_kind": hold.get("kind"), "ends_on": ends.toordinal() if ends else None,
             "date": p["date"].toordinal(), "cleared": p["cleared_with_pco"], "age": c["age"],
             "gender": c["gender"], "min_age": r.get("min_child_age"), "max_age": r.get("max_child_age"),
             "max_children": r.get("max_children"), "n_children": len(h["children_placed"]),
-            "genders": r.get("genders"), "active": h["approval_status"] == "active"}
+            "genders": r.get("genders"), "active": h["approval_status"] == "active"}}
 
 
 DENY_EXPRESSION = (
@@ -104,7 +112,12 @@ DENY_EXPRESSION = (
     "(ends_on == null or date <= ends_on))) or not cleared "
     "or (min_age != null and age < min_age) or (max_age != null and age > max_age) "
     "or (max_children != null and n_children >= max_children) "
-    "or (genders != null and not (gender in genders)) or not active"
+    "or (genders != null and not (gender in genders)) or not active "
+    "or (min_age != null and youngest != null and youngest < min_age) "
+    "or (max_age != null and oldest != null and oldest > max_age) "
+    "or (genders != null and (('female' in placed_genders and not ('female' in genders)) "
+    "or ('male' in placed_genders and not ('male' in genders)) "
+    "or ('nonbinary' in placed_genders and not ('nonbinary' in genders))))"
 )
 
 
@@ -164,7 +177,7 @@ def main() -> int:
     runtime = engine._runtimes["qpr.placement"]  # the parts, to time them separately
     models = [engine.validate_facts("qpr.placement", f) for f in cases]
     dumped = [m.model_dump(mode="python") for m in models]
-    messages = [to_message(m, runtime.list_paths, f"b{i}") for i, m in enumerate(models)]
+    messages = [to_message(d, runtime.list_paths, f"b{i}") for i, d in enumerate(dumped)]
     contexts = [flat(f) for f in cases]
     expected = [baseline(f) for f in cases]
 

@@ -146,7 +146,7 @@ class Engine:
         spec = runtime.spec.decision
         facts = model.model_dump(mode="python")
         reference = [r for r in runtime.rules if r.check(facts)]
-        message = to_message(model, runtime.list_paths, f"c{next(_CASES)}")
+        message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
         fired_ids = runtime.durable.evaluate(message)
         if set(fired_ids) != {r.compiled.id for r in reference}:
             raise EngineError(

@@ -7,7 +7,6 @@ from typing import Any
 
 from qpr_rules.engine.durable_compiler import MARKER, encode_scalar, len_key
 from qpr_rules.errors import EngineError
-from qpr_rules.facts.base import FactModel
 
 # durable_rules fails (error 302) on a message with more than 255 properties; nested
 # object fields count, list items do not. Checked before posting, never discovered after.
@@ -27,10 +26,11 @@ def _count_properties(value: Mapping[str, Any]) -> int:
     return sum(_count_properties(v) if isinstance(v, Mapping) else 1 for v in value.values())
 
 
-def to_message(facts: FactModel, list_paths: list[str], case_id: str) -> dict[str, Any]:
-    """The durable_rules message for one case: absent values dropped, dates as ordinals,
-    list lengths projected, the case marker and a fresh sid and id set."""
-    data = facts.model_dump(mode="python", exclude_none=True)
+def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) -> dict[str, Any]:
+    """The durable_rules message for one case, from the validated facts dumped to a dict:
+    absent values dropped, dates as ordinals, list lengths projected, the case marker and a
+    fresh sid and id set."""
+    data = facts
     clash = RESERVED & set(data)
     if clash:
         raise EngineError(f"fact fields {sorted(clash)} are reserved by the engine")

@@ -8,6 +8,7 @@ names the first condition that failed and the fact values it saw.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,30 +45,42 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 def get_path(facts: Any, path: str) -> Any:
     """Value at a dotted path, or None when any step is absent."""
-    value = facts
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-        if value is None:
-            return None
-    return value
+    return _getter(path)(facts)
+
+
+@functools.cache  # one accessor per distinct path, shared by every rule that reads it
+def _getter(path: str) -> Callable[[Any], Any]:
+    """A fast accessor for path (facts are plain dicts from model_dump; checked with
+    `type(...) is dict` because an ABC isinstance check dominated the evaluator's time)."""
+    parts = tuple(path.split("."))
+
+    def get(facts: Any) -> Any:
+        value = facts
+        for part in parts:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                return None
+            value = value.get(part)
+            if value is None:
+                return None
+        return value
+
+    return get
 
 
 def _operand(op: Operand) -> Callable[[Facts], Any]:
     if isinstance(op, Literal_):
         value = op.value
         return lambda facts: value
-    path, days = op.path, op.plus_days
+    get, days = _getter(op.path), op.plus_days
     if days:
         delta = dt.timedelta(days=days)
 
         def shifted(facts: Facts) -> Any:
-            v = get_path(facts, path)
+            v = get(facts)
             return None if v is None else v + delta
 
         return shifted
-    return lambda facts: get_path(facts, path)
+    return get
 
 
 def compile_condition(cond: Condition) -> Check:
@@ -82,56 +95,61 @@ def compile_condition(cond: Condition) -> Check:
         inner = compile_condition(cond.item)
         return lambda facts: not inner(facts)
     if isinstance(cond, Compare):
-        path, fn, right = cond.path, _OPS[cond.op], _operand(cond.right)
+        get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
 
         def compare(facts: Facts) -> bool:
-            a, b = get_path(facts, path), right(facts)
+            a, b = get(facts), right(facts)
             return a is not None and b is not None and fn(a, b)
 
         return compare
     if isinstance(cond, InSet):
-        path, values = cond.path, frozenset(cond.values)
-        return lambda facts: get_path(facts, path) in values
+        get, values = _getter(cond.path), frozenset(cond.values)
+        return lambda facts: get(facts) in values
     if isinstance(cond, Present):
-        path = cond.path
-        return lambda facts: get_path(facts, path) is not None
+        get = _getter(cond.path)
+        return lambda facts: get(facts) is not None
     if isinstance(cond, Contains):
-        path, right = cond.path, _operand(cond.right)
+        get, right = _getter(cond.path), _operand(cond.right)
 
         def contains(facts: Facts) -> bool:
-            items, v = get_path(facts, path), right(facts)
+            items, v = get(facts), right(facts)
             return items is not None and v is not None and v in items
 
         return contains
     if isinstance(cond, Count):
-        path, fn, right = cond.path, _OPS[cond.op], _operand(cond.right)
+        get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
 
         def count(facts: Facts) -> bool:
-            items, n = get_path(facts, path), right(facts)
+            items, n = get(facts), right(facts)
             return items is not None and n is not None and fn(len(items), n)
 
         return count
     if isinstance(cond, Quantified):
-        path, inner = cond.path, compile_condition(cond.cond)
+        get, inner = _getter(cond.path), compile_condition(cond.cond)
         if cond.every:
-            return lambda facts: (items := get_path(facts, path)) is not None and all(
-                inner(i) for i in items
-            )
-        return lambda facts: (items := get_path(facts, path)) is not None and any(
-            inner(i) for i in items
-        )
+            return lambda facts: (items := get(facts)) is not None and all(inner(i) for i in items)
+        return lambda facts: (items := get(facts)) is not None and any(inner(i) for i in items)
     raise TypeError(f"unknown condition node {cond!r}")
 
 
-_CACHE: dict[int, tuple[Condition, Check]] = {}
+_CACHE: dict[int, tuple[Condition, Check, str]] = {}
+
+
+def _node(cond: Condition) -> tuple[Condition, Check, str]:
+    """The node's closure and rendering, memoised per node: explanations revisit the same
+    subtrees on every call. (The node is kept in the entry, so its id is never reused.)"""
+    hit = _CACHE.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        hit = _CACHE[id(cond)] = (cond, compile_condition(cond), render(cond))
+    return hit
 
 
 def _cached(cond: Condition) -> Check:
-    """compile_condition, memoised per node (explanations revisit the same subtrees)."""
-    hit = _CACHE.get(id(cond))
-    if hit is None or hit[0] is not cond:
-        hit = _CACHE[id(cond)] = (cond, compile_condition(cond))
-    return hit[1]
+    return _node(cond)[1]
+
+
+def _rendered(cond: Condition) -> str:
+    return _node(cond)[2]
 
 
 def explain_failure(cond: Condition, facts: Facts) -> str | None:
@@ -144,12 +162,12 @@ def explain_failure(cond: Condition, facts: Facts) -> str | None:
             if why is not None:
                 return why
     if isinstance(cond, Not):
-        return f"{render(cond.item)} holds, and the rule requires it not to{_actual(cond.item, facts)}"
+        return f"{_rendered(cond.item)} holds, and the rule requires it not to{_actual(cond.item, facts)}"
     if isinstance(cond, AnyOf):
         return "none of these holds: " + "; ".join(
-            f"{render(c)}{_actual(c, facts)}" for c in cond.items
+            f"{_rendered(c)}{_actual(c, facts)}" for c in cond.items
         )
-    return f"{render(cond)} is false{_actual(cond, facts)}"
+    return f"{_rendered(cond)} is false{_actual(cond, facts)}"
 
 
 def _actual(cond: Condition, facts: Facts) -> str:
