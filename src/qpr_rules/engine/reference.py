@@ -132,24 +132,22 @@ def compile_condition(cond: Condition) -> Check:
     raise TypeError(f"unknown condition node {cond!r}")
 
 
-_CACHE: dict[int, tuple[Condition, Check, str]] = {}
-
-
-def _node(cond: Condition) -> tuple[Condition, Check, str]:
-    """The node's closure and rendering, memoised per node: explanations revisit the same
-    subtrees on every call. (The node is kept in the entry, so its id is never reused.)"""
-    hit = _CACHE.get(id(cond))
-    if hit is None or hit[0] is not cond:
-        hit = _CACHE[id(cond)] = (cond, compile_condition(cond), render(cond))
-    return hit
+def _node(cond: Condition) -> tuple[Check, str]:
+    """The node's closure and rendering, memoised on the node itself (explanations revisit the
+    same subtrees on every call; the memo lives and dies with the loaded policy)."""
+    memo: tuple[Check, str] | None = cond.__dict__.get("_reference_memo")
+    if memo is None:
+        memo = (compile_condition(cond), render(cond))
+        object.__setattr__(cond, "_reference_memo", memo)  # a frozen dataclass: not a field
+    return memo
 
 
 def _cached(cond: Condition) -> Check:
-    return _node(cond)[1]
+    return _node(cond)[0]
 
 
 def _rendered(cond: Condition) -> str:
-    return _node(cond)[2]
+    return _node(cond)[1]
 
 
 def explain_failure(cond: Condition, facts: Facts) -> str | None:
