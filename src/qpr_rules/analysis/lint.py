@@ -14,9 +14,10 @@ from typing import Any
 
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
-from qpr_rules.policy.loader import PolicySet
+from qpr_rules.policy.loader import LoadedFile, PolicySet
 from qpr_rules.policy.sources import default_sources_dir, unquoted_clauses
 from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
+from qpr_rules.yaml_source import Loc
 
 
 @dataclass
@@ -33,10 +34,9 @@ class CheckReport:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def _warn(ps: PolicySet, rule_file: object, loc: tuple[object, ...], code: str, message: str) -> Problem:
-    smap = rule_file.smap  # type: ignore[attr-defined]
-    line, col = smap.at(loc)
-    return Problem(smap.file, line, col, message, code, "warning")
+def _warn(file: LoadedFile, loc: Loc, code: str, message: str) -> Problem:
+    line, col = file.smap.at(loc)
+    return Problem(file.smap.file, line, col, message, code, "warning")
 
 
 def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
@@ -62,7 +62,7 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
         cited |= {c for p in f.policy.parameters.values() for c in p.clauses}
         for i, rule in enumerate(f.policy.rules):
             if not rule.clauses:
-                report.problems.append(_warn(ps, f, ("rules", i, "id"), "rule-without-clause",
+                report.problems.append(_warn(f, ("rules", i, "id"), "rule-without-clause",
                                              f"rule {rule.id} cites no clause; add `clauses: [...]` naming "
                                              "the sentences it encodes"))
         used = _used_conditions(f.policy.rules, f.policy.conditions)
@@ -70,11 +70,11 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
             if name not in used:
                 message = (f"condition {name} is used by no rule (and so not type-checked); "
                            f"use it with `{{use: {name}}}` or remove it")
-                report.problems.append(_warn(ps, f, ("conditions", name, "__key__"), "condition-unused",
+                report.problems.append(_warn(f, ("conditions", name, "__key__"), "condition-unused",
                                              message))
         for i, clause in enumerate(f.policy.clauses):
             if clause.computable and clause.id not in cited:
-                report.problems.append(_warn(ps, f, ("clauses", i, "id"), "clause-not-encoded",
+                report.problems.append(_warn(f, ("clauses", i, "id"), "clause-not-encoded",
                                              f"computable clause {clause.id} is encoded by no rule; write a "
                                              "rule citing it, or set `computable: false` with a `reason`"))
 
@@ -145,9 +145,9 @@ def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) 
     for rule in engine.policies.rules():
         loc = ("rules", rule.index, "id")
         if rule.id not in fired:
-            report.problems.append(_warn(engine.policies, rule.file, loc, "rule-never-fires",
+            report.problems.append(_warn(rule.file, loc, "rule-never-fires",
                                          f"no scenario makes rule {rule.id} fire; add one under tests/"))
         elif rule.id not in not_fired:
-            report.problems.append(_warn(engine.policies, rule.file, loc, "rule-always-fires",
+            report.problems.append(_warn(rule.file, loc, "rule-always-fires",
                                          f"rule {rule.id} fires in every scenario of its decision; add one "
                                          "where it does not"))
