@@ -47,7 +47,8 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
     ("    facts: {record", "    fact: {record",
      "6:5: unknown key 'fact' (did you mean 'facts'?); allowed here: name, decision, clauses, facts, expect"),
     ("fired: [qpr.records.no-upload]", "fired: qpr.records.no-upload",
-     "7:36: scenarios.0.expect.fired: Input should be a valid list (got str 'qpr.records.no-upload')"),
+     "7:36: scenarios.0.expect.fired: Input should be a valid list (got str 'qpr.records.no-upload'); "
+     "write a list: [a, b] or one '- item' per line"),
     ("decision: qpr.records\n", "",
      "3:5: no decision: set `decision:` on the scenario or at the top of the file"),
     ("decision: qpr.records", "decision: qpr.recrods",
@@ -71,4 +72,5 @@ def test_scenario_mistakes(tmp_path: Path, old: str, new: str, expected: str) ->
 
 def test_empty_scenario_list(tmp_path: Path) -> None:
     found = messages(tmp_path, "format: qpr-rules/scenarios-v1\ndecision: qpr.records\nscenarios: []\n")
-    assert found == ["3:12: scenarios: List should have at least 1 item after validation, not 0 (got a list)"]
+    assert found == ["3:12: scenarios: List should have at least 1 item after validation, not 0 (got a list); "
+                     "it must not be empty"]

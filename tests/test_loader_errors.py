@@ -44,7 +44,30 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
 def test_wrong_type_names_field_and_value(tmp_path: Path) -> None:
     p = only(tmp_path, BASE.replace("revision: 2024-01-01", "revision: soon"))
     assert (p.line, p.column) == (6, 11)
-    assert "revision" in p.message and "got str 'soon'" in p.message
+    assert p.message == ("revision: Input should be a valid date (got str 'soon'); write a date as YYYY-MM-DD, "
+                         "unquoted")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("    placement: true", "    placement: yes please",
+     "decisions.0.placement: Input should be a valid boolean (got str 'yes please'); write true or false, unquoted"),
+    ("id: tiny\n", "id: Tiny Policy\n",
+     "id: String should match pattern '^[a-z0-9][a-z0-9_.-]*$' (got str 'Tiny Policy'); ids use lower-case "
+     "letters, digits, '_', '.' and '-', and start with a letter or digit"),
+    ("    clauses: [hold]\n    when: {fact: placement", "    clauses: hold\n    when: {fact: placement",
+     "rules.1.clauses: Input should be a valid list (got str 'hold'); write a list: [a, b] or one '- item' per line"),
+    ("title: Tiny policy", "title: ''",
+     "title: String should have at least 1 character (got str ''); it must not be empty"),
+    ("jurisdiction: Test", "jurisdiction: 12",
+     "jurisdiction: Input should be a valid string (got int 12); write text; quote it if it would read as a "
+     "number, a date or true/false"),
+    ("    on_error: deny", "    on_error: [deny]",
+     "decisions.0.on_error: Input should be a valid string (got a list); write text; quote it if it would read "
+     "as a number, a date or true/false"),
+])
+def test_wrong_types_say_what_to_write(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in BASE
+    assert only(tmp_path, BASE.replace(old, new, 1)).message == message
 
 
 def test_missing_key_is_named(tmp_path: Path) -> None:

@@ -65,8 +65,33 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
         else:
             got = _describe_input(err.get("input"))
             msg = err["msg"].removeprefix("Value error, ")
-            out.append(smap.problem((*prefix, *clean), f"{where}: {msg} (got {got})", "wrong-type"))
+            hint = _hint(kind)
+            out.append(smap.problem((*prefix, *clean), f"{where}: {msg} (got {got}){hint}", "wrong-type"))
     return out
+
+
+_HINTS = {
+    "date": "write a date as YYYY-MM-DD, unquoted",
+    "bool": "write true or false, unquoted",
+    "int": "write a whole number, unquoted",
+    "float": "write a number, unquoted",
+    "string": "write text; quote it if it would read as a number, a date or true/false",
+    "list": "write a list: [a, b] or one '- item' per line",
+    "dict": "write a mapping: one 'key: value' per line",
+    "model": "write a mapping: one 'key: value' per line",
+}
+
+
+def _hint(kind: str) -> str:
+    """What to write instead, for the pydantic error types an analyst meets."""
+    if kind == "string_pattern_mismatch":
+        return "; ids use lower-case letters, digits, '_', '.' and '-', and start with a letter or digit"
+    if kind.endswith("too_short"):
+        return "; it must not be empty"
+    for prefix, hint in _HINTS.items():
+        if kind.startswith(prefix):
+            return f"; {hint}"
+    return ""
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "date", "datetime", "list", "dict"}
