@@ -221,3 +221,25 @@ def test_too_many_properties_fail_closed(tmp_path: Path, monkeypatch: pytest.Mon
 def test_python_version_is_declared() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.11,<3.13"' in text
+
+
+def test_memory_stays_bounded_over_many_cases() -> None:
+    # sessions are deleted after every case: 10,000 decisions must not grow the process
+    result = run_python(f"""
+        import resource
+        from pathlib import Path
+        from qpr_rules import Engine
+        engine = Engine.load([Path({str(ROOT / 'policies' / 'qpr.yaml')!r})])
+        facts = {{"placement": {{"date": "2024-05-01", "cleared_with_pco": True}},
+                  "child": {{"age": 7, "gender": "female"}},
+                  "home": {{"id": "H", "approval": "rfa", "approval_status": "active",
+                            "children_placed": [{{"age": 4, "gender": "male"}}]}}}}
+        for _ in range(2000):
+            engine.decide("qpr.placement", facts)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _ in range(10000):
+            engine.decide("qpr.placement", facts)
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout.strip()) < 32  # MB
