@@ -201,3 +201,16 @@ def test_diff_reports_a_changed_named_condition(policies: Path, tmp_path: Path) 
     placement = {i["decision"]: i for i in data["impacts"]}["qpr.placement"]
     # the permanent-hold rule still denies, but a placement made into such a home loses its duties
     assert placement["changed"] == 0 and placement["reasons_changed"] >= 1
+
+
+def test_check_surfaces_an_indicator_no_belief_maps_to(policies: Path) -> None:
+    # the practice model's crosswalk: drop the only mapping of indicator 9 and check names it
+    path = policies / "practice_model.yaml"
+    text = path.read_text()
+    assert text.count("        - {fact: practice.i9_intervention_adequacy, ") == 2
+    path.write_text("\n".join(line for line in text.split("\n")
+                              if "{fact: practice.i9_intervention_adequacy, " not in line) + "\n")
+    code, out = invoke("check", "--format", "json", str(policies))
+    notes = [p["message"] for p in json.loads(out)["problems"] if p["code"] == "fact-field-unread"]
+    assert "no rule of practice_model.beliefs reads: practice.i9_intervention_adequacy" in notes
+    assert code == 0  # information, not an error

@@ -2,7 +2,8 @@
 
 Errors: the policy does not load, a scenario file is invalid or fails, a clause does not quote
 its source. Warnings: a rule citing no clause, a computable clause no rule encodes, a rule that
-no scenario makes fire (or that fires in every scenario, so its "not fired" side is untested).
+no scenario makes fire (or that fires in every scenario, so its "not fired" side is untested), a
+named condition no rule uses. Information: fact fields that no rule of a decision reads.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.facts.paths import field_types
+from qpr_rules.policy.conditions import fact_paths
 from qpr_rules.policy.loader import LoadedFile, PolicySet
 from qpr_rules.policy.sources import default_sources_dir, unquoted_clauses
 from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
@@ -33,6 +38,10 @@ class CheckReport:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
+    @property
+    def infos(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "info"]
+
 
 def _warn(file: LoadedFile, loc: Loc, code: str, message: str) -> Problem:
     line, col = file.smap.at(loc)
@@ -49,6 +58,7 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
         return report
     ps = engine.policies
     _lint_traceability(ps, report)
+    _lint_unread_facts(ps, report)
     _lint_sources(ps, sources or default_sources_dir(Path(paths[0])), report)
     _lint_scenarios(engine, paths, report)
     report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
@@ -77,6 +87,31 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
                 report.problems.append(_warn(f, ("clauses", i, "id"), "clause-not-encoded",
                                              f"computable clause {clause.id} is encoded by no rule; write a "
                                              "rule citing it, or set `computable: false` with a `reason`"))
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for name, (ft, _) in field_types(model).items():
+        if ft.kind == "object" and ft.model is not None:
+            out.extend(_leaf_paths(ft.model, f"{prefix}{name}."))
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def _lint_unread_facts(ps: PolicySet, report: CheckReport) -> None:
+    """Info: fact fields no rule of a decision reads (for a crosswalk such as the practice
+    model's, an indicator that no belief maps to)."""
+    for spec in ps.decisions.values():
+        read = set().union(*(fact_paths(r.condition) for r in spec.rules)) if spec.rules else set()
+        unread = [p for p in _leaf_paths(spec.fact_model)
+                  if not any(p == q or p.startswith(q + ".") or q.startswith(p + ".") for q in read)]
+        if unread:
+            i = spec.file.policy.decisions.index(spec.decision)
+            line, col = spec.file.smap.at(("decisions", i, "id"))
+            report.problems.append(Problem(
+                spec.file.smap.file, line, col,
+                f"no rule of {spec.decision.id} reads: {', '.join(unread)}", "fact-field-unread", "info"))
 
 
 def _used_conditions(rules: Sequence[Any], named: dict[str, Any]) -> set[str]:

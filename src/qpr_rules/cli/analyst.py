@@ -96,13 +96,14 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
     report = run_check(policy_paths(paths), Path(sources) if sources else None)
     if fmt == "json":
         click.echo(json.dumps({"errors": len(report.errors), "warnings": len(report.warnings),
+                               "infos": len(report.infos),
                                "scenarios_run": report.scenarios_run,
                                "problems": [p.to_json() for p in report.problems]}, indent=2))
     else:
         for p in report.problems:
             click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}")
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-                   f"{report.scenarios_run} scenario(s) run")
+                   f"{len(report.infos)} note(s), {report.scenarios_run} scenario(s) run")
     if report.errors or (strict and report.warnings):
         raise SystemExit(EXIT_FAILED)
 
