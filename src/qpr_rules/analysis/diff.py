@@ -172,6 +172,9 @@ def render_text(report: DiffReport) -> str:
         else:
             lines.append(f"  {i.decision}: no outcome changes over {i.cases} cases")
         if i.reasons_changed:
-            lines.append(f"    ({i.reasons_changed} cases keep their outcome but fire other rules or carry "
-                         "other obligations)")
+            if i.reasons_changed == 1:
+                what = "1 case keeps its outcome but fires other rules or carries"
+            else:
+                what = f"{i.reasons_changed} cases keep their outcome but fire other rules or carry"
+            lines.append(f"    ({what} other obligations)")
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,11 +18,27 @@ from qpr_rules.facts.paths import FieldType, type_of
 BASE_DATE = dt.date(2024, 1, 1)
 
 
-def _value(ft: FieldType, rnd: random.Random, depth: int) -> Any:
+def _bounds(annotation: Any) -> tuple[int, int]:
+    """The ge/le bounds pydantic declares for an int field (through Optional and Annotated)."""
+    lo, hi = 0, 21
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        for meta in getattr(current, "__metadata__", ()):
+            for constraint in [meta, *getattr(meta, "metadata", [])]:
+                lo = getattr(constraint, "ge", lo)
+                hi = getattr(constraint, "le", hi)
+        stack.extend(typing.get_args(current))
+    return lo, hi
+
+
+def _value(ft: FieldType, rnd: random.Random, depth: int, annotation: Any = None) -> Any:
     if ft.kind == "bool":
         return rnd.random() < 0.5
     if ft.kind == "int":
-        return rnd.choice([0, 1, 2, 3, 5, 8, 12, 17, 21])
+        lo, hi = _bounds(annotation)
+        # the edges and their neighbours are where rules' comparisons flip
+        return rnd.choice([lo, hi, min(lo + 1, hi), max(hi - 1, lo), rnd.randint(lo, hi)])
     if ft.kind == "number":
         return rnd.choice([0.0, 1.5, 3.0, 4.0, 6.0])
     if ft.kind == "string":
@@ -44,7 +61,7 @@ def generate(model: type[BaseModel], rnd: random.Random, depth: int = 0) -> dict
         ft = type_of(info.annotation)
         if not info.is_required() and rnd.random() < 0.35:
             continue
-        value = _value(ft, rnd, depth)
+        value = _value(ft, rnd, depth, info.annotation)
         if value is not None:
             out[name] = value
     return out
