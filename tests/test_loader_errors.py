@@ -247,3 +247,12 @@ def test_errors_inside_a_named_condition_point_at_its_definition(tmp_path: Path)
         "{fact: home.hold.kind, eq: pending_qpr}", "{use: on-hold}")
     p = only(tmp_path, text)
     assert p.line == 11 and "'forever'" in p.message
+
+
+def test_a_scenario_file_given_as_a_policy(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("format: qpr-rules/scenarios-v1\ndecision: x\nscenarios: []\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy_set([path])
+    assert info.value.problems[0].message == (
+        f"this is a scenario file, not a policy; run it with `qpr-rules test {path}`, and keep it under tests/")

@@ -89,6 +89,9 @@ def parse_policy_file(path: Path) -> LoadedFile:
     data, smap = load_yaml_file(path)
     if not isinstance(data, dict):
         raise PolicyError([smap.problem((), "a policy file must be a mapping at the top level")])
+    if data.get("format") == "qpr-rules/scenarios-v1":
+        raise PolicyError([smap.problem(("format",), "this is a scenario file, not a policy; run it with "
+                                                     f"`qpr-rules test {path}`, and keep it under tests/")])
     try:
         policy = PolicyFile.model_validate(data)
     except ValidationError as exc:
