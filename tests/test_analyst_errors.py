@@ -74,3 +74,12 @@ def test_empty_scenario_list(tmp_path: Path) -> None:
     found = messages(tmp_path, "format: qpr-rules/scenarios-v1\ndecision: qpr.records\nscenarios: []\n")
     assert found == ["3:12: scenarios: List should have at least 1 item after validation, not 0 (got a list); "
                      "it must not be empty"]
+
+
+def test_a_policy_file_given_as_scenarios(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("format: qpr-rules/v1\nid: x\n")
+    with pytest.raises(PolicyError) as info:
+        load_scenario_file(path)
+    assert info.value.problems[0].message == (
+        f"this is a policy file, not scenarios; check it with `qpr-rules validate {path}`")

@@ -54,6 +54,9 @@ def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
 def load_scenario_file(path: Path) -> list[LoadedScenario]:
     """Parse and check one scenario file; PolicyError lists every problem with its position."""
     data, smap = load_yaml_file(path)
+    if isinstance(data, dict) and data.get("format") == "qpr-rules/v1":
+        raise PolicyError([smap.problem(("format",), "this is a policy file, not scenarios; check it with "
+                                                     f"`qpr-rules validate {path}`")])
     try:
         parsed = ScenarioFile.model_validate(data)
     except ValidationError as exc:
