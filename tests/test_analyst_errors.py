@@ -42,8 +42,8 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
     ("expect: {outcome: deny,", "expect: {outcom: deny,",
      "7:14: unknown key 'outcom' (did you mean 'outcome'?); allowed here: outcome, status, fired, not_fired, "
      "obligations, no_obligations"),
-    ("format: qpr-rules/scenarios-v1", "format: qpr-rules/v1",
-     "1:9: format: Input should be 'qpr-rules/scenarios-v1' (got str 'qpr-rules/v1')"),
+    ("format: qpr-rules/scenarios-v1", "format: qpr-rules/v2",
+     "1:9: format: Input should be 'qpr-rules/scenarios-v1' (got str 'qpr-rules/v2')"),
     ("    facts: {record", "    fact: {record",
      "6:5: unknown key 'fact' (did you mean 'facts'?); allowed here: name, decision, clauses, facts, expect"),
     ("fired: [qpr.records.no-upload]", "fired: qpr.records.no-upload",
