@@ -121,3 +121,12 @@ def test_decide_deeply_nested_facts(tmp_path: Path) -> None:
     result = run("decide", "qpr.placement", "--facts", str(facts))
     assert result.returncode == 1 and f"{facts}:1:1: JSON nested too deeply" in result.stderr
     no_traceback(result)
+
+
+def test_decide_as_of_a_date() -> None:
+    facts = json.dumps({"record": "qpr_referral", "action": "upload_to_cws_cms"})
+    result = run("decide", "qpr.records", "--facts", "-", "--as-of", "2020-01-01", stdin=facts)
+    assert result.returncode == 0 and result.stdout.startswith("deny (decided)")
+    early = run("decide", "qpr.records", "--facts", "-", "--as-of", "2018-01-01", stdin=facts)
+    assert early.returncode == 1 and "no policy is in force on 2018-01-01" in early.stderr
+    no_traceback(early)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qpr_rules import Decision, Engine, UnknownDecisionError
+from qpr_rules import Decision, Engine, PolicyError, UnknownDecisionError
 from tests.policy_text import BASE, placement_facts, write_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,3 +118,19 @@ def test_decision_type_is_public() -> None:
 
     assert qpr_rules.Decision is Decision
     assert set(qpr_rules.__all__) >= {"Engine", "Decision", "PolicyError", "FactsError", "EngineError"}
+
+
+def test_as_of_leaves_out_policies_not_yet_in_force(tmp_path: Path) -> None:
+    import datetime as dt
+
+    write_policy(tmp_path, BASE, "v1.yaml")
+    later = BASE.replace("id: tiny\n", "id: later\n").replace("effective_from: 2024-01-01", "effective_from: 2030-01-01")
+    later = later.replace("tiny.placement", "later.placement").replace("tiny.hold", "later.hold").replace(
+        "tiny.allow", "later.allow")
+    write_policy(tmp_path, later, "later.yaml")
+    assert Engine.load([tmp_path], as_of=dt.date(2025, 1, 1)).decision_ids == ["tiny.placement"]
+    assert Engine.load([tmp_path], as_of=dt.date(2031, 1, 1)).decision_ids == ["later.placement", "tiny.placement"]
+    with pytest.raises(PolicyError) as info:
+        Engine.load([tmp_path], as_of=dt.date(2020, 1, 1))
+    assert info.value.problems[0].message == (
+        "no policy is in force on 2020-01-01; the earliest starts 2024-01-01 (v1.yaml)")

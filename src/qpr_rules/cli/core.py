@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
@@ -12,6 +13,8 @@ from qpr_rules.facts.base import registered_fact_types
 from qpr_rules.policy.loader import load_policy_set
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
+AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                     help="Use the policy versions in force on this date (YYYY-MM-DD); default: the latest.")
 POLICIES = click.option("--policies", "-p", "policies", multiple=True, type=click.Path(),
                         help="Policy file or directory (default: the bundled policies).")
 
@@ -33,9 +36,11 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @POLICIES
-def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...]) -> None:
+@AS_OF
+def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...],
+           as_of: dt.datetime | None) -> None:
     """Answer DECISION for the facts. Exit 0 whatever the outcome; 1 if the facts are invalid."""
-    engine = load_engine(policies)
+    engine = load_engine(policies, as_of.date() if as_of else None)
     result = engine.decide(decision, read_facts(facts_src))
     if fmt == "json":
         click.echo(result.to_json(indent=2))
@@ -51,9 +56,10 @@ def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...]) -
 @click.argument("decision")
 @click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
 @POLICIES
-def explain(decision: str, facts_src: str, policies: tuple[str, ...]) -> None:
+@AS_OF
+def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.datetime | None) -> None:
     """A readable trace: each rule, fired or not and why, with the quoted policy text."""
-    engine = load_engine(policies)
+    engine = load_engine(policies, as_of.date() if as_of else None)
     result = engine.decide(decision, read_facts(facts_src))
     click.echo(render_trace(engine, result), nl=False)
     if result.status == "error":

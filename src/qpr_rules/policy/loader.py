@@ -138,12 +138,12 @@ def _select_versions(files: list[LoadedFile], as_of: dt.date | None,
                                 "each version its own effective_from date"))
             seen[v.policy.effective_from] = v
         in_force = [v for v in versions if as_of is None or v.policy.effective_from <= as_of]
-        if not in_force:
-            first = min(versions, key=lambda v: v.policy.effective_from)
-            problems.append(first.smap.problem(("effective_from",), f"no version of policy {pid!r} "
-                            f"is in force on {as_of}; the earliest starts {first.policy.effective_from}"))
-            continue
-        chosen.append(max(in_force, key=lambda v: v.policy.effective_from))
+        if in_force:  # a policy not yet in force on as_of is left out, with its decisions
+            chosen.append(max(in_force, key=lambda v: v.policy.effective_from))
+    if files and not chosen and not problems:
+        first = min(files, key=lambda v: v.policy.effective_from)
+        problems.append(first.smap.problem(("effective_from",), f"no policy is in force on {as_of}; the "
+                        f"earliest starts {first.policy.effective_from} ({first.path.name})"))
     return sorted(chosen, key=lambda f: str(f.path))
 
 
