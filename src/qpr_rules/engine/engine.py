@@ -31,6 +31,7 @@ class _RuleRuntime:
     compiled: CompiledRule
     check: Check
     fired: FiredRule
+    obligations: tuple[Obligation, ...]  # static per rule, so built once at load
 
 
 class _DecisionRuntime:
@@ -40,7 +41,8 @@ class _DecisionRuntime:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
-        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r)) for r in ordered]
+        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r))
+                      for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
         self.durable = DurableRuleset(
             spec.decision.id,
@@ -111,8 +113,8 @@ class Engine:
         try:
             if isinstance(facts, (str, bytes)):
                 return model.model_validate_json(facts)
-            if isinstance(facts, FactModel):
-                facts = facts.model_dump()
+            if isinstance(facts, FactModel):  # another fact type: its given fields, not derived ones
+                facts = facts.model_dump(exclude=set(type(facts).model_computed_fields))
             return model.model_validate(facts)
         except ValidationError as exc:
             raise FactsError(decision_id, _fact_errors(exc)) from None
@@ -173,8 +175,7 @@ class Engine:
             outcome = next(o for o in spec.outcomes if o in outcomes)
             winners = [r for r in reference if r.compiled.rule.outcome == outcome]
         duty_rules = reference if spec.combine == "collect-all" else winners
-        obligations = tuple(_obligation(r.compiled, ob) for r in duty_rules
-                            for ob in r.compiled.rule.obligations)
+        obligations = tuple(ob for r in duty_rules for ob in r.obligations)
         reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
         return Decision(outcome=outcome, status="decided", reason=reason,
                         fired=tuple(r.fired for r in reference), obligations=obligations,
@@ -187,10 +188,11 @@ class Engine:
         return render_trace(self, self.decide(decision_id, facts))
 
 
-def _obligation(rule: CompiledRule, ob: Any) -> Obligation:
+def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     roles = {r.id: r.title for r in rule.file.policy.roles}
-    return Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
-                      _citation(rule, ob.clause) if ob.clause else None)
+    return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
+                            _citation(rule, ob.clause) if ob.clause else None)
+                 for ob in rule.rule.obligations)
 
 
 def _fact_errors(exc: ValidationError) -> list[str]:
