@@ -214,3 +214,13 @@ def test_check_surfaces_an_indicator_no_belief_maps_to(policies: Path) -> None:
     notes = [p["message"] for p in json.loads(out)["problems"] if p["code"] == "fact-field-unread"]
     assert "no rule of practice_model.beliefs reads: practice.i9_intervention_adequacy" in notes
     assert code == 0  # information, not an error
+
+
+def test_committed_fact_schemas_are_in_sync() -> None:
+    from qpr_rules.schemas import fact_schemas
+
+    committed = {p.name.removesuffix(".schema.json") for p in (ROOT / "schemas" / "facts").glob("*.schema.json")}
+    schemas = fact_schemas()
+    assert committed == set(schemas)
+    for name, schema in schemas.items():
+        assert (ROOT / "schemas" / "facts" / f"{name}.schema.json").read_text() == render(schema), name

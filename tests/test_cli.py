@@ -104,7 +104,8 @@ def test_list_clauses_shows_encoding_rules() -> None:
 def test_schema_facts() -> None:
     result = run("schema", "facts", "qpr.placement")
     schema = json.loads(result.stdout)
-    assert schema["title"] == "PlacementRequest" and set(schema["required"]) == {"placement", "child", "home"}
+    assert schema["title"] == "placement_request facts" and set(schema["required"]) == {"placement", "child", "home"}
+    assert schema == json.loads((ROOT / "schemas" / "facts" / "placement_request.schema.json").read_text())
     listing = run("schema", "facts")
     assert "placement_request:" in listing.stdout
 

@@ -83,6 +83,14 @@ def _with_header(schema: dict[str, Any], title: str) -> dict[str, Any]:
             **{k: v for k, v in schema.items() if k != "title"}}
 
 
+def fact_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every registered fact type (committed as schemas/facts/NAME.schema.json)."""
+    from qpr_rules.facts.base import registered_fact_types
+
+    return {name: _with_header(model.model_json_schema(), f"{name} facts")
+            for name, model in registered_fact_types().items()}
+
+
 def render(schema: dict[str, Any]) -> str:
     """The committed text form: sorted keys, two-space indent, final newline."""
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -142,5 +142,7 @@ def schema_facts(decision: str | None, policies: tuple[str, ...]) -> None:
         for name, model in registered_fact_types().items():
             click.echo(f"{name}: {(model.__doc__ or '').strip().splitlines()[0]}")
         return
+    from qpr_rules.schemas import fact_schemas, render
+
     engine = load_engine(policies)
-    click.echo(json.dumps(engine.fact_model(decision).model_json_schema(), indent=2))
+    click.echo(render(fact_schemas()[engine.spec(decision).decision.facts]), nl=False)
