@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from qpr_rules.facts.base import FactModel, fact_type
 from qpr_rules.facts.common import Flag, Text
@@ -116,6 +116,14 @@ class ProposedAction(FactModel):
     )
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
+
+    # A period that ends before it starts is malformed; refused here so the decision fails
+    # closed (item fields cannot be compared with each other inside `some`).
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ProposedAction:
+        if self.starts_on is not None and self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
 
 
 @fact_type("qpr_action_set")
