@@ -1,136 +1,200 @@
-"""The Engine's contract: immutable, reproducible, explained, cited, versioned decisions."""
+"""The Engine's contract: immutable, reproducible, cited, explained and versioned decisions.
+
+Runs on tests/fixtures/tiny/tiny.yaml, so the exact answers below do not move when the
+bundled policies are revised.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from qpr_rules import Decision, Engine, PolicyError, UnknownDecisionError
-from tests.policy_text import BASE, placement_facts, write_policy
+from qpr_rules import Citation, Decision, Engine, Obligation, UnknownDecisionError
 
-ROOT = Path(__file__).resolve().parents[1]
-ON_HOLD = placement_facts(hold={"kind": "pending_qpr", "placed_on": "2024-01-01"})
+TINY = Path(__file__).parent / "fixtures" / "tiny" / "tiny.yaml"
+TEXT = TINY.read_text(encoding="utf-8")
+CLEARED: dict[str, Any] = {
+    "placement": {"date": "2024-05-01", "cleared_with_pco": True},
+    "child": {"age": 7, "gender": "female"},
+    "home": {"id": "H", "approval": "rfa", "approval_status": "active"},
+}
+ON_HOLD: dict[str, Any] = {**CLEARED, "home": {**CLEARED["home"],
+                                               "hold": {"kind": "permanent", "placed_on": "2024-01-01"}}}
+HOLD_CITATION = Citation("hold", "tiny-source.txt", "Homes on hold",
+                         "Homes on hold are not to receive placements under any circumstances.")
 
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine.from_bundled()
+    return Engine.load(TINY)
 
 
-def test_decision_is_immutable_and_json(engine: Engine) -> None:
-    decision = engine.decide("qpr.placement", ON_HOLD)
+def load_text(directory: Path, text: str) -> Engine:
+    directory.mkdir()
+    (directory / "tiny.yaml").write_text(text, encoding="utf-8")
+    return Engine.load(directory)
+
+
+def test_decision_is_immutable(engine: Engine) -> None:
+    decision = engine.decide("tiny.placement", ON_HOLD)
     with pytest.raises(dataclasses.FrozenInstanceError):
         decision.outcome = "allow"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.fired[0].outcome = "allow"  # type: ignore[misc]
+    assert isinstance(decision.fired, tuple) and isinstance(decision.obligations, tuple)
+
+
+def test_decision_is_json_serialisable(engine: Engine) -> None:
+    decision = engine.decide("tiny.placement", ON_HOLD)
     data = json.loads(decision.to_json())
-    assert data["outcome"] == "deny" and data["decision"] == "qpr.placement"
-    assert data["policy_digest"] == engine.digest
+    assert data == json.loads(json.dumps(decision.to_dict(), default=str))
+    assert {k: data[k] for k in ("decision", "outcome", "status", "outcomes", "errors")} == {
+        "decision": "tiny.placement", "outcome": "deny", "status": "decided", "outcomes": ["deny", "allow"],
+        "errors": []}
+    assert data["policy_digest"] == engine.digest and data["policy_revision"] == "tiny@2024-01-01"
+    assert data["fired"][0]["citations"] == [dataclasses.asdict(HOLD_CITATION)]
+    assert json.loads(decision.to_json(indent=2)) == data
 
 
-def test_same_facts_same_digest_same_bytes(engine: Engine) -> None:
-    other = Engine.load([ROOT / "policies"])
+def test_same_facts_and_digest_give_the_same_bytes(engine: Engine) -> None:
+    other = Engine.load(TINY)
     assert other.digest == engine.digest
-    assert other.decide("qpr.placement", ON_HOLD).to_json() == engine.decide("qpr.placement", ON_HOLD).to_json()
+    for facts in (ON_HOLD, CLEARED, {"placement": {}}):
+        assert other.decide("tiny.placement", facts).to_json() == engine.decide("tiny.placement", facts).to_json()
 
 
 def test_digest_follows_meaning_not_formatting(tmp_path: Path) -> None:
-    def digest(name: str, text: str) -> str:
-        (tmp_path / name).mkdir()
-        return Engine.load([write_policy(tmp_path / name, text)]).digest
-
-    plain = digest("a", BASE)
-    commented = digest("b", "# a comment\n" + BASE.replace("title: Tiny policy", "title:   Tiny policy   # same"))
-    changed = digest("c", BASE.replace("eq: pending_qpr", "eq: permanent"))
-    assert plain == commented != changed
-
-
-def test_fired_rules_cite_document_section_and_text(engine: Engine) -> None:
-    decision = engine.decide("qpr.placement", ON_HOLD)
-    fired = {r.id: r for r in decision.fired}
-    cite = fired["qpr.placement.hold-pending-qpr"].citations[0]
-    assert (cite.document, cite.section, cite.clause) == ("000_4b5b4e0ce51b2960.txt", "Homes on hold",
-                                                           "hold.no-placements")
-    assert cite.text == "Homes on hold are not to receive placements under any circumstances."
+    plain = load_text(tmp_path / "plain", TEXT).digest
+    reformatted = TEXT.replace("title: Tiny policy", "title:    Tiny policy    # same title, new comment")
+    reformatted = "# a new comment\n\n" + reformatted.replace("outcomes: [deny, allow]", "outcomes:\n      - deny\n      - allow")
+    assert load_text(tmp_path / "reformatted", reformatted).digest == plain
+    changed_rule = TEXT.replace("in: [pending_qpr, permanent]", "in: [pending_qpr, time_limited]")
+    changed_text = TEXT.replace("is on hold., clause: hold}", "is on hold today., clause: hold}")
+    digests = {plain, load_text(tmp_path / "rule", changed_rule).digest,
+               load_text(tmp_path / "text", changed_text).digest}
+    assert len(digests) == 3
+    assert all(len(d) == 64 and int(d, 16) >= 0 for d in digests)  # sha256 hex
 
 
-def test_not_fired_names_first_failing_condition_with_values(engine: Engine) -> None:
-    decision = engine.decide("qpr.placement", ON_HOLD)
-    why = {r.id: r.failed for r in decision.not_fired}
-    assert why["qpr.placement.hold-permanent"] == (
-        "home.hold.kind = permanent is false (home.hold.kind is pending_qpr)")
+def test_citations_carry_document_section_and_text(engine: Engine) -> None:
+    decision = engine.decide("tiny.placement", ON_HOLD)
+    assert [(r.id, r.outcome, r.citations) for r in decision.fired] == [
+        ("tiny.placement.hold", "deny", (HOLD_CITATION,)),
+        ("tiny.placement.cleared", "allow", (Citation(
+            "cleared", "tiny-source.txt", "Placement",
+            "The placing social worker clears the home with the PCO before placing."),)),
+    ]
 
 
-def test_obligations_name_role_duty_and_clause(engine: Engine) -> None:
-    facts = placement_facts(hold={"kind": "permanent", "placed_on": "2024-01-01"})
-    facts["placement"] = {"date": "2024-05-01", "status": "made", "cleared_with_pco": True}
-    decision = engine.decide("qpr.placement", facts)
-    ob = {o.who: o for o in decision.obligations}
-    assert ob["pco-manager"].role == "PCO Manager"
-    assert ob["pco-manager"].clause is not None and ob["pco-manager"].clause.clause == "hold.notify-regional-manager"
+def test_obligations_of_the_winning_rules(engine: Engine) -> None:
+    decision = engine.decide("tiny.placement", ON_HOLD)
+    assert decision.obligations == (Obligation(
+        who="pco", role="Placement Coordinators Office", do="Tell the placing social worker the home is on hold.",
+        rule="tiny.placement.hold", clause=HOLD_CITATION),)
+    assert engine.decide("tiny.placement", CLEARED).obligations == ()
 
 
-def test_invalid_facts_fail_closed_naming_fields(engine: Engine) -> None:
-    decision = engine.decide("qpr.placement", {"placement": {"date": "someday"}, "child": {}})
-    assert (decision.outcome, decision.status, decision.allowed) == ("deny", "error", False)
-    assert any(e.startswith("placement.date:") for e in decision.errors)
-    assert any(e.startswith("child.age: Field required") for e in decision.errors)
-    assert any(e.startswith("home: Field required") for e in decision.errors)
+def test_outcome_and_reason_follow_the_combination(engine: Engine) -> None:
+    held = engine.decide("tiny.placement", ON_HOLD)  # deny-overrides: the hold wins over the clearance
+    assert (held.outcome, held.status, held.allowed) == ("deny", "decided", False)
+    assert held.reason == "A home on hold receives no placements [tiny.placement.hold]"
+    cleared = engine.decide("tiny.placement", CLEARED)
+    assert (cleared.outcome, cleared.status, cleared.allowed) == ("allow", "decided", True)
+    assert cleared.reason == "An active home cleared with the PCO may take the child [tiny.placement.cleared]"
 
 
-def test_facts_as_json_text_and_as_model(engine: Engine) -> None:
-    as_json = engine.decide("qpr.placement", json.dumps(ON_HOLD))
-    model = engine.validate_facts("qpr.placement", ON_HOLD)
-    assert as_json.to_json() == engine.decide("qpr.placement", model).to_json()
+def test_not_fired_names_the_first_failing_condition_with_values(engine: Engine) -> None:
+    facts = {**CLEARED, "placement": {"date": "2024-05-01", "cleared_with_pco": False},
+             "home": {**CLEARED["home"], "approval_status": "revoked",
+                      "hold": {"kind": "time_limited", "placed_on": "2024-01-01"}}}
+    decision = engine.decide("tiny.placement", facts)
+    assert (decision.outcome, decision.status) == ("deny", "default")
+    assert [(n.id, n.failed) for n in decision.not_fired] == [
+        ("tiny.placement.hold",
+         "home.hold.kind is one of [pending_qpr, permanent] is false (home.hold.kind is time_limited)"),
+        ("tiny.placement.cleared",  # the first of two failing conditions
+         "placement.cleared_with_pco = true is false (placement.cleared_with_pco is false)"),
+    ]
+    no_hold = engine.decide("tiny.placement", {**facts, "home": CLEARED["home"]})
+    assert no_hold.not_fired[0].failed == ("home.hold.kind is one of [pending_qpr, permanent] is false "
+                                           "(home.hold.kind is absent)")
+    assert no_hold.not_fired[1].failed == ("placement.cleared_with_pco = true is false "
+                                           "(placement.cleared_with_pco is false)")
 
 
-def test_unknown_decision_suggests(engine: Engine) -> None:
+def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:
+    decision = engine.decide("tiny.placement", {"placement": {"date": "someday"}, "child": {"age": -1},
+                                                "home": CLEARED["home"], "extra": 1})
+    assert (decision.outcome, decision.status, decision.allowed, decision.fired) == ("deny", "error", False, ())
+    assert decision.errors == (
+        'placement.date: write a date as YYYY-MM-DD (got "someday")',
+        "placement.cleared_with_pco: Field required (got a mapping)",
+        "child.age: Input should be greater than or equal to 0 (got -1)",
+        "child.gender: Field required (got a mapping)",
+        "extra: Extra inputs are not permitted (got 1)",
+    )
+    assert decision.reason.startswith("the facts are invalid; failing closed with 'deny': placement.date: ")
+
+
+def test_facts_as_json_text_and_as_a_model(engine: Engine) -> None:
+    as_dict = engine.decide("tiny.placement", ON_HOLD).to_json()
+    assert engine.decide("tiny.placement", json.dumps(ON_HOLD)).to_json() == as_dict
+    assert engine.decide("tiny.placement", engine.validate_facts("tiny.placement", ON_HOLD)).to_json() == as_dict
+    broken = engine.decide("tiny.placement", "{not json")
+    assert (broken.status, broken.outcome) == ("error", "deny")
+
+
+def test_unknown_decision_error_suggests(engine: Engine) -> None:
     with pytest.raises(UnknownDecisionError) as info:
-        engine.decide("qpr.placment", ON_HOLD)
-    assert "did you mean 'qpr.placement'?" in str(info.value)
+        engine.decide("tiny.placment", CLEARED)
+    assert str(info.value) == ("unknown decision 'tiny.placment' (did you mean 'tiny.placement'?); known: "
+                               "tiny.placement")
+    assert isinstance(info.value, KeyError) and info.value.decision_id == "tiny.placment"
+    with pytest.raises(UnknownDecisionError, match=r"^unknown decision 'nothing-like-it'; known: tiny.placement$"):
+        engine.explain("nothing-like-it", CLEARED)
 
 
-def test_as_of_selects_the_version_in_force(tmp_path: Path) -> None:
-    write_policy(tmp_path, BASE, "v1.yaml")
-    v2 = BASE.replace("effective_from: 2024-01-01", "effective_from: 2025-01-01").replace(
-        "eq: pending_qpr", "in: [pending_qpr, permanent]")
-    write_policy(tmp_path, v2, "v2.yaml")
-    permanent = placement_facts(hold={"kind": "permanent", "placed_on": "2024-01-01"})
-    import datetime as dt
-
-    old = Engine.load([tmp_path], as_of=dt.date(2024, 6, 1))
-    new = Engine.load([tmp_path], as_of=dt.date(2025, 6, 1))
-    assert old.decide("tiny.placement", permanent).outcome == "allow"
-    assert new.decide("tiny.placement", permanent).outcome == "deny"
-    assert Engine.load([tmp_path]).digest == new.digest  # no as_of: the latest version
+def test_as_of_picks_the_version_in_force(tmp_path: Path) -> None:
+    (tmp_path / "v1.yaml").write_text(TEXT, encoding="utf-8")
+    v2 = TEXT.replace("effective_from: 2024-01-01", "effective_from: 2025-01-01").replace(
+        "revision: 2024-01-01", "revision: 2024-12-01").replace(
+        "in: [pending_qpr, permanent]", "in: [pending_qpr, time_limited]")
+    (tmp_path / "v2.yaml").write_text(v2, encoding="utf-8")
+    permanent = ON_HOLD  # denied by v1 only
+    old = Engine.load(tmp_path, as_of=dt.date(2024, 12, 31))
+    new = Engine.load(tmp_path, as_of=dt.date(2025, 1, 1))
+    latest = Engine.load(tmp_path)
+    assert [(e.policies.revision, e.decide("tiny.placement", permanent).outcome) for e in (old, new, latest)] == [
+        ("tiny@2024-01-01", "deny"), ("tiny@2024-12-01", "allow"), ("tiny@2024-12-01", "allow")]
+    assert latest.digest == new.digest != old.digest
+    assert old.digest == Engine.load(TINY).digest
 
 
 def test_explain_trace(engine: Engine) -> None:
-    text = engine.explain("qpr.placement", ON_HOLD)
-    assert text.startswith("qpr.placement: DENY (decided)")
-    assert "“Homes on hold are not to receive placements under any circumstances.”" in text
-    assert "✘ qpr.placement.hold-permanent" in text
+    text = engine.explain("tiny.placement", ON_HOLD)
+    lines = text.splitlines()
+    assert lines[:3] == ["tiny.placement: DENY (decided)",
+                         "  reason: A home on hold receives no placements [tiny.placement.hold]",
+                         "  combine: deny-overrides; default: deny"]
+    assert "  ✔ tiny.placement.hold -> deny: A home on hold receives no placements" in lines
+    assert "      tiny-source.txt § Homes on hold [hold]" in lines
+    assert "        “Homes on hold are not to receive placements under any circumstances.”" in lines
+    assert ("  • Placement Coordinators Office (pco): Tell the placing social worker the home is on hold. "
+            "[hold]") in lines
+    assert lines[-1] == f"policy tiny@2024-01-01 digest {engine.digest[:16]}"
+    error = engine.explain("tiny.placement", {})
+    assert error.splitlines()[0] == "tiny.placement: DENY (error)"
+    assert "  error: placement: Field required (got a mapping)" in error.splitlines()
 
 
 def test_decision_type_is_public() -> None:
     import qpr_rules
 
     assert qpr_rules.Decision is Decision
-    assert set(qpr_rules.__all__) >= {"Engine", "Decision", "PolicyError", "FactsError", "EngineError"}
-
-
-def test_as_of_leaves_out_policies_not_yet_in_force(tmp_path: Path) -> None:
-    import datetime as dt
-
-    write_policy(tmp_path, BASE, "v1.yaml")
-    later = BASE.replace("id: tiny\n", "id: later\n").replace("effective_from: 2024-01-01", "effective_from: 2030-01-01")
-    later = later.replace("tiny.placement", "later.placement").replace("tiny.hold", "later.hold").replace(
-        "tiny.allow", "later.allow")
-    write_policy(tmp_path, later, "later.yaml")
-    assert Engine.load([tmp_path], as_of=dt.date(2025, 1, 1)).decision_ids == ["tiny.placement"]
-    assert Engine.load([tmp_path], as_of=dt.date(2031, 1, 1)).decision_ids == ["later.placement", "tiny.placement"]
-    with pytest.raises(PolicyError) as info:
-        Engine.load([tmp_path], as_of=dt.date(2020, 1, 1))
-    assert info.value.problems[0].message == (
-        "no policy is in force on 2020-01-01; the earliest starts 2024-01-01 (v1.yaml)")
+    assert set(qpr_rules.__all__) >= {"Engine", "Decision", "PolicyError", "FactsError", "EngineError",
+                                      "UnknownDecisionError", "Citation", "Obligation"}

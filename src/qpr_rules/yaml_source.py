@@ -61,8 +61,6 @@ class _Builder:
         if depth > MAX_DEPTH:
             self._error(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the structure")
             return None
-        if getattr(node, "anchor", None):
-            self._error(node, "YAML anchors (&name) are not allowed in policy files; write the value out")
         if node.tag not in _PLAIN_TAGS:
             self._error(node, f"the tag {node.tag!r} is not allowed; only plain YAML values (no tags) "
                               "are allowed in policy files")
@@ -112,9 +110,17 @@ class _Builder:
 
 
 class _ScalarLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases at compose time (before any expansion)."""
+    """SafeLoader that refuses aliases at compose time (before any expansion) and records
+    anchors (nodes do not keep them, so the builder cannot see them)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.anchor_marks: list[yaml.Mark] = []
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()
+        if getattr(event, "anchor", None) and not isinstance(event, yaml.AliasEvent):
+            self.anchor_marks.append(event.start_mark)
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -151,8 +157,11 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
         raise PolicyError([Problem(file, 1, 1, "the file is empty; expected a mapping")])
     builder = _Builder(smap)
     data = builder.build(node, ())
-    if builder.problems:
-        raise PolicyError(builder.problems)
+    anchors = [Problem(file, m.line + 1, m.column + 1,
+                       "YAML anchors (&name) are not allowed in policy files; write the value out")
+               for m in loader.anchor_marks]
+    if builder.problems or anchors:
+        raise PolicyError([*anchors, *builder.problems])
     return data, smap
 
 

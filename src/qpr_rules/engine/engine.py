@@ -201,5 +201,5 @@ def _fact_errors(exc: ValidationError) -> list[str]:
         where = ".".join(str(p) for p in err["loc"]) or "(facts)"
         got = err.get("input")
         shown = json.dumps(got, default=str)[:60] if not isinstance(got, dict) else "a mapping"
-        out.append(f"{where}: {err['msg']} (got {shown})")
+        out.append(f"{where}: {err['msg'].removeprefix('Value error, ')} (got {shown})")
     return out

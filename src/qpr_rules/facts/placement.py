@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 from pydantic import Field, computed_field, model_validator
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Age, Count, Flag, Text
+from qpr_rules.facts.common import Age, Count, Date, Flag, Text
 
 
 class Gender(StrEnum):
@@ -44,8 +43,8 @@ class PlacementStatus(StrEnum):
 
 class Hold(FactModel):
     kind: HoldKind
-    placed_on: dt.date = Field(description="Date the hold was placed")
-    ends_on: dt.date | None = Field(
+    placed_on: Date = Field(description="Date the hold was placed")
+    ends_on: Date | None = Field(
         default=None,
         description="Last day of a time-limited hold; absent when no end date was set",
     )
@@ -110,7 +109,7 @@ class Home(FactModel):
 
 
 class Placement(FactModel):
-    date: dt.date
+    date: Date
     status: PlacementStatus = PlacementStatus.PROPOSED
     cleared_with_pco: Flag = Field(
         description="The placing social worker cleared the home with the PCO before placing"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 from pydantic import Field
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Flag
+from qpr_rules.facts.common import Date, Flag
 
 
 class IntervieweeRole(StrEnum):
@@ -37,7 +36,7 @@ class Template(FactModel):
     focus_area: str | None = None
     referrals_and_cases: str | None = None
     selection_criteria: str | None = None
-    selection_goal_date: dt.date | None = None
+    selection_goal_date: Date | None = None
 
 
 class Reporting(FactModel):

@@ -3,13 +3,12 @@ team, reinstatement requests and records (San Diego CWS, Quality Parenting Revie
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 from pydantic import Field, model_validator
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Flag, Text
+from qpr_rules.facts.common import Date, Flag, Text
 from qpr_rules.facts.placement import HoldKind
 
 # ----------------------------------------------------------------- concern routing
@@ -114,8 +113,8 @@ class ProposedAction(FactModel):
     addresses_referral_concerns: Flag = Field(
         default=True, description="The measure addresses the concerns leading to the referral"
     )
-    starts_on: dt.date | None = None
-    ends_on: dt.date | None = None
+    starts_on: Date | None = None
+    ends_on: Date | None = None
 
     # A period that ends before it starts is malformed; refused here so the decision fails
     # closed (item fields cannot be compared with each other inside `some`).
@@ -191,14 +190,14 @@ class RequestForm(StrEnum):
 
 class HoldRecord(FactModel):
     kind: HoldKind
-    placed_on: dt.date
-    review_date: dt.date | None = Field(
+    placed_on: Date
+    review_date: Date | None = Field(
         default=None, description="The date determined in the initial QPR after which a review may be asked"
     )
 
 
 class ReinstatementRequest(FactModel):
-    date: dt.date
+    date: Date
     form: RequestForm
     states_understanding_of_worries: Flag
     describes_mitigating_actions: Flag
