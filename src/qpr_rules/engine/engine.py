@@ -199,7 +199,10 @@ def _fact_errors(exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"]) or "(facts)"
+        msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
-        shown = json.dumps(got, default=str)[:60] if not isinstance(got, dict) else "a mapping"
-        out.append(f"{where}: {err['msg'].removeprefix('Value error, ')} (got {shown})")
+        if err["type"] == "missing" or isinstance(got, dict):  # the input is the parent: not telling
+            out.append(f"{where}: {msg}")
+        else:
+            out.append(f"{where}: {msg} (got {json.dumps(got, default=str)[:60]})")
     return out

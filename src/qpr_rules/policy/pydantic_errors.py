@@ -63,10 +63,12 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
                                     f"missing required key {clean[-1]!r} in {parent}{desc}",
                                     "missing-key"))
         else:
-            got = _describe_input(err.get("input"))
+            value = err.get("input")
+            # a model-level check (e.g. on_error must be an outcome) gets the whole mapping: not telling
+            whole = kind == "value_error" and isinstance(value, dict)
+            got = "" if whole else f" (got {_describe_input(value)})"
             msg = err["msg"].removeprefix("Value error, ")
-            hint = _hint(kind)
-            out.append(smap.problem((*prefix, *clean), f"{where}: {msg} (got {got}){hint}", "wrong-type"))
+            out.append(smap.problem((*prefix, *clean), f"{where}: {msg}{got}{_hint(kind)}", "wrong-type"))
     return out
 
 
