@@ -1,17 +1,24 @@
 """Benchmark the qpr.placement decision, side by side in one process, against a hand-written
 Python function (the baseline) and peer engines (GoRules ZEN, rule-engine) when installed.
 
-    .venv/bin/python bench/bench_placement.py            # full run
-    .venv/bin/python bench/bench_placement.py --quick --check   # CI smoke: exit 1 on any disagreement
+    .venv/bin/python bench/bench_placement.py                   # full run: 5,000 cases
+    .venv/bin/python bench/bench_placement.py --quick --check   # CI smoke: agreement only, exit 1 if not
+    .venv/bin/python bench/bench_placement.py --profile         # also: where Engine.decide spends its time
 
-Every implementation must give the baseline's outcome on every generated case before anything is
-timed: a benchmark of wrong answers is worthless.
+Every implementation must give the baseline's answer on every generated case before anything is
+timed (a benchmark of wrong answers is worthless): the outcome for all of them, and the set of
+rules that fired for those that report it (Engine.decide, its two evaluators, the ZEN table).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
+import itertools
+import json
+import pstats
 import random
 import statistics
 import sys
@@ -29,30 +36,42 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from qpr_rules import Engine  # noqa: E402
 from qpr_rules.engine.messages import to_message  # noqa: E402
+from qpr_rules.engine.reference import explain_failure  # noqa: E402
 
+DECISION = "qpr.placement"
+P = "qpr.placement."  # rule id prefix
 GENDERS = ["female", "male", "nonbinary"]
+HOLD_KINDS = ["pending_qpr", "time_limited", "permanent"]
+APPROVAL_STATUSES = ["active", "active", "active", "inactive", "revoked", "rescinded"]
 DAY0 = dt.date(2024, 1, 1)
 
 
+# ---------------------------------------------------------------------------------------------
+# cases
+
+
 def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
-    """Placement facts over the whole space: every hold kind, restrictions present or not,
-    empty and non-empty lists, dates on both sides of an end date."""
+    """Placement facts over the whole space: every hold kind (and none), end dates absent, before,
+    on and after the placement date, every approval status and placement status, restrictions
+    absent, empty or partial, empty and non-empty lists of children placed and of genders."""
     rnd = random.Random(seed)
     cases = []
     for _ in range(n):
         date = DAY0 + dt.timedelta(days=rnd.randint(-200, 200))
-        home: dict[str, Any] = {"id": "RH", "approval": rnd.choice(["rfa", "lfh"]),
-                                "approval_status": rnd.choice(["active", "active", "active", "inactive"]),
-                                "children_placed": [{"age": rnd.randint(0, 17), "gender": rnd.choice(GENDERS)}
-                                                    for _ in range(rnd.choice([0, 0, 1, 2, 3]))]}
+        home: dict[str, Any] = {
+            "id": "RH-1", "approval": rnd.choice(["rfa", "lfh"]),
+            "approval_status": rnd.choice(APPROVAL_STATUSES),
+            "children_placed": [{"age": rnd.randint(0, 21), "gender": rnd.choice(GENDERS)}
+                                for _ in range(rnd.choice([0, 0, 1, 2, 3]))],
+        }
         if rnd.random() < 0.4:
-            hold: dict[str, Any] = {"kind": rnd.choice(["pending_qpr", "time_limited", "permanent"]),
-                                    "placed_on": DAY0 - dt.timedelta(days=300)}
-            if rnd.random() < 0.6:
-                hold["ends_on"] = DAY0 + dt.timedelta(days=rnd.randint(-100, 100))
+            hold: dict[str, Any] = {"kind": rnd.choice(HOLD_KINDS),
+                                    "placed_on": date - dt.timedelta(days=300)}
+            if rnd.random() < 0.7:  # the boundary (ends on the placement date) on purpose
+                hold["ends_on"] = date + dt.timedelta(days=rnd.choice([-30, -1, 0, 0, 1, 30]))
             home["hold"] = hold
         if rnd.random() < 0.5:
-            r: dict[str, Any] = {}
+            r: dict[str, Any] = {}  # sometimes present but empty
             if rnd.random() < 0.5:
                 r["min_child_age"] = rnd.randint(0, 8)
             if rnd.random() < 0.5:
@@ -60,53 +79,154 @@ def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
             if rnd.random() < 0.5:
                 r["max_children"] = rnd.randint(0, 3)
             if rnd.random() < 0.5:
-                r["genders"] = rnd.sample(GENDERS, rnd.randint(0, 2))
+                r["genders"] = rnd.sample(GENDERS, rnd.randint(0, 3))
             home["restrictions"] = r
-        cases.append({"placement": {"date": date, "cleared_with_pco": rnd.random() < 0.85},
-                      "child": {"age": rnd.randint(0, 17), "gender": rnd.choice(GENDERS)}, "home": home})
+        child: dict[str, Any] = {"age": rnd.randint(0, 21), "gender": rnd.choice(GENDERS)}
+        if rnd.random() < 0.5:
+            child |= {"id": "C-1", "region": "North"}
+        placement: dict[str, Any] = {"date": date, "cleared_with_pco": rnd.random() < 0.85}
+        if rnd.random() < 0.7:  # else the default, proposed
+            placement["status"] = rnd.choice(["proposed", "made"])
+        cases.append({"placement": placement, "child": child, "home": home})
     return cases
 
 
+# ---------------------------------------------------------------------------------------------
+# the baseline: the rules written by hand
+
+
 def baseline(f: dict[str, Any]) -> str:
-    """The qpr.placement rules written by hand: the fastest thing Python can do."""
+    """The qpr.placement outcome written by hand: the fastest thing Python can do."""
     p, c, h = f["placement"], f["child"], f["home"]
     hold, r = h.get("hold"), h.get("restrictions") or {}
-    if hold is not None and (hold["kind"] != "time_limited" or "ends_on" not in hold
+    if hold is not None and (hold["kind"] != "time_limited" or hold.get("ends_on") is None
                              or p["date"] <= hold["ends_on"]):
         return "deny"
     if not p["cleared_with_pco"]:
         return "deny"
-    if "min_child_age" in r and c["age"] < r["min_child_age"]:
+    lo, hi, most, genders = (r.get("min_child_age"), r.get("max_child_age"), r.get("max_children"),
+                             r.get("genders"))
+    if (lo is not None and c["age"] < lo) or (hi is not None and c["age"] > hi):
         return "deny"
-    if "max_child_age" in r and c["age"] > r["max_child_age"]:
+    if most is not None and len(h["children_placed"]) >= most:
         return "deny"
-    if "max_children" in r and len(h["children_placed"]) >= r["max_children"]:
-        return "deny"
-    if "genders" in r and c["gender"] not in r["genders"]:
+    if genders is not None and c["gender"] not in genders:
         return "deny"
     for placed in h["children_placed"]:  # restrictions hold for the children already placed too
-        if ("min_child_age" in r and placed["age"] < r["min_child_age"]) or (
-                "max_child_age" in r and placed["age"] > r["max_child_age"]) or (
-                "genders" in r and placed["gender"] not in r["genders"]):
+        if ((lo is not None and placed["age"] < lo) or (hi is not None and placed["age"] > hi)
+                or (genders is not None and placed["gender"] not in genders)):
             return "deny"
     return "allow" if h["approval_status"] == "active" else "deny"
 
 
+def expected_fired(f: dict[str, Any]) -> frozenset[str]:
+    """Every qpr.placement rule that applies, by hand (for the agreement check, not timed)."""
+    p, c, h = f["placement"], f["child"], f["home"]
+    hold, r = h.get("hold") or {}, h.get("restrictions") or {}
+    kind, ends = hold.get("kind"), hold.get("ends_on")
+    lo, hi, most, genders = (r.get("min_child_age"), r.get("max_child_age"), r.get("max_children"),
+                             r.get("genders"))
+    ages = [x["age"] for x in h["children_placed"]]
+    time_limited = kind == "time_limited" and (ends is None or p["date"] <= ends)
+    checks = {
+        "hold-pending-qpr": kind == "pending_qpr",
+        "hold-permanent": kind == "permanent",
+        "hold-time-limited": time_limited,
+        "made-into-home-on-hold": p.get("status") == "made" and (kind in ("pending_qpr", "permanent")
+                                                                  or time_limited),
+        "not-cleared-with-pco": not p["cleared_with_pco"],
+        "cleared-active-home": p["cleared_with_pco"] and h["approval_status"] == "active",
+        "child-below-age-range": lo is not None and c["age"] < lo,
+        "child-above-age-range": hi is not None and c["age"] > hi,
+        "number-restriction-reached": most is not None and len(ages) >= most,
+        "gender-restricted": genders is not None and c["gender"] not in genders,
+        "placed-child-below-age-range": lo is not None and bool(ages) and min(ages) < lo,
+        "placed-child-above-age-range": hi is not None and bool(ages) and max(ages) > hi,
+        "placed-child-gender-restricted": genders is not None and any(
+            x["gender"] not in genders for x in h["children_placed"]),
+    }
+    return frozenset(P + k for k, v in checks.items() if v)
+
+
+def outcome_of(fired: frozenset[str] | set[str], outcome: dict[str, str]) -> str:
+    """deny-overrides with default deny, from the rule ids that fired."""
+    outcomes = {outcome[r] for r in fired}
+    return "deny" if "deny" in outcomes or "allow" not in outcomes else "allow"
+
+
+# ---------------------------------------------------------------------------------------------
+# peer engines
+
+
+def jsonable(f: dict[str, Any]) -> dict[str, Any]:
+    """The nested facts as JSON values (dates as day ordinals, as durable_rules gets them)."""
+    return json.loads(json.dumps(f, default=lambda d: d.toordinal()))
+
+
+#: The qpr.placement rules as ZEN expressions over the nested facts, one decision-table row each.
+ZEN_ROWS = {
+    "hold-pending-qpr": "home.hold.kind == 'pending_qpr'",
+    "hold-permanent": "home.hold.kind == 'permanent'",
+    "hold-time-limited": "home.hold.kind == 'time_limited' and "
+                         "(home.hold.ends_on == null or placement.date <= home.hold.ends_on)",
+    "made-into-home-on-hold": "placement.status == 'made' and "
+                              "(home.hold.kind in ['pending_qpr', 'permanent'] "
+                              "or (home.hold.kind == 'time_limited' and "
+                              "(home.hold.ends_on == null or placement.date <= home.hold.ends_on)))",
+    "not-cleared-with-pco": "placement.cleared_with_pco == false",
+    "cleared-active-home": "home.approval_status == 'active' and placement.cleared_with_pco == true",
+    "child-below-age-range": "home.restrictions.min_child_age != null and "
+                             "child.age < home.restrictions.min_child_age",
+    "child-above-age-range": "home.restrictions.max_child_age != null and "
+                             "child.age > home.restrictions.max_child_age",
+    "number-restriction-reached": "home.restrictions.max_children != null and "
+                                  "len(home.children_placed) >= home.restrictions.max_children",
+    "gender-restricted": "home.restrictions.genders != null and "
+                         "not (child.gender in home.restrictions.genders)",
+    "placed-child-below-age-range": "home.restrictions.min_child_age != null and "
+                                    "some(home.children_placed, #.age < home.restrictions.min_child_age)",
+    "placed-child-above-age-range": "home.restrictions.max_child_age != null and "
+                                    "some(home.children_placed, #.age > home.restrictions.max_child_age)",
+    "placed-child-gender-restricted": "home.restrictions.genders != null and some(home.children_placed, "
+                                      "not (#.gender in home.restrictions.genders))",
+}
+
+
+def zen_table() -> dict[str, Any]:
+    """A JDM graph: request -> one decision table (hit policy collect, a row per rule) -> response."""
+    rows = [{"_id": str(i), "c": expr, "r": json.dumps(P + rid)}
+            for i, (rid, expr) in enumerate(ZEN_ROWS.items())]
+    position = {"x": 0, "y": 0}
+    return {
+        "nodes": [
+            {"id": "request", "type": "inputNode", "name": "request", "position": position, "content": {}},
+            {"id": "rules", "type": "decisionTableNode", "name": DECISION, "position": position,
+             "content": {"hitPolicy": "collect", "inputs": [{"id": "c", "name": "condition"}],
+                         "outputs": [{"id": "r", "name": "rule", "field": "rule"}], "rules": rows}},
+            {"id": "response", "type": "outputNode", "name": "response", "position": position, "content": {}},
+        ],
+        "edges": [{"id": "e1", "type": "edge", "sourceId": "request", "targetId": "rules"},
+                  {"id": "e2", "type": "edge", "sourceId": "rules", "targetId": "response"}],
+    }
+
+
 def flat(f: dict[str, Any]) -> dict[str, Any]:
-    """One flat context per case for the expression engines (built before timing)."""
+    """One flat context per case for the single-expression peers (built before timing)."""
     p, c, h = f["placement"], f["child"], f["home"]
     hold, r = h.get("hold") or {}, h.get("restrictions") or {}
     ends = hold.get("ends_on")
     ages = [x["age"] for x in h["children_placed"]]
     return {"youngest": min(ages, default=None), "oldest": max(ages, default=None),
             "placed_genders": sorted({x["gender"] for x in h["children_placed"]}),
-            **{"hold_kind": hold.get("kind"), "ends_on": ends.toordinal() if ends else None,
+            "hold_kind": hold.get("kind"), "ends_on": ends.toordinal() if ends else None,
             "date": p["date"].toordinal(), "cleared": p["cleared_with_pco"], "age": c["age"],
             "gender": c["gender"], "min_age": r.get("min_child_age"), "max_age": r.get("max_child_age"),
             "max_children": r.get("max_children"), "n_children": len(h["children_placed"]),
-            "genders": r.get("genders"), "active": h["approval_status"] == "active"}}
+            "genders": r.get("genders"), "active": h["approval_status"] == "active"}
 
 
+#: Whether qpr.placement denies, as one boolean expression over flat() (ZEN and rule-engine
+#: share the syntax used here).
 DENY_EXPRESSION = (
     "(hold_kind == 'pending_qpr' or hold_kind == 'permanent' or (hold_kind == 'time_limited' and "
     "(ends_on == null or date <= ends_on))) or not cleared "
@@ -120,29 +240,48 @@ DENY_EXPRESSION = (
     "or ('nonbinary' in placed_genders and not ('nonbinary' in genders))))"
 )
 
+Row = tuple[str, Callable[[Any], Any], list[Any], str]  # name, fn, inputs, "fired" | "outcome"
 
-def peers() -> dict[str, Callable[[dict[str, Any]], str]]:
-    found: dict[str, Callable[[dict[str, Any]], str]] = {}
+
+def peers(cases: list[dict[str, Any]]) -> list[Row]:
+    """The peer engines that import and build here; each one missing is skipped with a note."""
+    found: list[Row] = []
     try:
         import zen
 
+        # evaluated by key through a loader: measured twice as fast as ZenDecision.evaluate
+        # (create_decision / get_decision) in zen-engine 2.1
+        graph = json.dumps(zen_table())
+        zen_engine = zen.ZenEngine({"loader": lambda key: graph})
         compiled = zen.compile_expression(DENY_EXPRESSION)
-        found["GoRules ZEN (compiled expression)"] = lambda ctx: "deny" if compiled.evaluate(ctx) else "allow"
-    except ImportError:
-        print("note: zen-engine is not installed (pip install -e '.[bench]'); ZEN skipped")
+    except Exception as exc:  # not installed, or an API this script does not know
+        print(f"note: GoRules ZEN skipped (pip install -e '.[bench]'): {exc!r}")
+    else:
+        found.append(("GoRules ZEN, JDM decision table (collect)",
+                      lambda ctx: frozenset(r["rule"] for r in zen_engine.evaluate(DECISION, ctx)["result"]),
+                      [jsonable(f) for f in cases], "fired"))
+        found.append(("GoRules ZEN, one compiled expression",
+                      lambda ctx: "deny" if compiled.evaluate(ctx) else "allow",
+                      [flat(f) for f in cases], "outcome"))
     try:
         import rule_engine
 
-        rule = rule_engine.Rule(DENY_EXPRESSION.replace("==", "=="))
-        found["rule-engine"] = lambda ctx: "deny" if rule.matches(ctx) else "allow"
-    except ImportError:
-        print("note: rule-engine is not installed (pip install -e '.[bench]'); rule-engine skipped")
+        rule = rule_engine.Rule(DENY_EXPRESSION)
+    except Exception as exc:
+        print(f"note: rule-engine skipped (pip install -e '.[bench]'): {exc!r}")
+    else:
+        found.append(("rule-engine, one rule", lambda ctx: "deny" if rule.matches(ctx) else "allow",
+                      [flat(f) for f in cases], "outcome"))
     return found
 
 
+# ---------------------------------------------------------------------------------------------
+# timing
+
+
 def timed(fn: Callable[[Any], Any], inputs: list[Any], repeats: int) -> float:
-    """Median microseconds per call over `repeats` passes (after one warm-up pass)."""
-    for x in inputs[: min(200, len(inputs))]:
+    """Median microseconds per call over `repeats` passes, after warming up on the first 500."""
+    for x in inputs[: min(500, len(inputs))]:
         fn(x)
     runs = []
     for _ in range(repeats):
@@ -153,79 +292,149 @@ def timed(fn: Callable[[Any], Any], inputs: list[Any], repeats: int) -> float:
     return statistics.median(runs)
 
 
-def threaded_throughput(fn: Callable[[Any], Any], inputs: list[Any], threads: int) -> float:
-    chunks = [inputs[i::threads] for i in range(threads)]
-    workers = [threading.Thread(target=lambda c=c: [fn(x) for x in c]) for c in chunks]
-    start = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return len(inputs) / (time.perf_counter() - start)
+def threaded_throughput(fn: Callable[[Any], Any], inputs: list[Any], threads: int, repeats: int) -> float:
+    """Median calls/s over `repeats` passes of all inputs split across `threads` threads."""
+    rates = []
+    for _ in range(repeats):
+        chunks = [inputs[i::threads] for i in range(threads)]
+        workers = [threading.Thread(target=lambda c=c: [fn(x) for x in c]) for c in chunks]
+        start = time.perf_counter_ns()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        rates.append(len(inputs) / ((time.perf_counter_ns() - start) / 1e9))
+    return statistics.median(rates)
+
+
+def profile(engine: Engine, cases: list[dict[str, Any]]) -> None:
+    """cProfile of Engine.decide over the cases: the functions with the most time of their own."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for f in cases:
+        engine.decide(DECISION, f)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"qpr_rules|durable|pydantic|json", 25)
+    stats.sort_stats("tottime").print_stats(12)
+    print(f"\ncProfile of Engine.decide over {len(cases)} cases (cumulative, then own time):")
+    root = str(ROOT) + "/"
+    print("\n".join(line.replace(root, "") for line in out.getvalue().splitlines()
+                    if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced"))))
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few cases, for a CI smoke run")
-    parser.add_argument("--check", action="store_true", help="exit 1 unless all implementations agree")
-    parser.add_argument("--cases", type=int, default=None)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="300 cases, 3 passes: a CI smoke run")
+    parser.add_argument("--check", action="store_true", help="check agreement only; exit 1 unless all agree")
+    parser.add_argument("--profile", action="store_true", help="also profile Engine.decide with cProfile")
+    parser.add_argument("--cases", type=int, default=None, help="number of generated cases")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     n = args.cases or (300 if args.quick else 5000)
-    repeats = 3 if args.quick else 5
-    cases = generate(n)
+    repeats = 3 if args.quick else 7
+
+    cases = generate(n, args.seed)
     engine = Engine.load([ROOT / "policies" / "qpr.yaml"])
-    runtime = engine._runtimes["qpr.placement"]  # the parts, to time them separately
-    models = [engine.validate_facts("qpr.placement", f) for f in cases]
+    runtime = engine._runtimes[DECISION]  # the engine's parts, to time them separately
+    outcome = {r.compiled.id: r.compiled.rule.outcome for r in runtime.rules}
+    missing = set(outcome) ^ {P + k for k in ZEN_ROWS}
+    if missing:  # the policy changed: the hand-written versions must follow it
+        print(f"DISAGREEMENT: the hand-written rules and policies/qpr.yaml differ on {sorted(missing)}")
+        return 1
+    models = [engine.validate_facts(DECISION, f) for f in cases]
     dumped = [m.model_dump(mode="python") for m in models]
     messages = [to_message(d, runtime.list_paths, f"b{i}") for i, d in enumerate(dumped)]
-    contexts = [flat(f) for f in cases]
-    expected = [baseline(f) for f in cases]
+    fresh = itertools.count()
 
-    def reference(facts: dict[str, Any]) -> str:
-        fired = [r.compiled.rule.outcome for r in runtime.rules if r.check(facts)]
-        return "deny" if "deny" in fired or "allow" not in fired else "allow"
+    def reference(facts: dict[str, Any]) -> frozenset[str]:
+        return frozenset(r.compiled.id for r in runtime.rules if r.check(facts))
 
-    def durable_only(message: dict[str, Any]) -> str:
-        fired = runtime.durable.evaluate(dict(message, sid=f"{message['sid']}-{time.perf_counter_ns()}"))
-        outcomes = {runtime.by_id[r].compiled.rule.outcome for r in fired}
-        return "deny" if "deny" in outcomes or "allow" not in outcomes else "allow"
+    def durable_only(message: dict[str, Any]) -> frozenset[str]:
+        sid = f"bench-{next(fresh)}"  # a fresh sid per call, as decide() uses
+        return frozenset(runtime.durable.evaluate(dict(message, sid=sid, id=sid)))
 
-    rows: list[tuple[str, Callable[[Any], str], list[Any]]] = [
-        ("hand-written Python (baseline)", baseline, cases),
-        ("qpr-rules Engine.decide (validate + durable_rules + reference + explanation)",
-         lambda f: engine.decide("qpr.placement", f).outcome, cases),
-        ("qpr-rules Engine.decide on a validated model",
-         lambda m: engine.decide("qpr.placement", m).outcome, models),
-        ("qpr-rules reference evaluator alone (compiled closures)", reference, dumped),
-        ("qpr-rules guarded durable_rules alone (messages prebuilt)", durable_only, messages),
+    def decide_fired(facts: Any) -> frozenset[str]:
+        d = engine.decide(DECISION, facts)
+        if d.status == "error":  # never an answer: e.g. the two evaluators disagreed
+            return frozenset({f"error: {d.reason}"})
+        return frozenset(r.id for r in d.fired)
+
+    rows: list[Row] = [
+        ("hand-written Python (baseline)", baseline, cases, "outcome"),
+        ("Engine.decide (validation + durable_rules + reference + explanation)", decide_fired, cases,
+         "fired"),
+        ("Engine.decide given a validated model", decide_fired, models, "fired"),
+        ("reference evaluator alone (compiled closures, dumped facts)", reference, dumped, "fired"),
+        ("guarded DurableRuleset alone (messages prebuilt)", durable_only, messages, "fired"),
+        *peers(cases),
     ]
-    rows += [(name, fn, contexts) for name, fn in peers().items()]
 
-    disagreements = 0
-    for name, fn, inputs in rows:
-        wrong = sum(fn(x) != e for x, e in zip(inputs, expected, strict=True))
+    # agreement first
+    fired = [expected_fired(f) for f in cases]
+    expected = [baseline(f) for f in cases]
+    disagreements = sum(outcome_of(x, outcome) != e for x, e in zip(fired, expected, strict=True))
+    if disagreements:
+        print(f"DISAGREEMENT: the hand-written outcome and fired rules differ on {disagreements} cases")
+    for name, fn, inputs, kind in rows:
+        want = fired if kind == "fired" else expected
+        wrong = [i for i, (x, w) in enumerate(zip(inputs, want, strict=True)) if fn(x) != w]
         if wrong:
-            print(f"DISAGREEMENT: {name} differs from the baseline on {wrong} of {n} cases")
-            disagreements += wrong
+            i = wrong[0]
+            print(f"DISAGREEMENT: {name} differs from the baseline on {len(wrong)} of {n} cases; "
+                  f"first, case {i}:"
+                  f"\n  facts {cases[i]}\n  got {fn(inputs[i])}\n  expected {want[i]}")
+            disagreements += len(wrong)
     if disagreements:
         return 1
-    print(f"all {len(rows)} implementations agree on all {n} cases "
-          f"({expected.count('allow')} allow, {expected.count('deny')} deny)")
-    if args.check and args.quick:
+    print(f"all {len(rows)} implementations agree on all {n} cases with the baseline "
+          f"({expected.count('allow')} allow, {expected.count('deny')} deny; "
+          f"{sum(len(x) for x in fired) / n:.1f} rules fire per case)")
+    if args.check:
         return 0
 
-    base = timed(baseline, cases, repeats)
-    table = Table(title=f"qpr.placement, {n} cases, median of {repeats} passes, one process")
-    for col in ("implementation", "us/call", "calls/s", "x baseline"):
-        table.add_column(col, justify="right" if col != "implementation" else "left")
-    for name, fn, inputs in rows:
-        us = base if fn is baseline else timed(fn, inputs, repeats)
-        table.add_row(name, f"{us:.2f}", f"{1e6 / us:,.0f}", f"{us / base:.1f}")
-    Console(width=140).print(table)
-    decide = lambda f: engine.decide("qpr.placement", f)  # noqa: E731
+    # then timing
+    results = [(name, timed(fn, inputs, repeats)) for name, fn, inputs, _ in rows]
+    base = results[0][1]
+    table = Table(title=f"{DECISION}: {n} cases, median of {repeats} passes, one process")
+    table.add_column("implementation")
+    for col in ("us/call", "calls/s", "x baseline"):
+        table.add_column(col, justify="right")
+    for name, us in results:
+        table.add_row(name, f"{us:.2f}", f"{1e6 / us:,.0f}", f"{us / base:,.1f}")
+    Console(width=130).print(table)
+
+    # Engine.decide's parts, each timed alone over the same cases
+    model_type = engine.fact_model(DECISION)
+    not_fired = [[r for r in runtime.rules if not r.check(d)] for d in dumped]
+    parts = [
+        ("pydantic validation (model_validate)", model_type.model_validate, cases),
+        ("model_dump(mode='python')", lambda m: m.model_dump(mode="python"), models),
+        ("reference evaluator", reference, dumped),
+        ("durable message (to_message)", lambda d: to_message(d, runtime.list_paths, "x"), dumped),
+        ("durable_rules evaluation, guarded", durable_only, messages),
+        ("explanations of the rules not fired",
+         lambda i: [explain_failure(r.compiled.condition, dumped[i]) for r in not_fired[i]], list(range(n))),
+    ]
+    split = Table(title="where Engine.decide's time goes (each part timed alone)")
+    split.add_column("part")
+    split.add_column("us/call", justify="right")
+    split.add_column("share of decide", justify="right")
+    decide_us = results[1][1]
+    for name, fn, inputs in parts:
+        us = timed(fn, inputs, repeats)
+        split.add_row(name, f"{us:.2f}", f"{us / decide_us:.0%}")
+    Console(width=130).print(split)
+
     for threads in (1, 2):
-        rate = threaded_throughput(decide, cases, threads)
-        print(f"Engine.decide with {threads} thread(s): {rate:,.0f} decisions/s")
+        rate = threaded_throughput(lambda f: engine.decide(DECISION, f), cases, threads, max(3, repeats // 2))
+        print(f"Engine.decide, {threads} thread(s) sharing one Engine: {rate:,.0f} decisions/s")
+    if args.profile:
+        profile(engine, cases[: min(n, 2000)])
     return 0
 
 
