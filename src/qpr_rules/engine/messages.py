@@ -15,16 +15,26 @@ MAX_PROPERTIES = 254
 RESERVED = frozenset({"id", "sid", MARKER})
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _encode(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
+def _encode(value: Any, counter: list[int]) -> Any:
+    """The message form of a dumped value, counting the properties durable_rules will see
+    (object fields, not list items) in the same pass. Dumps hold plain dicts and lists, so
+    exact type checks stand in for the slower isinstance against the ABCs."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            if type(v) is not dict:
+                counter[0] += 1
+            out[k] = _encode(v, counter)
+        return out
+    if kind is list or kind is tuple:
+        items = []
+        for v in value:
+            items.append(_encode(v, [0]))  # list items are not properties
+        return items
     return encode_scalar(value)
-
-
-def _count_properties(value: Mapping[str, Any]) -> int:
-    return sum(_count_properties(v) if isinstance(v, Mapping) else 1 for v in value.values())
 
 
 def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) -> dict[str, Any]:
@@ -35,14 +45,16 @@ def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) ->
     clash = RESERVED & set(data)
     if clash:
         raise EngineError(f"fact fields {sorted(clash)} are reserved by the engine")
-    message: dict[str, Any] = _encode(data)
+    counter = [0]
+    message: dict[str, Any] = _encode(dict(data), counter)
     for path in list_paths:
         items: Any = message
         for part in path.split("."):
             items = items.get(part) if isinstance(items, Mapping) else None
         if isinstance(items, list):
             message[len_key(path)] = len(items)
-    if _count_properties(message) + 3 > MAX_PROPERTIES:
+            counter[0] += 1
+    if counter[0] + 3 > MAX_PROPERTIES:
         raise EngineError(
             f"the facts have more than {MAX_PROPERTIES - 3} properties, which durable_rules "
             "cannot evaluate (error 302)"
