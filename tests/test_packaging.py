@@ -27,7 +27,8 @@ DECIDE = (
     "e = Engine.from_bundled();"
     "d = e.decide('qpr.placement', {'placement': {'date': '2024-05-01', 'cleared_with_pco': True},"
     " 'child': {'age': 7, 'gender': 'female'}, 'home': {'id': 'H', 'approval': 'rfa',"
-    " 'approval_status': 'active', 'hold': {'kind': 'permanent', 'placed_on': '2024-01-01'}}});"
+    " 'approval_status': 'active', 'hold': {'kind': 'permanent', 'placed_on': '2024-01-01'},"
+    " 'restrictions': None, 'children_placed': []}});"
     "print(d.outcome, d.status, 'qpr.placement' in e.decision_ids)"
 )
 needs_hatchling = pytest.mark.skipif(

@@ -6,14 +6,14 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
-from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
@@ -32,6 +32,8 @@ class _RuleRuntime:
     check: Check
     fired: FiredRule
     obligations: tuple[Obligation, ...]  # static per rule, so built once at load
+    for_each: tuple[str | None, ...]  # per obligation: the list path it repeats over, if any
+    consequences: tuple[Consequence, ...]
 
 
 class _DecisionRuntime:
@@ -41,7 +43,8 @@ class _DecisionRuntime:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
-        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r))
+        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
+                                   tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
         self.durable = DurableRuleset(
@@ -175,10 +178,12 @@ class Engine:
             outcome = next(o for o in spec.outcomes if o in outcomes)
             winners = [r for r in reference if r.compiled.rule.outcome == outcome]
         duty_rules = reference if spec.combine == "collect-all" else winners
-        obligations = tuple(ob for r in duty_rules for ob in r.obligations)
+        obligations = tuple(ob for r in duty_rules for ob in _expand(r, facts))
+        consequences = tuple(c for r in duty_rules for c in r.consequences)
         reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
         return Decision(outcome=outcome, status="decided", reason=reason,
                         fired=tuple(r.fired for r in reference), obligations=obligations,
+                        consequences=consequences,
                         outcomes=outcomes, **common)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> str:
@@ -193,6 +198,27 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
+
+
+def _consequences(rule: CompiledRule) -> tuple[Consequence, ...]:
+    return tuple(Consequence(c.text, rule.id, _citation(rule, c.clause)) for c in rule.rule.consequences)
+
+
+def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, ...]:
+    """The rule's duties for these facts: one per item of an obligation's for_each list."""
+    if not any(rule.for_each):
+        return rule.obligations
+    out: list[Obligation] = []
+    for ob, path in zip(rule.obligations, rule.for_each, strict=True):
+        if path is None:
+            out.append(ob)
+            continue
+        items: Any = facts
+        for part in path.split("."):
+            items = items.get(part) if isinstance(items, Mapping) else None
+        for item in items or ():
+            out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
+    return tuple(out)
 
 
 def _fact_errors(exc: ValidationError) -> list[str]:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
+from qpr_rules.facts.paths import PathError, resolve
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
@@ -192,6 +193,10 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                 if ob.clause is not None and ob.clause not in clause_ids:
                     problems.append(f.smap.problem((*loc, "obligations", j, "clause"),
                                     _unknown("clause", ob.clause, clause_ids)))
+            for j, cq in enumerate(rule.consequences):
+                if cq.clause not in clause_ids:
+                    problems.append(f.smap.problem((*loc, "consequences", j, "clause"),
+                                    _unknown("clause", cq.clause, clause_ids)))
             if rule.decision not in decisions:
                 problems.append(f.smap.problem((*loc, "decision"),
                                 _unknown("decision", rule.decision, decisions)))
@@ -204,6 +209,11 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                                 f"allowed: {', '.join(decision.outcomes)}"))
             if model is None:
                 continue
+            for j, ob in enumerate(rule.obligations):
+                if ob.for_each is not None:
+                    why = _for_each_problem(model, ob.for_each)
+                    if why:
+                        problems.append(f.smap.problem((*loc, "obligations", j, "for_each"), why))
             errors: list[tuple[Any, str]] = []
             ctx = ParseContext(model, params, errors, named=named)
             cond = parse_condition(rule.when, (*loc, "when"), ctx)
@@ -217,6 +227,17 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
         for did, (d, f, model) in decisions.items()
         if model is not None
     }
+
+
+def _for_each_problem(model: type[FactModel], path: str) -> str | None:
+    """Why path cannot drive for_each (None when it can): it must be a list of text or enum values."""
+    try:
+        ft = resolve(model, path)
+    except PathError as exc:
+        return str(exc)
+    if ft.kind != "list" or ft.item is None or ft.item.kind not in ("string", "enum"):
+        return f"for_each needs a list of text or enum values; {path} is {ft.describe()}"
+    return None
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:

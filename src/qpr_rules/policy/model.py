@@ -61,8 +61,20 @@ class Clause(Strict):
 
 class Obligation(Strict):
     who: Id = Field(description="Role responsible (an id under `roles:`)")
-    do: Text = Field(description="What that role must now do")
+    do: Text = Field(description="What that role must now do; with for_each, {item} names the item")
     clause: Id | None = Field(default=None, description="Clause that imposes the duty")
+    for_each: Text | None = Field(
+        default=None,
+        description="A fact path to a list of text or enum values: one duty per item, "
+                    "{item} in `do` replaced")
+
+
+class Consequence(Strict):
+    """What the text says may follow, naming no one who must act ("may be subject to
+    disciplinary action"): recorded on the decision, not a duty."""
+
+    text: Text = Field(description="The consequence, as the decision reports it")
+    clause: Id = Field(description="Clause that states it")
 
 
 class Decision(Strict):
@@ -101,6 +113,8 @@ class Rule(Strict):
     when: Any = Field(description="The condition (see the condition language)")
     outcome: Id
     obligations: list[Obligation] = Field(default_factory=list)
+    consequences: list[Consequence] = Field(
+        default_factory=list, description="Consequences the text names without a duty (reported, not owed)")
     note: Text | None = None
 
 
