@@ -26,7 +26,7 @@ interviewees = st.lists(st.fixed_dictionaries(
 
 @st.composite
 def plans(draw: st.DrawFn) -> dict[str, Any]:
-    template = {k: draw(blank_or_text) for k in ("county_name", "focus_area", "referrals_and_cases",
+    template = {k: draw(blank_or_text) for k in ("county_name", "cycle", "focus_area", "referrals_and_cases",
                                                  "selection_criteria")}
     template = {k: v for k, v in template.items() if v is not None}
     if draw(st.booleans()):
@@ -55,10 +55,14 @@ def test_an_acceptable_plan_keeps_every_promise_and_fills_every_blank(plan: dict
         assert person["training_and_orientation"]
         if person["role"] in ("social_worker", "probation_officer"):
             assert person.get("may_review_case_first", False)
+        # "We will be interviewing staff who played main roles in the selected case." (said, and true)
+        if person["role"] in ("social_worker", "probation_officer", "supervisor"):
+            assert person.get("played_main_role_in_case") is True
     # every template blank filled, and not with the template's own placeholder
     template = plan["template"]
     assert "selection_goal_date" in template
-    for key in ("county_name", "focus_area", "referrals_and_cases", "selection_criteria"):
+    # "This is (enter your county name) County's (first, second) cycle in this process."
+    for key in ("county_name", "cycle", "focus_area", "referrals_and_cases", "selection_criteria"):
         assert template.get(key) not in (None, "", *PARAMS.values())
 
 
