@@ -48,6 +48,8 @@ def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...],
         click.echo(f"{result.outcome} ({result.status}): {result.reason}")
         for ob in result.obligations:
             click.echo(f"  obligation: {ob.role}: {ob.do}")
+        for cq in result.consequences:
+            click.echo(f"  consequence: {cq.text}")
     if result.status == "error":
         raise SystemExit(EXIT_FAILED)
 
