@@ -13,10 +13,10 @@ from qpr_rules.cli.core import schema
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
-from qpr_rules.pytest_plugin import policies_for
 from qpr_rules.scenarios.runner import (
     check_references,
     load_scenario_file,
+    policies_for,
     run_scenario,
     scenario_files,
 )

@@ -40,6 +40,16 @@ class ScenarioResult:
         return not self.failures
 
 
+def policies_for(path: Path, override: str | None) -> Path:
+    """The policy directory of a scenario file: the parent of its `tests/` ancestor."""
+    if override:
+        return Path(override)
+    for parent in path.resolve().parents:
+        if parent.name == "tests":
+            return parent.parent
+    return path.resolve().parent
+
+
 def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
     """Scenario YAML files under paths (directories searched recursively)."""
     out: list[Path] = []
