@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
+from qpr_rules.engine.combine import combine
 from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
@@ -163,19 +164,14 @@ class Engine:
         )
         common: dict[str, Any] = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
                   "policy_revision": self.policies.revision}
-        if not reference:
+        combined = combine(spec.combine, spec.outcomes, reference, _outcome_of)
+        if combined is None:
             reason = spec.default_reason or "no rule applies"
             return Decision(outcome=spec.default, status="default",
                             reason=f"{reason}; default outcome {spec.default!r}", **common)
         outcomes = tuple(dict.fromkeys(r.compiled.rule.outcome for r in reference))
-        if spec.combine == "first-applicable":
-            winners = [reference[0]]
-            outcome = winners[0].compiled.rule.outcome
-        else:
-            outcome = next(o for o in spec.outcomes if o in outcomes)
-            winners = [r for r in reference if r.compiled.rule.outcome == outcome]
-        duty_rules = reference if spec.combine == "collect-all" else winners
-        obligations = tuple(ob for r in duty_rules for ob in r.obligations)
+        outcome, winners = combined.outcome, combined.winners
+        obligations = tuple(ob for r in combined.duty_rules for ob in r.obligations)
         reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
         return Decision(outcome=outcome, status="decided", reason=reason,
                         fired=tuple(r.fired for r in reference), obligations=obligations,
@@ -186,6 +182,10 @@ class Engine:
         from qpr_rules.engine.explain import render_trace
 
         return render_trace(self, self.decide(decision_id, facts))
+
+
+def _outcome_of(rule: _RuleRuntime) -> str:
+    return rule.compiled.rule.outcome
 
 
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:

@@ -81,6 +81,10 @@ class Decision(Strict):
 
     @model_validator(mode="after")
     def _outcomes_known(self) -> Decision:
+        repeated = sorted({o for o in self.outcomes if self.outcomes.count(o) > 1})
+        if repeated:
+            raise ValueError(f"outcomes lists {', '.join(map(repr, repeated))} more than once; "
+                             "list each outcome once, strongest first")
         for name in ("default", "on_error"):
             value = getattr(self, name)
             if value not in self.outcomes:
