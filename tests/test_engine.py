@@ -198,3 +198,13 @@ def test_decision_type_is_public() -> None:
     assert qpr_rules.Decision is Decision
     assert set(qpr_rules.__all__) >= {"Engine", "Decision", "PolicyError", "FactsError", "EngineError",
                                       "UnknownDecisionError", "Citation", "Obligation"}
+
+
+def test_decision_json_carries_its_format_version(engine: Engine) -> None:
+    from qpr_rules.engine.decision import DECISION_FORMAT
+
+    for facts in (ON_HOLD, {"nonsense": 1}):
+        data = json.loads(engine.decide("tiny.placement", facts).to_json())
+        assert data["format"] == DECISION_FORMAT == "qpr-rules/decision/v1"
+    api = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert "## Versioned contracts" in api and DECISION_FORMAT in api
