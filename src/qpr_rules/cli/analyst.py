@@ -50,11 +50,11 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
             problems.extend(exc.problems)
             continue
         engine = engines[pdir]
-        refs = check_references(engine, scenarios)
-        if refs:
-            problems.extend(refs)
-            continue
         for s in scenarios:
+            refs = check_references(engine, [s])
+            if refs:  # this scenario names something that does not exist: report it, run the others
+                problems.extend(refs)
+                continue
             result = run_scenario(engine, s)
             if result.passed:
                 passed += 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from qpr_rules.engine.reference import Check, compile_condition, explain_failure
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
+from qpr_rules.facts.validation_messages import fact_errors
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
@@ -118,7 +118,7 @@ class Engine:
                 facts = facts.model_dump(exclude=set(type(facts).model_computed_fields))
             return model.model_validate(facts)
         except ValidationError as exc:
-            raise FactsError(decision_id, _fact_errors(exc)) from None
+            raise FactsError(decision_id, fact_errors(exc, model)) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
@@ -193,16 +193,3 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
-
-
-def _fact_errors(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(facts)"
-        msg = err["msg"].removeprefix("Value error, ")
-        got = err.get("input")
-        if err["type"] == "missing" or isinstance(got, dict):  # the input is the parent: not telling
-            out.append(f"{where}: {msg}")
-        else:
-            out.append(f"{where}: {msg} (got {json.dumps(got, default=str)[:60]})")
-    return out
