@@ -338,3 +338,13 @@ def test_empty_file_and_empty_directory(tmp_path: Path) -> None:
         load_policy_set([empty])
     assert [(p.file, p.message) for p in info.value.problems] == [
         (str(empty), "no policy files (*.yaml) found here")]
+
+
+def test_a_key_indented_one_level_too_deep_is_explained(tmp_path: Path) -> None:
+    text = BASE.replace("    when: {fact: home.hold.kind, in: [pending_qpr, permanent]}\n    outcome: deny\n",
+                        "    when:\n      fact: home.hold.kind\n      in: [pending_qpr, permanent]\n      outcome: deny\n")
+    assert text != BASE
+    found = problems(tmp_path, text)
+    line = text.splitlines().index("      outcome: deny") + 1
+    assert any(f"check the indentation of line {line}: `outcome` is inside `when`, but belongs one level up"
+               in p.message for p in found), [p.message for p in found]

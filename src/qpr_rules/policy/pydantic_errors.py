@@ -37,7 +37,8 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
                 desc = f" ({d})" if d else ""
             parent = describe_loc((*prefix, *clean[:-1])) or "the top level"
             out.append(smap.problem((*prefix, *clean[:-1]),
-                                    f"missing required key {clean[-1]!r} in {parent}{desc}",
+                                    f"missing required key {clean[-1]!r} in {parent}{desc}"
+                                    f"{_misindented(smap, (*prefix, *clean[:-1]), str(clean[-1]))}",
                                     "missing-key"))
         else:
             value = err.get("input")
@@ -47,6 +48,19 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
             msg = err["msg"].removeprefix("Value error, ")
             out.append(smap.problem((*prefix, *clean), f"{where}: {msg}{got}{_hint(err)}", "wrong-type"))
     return out
+
+
+def _misindented(smap: SourceMap, parent: tuple[Any, ...], key: str) -> str:
+    """When a missing key is written one level too deep (`outcome` indented under `when`),
+    say where it is, so the analyst fixes the indentation rather than adding a second one."""
+    n = len(parent)
+    for loc in smap.positions:
+        if (len(loc) == n + 3 and loc[:n] == parent and loc[n + 1] == key and loc[n + 2] == "__key__"
+                and isinstance(loc[n], str)):
+            line = smap.positions[loc][0]
+            return (f"; check the indentation of line {line}: `{key}` is inside `{loc[n]}`, "
+                    f"but belongs one level up")
+    return ""
 
 
 _HINTS = {
