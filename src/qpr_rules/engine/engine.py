@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
@@ -25,6 +25,8 @@ from qpr_rules.facts.validation_messages import fact_errors
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
+
+M = TypeVar("M", bound=FactModel)
 
 
 @dataclass(frozen=True, eq=False)  # identity: membership tests must not compare pydantic models
@@ -106,9 +108,24 @@ class Engine:
         except KeyError:
             raise UnknownDecisionError(decision_id, self.decision_ids) from None
 
-    def validate_facts(self, decision_id: str, facts: Any) -> FactModel:
-        """Facts as the decision's pydantic model; FactsError names every invalid field."""
+    @overload
+    def validate_facts(self, decision_id: str, facts: M) -> M: ...
+
+    @overload
+    def validate_facts(self, decision_id: str, facts: Any, as_type: type[M]) -> M: ...
+
+    @overload
+    def validate_facts(self, decision_id: str, facts: Any) -> FactModel: ...
+
+    def validate_facts(self, decision_id: str, facts: Any, as_type: type[FactModel] | None = None) -> FactModel:
+        """Facts as the decision's pydantic model; FactsError names every invalid field.
+
+        Give `as_type` (the decision's fact model, e.g. `PlacementRequest`) to get that type
+        statically: `engine.validate_facts("qpr.placement", data, PlacementRequest).child.age`
+        type-checks. TypeError if the decision takes another fact type."""
         model = self.fact_model(decision_id)
+        if as_type is not None and as_type is not model:
+            raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
         if isinstance(facts, model):
             return facts
         try:
