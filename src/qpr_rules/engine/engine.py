@@ -117,7 +117,8 @@ class Engine:
     @overload
     def validate_facts(self, decision_id: str, facts: Any) -> FactModel: ...
 
-    def validate_facts(self, decision_id: str, facts: Any, as_type: type[FactModel] | None = None) -> FactModel:
+    def validate_facts(self, decision_id: str, facts: Any,
+                       as_type: type[FactModel] | None = None) -> FactModel:
         """Facts as the decision's pydantic model; FactsError names every invalid field.
 
         Give `as_type` (the decision's fact model, e.g. `PlacementRequest`) to get that type
