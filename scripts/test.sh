@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, lint the code and the policies, then run the whole test suite
-# (unit, property, YAML scenario, guard, CLI and packaging tests).
+# Set up, lint the code and the policies, run the whole test suite (unit, property, YAML scenario,
+# guard, CLI and packaging tests), then the wheel and engine tests under every supported Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,3 +9,4 @@ bash scripts/setup.sh
 .venv/bin/qpr-rules check --strict policies
 .venv/bin/qpr-rules fmt --check policies
 .venv/bin/python -m pytest "$@"
+bash scripts/test-pythons.sh

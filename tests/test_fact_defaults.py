@@ -173,5 +173,5 @@ def test_a_derived_field_given_with_another_value_is_refused() -> None:
              "hold_state": "none"}
     decision = engine.decide("qpr.placement", facts)
     assert decision.outcome == "deny" and decision.status == "error"
-    assert "hold_state is derived from the other facts and cannot be given" in decision.reason
+    assert "hold_state is derived from the other facts, not an input" in decision.reason
     assert issubclass(registered_fact_types()["placement_request"], FactModel)

@@ -8,7 +8,7 @@ so a misspelt field can never be silently ignored by a rule.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
 from pydantic_core import to_jsonable_python
@@ -21,24 +21,24 @@ class FactModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False)
 
-    # Derived (computed) fields are never input, yet a model's own dump carries them: so that
-    # `M.model_validate(m.model_dump())` and `M.model_validate_json(m.model_dump_json())` give m
-    # back, a derived field in the input is accepted only when it equals what the model derives
-    # from the given facts, and refused otherwise (a caller cannot set the policy's answer).
     @model_validator(mode="wrap")
     @classmethod
-    def _derived_fields_not_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+    def _derived_fields_are_not_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Derived (computed) fields appear in model_dump() but are never inputs: a dump fed back
+        decides exactly like the original. A derived value given is checked against the one
+        computed from the facts, so a stale or hand-edited value is refused, never believed."""
         derived = cls.model_computed_fields
         if not derived or not isinstance(data, dict) or not derived.keys() & data.keys():
             return handler(data)
         given = {k: data[k] for k in derived if k in data}
-        model = handler({k: v for k, v in data.items() if k not in derived})
+        instance = handler({k: v for k, v in data.items() if k not in derived})
         for name, value in given.items():
-            if to_jsonable_python(value) != to_jsonable_python(getattr(model, name)):
-                derived_value = to_jsonable_python(getattr(model, name))
-                raise ValueError(f"{name} is derived from the other facts and cannot be given "
-                                 f"(given {to_jsonable_python(value)!r}, derived {derived_value!r})")
-        return model
+            computed = getattr(instance, name)
+            if to_jsonable_python(computed) != to_jsonable_python(value):
+                raise ValueError(f"{name} is derived from the other facts, not an input: given "
+                                 f"{to_jsonable_python(value)!r}, but the facts give "
+                                 f"{to_jsonable_python(computed)!r}; leave it out")
+        return instance
 
 
 _REGISTRY: dict[str, type[FactModel]] = {}
