@@ -55,6 +55,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_policies_and_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"qpr_rules/_bundled_policies/qpr.yaml", "qpr_rules/py.typed", "qpr_rules/__init__.py"} <= names
+    sources = {f"qpr_rules/_bundled_policies/sources/{p.name}" for p in (ROOT / "policies" / "sources").iterdir()}
+    assert len(sources) == 6 and sources <= names  # the five documents and their index
     assert not any(n.startswith("qpr_rules/_bundled_policies/tests/") and n.endswith(".py") for n in names)
     assert any(n.endswith(".dist-info/entry_points.txt") for n in names)
 

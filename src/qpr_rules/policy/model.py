@@ -25,7 +25,7 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    document: Text = Field(description="File name of the source text in shared/seeds")
+    document: Text = Field(description="File name of the source text in sources/ beside the policy")
     title: Text
     publisher: Text | None = None
     revised: dt.date | None = Field(default=None, description="Revision date printed on the source")
@@ -57,6 +57,12 @@ class Clause(Strict):
         if not self.computable and not self.reason:
             raise ValueError("a non-computable clause needs a `reason` saying why")
         return self
+
+
+class NotNormative(Strict):
+    text: Text = Field(description="Text of the source that states no rule (a heading, a reference "
+                                   "list), quoted like a clause; every sentence it overlaps is marked")
+    reason: Text = Field(description="Why it is not normative")
 
 
 class Obligation(Strict):
@@ -117,5 +123,7 @@ class PolicyFile(Strict):
     conditions: dict[Id, Any] = Field(
         default_factory=dict, description="Named conditions that rules reuse with {use: NAME}")
     clauses: list[Clause] = Field(default_factory=list)
+    not_normative: list[NotNormative] = Field(
+        default_factory=list, description="Source text that is not normative, so no clause quotes it")
     decisions: list[Decision] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
