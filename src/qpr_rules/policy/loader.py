@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
+from qpr_rules.facts.paths import PathError, resolve
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
@@ -161,6 +162,8 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if model is None:
                 problems.append(f.smap.problem((*loc, "facts"), f"unknown fact type {d.facts!r}"
                                 f"{did_you_mean(d.facts, fact_types)}; known: {', '.join(fact_types)}"))
+            else:
+                problems.extend(log_fact_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -217,6 +220,26 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
         for did, (d, f, model) in decisions.items()
         if model is not None
     }
+
+
+_LOGGABLE_KINDS = ("bool", "int", "number", "enum", "date")
+
+
+def log_fact_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`log_facts:` names fact paths of kinds that cannot carry a name or free text."""
+    out = []
+    for j, path in enumerate(f.policy.decisions[index].log_facts):
+        loc = ("decisions", index, "log_facts", j)
+        try:
+            ftype = resolve(model, path)
+        except PathError as exc:
+            out.append(f.smap.problem(loc, f"unknown fact path {path!r}: {exc}"))
+            continue
+        if ftype.kind not in _LOGGABLE_KINDS:
+            out.append(f.smap.problem(loc, f"{path} is {ftype.describe()}; the decision log records "
+                                           "only yes/no, numbers, dates and enum values (never names or "
+                                           "free text)"))
+    return out
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:

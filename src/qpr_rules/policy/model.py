@@ -84,6 +84,9 @@ class Decision(Strict):
     placement: StrictBool = Field(
         default=False, description="A placement question: on error the answer must be a denial"
     )
+    log_facts: list[Text] = Field(
+        default_factory=list, description="Fact paths whose values the decision log records: "
+        "yes/no, numbers, dates and enum values only, never names or free text")
 
     @model_validator(mode="after")
     def _outcomes_known(self) -> Decision:

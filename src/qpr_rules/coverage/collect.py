@@ -1,0 +1,147 @@
+"""Collectors: scenario files and decision logs, both turned into CoverageData.
+
+Scenarios run through an Engine whose decision sink is the coverage data itself, so they are
+counted exactly as a decision log would count them. Logs are streamed line by line (memory does
+not grow with the log) and their hash chain can be verified on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qpr_rules.coverage.data import CoverageData
+from qpr_rules.engine.decision_log import GENESIS, line_hash, rotated_files
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.scenarios.runner import (
+    ScenarioResult,
+    check_references,
+    load_scenario_file,
+    run_scenario,
+    scenario_files,
+)
+
+
+class DataSink:
+    """A decision sink that counts each record into coverage data."""
+
+    def __init__(self, data: CoverageData) -> None:
+        self.data = data
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.data.add(record)
+
+
+@dataclass
+class ScenarioRun:
+    engine: Engine
+    data: CoverageData
+    results: list[ScenarioResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # invalid files, unknown names, failures
+
+
+def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = ()) -> ScenarioRun:
+    """Run the scenario files in paths (default: `tests/` beside each policy directory) and
+    collect coverage from every decision they ask."""
+    probe = Engine.load(list(policy_paths))
+    data = CoverageData.for_policies(probe.policies)
+    engine = Engine(probe.policies, decision_log=DataSink(data))
+    if not paths:
+        dirs = {(p if p.is_dir() else p.parent) / "tests" for p in policy_paths}
+        paths = [d for d in sorted(dirs) if d.is_dir()]
+    run = ScenarioRun(engine, data)
+    for path in scenario_files(paths):
+        try:
+            scenarios = load_scenario_file(path)
+        except PolicyError as exc:
+            run.problems.extend(exc.problems)
+            continue
+        for s in scenarios:
+            refs = check_references(engine, [s])
+            if refs:
+                run.problems.extend(refs)
+                continue
+            result = run_scenario(engine, s)
+            run.results.append(result)
+            if not result.passed:
+                run.problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
+                                            + "; ".join(result.failures), "scenario-failed"))
+    return run
+
+
+def expand_logs(paths: Iterable[Path]) -> list[Path]:
+    """Each log with its rotated parts before it (oldest first), each file once."""
+    out: dict[Path, None] = {}
+    for p in paths:
+        for part in [*rotated_files(p), p]:
+            if part.exists():
+                out.setdefault(part, None)
+    return list(out)
+
+
+@dataclass
+class LogRead:
+    lines: int = 0
+    counted: int = 0
+    bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)  # unreadable lines, broken chain
+    head: str = GENESIS  # hash of the last line read: anchor it to detect a removed tail
+
+
+def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
+              progress: Callable[[int], None] | None = None) -> LogRead:
+    """Stream decision logs into data. With verify, check every line's `prev` against the hash
+    of the line before it (across files, in the order given)."""
+    out = LogRead()
+    prev: str | None = None  # unknown before the first line
+    for path in paths:
+        with path.open("rb") as f:
+            for number, raw in enumerate(f, start=1):
+                out.lines += 1
+                out.bytes += len(raw)
+                if progress is not None:
+                    progress(len(raw))
+                where = (str(path), number)
+                if not raw.endswith(b"\n"):
+                    out.problems.append(Problem(*where, 1, "the last line is cut short (not ended by "
+                                                           "a newline): the writer stopped mid-line",
+                                                "log-torn"))
+                record = _parse(raw)
+                if record is None:
+                    out.problems.append(Problem(*where, 1, "not a JSON object", "log-unreadable"))
+                    data.malformed += 1
+                    prev = line_hash(raw)
+                    continue
+                if verify:
+                    _check_chain(record, prev, where, out.problems)
+                prev = line_hash(raw)
+                if data.add(record):
+                    out.counted += 1
+    out.head = prev or GENESIS
+    return out
+
+
+def _parse(raw: bytes) -> Mapping[str, Any] | None:
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _check_chain(record: Mapping[str, Any], prev: str | None, where: tuple[str, int],
+                 problems: list[Problem]) -> None:
+    given = record.get("prev")
+    if prev is None:
+        if given != GENESIS:
+            problems.append(Problem(*where, 1, f"the chain starts mid-way (prev {str(given)[:16]}...): "
+                                               "earlier parts of this log were not given", "log-chain-start",
+                                    "info"))
+    elif given != prev:
+        problems.append(Problem(*where, 1, "prev does not match the hash of the line before: a line "
+                                           "was removed, reordered or edited before this one",
+                                "log-chain-broken"))
