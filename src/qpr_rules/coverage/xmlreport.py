@@ -25,9 +25,9 @@ def render_cobertura(report: CoverageReport) -> str:
         lines_hit = sum(e.covered for e in table.values())
         br = sum(len(e.branches) for e in table.values())
         br_hit = sum(sum(n > 0 for n in e.branches) for e in table.values())
-        cls = ET.SubElement(classes, "class", name=f.policy, filename=display_path(f.path),
-                            complexity="0", **{"line-rate": _rate(lines_hit, len(table)),
-                                               "branch-rate": _rate(br_hit, br)})
+        cls = ET.SubElement(classes, "class", {
+            "name": f.policy, "filename": display_path(f.path), "complexity": "0",
+            "line-rate": _rate(lines_hit, len(table)), "branch-rate": _rate(br_hit, br)})
         ET.SubElement(cls, "methods")
         lines = ET.SubElement(cls, "lines")
         for number, e in table.items():
