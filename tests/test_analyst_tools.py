@@ -209,9 +209,13 @@ def test_check_surfaces_an_indicator_no_belief_maps_to(policies: Path) -> None:
     path.write_text("\n".join(line for line in text.split("\n")
                               if "{fact: practice.i9_intervention_adequacy, " not in line) + "\n")
     code, out = invoke("check", "--format", "json", str(policies))
-    notes = [p["message"] for p in json.loads(out)["problems"] if p["code"] == "fact-field-unread"]
+    problems = json.loads(out)["problems"]
+    notes = [p["message"] for p in problems if p["code"] == "fact-field-unread"]
     assert "no rule of practice_model.beliefs reads: practice.i9_intervention_adequacy" in notes
-    assert code == 0  # information, not an error
+    # the note is information; what fails are the scenarios written from the source's crosswalk
+    failed = [p["message"] for p in problems if p["code"] == "scenario-failed"]
+    assert failed and all("9 - Intervention Adequacy" in m for m in failed)
+    assert code == 1
 
 
 def test_committed_fact_schemas_are_in_sync() -> None:

@@ -105,7 +105,7 @@ def test_mcdc_pairs_show_the_atom_alone_changing_the_result(full: CoverageReport
                 continue
             a, b = atom.pair
             assert [j for j in range(len(a)) if a[j] != b[j]] == [i]
-            recorded = run.data.rules[rule.id].vectors
+            recorded = run.data.rules[rule.id].results
             assert recorded[a] != recorded[b]
             checked += 1
         assert combine is traced(rule.condition)  # memoised per node

@@ -125,8 +125,9 @@ def test_html_report_in_chromium(report: CoverageReport, tmp_path: Path) -> None
 
     shots = Path(os.environ.get("QPR_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    for name, target in (("coverage-index.png", index), ("coverage-qpr.png", index.parent / "qpr.html")):
-        result = _chromium(browser, profile, "--window-size=1280,900", f"--screenshot={shots / name}",
+    pages = (("coverage-index.png", index, "1280,800"), ("coverage-qpr.png", index.parent / "qpr.html", "1280,2400"))
+    for name, target, size in pages:  # the policy page tall enough to show covered and missed rows
+        result = _chromium(browser, profile, f"--window-size={size}", f"--screenshot={shots / name}",
                            target.as_uri())
         assert result.returncode == 0, result.stderr[-2000:]
         png = (shots / name).read_bytes()

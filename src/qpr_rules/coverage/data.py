@@ -39,11 +39,31 @@ def condition_paths(rule: CompiledRule) -> list[tuple[str, Condition]]:
 
 @dataclass
 class RuleHits:
+    """A rule's counts. Each distinct combination of atom results seen ("0110") is counted once
+    per decision, with the rule's result for it: one dictionary update per rule per decision,
+    memory bounded by the combinations that occur (not by the decisions), and the per-atom true
+    and false counts and the MC/DC pairs all follow from it."""
+
+    paths: list[str]
     evaluated: int = 0
     fired: int = 0
-    true: Counter[str] = field(default_factory=Counter)  # condition path -> times seen true
-    false: Counter[str] = field(default_factory=Counter)
-    vectors: dict[str, bool] = field(default_factory=dict)  # atom results seen -> rule result (MC/DC)
+    vectors: Counter[str] = field(default_factory=Counter)  # atom results -> decisions seen with them
+    results: dict[str, bool] = field(default_factory=dict)  # atom results -> the rule's result
+
+    @property
+    def true(self) -> Counter[str]:
+        """Condition path -> decisions in which that atom was true."""
+        out: Counter[str] = Counter({p: 0 for p in self.paths})
+        for b, n in self.vectors.items():
+            for path, bit in zip(self.paths, b, strict=True):
+                if bit == "1":
+                    out[path] += n
+        return out
+
+    @property
+    def false(self) -> Counter[str]:
+        true = self.true
+        return Counter({p: self.evaluated - true[p] for p in self.paths})
 
 
 @dataclass
@@ -61,7 +81,7 @@ class CoverageData:
     @classmethod
     def for_policies(cls, ps: PolicySet) -> CoverageData:
         paths = {r.id: [p for p, _ in condition_paths(r)] for r in ps.rules()}
-        return cls(ps.digest, paths, {rid: RuleHits() for rid in paths})
+        return cls(ps.digest, paths, {rid: RuleHits(p) for rid, p in paths.items()})
 
     def add(self, record: Mapping[str, Any]) -> bool:
         """Count one decision record; False when it was counted apart (another digest, or a
@@ -87,9 +107,8 @@ class CoverageData:
             result = rid in fired_set
             hits.evaluated += 1
             hits.fired += result
-            for path, bit in zip(self.paths[rid], b, strict=True):
-                (hits.true if bit == "1" else hits.false)[path] += 1
-            hits.vectors.setdefault(b, result)  # bounded by the distinct combinations seen
+            hits.vectors[b] += 1
+            hits.results.setdefault(b, result)  # a function of the atoms: the same every time
         return True
 
     def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
@@ -102,8 +121,8 @@ class CoverageData:
         return {
             "format": DATA_FORMAT, "digest": self.digest, "decisions": dict(self.decisions),
             "errors": dict(self.errors), "foreign": dict(self.foreign), "malformed": self.malformed,
-            "rules": {rid: {"evaluated": h.evaluated, "fired": h.fired, "true": dict(h.true),
-                            "false": dict(h.false), "vectors": h.vectors}
+            "rules": {rid: {"evaluated": h.evaluated, "fired": h.fired, "paths": h.paths,
+                            "vectors": {b: [n, h.results[b]] for b, n in sorted(h.vectors.items())}}
                       for rid, h in sorted(self.rules.items())},
         }
 
@@ -120,15 +139,14 @@ class CoverageData:
         self.malformed += data["malformed"]
         for rid, h in data["rules"].items():
             mine = self.rules.get(rid)
-            if mine is None:
+            if mine is None or h["paths"] != mine.paths:
                 self.malformed += h["evaluated"]
                 continue
             mine.evaluated += h["evaluated"]
             mine.fired += h["fired"]
-            mine.true.update(h["true"])
-            mine.false.update(h["false"])
-            for b, result in h["vectors"].items():
-                mine.vectors.setdefault(b, result)
+            for b, (n, result) in h["vectors"].items():
+                mine.vectors[b] += n
+                mine.results.setdefault(b, result)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), sort_keys=True), encoding="utf-8")

@@ -197,11 +197,12 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
 
 def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool) -> RuleCov:
     hits = data.rules[rule.id]
+    true, false = hits.true, hits.false
     atoms = []
     for i, (path, atom) in enumerate(condition_paths(rule)):
         line = rule.file.smap.at(atom.loc)[0]
-        pair = _mcdc_pair(hits.vectors, i) if mcdc else None
-        atoms.append(AtomCov(path, line, render(atom), hits.true[path], hits.false[path], pair))
+        pair = _mcdc_pair(hits.results, i) if mcdc else None
+        atoms.append(AtomCov(path, line, render(atom), true[path], false[path], pair))
     return RuleCov(rule.id, rule.rule.title, rule.rule.decision, rule.line, hits.evaluated, hits.fired, atoms)
 
 
