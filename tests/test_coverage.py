@@ -169,3 +169,14 @@ def test_pytest_plugin_collects_the_same_coverage_as_coverage_run(tmp_path: Path
     saved = json.loads(target.read_text())
     expected = run_scenarios([POLICIES], [POLICIES / "tests" / "pqcr"]).data.to_json()
     assert saved == expected
+
+
+def test_jobs_write_one_log_and_give_the_same_coverage(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    parallel = run_scenarios([POLICIES], jobs=2, log=log)
+    serial = run_scenarios([POLICIES])
+    assert parallel.problems == [] and len(parallel.results) == len(serial.results)
+    assert parallel.data.to_json() == serial.data.to_json()
+    assert len(log.read_text().splitlines()) == len(serial.results)
+    again = CliRunner().invoke(cli, ["coverage", "run", "--log", str(log)])
+    assert again.exit_code == 2 and "the file exists" in again.output

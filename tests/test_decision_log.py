@@ -233,3 +233,15 @@ def test_lines_of_another_policy_digest_are_counted_apart(tmp_path: Path) -> Non
     assert [p for p in read.problems if p.severity == "error"] == []  # one chain, two digests
     result = CliRunner().invoke(cli, ["coverage", "log", "--no-progress", str(log)])
     assert f"counted apart: 1 record(s) under another policy digest {other.digest[:16]}" in result.output
+
+
+def test_a_line_cut_short_is_ended_kept_and_reported(tmp_path: Path) -> None:
+    log = tmp_path / "d.log"
+    _write_log(log, 2)
+    with log.open("ab") as f:  # what a power loss in the middle of a write leaves
+        f.write(b'{"v":1,"decision":"qpr.pla')
+    _write_log(log, 1)  # the next writer ends the cut line instead of gluing its own line to it
+    lines = log.read_bytes().splitlines()
+    assert len(lines) == 4 and lines[2] == b'{"v":1,"decision":"qpr.pla'
+    assert json.loads(lines[3])["prev"] == line_hash(lines[2])
+    assert _verify(log) == ["d.log:3:log-unreadable"]  # the chain holds; the cut line is named

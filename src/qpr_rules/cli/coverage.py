@@ -48,10 +48,18 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @coverage.command(name="run")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes running the scenario files, all appending to one decision log.")
+@click.option("--log", "log", type=click.Path(dir_okay=False), default=None,
+              help="Keep the decision log of the run in this new file (its chain is verified).")
 @_report_options
-def run_(paths: tuple[str, ...], **opts: Any) -> None:
+def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> None:
     """Run scenario files (default: tests/ beside the policies) and report coverage."""
-    run = run_scenarios(policy_paths(opts["policies"]), [Path(p) for p in paths])
+    if log and Path(log).exists() and Path(log).stat().st_size:
+        raise click.UsageError(f"--log {log}: the file exists; give a new file (the run's coverage is "
+                               "read back from it, so it must hold this run's decisions only)")
+    run = run_scenarios(policy_paths(opts["policies"]), [Path(p) for p in paths], jobs=jobs,
+                        log=Path(log) if log else None)
     for p in run.problems:
         click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
     click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed",

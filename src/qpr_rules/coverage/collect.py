@@ -8,13 +8,16 @@ not grow with the log) and their hash chain can be verified on the way.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qpr_rules.coverage.data import CoverageData
-from qpr_rules.engine.decision_log import GENESIS, line_hash, rotated_files
+from qpr_rules.engine.decision_log import GENESIS, JsonlDecisionLog, line_hash, rotated_files
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.scenarios.runner import (
@@ -44,33 +47,66 @@ class ScenarioRun:
     problems: list[Problem] = field(default_factory=list)  # invalid files, unknown names, failures
 
 
-def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = ()) -> ScenarioRun:
+def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = (), jobs: int = 1,
+                  log: Path | None = None) -> ScenarioRun:
     """Run the scenario files in paths (default: `tests/` beside each policy directory) and
-    collect coverage from every decision they ask."""
+    collect coverage from every decision they ask.
+
+    With a log, or more than one job, the decisions go through a decision log instead (each of
+    `jobs` processes appending to the same file), and the coverage is read back from it with the
+    hash chain verified: the scenario run is then also a test of the log under several writers."""
     probe = Engine.load(list(policy_paths))
     data = CoverageData.for_policies(probe.policies)
-    engine = Engine(probe.policies, decision_log=DataSink(data))
     if not paths:
         dirs = {(p if p.is_dir() else p.parent) / "tests" for p in policy_paths}
         paths = [d for d in sorted(dirs) if d.is_dir()]
-    run = ScenarioRun(engine, data)
-    for path in scenario_files(paths):
+    files = scenario_files(paths)
+    if jobs <= 1 and log is None:
+        engine = Engine(probe.policies, decision_log=DataSink(data))
+        run = ScenarioRun(engine, data)
+        run.results, run.problems = _run_files(engine, files)
+        return run
+    with tempfile.TemporaryDirectory() as tmp:
+        target = log or Path(tmp) / "decisions.log"
+        chunks = [files[i::jobs] for i in range(max(1, jobs))]
+        context = multiprocessing.get_context("spawn")  # no fork of the durable_rules C state
+        with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            done = list(pool.map(_run_chunk, [(list(policy_paths), c, target) for c in chunks if c]))
+        run = ScenarioRun(Engine(probe.policies), data)
+        for results, problems in done:
+            run.results.extend(results)
+            run.problems.extend(problems)
+        read = read_logs(expand_logs([target]), data, verify=True)
+        run.problems.extend(p for p in read.problems if p.severity == "error")
+    return run
+
+
+def _run_chunk(args: tuple[list[Path], list[Path], Path]) -> tuple[list[ScenarioResult], list[Problem]]:
+    """A worker process: run some scenario files with the decisions appended to the shared log."""
+    policy_paths, files, log = args
+    return _run_files(Engine.load(policy_paths, decision_log=JsonlDecisionLog(log)), files)
+
+
+def _run_files(engine: Engine, files: Sequence[Path]) -> tuple[list[ScenarioResult], list[Problem]]:
+    results: list[ScenarioResult] = []
+    problems: list[Problem] = []
+    for path in files:
         try:
             scenarios = load_scenario_file(path)
         except PolicyError as exc:
-            run.problems.extend(exc.problems)
+            problems.extend(exc.problems)
             continue
         for s in scenarios:
             refs = check_references(engine, [s])
             if refs:
-                run.problems.extend(refs)
+                problems.extend(refs)
                 continue
             result = run_scenario(engine, s)
-            run.results.append(result)
+            results.append(result)
             if not result.passed:
-                run.problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
-                                            + "; ".join(result.failures), "scenario-failed"))
-    return run
+                problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
+                                        + "; ".join(result.failures), "scenario-failed"))
+    return results, problems
 
 
 def expand_logs(paths: Iterable[Path]) -> list[Path]:

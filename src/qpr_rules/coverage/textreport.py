@@ -40,4 +40,9 @@ def render_text(report: CoverageReport, show_missing: bool = False) -> str:
             if missing:
                 out.append(f"\nMissing {_TITLES[level].lower()} ({len(missing)}):")
                 out.extend(f"  {m}" for m in missing)
+        # listed so that nothing is set aside silently: not counted, each with its reason
+        skipped = [(f, c) for f in report.files for c in f.clauses if not c.computable]
+        if skipped:
+            out.append(f"\nClauses not computable, not counted ({len(skipped)}):")
+            out.extend(f"  {Path(f.path).name}:{c.line}: {c.id}: {c.reason}" for f, c in skipped)
     return "\n".join(out) + "\n"

@@ -134,25 +134,30 @@ class JsonlDecisionLog:
             raise DecisionLogError(f"cannot write the decision log {self.path}: {why}") from exc
 
     def _append(self, record: dict[str, Any]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        fd = os.open(self.path, flags, 0o640)
         try:
             st = os.fstat(fd)
             if st.st_size >= self.max_bytes:
                 os.close(fd)
                 fd = -1
                 self._rotate()
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                fd = os.open(self.path, flags, 0o640)
                 st = os.fstat(fd)
             prev = self._previous_hash(st)
             line = (json.dumps({**record, "prev": prev}, sort_keys=True, separators=(",", ":"),
                                ensure_ascii=False) + "\n").encode("utf-8")
+            if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+                # a line cut short (a power loss, or another writer's disk-full): end it, so that it
+                # stays as evidence that --verify reports, and this line is not glued to it
+                line = b"\n" + line
             written = os.write(fd, line)
             if written != len(line):  # disk full: take the torn line back off
                 os.ftruncate(fd, st.st_size)
                 raise OSError(0, f"short write ({written} of {len(line)} bytes)")
             if self.fsync:
                 os.fsync(fd)
-            self._last = (st.st_ino, st.st_size + len(line), line_hash(line))
+            self._last = (st.st_ino, st.st_size + len(line), line_hash(line.lstrip(b"\n")))
         finally:
             if fd >= 0:
                 os.close(fd)
