@@ -156,7 +156,9 @@ class Engine:
                                             self.policies.revision))
         except Exception as exc:
             if self._on_log_error == "raise":
-                raise exc if isinstance(exc, DecisionLogError) else DecisionLogError(str(exc)) from exc
+                if isinstance(exc, DecisionLogError):
+                    raise
+                raise DecisionLogError(f"the decision log record could not be made: {exc}") from exc
             return self._error(runtime, "the decision could not be written to the decision log", [str(exc)])
         return decision
 
