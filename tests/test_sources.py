@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qpr_rules.analysis.lint import check
 from qpr_rules.policy.loader import parse_policy_file, policy_files
@@ -142,3 +144,36 @@ def test_not_normative_text_must_be_a_quote(policies: Path) -> None:
     codes = _codes(policies)
     assert ("not-normative-not-quoted", "error", "qpi_site.yaml") in [c[:3] for c in codes]
     assert ("sentence-not-indexed", "warning", "003_e7d4774082a67b99.txt", 35) in codes
+
+
+WORDS = st.sampled_from(["Homes", "on", "hold", "are", "not", "to", "receive", "placements", "e.g.", "i.e.",
+                         "etc.", "16507.5", "WIC", "(PCO).", "“quoted”", "**bold**", "[link](#)", "<i>model</i>",
+                         "a", "SW", "04-233", "Step", "x.y", "QPI4kids.org", "…that’s", "right…"])
+ENDS = st.sampled_from(["", ".", "!", "?", "…", ":", ";", ",", ".”", ".)"])
+SEPARATORS = st.sampled_from([" ", " ", " ", "\t", " • ", " ○ ", "<p>", "</p>", "<ul>", "\n", "\n\n", "\n- ",
+                              "\n1. ", "\n---\n"])
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 30))):
+        parts.append(draw(WORDS) + draw(ENDS))
+        parts.append(draw(SEPARATORS))
+    return "".join(parts)
+
+
+@given(documents())
+@settings(max_examples=300, deadline=None)
+def test_splitter_loses_no_letter_of_any_document(text: str) -> None:
+    """Over made-up documents (the sources' words, punctuation, cells, bullets, tags, markers):
+    every sentence is found in order, and no letter of the document is outside a sentence."""
+    haystack = normalise(text)
+    located = locate_sentences(text)
+    assert all(span[0] >= 0 for _, span in located)
+    covered = [False] * len(haystack)
+    for sentence, (a, b) in located:
+        assert sentence.text.strip() == sentence.text and sentence.text
+        covered[a:b] = [True] * (b - a)
+    left = "".join(ch for ch, c in zip(haystack, covered, strict=True) if not c)
+    assert not LETTER.search(left), (left, [s.text for s, _ in located])
