@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 import qpr_rules.cli.coverage  # noqa: F401  (registers the command)
 from qpr_rules.cli.app import cli
-from qpr_rules.coverage.collect import run_scenarios
+from qpr_rules.coverage.collect import probe, run_scenarios
 from qpr_rules.coverage.jsonreport import render_json
 from qpr_rules.coverage.lcovreport import render_lcov
-from qpr_rules.coverage.report_core import CoverageReport, _mcdc_pair, build_report
+from qpr_rules.coverage.report_core import CoverageReport, _mcdc_pair, _reach, build_report
 from qpr_rules.coverage.xmlreport import render_cobertura
 from qpr_rules.engine.atoms import traced
 from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
@@ -180,3 +180,14 @@ def test_jobs_write_one_log_and_give_the_same_coverage(tmp_path: Path) -> None:
     assert len(log.read_text().splitlines()) == len(serial.results)
     again = CliRunner().invoke(cli, ["coverage", "run", "--log", str(log)])
     assert again.exit_code == 2 and "the file exists" in again.output
+
+
+def test_probe_says_whether_generated_facts_reach_a_missing_side() -> None:
+    run = run_scenarios([POLICIES], [HOLDS])
+    report = build_report(run.engine.policies, run.data, probe=probe(run.engine, 150))
+    missing = report.missing("conditions")
+    line = next(m for m in missing if "qpr.procedure.call-rf [when.all.1.any.1]" in m)
+    assert line.endswith("(reachable: generated facts reach it, so a scenario is missing)")
+    assert _reach((0, 3), True, False).startswith(" (not reached by the generated facts either")
+    assert _reach((2, 0), True, False) == " (reachable: generated facts reach it, so a scenario is missing)"
+    assert _reach(None, True, True) == ""

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from qpr_rules.cli.app import EXIT_FAILED, cli, policy_paths
-from qpr_rules.coverage.collect import expand_logs, read_logs, run_scenarios
+from qpr_rules.coverage.collect import expand_logs, probe, read_logs, run_scenarios
 from qpr_rules.coverage.data import CoverageData
 from qpr_rules.coverage.report_core import LEVELS, CoverageReport, build_report, percent
 from qpr_rules.engine.engine import Engine
@@ -35,6 +35,9 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--show-missing", "-m", is_flag=True, help="Name everything not covered (text)."),
         click.option("--mcdc", is_flag=True, help="Also find, per atomic condition, a pair of cases "
                                                   "showing it alone changing its rule's result."),
+        click.option("--probe", type=click.IntRange(0, 100_000), default=0, metavar="N",
+                     help="Also decide N generated fact sets per decision, and say of each missing side "
+                          "whether generated facts reach it (a scenario is missing) or not."),
         click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
                      help="Exit 1 when the total (every side of every level) is under N percent."),
         click.option("--require", "require", multiple=True, metavar="LEVEL=N",
@@ -124,7 +127,9 @@ class _NoBar:
 
 
 def _report(engine: Engine, data: CoverageData, opts: dict[str, Any]) -> int:
-    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires_mcdc(opts["require"]))
+    probed = probe(engine, opts["probe"]) if opts["probe"] else None
+    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires_mcdc(opts["require"]),
+                          probe=probed)
     _write(report, opts)
     return _gate(report, opts["fail_under"], opts["require"])
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qpr_rules.analysis.generate import sample
 from qpr_rules.coverage.data import CoverageData
 from qpr_rules.engine.decision_log import GENESIS, JsonlDecisionLog, line_hash, rotated_files
 from qpr_rules.engine.engine import Engine
@@ -107,6 +108,17 @@ def _run_files(engine: Engine, files: Sequence[Path]) -> tuple[list[ScenarioResu
                 problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
                                         + "; ".join(result.failures), "scenario-failed"))
     return results, problems
+
+
+def probe(engine: Engine, per_decision: int, seed: int = 0) -> CoverageData:
+    """Coverage of generated fact sets (`analysis.generate`): not a test of anything, but the
+    answer to "can this missing side be reached at all?" that a report gives next to it."""
+    data = CoverageData.for_policies(engine.policies)
+    counting = Engine(engine.policies, decision_log=DataSink(data))
+    for decision in engine.decision_ids:
+        for facts in sample(engine.fact_model(decision), per_decision, seed=seed):
+            counting.decide(decision, facts)
+    return data
 
 
 def expand_logs(paths: Iterable[Path]) -> list[Path]:

@@ -36,6 +36,7 @@ class AtomCov:
     true: int
     false: int
     pair: tuple[str, str] | None = None  # MC/DC: two atom vectors showing this atom's effect
+    probe: tuple[int, int] | None = None  # (true, false) over generated facts, with --probe
 
     @property
     def covered(self) -> bool:
@@ -51,6 +52,7 @@ class RuleCov:
     evaluated: int
     fired: int
     atoms: list[AtomCov]
+    probe: tuple[int, int] | None = None  # (fired, not fired) over generated facts, with --probe
 
     @property
     def not_fired(self) -> int:
@@ -130,11 +132,13 @@ class FileCov:
         if level == "rules":
             return [f"{name}:{r.line}: {r.id} "
                     + ("never fires" if not r.fired else "never evaluated without firing")
+                    + _reach(r.probe, not r.fired, not r.not_fired)
                     for r in self.rules if not r.covered]
         if level == "conditions":
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: never "
                     + ("true" if not a.true else "false")
                     + (" nor false" if not a.true and not a.false else "")
+                    + _reach(a.probe, not a.true, not a.false)
                     for r in self.rules for a in r.atoms if not a.covered]
         if level == "clauses":
             return [f"{name}:{c.line}: clause {c.id}: " + (
@@ -146,6 +150,16 @@ class FileCov:
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
                     "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
         raise ValueError(f"unknown coverage level {level!r}")
+
+
+def _reach(probe: tuple[int, int] | None, first: bool, second: bool) -> str:
+    """What generated facts say about the missing sides (with --probe)."""
+    if probe is None:
+        return ""
+    sides = [n for n, missing in zip(probe, (first, second), strict=True) if missing]
+    if all(sides):
+        return " (reachable: generated facts reach it, so a scenario is missing)"
+    return " (not reached by the generated facts either: perhaps unreachable; prove it, or write a case)"
 
 
 @dataclass
@@ -180,14 +194,14 @@ class CoverageReport:
 
 
 def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
-                 sources: Path | None = None) -> CoverageReport:
+                 sources: Path | None = None, probe: CoverageData | None = None) -> CoverageReport:
     by_file: dict[Path, list[CompiledRule]] = {}
     for rule in ps.rules():
         by_file.setdefault(rule.file.path, []).append(rule)
     files = []
     for f in ps.files:
         rules = sorted(by_file.get(f.path, []), key=lambda r: r.index)
-        rule_covs = [_rule(r, data, mcdc) for r in rules]
+        rule_covs = [_rule(r, data, mcdc, probe) for r in rules]
         files.append(FileCov(str(f.path), f.policy.id, f.policy.title, f.policy.source.document,
                              str(document_path(f, sources)), rule_covs, _clauses(f, rules, data),
                              _sentences(f, sources)))
@@ -195,15 +209,20 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
                           dict(data.foreign), data.malformed, mcdc)
 
 
-def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool) -> RuleCov:
+def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool, probe: CoverageData | None) -> RuleCov:
     hits = data.rules[rule.id]
     true, false = hits.true, hits.false
+    seen = probe.rules[rule.id] if probe is not None else None
+    seen_true, seen_false = (seen.true, seen.false) if seen is not None else ({}, {})
     atoms = []
     for i, (path, atom) in enumerate(condition_paths(rule)):
         line = rule.file.smap.at(atom.loc)[0]
         pair = _mcdc_pair(hits.results, i) if mcdc else None
-        atoms.append(AtomCov(path, line, render(atom), true[path], false[path], pair))
-    return RuleCov(rule.id, rule.rule.title, rule.rule.decision, rule.line, hits.evaluated, hits.fired, atoms)
+        reach = (seen_true[path], seen_false[path]) if seen is not None else None
+        atoms.append(AtomCov(path, line, render(atom), true[path], false[path], pair, reach))
+    reach_rule = (seen.fired, seen.evaluated - seen.fired) if seen is not None else None
+    return RuleCov(rule.id, rule.rule.title, rule.rule.decision, rule.line, hits.evaluated, hits.fired, atoms,
+                   reach_rule)
 
 
 def _mcdc_pair(vectors: dict[str, bool], i: int) -> tuple[str, str] | None:
