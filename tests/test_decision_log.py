@@ -245,3 +245,41 @@ def test_a_line_cut_short_is_ended_kept_and_reported(tmp_path: Path) -> None:
     assert len(lines) == 4 and lines[2] == b'{"v":1,"decision":"qpr.pla'
     assert json.loads(lines[3])["prev"] == line_hash(lines[2])
     assert _verify(log) == ["d.log:3:log-unreadable"]  # the chain holds; the cut line is named
+
+
+def _chained(records: list[dict[str, Any]]) -> bytes:
+    out, prev = [], GENESIS
+    for r in records:
+        line = json.dumps({**r, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
+        out.append(line + b"\n")
+        prev = line_hash(line)
+    return b"".join(out)
+
+
+def test_an_overlong_line_is_not_read_but_the_chain_is_checked_past_it(tmp_path: Path) -> None:
+    sink = MemorySink()
+    engine = Engine.load([POLICIES], decision_log=sink)
+    for _ in range(3):
+        engine.decide("qpr.placement", HOLD)
+    one, two, three = sink.records
+    log = tmp_path / "d.log"
+    log.write_bytes(_chained([one, {**two, "pad": "x" * 3_000_000}, three]))
+    engine_data = CoverageData.for_policies(engine.policies)
+    read = read_logs([log], engine_data, verify=True)
+    assert [(p.line, p.code) for p in read.problems] == [(2, "log-line-too-long")]
+    assert (read.lines, read.counted, engine_data.malformed) == (3, 2, 1)
+    assert read.bytes == log.stat().st_size
+
+
+def test_threads_share_one_log(tmp_path: Path) -> None:
+    import threading
+
+    log = tmp_path / "d.log"
+    engine = Engine.load([POLICIES], decision_log=log)
+    threads = [threading.Thread(target=lambda: [engine.decide("qpr.placement", HOLD) for _ in range(15)])
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(_lines(log)) == 60 and _verify(log) == []

@@ -7,14 +7,15 @@ not grow with the log) and their hash chain can be verified on the way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from qpr_rules.analysis.generate import sample
 from qpr_rules.coverage.data import CoverageData
@@ -148,12 +149,19 @@ def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
     prev: str | None = None  # unknown before the first line
     for path in paths:
         with path.open("rb") as f:
-            for number, raw in enumerate(f, start=1):
+            for number, (raw, size, digest) in enumerate(_lines(f), start=1):
                 out.lines += 1
-                out.bytes += len(raw)
+                out.bytes += size
                 if progress is not None:
-                    progress(len(raw))
+                    progress(size)
                 where = (str(path), number)
+                if raw is None:
+                    out.problems.append(Problem(*where, 1, f"a line longer than {MAX_LINE} bytes: not read "
+                                                           "(no writer of this library makes one)",
+                                                "log-line-too-long"))
+                    data.malformed += 1
+                    prev = digest
+                    continue
                 if not raw.endswith(b"\n"):
                     out.problems.append(Problem(*where, 1, "the last line is cut short (not ended by "
                                                            "a newline): the writer stopped mid-line",
@@ -162,15 +170,40 @@ def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
                 if record is None:
                     out.problems.append(Problem(*where, 1, "not a JSON object", "log-unreadable"))
                     data.malformed += 1
-                    prev = line_hash(raw)
+                    prev = digest
                     continue
                 if verify:
                     _check_chain(record, prev, where, out.problems)
-                prev = line_hash(raw)
+                prev = digest
                 if data.add(record):
                     out.counted += 1
     out.head = prev or GENESIS
     return out
+
+
+MAX_LINE = 1 << 20  # a decision line is about a kilobyte; a longer one is not parsed (memory stays bounded)
+
+
+def _lines(f: BinaryIO) -> Iterator[tuple[bytes | None, int, str]]:
+    """(line, its size, its hash) for each line. A line longer than MAX_LINE is hashed in pieces,
+    so that the chain can still be checked past it, and not kept (None)."""
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) <= MAX_LINE or raw.endswith(b"\n"):
+            yield raw, len(raw), line_hash(raw)
+            continue
+        h = hashlib.sha256()
+        size = 0
+        while raw:
+            size += len(raw)
+            ended = raw.endswith(b"\n")
+            h.update(raw[:-1] if ended else raw)
+            if ended:
+                break
+            raw = f.readline(MAX_LINE + 1)
+        yield None, size, h.hexdigest()
 
 
 def _parse(raw: bytes) -> Mapping[str, Any] | None:

@@ -23,7 +23,6 @@ Writing is an audit operation, so:
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -117,6 +116,8 @@ class JsonlDecisionLog:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        import fcntl  # POSIX only: imported here so that the engine without a log runs anywhere
+
         with self._thread_lock:
             fd = os.open(f"{self.path}.lock", os.O_WRONLY | os.O_CREAT, 0o640)
             try:
