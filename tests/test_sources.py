@@ -177,3 +177,16 @@ def test_splitter_loses_no_letter_of_any_document(text: str) -> None:
         covered[a:b] = [True] * (b - a)
     left = "".join(ch for ch, c in zip(haystack, covered, strict=True) if not c)
     assert not LETTER.search(left), (left, [s.text for s, _ in located])
+
+
+def test_a_mark_on_text_a_clause_quotes_is_reported(policies: Path) -> None:
+    """Marking quoted text as not normative contradicts the clause; for example when a clause is
+    added for a sentence marked earlier, the mark must go."""
+    path = policies / "qpi_site.yaml"
+    text = path.read_text()
+    clause = ("clauses:\n  - id: next.heading\n    section: Next Steps\n    text: Next Steps\n"
+              "    computable: false\n    reason: A heading, quoted here only for this test.\n")
+    assert text.count("clauses:\n") == 1
+    path.write_text(text.replace("clauses:\n", clause, 1))
+    codes = _codes(policies)
+    assert [c[:3] for c in codes] == [("not-normative-quoted", "warning", "qpi_site.yaml")]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from qpr_rules.errors import Problem
 from qpr_rules.policy.loader import LoadedFile
-from qpr_rules.policy.sentences import IndexedSentence, index_sentences
+from qpr_rules.policy.sentences import IndexedSentence, index_sentences, sentences_held
 from qpr_rules.policy.sources import sources_dir, unquoted_clauses
 
 
@@ -53,7 +53,16 @@ def source_problems(f: LoadedFile, sources: Path | None = None) -> list[Problem]
             problems.append(Problem(f.smap.file, line, col, "not_normative text is not a verbatim quote of "
                                     f"{f.policy.source.document}; copy it exactly",
                                     "not-normative-not-quoted", "error"))
-    for item in sentence_index(f, text):
+    index = sentence_index(f, text)
+    for i, mark in enumerate(f.policy.not_normative):
+        held = sentences_held(text, mark.text)
+        quoting = sorted({c for k in held for c in index[k].clauses})
+        if held and all(index[k].clauses for k in held):
+            line, col = f.smap.at(("not_normative", i, "text"))
+            problems.append(Problem(f.smap.file, line, col, f"marked not normative, but clause(s) "
+                                    f"{', '.join(quoting)} quote it; remove the mark (a sentence is "
+                                    "either a rule's source or not)", "not-normative-quoted", "warning"))
+    for item in index:
         if item.status == "unindexed":
             s = item.sentence
             problems.append(Problem(

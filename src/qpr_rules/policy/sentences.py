@@ -114,6 +114,14 @@ def index_sentences(source_text: str, clauses: list[tuple[str, str]],
     return out
 
 
+def sentences_held(source_text: str, quote: str) -> list[int]:
+    """Indexes (in split_sentences order) of the sentences a quote holds whole."""
+    haystack = normalise(source_text)
+    spans = _spans(haystack, normalise(quote))
+    return [i for i, (_, span) in enumerate(locate_sentences(source_text))
+            if any(_inside(span, s) for s in spans)]
+
+
 def locate_sentences(source_text: str) -> list[tuple[Sentence, tuple[int, int]]]:
     """Each sentence with its (start, end) in `normalise(source_text)`, found in document order;
     (-1, -1) for one that cannot be found (the tests show none on the bundled sources)."""
