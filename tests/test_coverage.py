@@ -191,3 +191,19 @@ def test_probe_says_whether_generated_facts_reach_a_missing_side() -> None:
     assert _reach((0, 3), True, False).startswith(" (not reached by the generated facts either")
     assert _reach((2, 0), True, False) == " (reachable: generated facts reach it, so a scenario is missing)"
     assert _reach(None, True, True) == ""
+
+
+def test_a_percentage_is_never_rounded_up_to_100() -> None:
+    from qpr_rules.coverage.report_core import percent
+
+    assert (percent(99.96), percent(100.0), percent(0.0), percent(50.04)) == ("99.9%", "100.0%", "0.0%", "50.0%")
+
+
+def test_text_table_has_a_row_per_policy_and_the_total(full: CoverageReport) -> None:
+    from qpr_rules.coverage.textreport import render_text
+
+    text = render_text(full, show_missing=True)
+    rows = [line.split()[0] for line in text.split("\n\n")[0].splitlines() if line.endswith("%")]
+    assert rows == ["pqcr.yaml", "practice_model.yaml", "qpi_commitment.yaml", "qpi_site.yaml", "qpr.yaml", "TOTAL"]
+    assert "Clauses not computable, not counted (" in text
+    assert f"{full.ratio('rules').hit}/{full.ratio('rules').total} 100.0%" in text
