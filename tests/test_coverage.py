@@ -207,3 +207,30 @@ def test_text_table_has_a_row_per_policy_and_the_total(full: CoverageReport) -> 
     assert rows == ["pqcr.yaml", "practice_model.yaml", "qpi_commitment.yaml", "qpi_site.yaml", "qpr.yaml", "TOTAL"]
     assert "Clauses not computable, not counted (" in text
     assert f"{full.ratio('rules').hit}/{full.ratio('rules').total} 100.0%" in text
+
+
+def test_records_that_do_not_fit_are_counted_apart_and_never_crash_the_reader() -> None:
+    from qpr_rules.coverage.data import CoverageData
+    from qpr_rules.engine.decision_log import MemorySink
+    from qpr_rules.engine.engine import Engine
+    from qpr_rules.yaml_source import load_yaml_file
+
+    sink = MemorySink()
+    engine = Engine.load([POLICIES], decision_log=sink)
+    engine.decide("qpr.placement", load_yaml_file(ROOT / "examples" / "placement_home_on_hold.yaml")[0])
+    (good,) = sink.records
+    rule = next(iter(good["atoms"]))
+    bad = [
+        {**good, "fired": [{"not": "an id"}]},
+        {**good, "fired": "qpr.placement.hold-pending-qpr"},
+        {**good, "atoms": {**good["atoms"], rule: good["atoms"][rule] + "1"}},  # one atom too many
+        {**good, "atoms": {**good["atoms"], rule: "2" * len(good["atoms"][rule])}},
+        {**good, "atoms": {**good["atoms"], "no.such.rule": "1"}},
+        {**good, "atoms": [1, 2]},
+        {**good, "v": 99},
+    ]
+    data = CoverageData.for_policies(engine.policies)
+    assert [data.add(r) for r in bad] == [False] * len(bad)
+    assert data.malformed == len(bad) and sum(data.decisions.values()) == 0
+    assert all(h.evaluated == 0 for h in data.rules.values())
+    assert data.add(good) and data.rules["qpr.placement.hold-pending-qpr"].fired == 1

@@ -83,6 +83,9 @@ class CoverageData:
         paths = {r.id: [p for p, _ in condition_paths(r)] for r in ps.rules()}
         return cls(ps.digest, paths, {rid: RuleHits(p) for rid, p in paths.items()})
 
+    def __post_init__(self) -> None:
+        self._lengths = {rid: len(p) for rid, p in self.paths.items()}
+
     def add(self, record: Mapping[str, Any]) -> bool:
         """Count one decision record; False when it was counted apart (another digest, or a
         record that does not fit the policies)."""
@@ -91,24 +94,32 @@ class CoverageData:
             return False
         atoms_seen = record.get("atoms")
         fired = record.get("fired")
-        if record.get("v") != LOG_FORMAT or not isinstance(atoms_seen, dict) or not isinstance(fired, list):
+        if record.get("v") != LOG_FORMAT or type(atoms_seen) is not dict or type(fired) is not list:
             self.malformed += 1
             return False
-        if any(rid not in self.paths or len(b) != len(self.paths[rid]) for rid, b in atoms_seen.items()):
+        if not all(type(rid) is str for rid in fired):
             self.malformed += 1
             return False
+        fired_set = set(fired)
+        lengths = self._lengths
+        for rid, b in atoms_seen.items():  # all checked before anything is counted
+            if type(b) is not str or lengths.get(rid) != len(b) or b.strip("01"):
+                self.malformed += 1
+                return False
         decision = str(record.get("decision"))
         self.decisions[decision] += 1
         if record.get("status") == "error":
             self.errors[decision] += 1
-        fired_set = set(fired)
+        rules = self.rules
         for rid, b in atoms_seen.items():
-            hits = self.rules[rid]
-            result = rid in fired_set
+            hits = rules[rid]
             hits.evaluated += 1
-            hits.fired += result
             hits.vectors[b] += 1
-            hits.results.setdefault(b, result)  # a function of the atoms: the same every time
+            if b not in hits.results:  # a function of the atoms: the same every time
+                hits.results[b] = rid in fired_set
+        for rid in fired_set:
+            if rid in atoms_seen:
+                rules[rid].fired += 1
         return True
 
     def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
