@@ -102,7 +102,7 @@ def schema_scenario() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--sources", type=click.Path(file_okay=False), default=None,
-              help="Directory of the source documents (default: ../shared/seeds beside the checkout).")
+              help="Directory of the source documents (default: sources/ beside each policy file).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -> None:
     """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook).

@@ -7,13 +7,14 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.combine import combine
 from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
@@ -75,21 +76,29 @@ class Engine:
     'deny'
     """
 
-    def __init__(self, policies: PolicySet) -> None:
+    def __init__(self, policies: PolicySet, decision_log: str | Path | DecisionSink | None = None,
+                 on_log_error: Literal["raise", "fail-closed"] = "raise") -> None:
+        """decision_log: a file path (a JsonlDecisionLog) or a sink that gets one record per
+        decision. When a record cannot be written, `raise` raises DecisionLogError and
+        `fail-closed` answers the decision's on_error outcome, saying why."""
         self.policies = policies
         self._runtimes = {did: _DecisionRuntime(spec) for did, spec in policies.decisions.items()}
+        self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
+        self._on_log_error = on_log_error
 
     @classmethod
-    def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None) -> Engine:
-        """Load policy files or directories; raises PolicyError listing every problem."""
+    def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
+             **kwargs: Any) -> Engine:
+        """Load policy files or directories; raises PolicyError listing every problem.
+        kwargs (decision_log, on_log_error) go to the constructor."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return cls(load_policy_set(list(paths), as_of=as_of))
+        return cls(load_policy_set(list(paths), as_of=as_of), **kwargs)
 
     @classmethod
-    def from_bundled(cls, as_of: dt.date | None = None) -> Engine:
+    def from_bundled(cls, as_of: dt.date | None = None, **kwargs: Any) -> Engine:
         """The policies shipped with the package."""
-        return cls.load([bundled_policy_dir()], as_of=as_of)
+        return cls.load([bundled_policy_dir()], as_of=as_of, **kwargs)
 
     @property
     def digest(self) -> str:
@@ -147,15 +156,33 @@ class Engine:
         error as the reason. Raises UnknownDecisionError for an unknown decision id."""
         runtime = self._runtime(decision_id)
         spec = runtime.spec.decision
+        model: FactModel | None = None
         try:
             model = self.validate_facts(decision_id, facts)
-            return self._decide(runtime, model)
+            decision = self._decide(runtime, model)
         except FactsError as exc:
-            return self._error(runtime, "the facts are invalid", exc.errors)
+            decision = self._error(runtime, "the facts are invalid", exc.errors)
         except EngineError as exc:
-            return self._error(runtime, "evaluation failed", [str(exc)])
+            decision = self._error(runtime, "evaluation failed", [str(exc)])
         except Exception as exc:  # fail closed on anything unforeseen, too
-            return self._error(runtime, f"evaluation failed in {spec.id}", [repr(exc)])
+            decision = self._error(runtime, f"evaluation failed in {spec.id}", [repr(exc)])
+        return decision if self._log is None else self._logged(runtime, model, decision)
+
+    def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision) -> Decision:
+        """The decision once its log record is written; never returned as logged when it is not."""
+        assert self._log is not None
+        try:
+            facts = model.model_dump(mode="python") if model is not None else None
+            self._log.write(decision_record(runtime.spec.rules, facts, decision,
+                                            runtime.spec.decision.log_facts, self.digest,
+                                            self.policies.revision))
+        except Exception as exc:
+            if self._on_log_error == "raise":
+                if isinstance(exc, DecisionLogError):
+                    raise
+                raise DecisionLogError(f"the decision log record could not be made: {exc}") from exc
+            return self._error(runtime, "the decision could not be written to the decision log", [str(exc)])
+        return decision
 
     def _error(self, runtime: _DecisionRuntime, what: str, errors: list[str]) -> Decision:
         spec = runtime.spec.decision

@@ -162,6 +162,8 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if model is None:
                 problems.append(f.smap.problem((*loc, "facts"), f"unknown fact type {d.facts!r}"
                                 f"{did_you_mean(d.facts, fact_types)}; known: {', '.join(fact_types)}"))
+            else:
+                problems.extend(log_fact_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -258,6 +260,26 @@ def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
                 f"({other.file.path}) have the same priority {r.rule.priority} but different outcomes, "
                 "and the order of files is not part of the policy; give them different priorities"))
     return problems
+
+
+_LOGGABLE_KINDS = ("bool", "int", "number", "enum", "date")
+
+
+def log_fact_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`log_facts:` names fact paths of kinds that cannot carry a name or free text."""
+    out = []
+    for j, path in enumerate(f.policy.decisions[index].log_facts):
+        loc = ("decisions", index, "log_facts", j)
+        try:
+            ftype = resolve(model, path)
+        except PathError as exc:
+            out.append(f.smap.problem(loc, f"unknown fact path {path!r}: {exc}"))
+            continue
+        if ftype.kind not in _LOGGABLE_KINDS:
+            out.append(f.smap.problem(loc, f"{path} is {ftype.describe()}; the decision log records "
+                                           "only yes/no, numbers, dates and enum values (never names or "
+                                           "free text)"))
+    return out
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:

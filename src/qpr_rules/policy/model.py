@@ -27,7 +27,7 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    document: Text = Field(description="File name of the source text in shared/seeds")
+    document: Text = Field(description="File name of the source text in sources/ beside the policy")
     title: Text
     publisher: Text | None = None
     revised: dt.date | None = Field(default=None, description="Revision date printed on the source")
@@ -61,6 +61,12 @@ class Clause(Strict):
         return self
 
 
+class NotNormative(Strict):
+    text: Text = Field(description="Text of the source that states no rule (a heading, a reference "
+                                   "list), quoted like a clause; every sentence it overlaps is marked")
+    reason: Text = Field(description="Why it is not normative")
+
+
 class Obligation(Strict):
     who: Id = Field(description="Role responsible (an id under `roles:`)")
     do: Text = Field(description="What that role must now do; with for_each, {item} names the item")
@@ -92,6 +98,9 @@ class Decision(Strict):
     placement: StrictBool = Field(
         default=False, description="A placement question: on error the answer must be a denial"
     )
+    log_facts: list[Text] = Field(
+        default_factory=list, description="Fact paths whose values the decision log records: "
+        "yes/no, numbers, dates and enum values only, never names or free text")
 
     @model_validator(mode="after")
     def _outcomes_known(self) -> Decision:
@@ -137,5 +146,7 @@ class PolicyFile(Strict):
     conditions: dict[Id, Any] = Field(
         default_factory=dict, description="Named conditions that rules reuse with {use: NAME}")
     clauses: list[Clause] = Field(default_factory=list)
+    not_normative: list[NotNormative] = Field(
+        default_factory=list, description="Source text that is not normative, so no clause quotes it")
     decisions: list[Decision] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
