@@ -77,6 +77,6 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from qpr_rules.cli import analyst, core  # noqa: F401  (registers the commands)
+    from qpr_rules.cli import analyst, core, prove  # noqa: F401  (registers the commands)
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="qpr-rules")
