@@ -91,13 +91,20 @@ def prove_invariant(engine: Engine, inv: CompiledInvariant,
     solver = z3.Solver()
     for dm in models.values():
         solver.add(*dm.constraints)
+    solver.push()
+    solver.add(when)
+    vacuous = solver.check() == z3.unsat  # no valid fact meets `when`: nothing would be proved
+    solver.pop()
     solver.add(when, z3.Not(then))
     unmodelled = sorted({u for dm in models.values() for u in dm.encoder.unmodelled})
     bounded = any(dm.encoder.bounded_lists for dm in models.values())
     result = InvariantResult(inv, "proved", unmodelled=unmodelled,
                              list_bound=list_bound if bounded else None)
     verdict = solver.check()
-    if verdict == z3.unsat:
+    if vacuous:
+        result.status = "error"
+        result.message = "vacuous: no valid fact satisfies `when`, so the invariant says nothing"
+    elif verdict == z3.unsat:
         if unmodelled:
             result.status = "not-claimed"
             result.message = "no counterexample, but not proved: the translation does not model " + \
