@@ -385,6 +385,8 @@ def pin_to_facts(obj: ObjEnc, facts: Any) -> list[z3.BoolRef]:
     out: list[z3.BoolRef] = []
     assert obj.model is not None
     for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            continue  # follows from the given fields through its own constraints
         value = facts.get(name) if isinstance(facts, dict) else None
         if value is None:
             out.append(z3.Not(enc.present))
