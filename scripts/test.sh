@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, lint the code and the policies, then run the whole test suite
+# Set up, lint the code and the policies, prove the invariants, then run the whole test suite
 # (unit, property, YAML scenario, guard, CLI and packaging tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,5 @@ bash scripts/setup.sh
 .venv/bin/mypy
 .venv/bin/qpr-rules check --strict policies
 .venv/bin/qpr-rules fmt --check policies
+.venv/bin/qpr-rules prove policies >/dev/null  # every invariant proved, no dead or shadowed rule
 .venv/bin/python -m pytest "$@"

@@ -98,3 +98,16 @@ def test_breaking_a_cited_rule_is_caught(did: str, rule: CompiledRule) -> None:
     assert caught["delete"] or caught["negate"], (
         f"neither deleting nor negating {rule.id} breaks an invariant of {did}: the invariants citing "
         "its clauses restate it, or the rule is redundant (then list it in OUTCOME_REDUNDANT)")
+
+
+def test_the_invariants_that_replaced_property_tests_exist() -> None:
+    """Property tests that used to assert only in a rare branch now name the invariants that prove
+    their property; each name must be a bundled invariant (proved by the test above)."""
+    import re
+
+    ids = {inv.id for inv in POLICIES.invariants}
+    named: set[str] = set()
+    for path in (ROOT / "tests").glob("test_*properties.py"):
+        named |= set(re.findall(r"\b[a-z_]+\.inv\.[a-z0-9-]+[a-z0-9]", path.read_text(encoding="utf-8")))
+    assert len(named) >= 15
+    assert named <= ids, sorted(named - ids)

@@ -51,6 +51,9 @@ class ParseContext:
     params: Mapping[str, Any]
     errors: list[tuple[Loc, str]]
     inside_item: bool = False
+    # rules compile to durable_rules, which mis-evaluates alternatives under universal quantifiers;
+    # invariants are only ever translated for the solver and evaluated by the reference evaluator
+    for_durable: bool = True
     negated: bool = False  # under an odd number of `not`s
     named: Mapping[str, tuple[Any, Loc]] = field(default_factory=dict)  # `conditions:` by name
     using: tuple[str, ...] = ()  # named conditions being expanded (to refuse cycles)
@@ -220,12 +223,12 @@ def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc
                                  "For a list of values use contains"))
         return None
     inner_ctx = ParseContext(ftype.item.model, ctx.params, ctx.errors, inside_item=True,
-                             negated=ctx.negated)
+                             negated=ctx.negated, for_durable=ctx.for_durable)
     inner = parse_condition(value, vloc, inner_ctx)
     if inner is None:
         return None
     universal = (op == "every") != ctx.negated
-    if universal and has_disjunction(inner, ctx.negated):
+    if universal and ctx.for_durable and has_disjunction(inner, ctx.negated):
         ctx.errors.append((vloc, f"this condition is checked for every item of {path} (`every`, or "
                                  "`some` under `not`) and holds an alternative (any, in with several "
                                  "values, or a negated all / optional field); durable_rules evaluates "

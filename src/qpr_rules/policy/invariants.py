@@ -112,7 +112,7 @@ def compile_invariants(files: list[LoadedFile], specs: dict[str, DecisionSpec],
                 continue
             model = invariant_scope(inv, specs)
             errors: list[tuple[Loc, str]] = []
-            ctx = ParseContext(model, params, errors, named=named)
+            ctx = ParseContext(model, params, errors, named=named, for_durable=False)
             when = parse_condition(inv.when, (*loc, "when"), ctx) if inv.when is not None else None
             then: Condition | None
             if spec is not None and inv.then is None:
