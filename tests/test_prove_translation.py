@@ -131,3 +131,23 @@ def test_the_encoding_refuses_invalid_facts() -> None:
     solver.add(*pin_to_facts(dm.facts, base))
     assert solver.check() == z3.sat
     solver.pop()
+
+
+def test_a_date_shifted_past_year_9999_is_an_error_in_both() -> None:
+    """`plus_days` past date.max raises in Python, and the engine answers on_error; the translation
+    models that as `raises` (so a proof cannot assume such facts decide normally)."""
+    facts = {"hold": {"kind": "time_limited", "placed_on": dt.date(9999, 6, 1)},
+             "request": {"date": dt.date(9999, 12, 31), "form": "letter",
+                         "states_understanding_of_worries": True, "describes_mitigating_actions": True}}
+    decision = ENGINE.decide("qpr.reinstatement", facts)
+    assert decision.status == "error" and decision.outcome == "not-eligible"
+    dm, solver = model_for("qpr.reinstatement")
+    dumped = ENGINE.validate_facts("qpr.reinstatement", facts).model_dump(mode="python")
+    solver.push()
+    solver.add(*pin_to_facts(dm.facts, dumped), z3.Not(dm.raises))
+    assert solver.check() == z3.unsat
+    solver.pop()
+    solver.push()
+    solver.add(*pin_to_facts(dm.facts, dumped), z3.Not(dm.outcome_is["not-eligible"]))
+    assert solver.check() == z3.unsat
+    solver.pop()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import combinations
@@ -29,6 +30,7 @@ from qpr_rules.analysis.smt_facts import (
     ObjEnc,
     ScalarEnc,
     default_of,
+    enum_value,
     facts_from_model,
     nice_model,
 )
@@ -93,11 +95,60 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND) -> 
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
     model = _sat(solver, none_fire, facts=dm.facts)
     if model is not None:
-        out.append(Finding("default-region", did, f"no rule fires on some valid facts (none of the "
-                           f"{len(dm.rules)} rules' conditions holds) and the default "
-                           f"{spec.decision.default!r} decides", [], facts_from_model(dm.facts, model)))
+        forced = _forced(solver, none_fire, dm.facts, model)
+        shape = ("; every such fact has " + ", ".join(forced)) if forced else \
+            "; no single fact value is common to all of them"
+        out.append(Finding("default-region", did, f"no rule fires on some valid facts and the default "
+                           f"{spec.decision.default!r} decides{shape}", [],
+                           facts_from_model(dm.facts, model)))
     out += _disabling_defaults(dm, solver, live)
     return out
+
+
+def _scalars(enc: ObjEnc, path: str = "") -> list[tuple[str, ScalarEnc | ListEnc | ObjEnc]]:
+    """Given fields outside lists, with their paths (lists and objects for their presence)."""
+    out: list[tuple[str, ScalarEnc | ListEnc | ObjEnc]] = []
+    assert enc.model is not None
+    for name, sub in enc.fields.items():
+        if name in enc.model.model_computed_fields:
+            continue
+        out.append((f"{path}{name}", sub))
+        if isinstance(sub, ObjEnc):
+            out += _scalars(sub, f"{path}{name}.")
+    return out
+
+
+def _forced(solver: z3.Solver, region: z3.BoolRef, facts: ObjEnc, model: z3.ModelRef) -> list[str]:
+    """The fact values shared by every fact of the region ("home.hold absent", "signed = true"):
+    a description of where the default decides."""
+    out = []
+    for path, enc in _scalars(facts):
+        present = z3.is_true(model.eval(enc.present, model_completion=True))
+        if _sat(solver, region, enc.present != z3.BoolVal(present)) is None:
+            if not present:
+                out.append(f"{path} absent")
+                continue
+            if isinstance(enc, ScalarEnc):
+                value = model.eval(enc.value, model_completion=True)
+                if _sat(solver, region, enc.value != value) is None:
+                    out.append(f"{path} = {_show(enc, value)}")
+            elif isinstance(enc, ListEnc):
+                length = model.eval(enc.length, model_completion=True)
+                if length.as_long() == 0 and _sat(solver, region, enc.length != 0) is None:
+                    out.append(f"{path} empty")
+    return out
+
+
+def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
+    match enc.ft.kind:
+        case "bool":
+            return "true" if z3.is_true(value) else "false"
+        case "enum":
+            return enum_value(enc.ft, value.as_long())
+        case "date":
+            return dt.date.fromordinal(value.as_long()).isoformat()
+        case _:
+            return str(value)
 
 
 def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule]) -> list[Finding]:

@@ -17,6 +17,7 @@ the solver looks for facts of every named decision at once that satisfy `when` a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,22 +58,30 @@ class CompiledInvariant:
         return "" in self.decisions
 
 
-def _outcome_type(outcomes: list[str]) -> Any:
-    return Literal[tuple(outcomes)]
+def _outcome_type(outcomes: tuple[str, ...]) -> Any:
+    return Literal[outcomes]
+
+
+Shape = tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...]  # (name, fact model, outcomes)
+
+
+@functools.cache  # pydantic builds a model in milliseconds; every load would pay it per invariant
+def _scope_model(shape: Shape) -> type[BaseModel]:
+    if len(shape) == 1 and shape[0][0] == "":
+        _, model, outcomes = shape[0]
+        return create_model(f"{model.__name__}WithOutcome", __base__=model,
+                            outcome=(_outcome_type(outcomes), ...))
+    outcome_model = create_model("Outcomes", **{  # type: ignore[call-overload]
+        name: (_outcome_type(outcomes), ...) for name, _, outcomes in shape})
+    return create_model("Decisions", **{  # type: ignore[call-overload]
+        name: (model, ...) for name, model, _ in shape}, outcome=(outcome_model, ...))
 
 
 def invariant_scope(inv: Invariant, specs: dict[str, DecisionSpec]) -> type[BaseModel]:
     """The model the invariant's conditions are checked against: the facts plus `outcome`."""
-    if inv.decision is not None:
-        spec = specs[inv.decision]
-        return create_model(f"{spec.fact_model.__name__}WithOutcome", __base__=spec.fact_model,
-                            outcome=(_outcome_type(spec.decision.outcomes), ...))
-    assert inv.decisions is not None
-    outcomes = create_model("Outcomes", **{  # type: ignore[call-overload]
-        name: (_outcome_type(specs[did].decision.outcomes), ...) for name, did in inv.decisions.items()})
-    return create_model("Decisions", **{  # type: ignore[call-overload]
-        name: (specs[did].fact_model, ...) for name, did in inv.decisions.items()},
-        outcome=(outcomes, ...))
+    names = {"": inv.decision} if inv.decision is not None else dict(inv.decisions or {})
+    return _scope_model(tuple((name, specs[did].fact_model, tuple(specs[did].decision.outcomes))
+                              for name, did in names.items() if did is not None))
 
 
 def compile_invariants(files: list[LoadedFile], specs: dict[str, DecisionSpec],
