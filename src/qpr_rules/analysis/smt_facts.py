@@ -324,17 +324,41 @@ def niceness(enc: Enc) -> list[z3.BoolRef]:
             typing.assert_never(enc)
 
 
+def _small(enc: Enc) -> list[z3.BoolRef]:
+    """Preferences for a short example: optional parts absent, lists empty."""
+    match enc:
+        case ObjEnc(fields=fields):
+            return [c for e in fields.values() for c in _small(e)]
+        case ListEnc(length=length, items=items, given=True):
+            return [length == 0, *(c for _, e in items for c in _small(e))]
+        case ListEnc():
+            return []
+        case ScalarEnc(present=present, given=True) if not z3.is_true(z3.simplify(present)):
+            return [z3.Not(present)]
+        case ScalarEnc():
+            return []
+        case _:
+            typing.assert_never(enc)
+
+
 def nice_model(solver: z3.Solver, encs: list[ObjEnc]) -> z3.ModelRef:
-    """A model of solver's (satisfiable) constraints with readable values when one exists."""
-    solver.push()
-    solver.add(*[c for e in encs for c in niceness(e)])
+    """A model of solver's (satisfiable) constraints that reads well: dates in 2020-2030, short
+    capital-letter text, and as few optional parts and list items as the solver finds quickly."""
+    opt = z3.Optimize()
+    opt.set("timeout", 5000)
+    opt.add(*solver.assertions())
+    opt.add(*[c for e in encs for c in niceness(e)])
+    for e in encs:
+        for pref in _small(e):
+            opt.add_soft(pref)
+    if opt.check() == z3.sat:
+        return opt.model()
+    solver.push()  # the readable ranges cannot hold (a date near year 9999): the solver's own
     try:
-        if solver.check() == z3.sat:
-            return solver.model()
+        solver.check()
+        return solver.model()
     finally:
         solver.pop()
-    solver.check()
-    return solver.model()
 
 
 def facts_from_model(obj: ObjEnc, model: z3.ModelRef) -> dict[str, Any]:
