@@ -341,9 +341,20 @@ def _small(enc: Enc) -> list[z3.BoolRef]:
             typing.assert_never(enc)
 
 
-def nice_model(solver: z3.Solver, encs: list[ObjEnc]) -> z3.ModelRef:
+def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True) -> z3.ModelRef:
     """A model of solver's (satisfiable) constraints that reads well: dates in 2020-2030, short
-    capital-letter text, and as few optional parts and list items as the solver finds quickly."""
+    capital-letter text, and (minimal) as few optional parts and list items as the solver finds
+    quickly; minimal=False skips that search, for examples produced by the hundred."""
+    if not minimal:
+        solver.push()
+        try:
+            solver.add(*[c for e in encs for c in niceness(e)])
+            if solver.check() == z3.sat:
+                return solver.model()
+        finally:
+            solver.pop()
+        solver.check()
+        return solver.model()
     opt = z3.Optimize()
     opt.set("timeout", 5000)
     opt.add(*solver.assertions())

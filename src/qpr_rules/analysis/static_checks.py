@@ -56,14 +56,15 @@ class Finding:
         return SEVERITY[self.kind]
 
 
-def _sat(solver: z3.Solver, *extra: z3.BoolRef, facts: ObjEnc | None = None) -> z3.ModelRef | None:
+def _sat(solver: z3.Solver, *extra: z3.BoolRef, facts: ObjEnc | None = None,
+         minimal: bool = False) -> z3.ModelRef | None:
     """A model with extra, or None; with facts, one with readable values (for examples)."""
     solver.push()
     solver.add(*extra)
     try:
         if solver.check() != z3.sat:
             return None
-        return nice_model(solver, [facts]) if facts is not None else solver.model()
+        return nice_model(solver, [facts], minimal) if facts is not None else solver.model()
     finally:
         solver.pop()
 
@@ -93,7 +94,7 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND) -> 
                                f"fire together; {spec.decision.combine} answers {winner!r} in the example",
                                [a, b], facts_from_model(dm.facts, model)))
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
-    model = _sat(solver, none_fire, facts=dm.facts)
+    model = _sat(solver, none_fire, facts=dm.facts, minimal=True)
     if model is not None:
         forced = _forced(solver, none_fire, dm.facts, model)
         shape = ("; every such fact has " + ", ".join(forced)) if forced else \
