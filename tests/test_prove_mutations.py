@@ -111,3 +111,28 @@ def test_the_invariants_that_replaced_property_tests_exist() -> None:
         named |= set(re.findall(r"\b[a-z_]+\.inv\.[a-z0-9-]+[a-z0-9]", path.read_text(encoding="utf-8")))
     assert len(named) >= 15
     assert named <= ids, sorted(named - ids)
+
+
+# computable clauses that say "not" without a prohibition an answer could break, with the reason
+NO_INVARIANT = {
+    ("practice_model", "belief.families.4"):
+        "descriptive ('the past does not necessarily limit their potential'); the belief's ratings "
+        "are covered by practice_model.inv.all-acceptable-supported",
+}
+
+
+def test_every_never_not_only_sentence_has_an_invariant() -> None:
+    """Every computable clause whose text or reading says never, not, only or "under any
+    circumstances" is guaranteed by an invariant of its policy (or listed above with a reason)."""
+    import re
+
+    guaranteed = {(inv.file.policy.id, inv.invariant.clause) for inv in POLICIES.invariants}
+    missing = []
+    for f in POLICIES.files:
+        for c in f.policy.clauses:
+            words = re.search(r"\b(never|not|only|under any circumstances)\b", f"{c.text} {c.note or ''}", re.I)
+            key = (f.policy.id, c.id)
+            if c.computable and words and key not in guaranteed and key not in NO_INVARIANT:
+                missing.append(key)
+    assert not missing
+    assert len(guaranteed) >= 30
