@@ -128,3 +128,23 @@ def test_z3_is_imported_only_when_proving() -> None:
     out = subprocess.run([sys.executable, "-c", code], input='{"record": "other", "action": "file_with_pco"}',
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert out.stdout.strip().endswith("False"), out.stdout + out.stderr
+
+
+def test_the_semantic_diff_finds_a_one_day_boundary(tmp_path: Path) -> None:
+    """A one-day change of a parameter moves one boundary date only: the solver finds it."""
+    import datetime as dt
+
+    from qpr_rules.analysis.semantic_diff import compare_decision
+    from qpr_rules.policy.loader import load_policy_set
+
+    assert QPR.count("    value: 365\n") == 1
+    (tmp_path / "qpr.yaml").write_text(QPR.replace("    value: 365\n", "    value: 366\n"), encoding="utf-8")
+    old = load_policy_set([ROOT / "policies" / "qpr.yaml"]).decisions["qpr.reinstatement"]
+    new = load_policy_set([tmp_path / "qpr.yaml"]).decisions["qpr.reinstatement"]
+    result = compare_decision(old, new)
+    assert result.verdict == "different" and result.example is not None
+    assert (result.old_outcome, result.new_outcome) == ("eligible-for-review", "not-eligible")
+    hold, request = result.example["hold"], result.example["request"]
+    assert "review_date" not in hold
+    assert request["date"] == hold["placed_on"] + dt.timedelta(days=366)
+    assert compare_decision(old, old).verdict == "same"
