@@ -47,19 +47,20 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
     ("    facts: {record", "    fact: {record",
      "6:5: unknown key 'fact' (did you mean 'facts'?); allowed here: name, decision, clauses, facts, expect"),
     ("fired: [qpr.records.no-upload]", "fired: qpr.records.no-upload",
-     "7:36: scenarios.0.expect.fired: Input should be a valid list (got str 'qpr.records.no-upload'); "
+     "7:36: scenarios #1.expect.fired: Input should be a valid list (got str 'qpr.records.no-upload'); "
      "write a list: [a, b] or one '- item' per line"),
     ("decision: qpr.records\n", "",
      "3:5: no decision: set `decision:` on the scenario or at the top of the file"),
     ("decision: qpr.records", "decision: qpr.recrods",
-     "4:1: scenario 'upload is denied': unknown decision 'qpr.recrods'; known: qpr.actions, qpr.concern-routing, "
+     "4:1: scenario 'upload is denied': unknown decision 'qpr.recrods' (did you mean 'qpr.records'?); known: qpr.actions, qpr.concern-routing, "
      "qpr.placement, qpr.procedure, qpr.records, qpr.referral-screening, qpr.reinstatement, qpr.team"),
     ("fired: [qpr.records.no-upload]", "fired: [qpr.records.no-uplod]",
-     "4:1: scenario 'upload is denied': rule 'qpr.records.no-uplod' is not a rule of qpr.records"),
+     "4:1: scenario 'upload is denied': rule 'qpr.records.no-uplod' is not a rule of qpr.records "
+     "(did you mean 'qpr.records.no-upload'?)"),
     ("outcome: deny", "outcome: denied",
-     "4:1: scenario 'upload is denied': outcome 'denied' is not one of ['deny', 'allow']"),
+     "4:1: scenario 'upload is denied': outcome 'denied' is not one of ['deny', 'allow'] (did you mean 'deny'?)"),
     ("clauses: [records.confidential]", "clauses: [records.secret]",
-     "4:1: scenario 'upload is denied': clause 'records.secret' is not in qpr.yaml"),
+     "4:1: scenario 'upload is denied': clause 'records.secret' is not in qpr.yaml (did you mean 'records.confidential'?)"),
     ("scenarios:\n", "scenarios:\nscenarios:\n",
      "4:1: duplicate key 'scenarios' (first defined at line 3, column 1); each key may appear once in a "
      "mapping: merge the two or rename one"),
@@ -83,3 +84,25 @@ def test_a_policy_file_given_as_scenarios(tmp_path: Path) -> None:
         load_scenario_file(path)
     assert info.value.problems[0].message == (
         f"this is a policy file, not scenarios; check it with `qpr-rules validate {path}`")
+
+
+def test_one_bad_reference_still_runs_the_other_scenarios(tmp_path: Path) -> None:
+    """`qpr-rules test`: the scenario naming a misspelt rule is reported with a suggestion; the
+    file's other scenarios still run and pass."""
+    import subprocess
+    import sys
+
+    tests_dir = tmp_path / "policies" / "tests"
+    tests_dir.mkdir(parents=True)
+    (tmp_path / "policies" / "qpr.yaml").write_text((ROOT / "policies" / "qpr.yaml").read_text(encoding="utf-8"),
+                                                    encoding="utf-8")
+    good = GOOD.split("scenarios:\n", 1)[1]
+    bad = good.replace("fired: [qpr.records.no-upload]", "fired: [qpr.records.no-uplod]").replace(
+        "upload is denied", "upload is denied (misspelt)")
+    (tests_dir / "s.yaml").write_text(GOOD + bad, encoding="utf-8")
+    cli = Path(sys.executable).with_name("qpr-rules")
+    result = subprocess.run([str(cli), "test", str(tests_dir / "s.yaml")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "1 passed, 0 failed, 1 problem(s) in files" in result.stdout, result.stdout + result.stderr
+    assert "(did you mean 'qpr.records.no-upload'?)" in result.stderr

@@ -50,12 +50,42 @@ def test_schemas_accept_every_bundled_file_and_reject_mistakes() -> None:
     scenario = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text())
     for path in sorted((ROOT / "policies").glob("*.yaml")):
         jsonschema.validate(_plain(load_yaml_file(path)[0]), policy)
+    validator = _scenario_validator(scenario)
     for path in sorted((ROOT / "policies" / "tests").rglob("*.yaml")):
-        jsonschema.validate(_plain(load_yaml_file(path)[0]), scenario)
+        validator.validate(_plain(load_yaml_file(path)[0]))
     data = _plain(load_yaml_file(ROOT / "policies" / "qpr.yaml")[0])
     data["rules"][0]["when"] = {"fact": "home.hold.kind", "equals": "permanent"}  # type: ignore[index]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, policy)
+
+
+def _scenario_validator(scenario: dict[str, object]) -> jsonschema.protocols.Validator:
+    """The scenario schema with its relative references to schemas/facts/ resolvable, as an
+    editor resolves them beside the committed file."""
+    from referencing import Registry, Resource
+
+    registry: Registry = Registry().with_resources(
+        (f"facts/{p.name}", Resource.from_contents(json.loads(p.read_text())))
+        for p in sorted((ROOT / "schemas" / "facts").glob("*.schema.json")))
+    return jsonschema.Draft202012Validator(scenario, registry=registry)
+
+
+def test_scenario_schema_types_facts_per_decision() -> None:
+    """Editors complete `facts:` per decision: a misspelt fact field is flagged for the decision
+    named by the scenario and for the decision named by the file."""
+    validator = _scenario_validator(json.loads((ROOT / "schemas" / "scenario.schema.json").read_text()))
+    good = _plain(load_yaml_file(ROOT / "policies" / "tests" / "qpr" / "placement_holds.yaml")[0])
+    validator.validate(good)
+    bad = json.loads(json.dumps(good))
+    bad["scenarios"][0]["facts"]["placement"]["datee"] = "2024-01-01"  # type: ignore[index]
+    errors = list(validator.iter_errors(bad))
+    assert errors and any("datee" in e.message for e in errors), [e.message for e in errors]
+    own = json.loads(json.dumps(good))
+    own.pop("decision", None)
+    for sc in own["scenarios"]:  # type: ignore[index]
+        sc.setdefault("decision", good.get("decision") or sc.get("decision"))  # type: ignore[union-attr]
+    own["scenarios"][0]["facts"]["child"]["agee"] = 3  # type: ignore[index]
+    assert any("agee" in e.message for e in validator.iter_errors(own))
 
 
 def test_check_passes_on_bundled_policies() -> None:

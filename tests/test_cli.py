@@ -161,10 +161,17 @@ def test_list_json() -> None:
         ("hold", ["tiny.placement.hold"]), ("cleared", ["tiny.placement.cleared"])]
 
 
-def test_list_text() -> None:
-    result = run("list", "--rules", str(TINY))
+def test_list_table() -> None:
+    result = run("list", "--rules", "--format", "table", str(TINY))
     assert result.returncode == 0
     assert "rules (2)" in result.stdout and "tiny.placement.cleared" in result.stdout
+
+
+def test_list_piped_is_plain() -> None:
+    result = run("list", "--rules", str(TINY))
+    assert result.returncode == 0
+    assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [
+        ["tiny.placement.hold", "deny"], ["tiny.placement.cleared", "allow"]]
 
 
 def test_schema_facts() -> None:

@@ -67,7 +67,8 @@ def test_thousands_of_cases_matching_no_rule_do_not_crash() -> None:
 def test_the_raw_hazard_crashes_the_process() -> None:
     """Why the guard rule exists: raw durable_rules, no action run, then delete_state."""
     result = run_python("""
-        from durable import engine
+        from qpr_rules.engine.durable_import import import_durable_engine
+        engine = import_durable_engine()
         class H(engine.Host):
             def _run(self):
                 pass

@@ -133,10 +133,11 @@ def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:
     assert (decision.outcome, decision.status, decision.allowed, decision.fired) == ("deny", "error", False, ())
     assert decision.errors == (
         'placement.date: write a date as YYYY-MM-DD (got "someday")',
-        "placement.cleared_with_pco: Field required",
+        "placement.cleared_with_pco: required, missing "
+        "(The placing social worker cleared the home with the PCO before placing)",
         "child.age: Input should be greater than or equal to 0 (got -1)",
-        "child.gender: Field required",
-        "extra: Extra inputs are not permitted (got 1)",
+        "child.gender: required, missing",
+        "extra: unknown field; allowed here: placement, child, home",
     )
     assert decision.reason.startswith("the facts are invalid; failing closed with 'deny': placement.date: ")
 
@@ -189,7 +190,7 @@ def test_explain_trace(engine: Engine) -> None:
     assert lines[-1] == f"policy tiny@2024-01-01 digest {engine.digest[:16]}"
     error = engine.explain("tiny.placement", {})
     assert error.splitlines()[0] == "tiny.placement: DENY (error)"
-    assert "  error: placement: Field required" in error.splitlines()
+    assert "  error: placement: required, missing" in error.splitlines()
 
 
 def test_decision_type_is_public() -> None:
@@ -198,3 +199,30 @@ def test_decision_type_is_public() -> None:
     assert qpr_rules.Decision is Decision
     assert set(qpr_rules.__all__) >= {"Engine", "Decision", "PolicyError", "FactsError", "EngineError",
                                       "UnknownDecisionError", "Citation", "Obligation"}
+
+
+def test_decision_json_carries_its_format_version(engine: Engine) -> None:
+    from qpr_rules.engine.decision import DECISION_FORMAT
+
+    for facts in (ON_HOLD, {"nonsense": 1}):
+        data = json.loads(engine.decide("tiny.placement", facts).to_json())
+        assert data["format"] == DECISION_FORMAT == "qpr-rules/decision/v1"
+    api = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert "## Versioned contracts" in api and DECISION_FORMAT in api
+
+
+def test_a_misspelt_fact_field_names_the_right_path(engine: Engine) -> None:
+    facts = json.loads(json.dumps(CLEARED))
+    facts["child"]["agee"] = facts["child"].pop("age")
+    decision = engine.decide("tiny.placement", facts)
+    assert decision.status == "error"
+    assert any(e.startswith("child.agee: unknown field (did you mean 'child.age'?); allowed here: ")
+               for e in decision.errors), decision.errors
+    assert "child.age: required, missing" in " ".join(decision.errors)
+
+
+def test_list_positions_in_fact_errors_count_from_one(engine: Engine) -> None:
+    facts = json.loads(json.dumps(CLEARED))
+    facts["home"]["children_placed"] = [{"age": 3, "gender": "female"}, {"age": 4, "gender": "Mail"}]
+    decision = engine.decide("tiny.placement", facts)
+    assert any(e.startswith("home.children_placed #2.gender: ") for e in decision.errors), decision.errors

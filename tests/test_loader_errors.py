@@ -72,7 +72,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     assert unknown.code == "unknown-key"
     # the rule now also lacks its title: reported at the rule's mapping
     assert (missing.line, missing.column) == (line_of(text, "- id: tiny.placement.hold"), 5)
-    assert missing.message == "missing required key 'title' in rules.0"
+    assert missing.message == "missing required key 'title' in rules #1"
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
@@ -87,15 +87,15 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     ("revision: 2024-01-01", "revision: soon", "revision:", 11,
      "revision: Input should be a valid date (got str 'soon'); write a date as YYYY-MM-DD, unquoted"),
     ("    outcome: deny\n", "    priority: high\n    outcome: deny\n", "priority:", 15,
-     "rules.0.priority: Input should be a valid integer (got str 'high'); write a whole number, unquoted"),
+     "rules #1.priority: Input should be a valid integer (got str 'high'); write a whole number, unquoted"),
     ("    placement: true", "    placement: yes please", "placement: yes", 16,
-     "decisions.0.placement: Input should be a valid boolean (got str 'yes please'); write true or false, "
+     "decisions #1.placement: Input should be a valid boolean (got str 'yes please'); write true or false, "
      "unquoted"),
     ("jurisdiction: Test", "jurisdiction: 12", "jurisdiction:", 15,
      "jurisdiction: Input should be a valid string (got int 12); write text; quote it if it would read as a "
      "number, a date or true/false"),
     ("clauses: [cleared]", "clauses: cleared", "clauses: cleared", 14,
-     "rules.1.clauses: Input should be a valid list (got str 'cleared'); write a list: [a, b] or one "
+     "rules #2.clauses: Input should be a valid list (got str 'cleared'); write a list: [a, b] or one "
      "'- item' per line"),
     ("id: tiny\n", "id: Tiny Policy\n", "id: Tiny Policy", 5,
      "id: String should match pattern '^[a-z0-9][a-z0-9_.-]*$' (got str 'Tiny Policy'); ids use lower-case "
@@ -312,14 +312,14 @@ def test_placement_decision_must_fail_closed(tmp_path: Path) -> None:
     text = broken("    on_error: deny", "    on_error: allow")
     p = only(tmp_path, text)
     assert (p.line, p.column) == (line_of(text, "- id: tiny.placement"), 5)  # the decision's mapping
-    assert p.message == "decisions.0: a placement decision must fail closed: set on_error: deny"
+    assert p.message == "decisions #1: a placement decision must fail closed: set on_error: deny"
 
 
 def test_on_error_must_be_an_outcome(tmp_path: Path) -> None:
     text = broken("    on_error: deny", "    on_error: refuse")
     p = only(tmp_path, text)
     assert (p.line, p.column) == (line_of(text, "- id: tiny.placement"), 5)
-    assert p.message == "decisions.0: on_error 'refuse' is not one of the outcomes ['deny', 'allow']"
+    assert p.message == "decisions #1: on_error 'refuse' is not one of the outcomes ['deny', 'allow']"
 
 
 def test_engine_load_raises_the_same_policy_error(tmp_path: Path) -> None:
@@ -338,3 +338,13 @@ def test_empty_file_and_empty_directory(tmp_path: Path) -> None:
         load_policy_set([empty])
     assert [(p.file, p.message) for p in info.value.problems] == [
         (str(empty), "no policy files (*.yaml) found here")]
+
+
+def test_a_key_indented_one_level_too_deep_is_explained(tmp_path: Path) -> None:
+    text = BASE.replace("    when: {fact: home.hold.kind, in: [pending_qpr, permanent]}\n    outcome: deny\n",
+                        "    when:\n      fact: home.hold.kind\n      in: [pending_qpr, permanent]\n      outcome: deny\n")
+    assert text != BASE
+    found = problems(tmp_path, text)
+    line = text.splitlines().index("      outcome: deny") + 1
+    assert any(f"check the indentation of line {line}: `outcome` is inside `when`, but belongs one level up"
+               in p.message for p in found), [p.message for p in found]

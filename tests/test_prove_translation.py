@@ -151,3 +151,32 @@ def test_a_date_shifted_past_year_9999_is_an_error_in_both() -> None:
     solver.add(*pin_to_facts(dm.facts, dumped), z3.Not(dm.outcome_is["not-eligible"]))
     assert solver.check() == z3.unsat
     solver.pop()
+
+
+def test_the_smt_combine_is_engine_combine() -> None:
+    """smt_decision.combine encodes engine/combine.py: every strategy, every order of outcomes,
+    every subset of fired rules, with and without an evaluation error."""
+    import itertools
+    from types import SimpleNamespace
+
+    from qpr_rules.analysis.smt_decision import combine as smt_combine
+    from qpr_rules.engine.combine import combine as engine_combine
+
+    rule_outcomes = ["allow", "deny", "review", "allow"]
+    rules = [SimpleNamespace(id=f"r{i}", rule=SimpleNamespace(outcome=o)) for i, o in enumerate(rule_outcomes)]
+    checked = 0
+    for strategy in ("deny-overrides", "precedence", "first-applicable", "collect-all"):
+        for order in itertools.permutations(["deny", "allow", "review"]):
+            decision = SimpleNamespace(outcomes=list(order), combine=strategy, default=order[-1],
+                                       on_error=order[0])
+            spec: Any = SimpleNamespace(decision=decision)
+            for mask in itertools.product([False, True], repeat=len(rules)):
+                for raises in (False, True):
+                    fires = {r.id: z3.BoolVal(m) for r, m in zip(rules, mask, strict=True)}
+                    got = smt_combine(spec, rules, fires, z3.BoolVal(raises))  # type: ignore[arg-type]
+                    fired = [r for r, m in zip(rules, mask, strict=True) if m]
+                    combined = engine_combine(strategy, order, fired, lambda r: r.rule.outcome)  # type: ignore[arg-type]
+                    want = decision.on_error if raises else (combined.outcome if combined else decision.default)
+                    assert [o for o, v in got.items() if z3.is_true(v)] == [want], (strategy, order, mask)
+                    checked += 1
+    assert checked == 4 * 6 * 16 * 2

@@ -22,6 +22,7 @@ from qpr_rules.scenarios.runner import (
     LoadedScenario,
     check_references,
     load_scenario_file,
+    policies_for,
     run_scenario,
 )
 
@@ -37,16 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @lru_cache(maxsize=8)
 def _engine(policies: str) -> Engine:
     return Engine.load([policies])
-
-
-def policies_for(path: Path, override: str | None) -> Path:
-    """The policy directory of a scenario file: the parent of its `tests/` ancestor."""
-    if override:
-        return Path(override)
-    for parent in path.resolve().parents:
-        if parent.name == "tests":
-            return parent.parent
-    return path.resolve().parent
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:

@@ -8,6 +8,7 @@ committed files in sync with the models.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from qpr_rules.policy.conditions import ATOM_OPS, COMBINATORS
@@ -74,8 +75,40 @@ def policy_schema() -> dict[str, Any]:
     return _with_header(schema, "qpr-rules policy file")
 
 
-def scenario_schema() -> dict[str, Any]:
-    return _with_header(ScenarioFile.model_json_schema(), "qpr-rules scenario file")
+def scenario_schema(decision_facts: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The scenario format, with `facts:` typed by the decision each scenario asks (its own
+    `decision:` or the file's), so that an editor completes fact fields. decision_facts maps
+    decision ids to fact types (default: the bundled policies'). The fact schemas are referenced
+    as `facts/TYPE.schema.json`, relative to this schema, as committed under schemas/."""
+    schema = ScenarioFile.model_json_schema()
+    mapping = _bundled_decision_facts() if decision_facts is None else dict(decision_facts)
+
+    def when_decision(decision: str, then: dict[str, Any]) -> dict[str, Any]:
+        return {"if": {"required": ["decision"], "properties": {"decision": {"const": decision}}},
+                "then": then}
+
+    def typed_facts(fact_type: str) -> dict[str, Any]:
+        # a scenario that expects `status: error` gives invalid facts on purpose: left untyped
+        expects_error = {"required": ["expect"], "properties": {"expect": {
+            "required": ["status"], "properties": {"status": {"const": "error"}}}}}
+        return {"if": {"not": expects_error},
+                "then": {"properties": {"facts": {"$ref": f"facts/{fact_type}.schema.json"}}}}
+
+    pairs = sorted(mapping.items())
+    schema["$defs"]["Scenario"]["allOf"] = [when_decision(d, typed_facts(t)) for d, t in pairs]
+    schema["allOf"] = [  # the file's decision types the scenarios that do not name their own
+        when_decision(d, {"properties": {"scenarios": {"items": {
+            "if": {"not": {"required": ["decision"]}}, "then": typed_facts(t)}}}})
+        for d, t in pairs]
+    return _with_header(schema, "qpr-rules scenario file")
+
+
+def _bundled_decision_facts() -> dict[str, str]:
+    from qpr_rules.bundled import bundled_policy_dir
+    from qpr_rules.policy.loader import load_policy_set
+
+    policies = load_policy_set([bundled_policy_dir()])
+    return {did: spec.decision.facts for did, spec in policies.decisions.items()}
 
 
 def _with_header(schema: dict[str, Any], title: str) -> dict[str, Any]:

@@ -126,8 +126,9 @@ class FactEncoder:
                 obj.fields[name] = self._field(ft, f"{path}.{name}", z3.BoolVal(False), [], None)
             else:
                 obj.fields[name] = build(self, obj, f"{path}.{name}")
-        for vname in model.__pydantic_decorators__.model_validators:
-            key = f"{model.__qualname__}.{vname}"
+        for vname, dec in model.__pydantic_decorators__.model_validators.items():
+            # keyed by the class that defines it: a validator of the FactModel base applies to all
+            key = getattr(dec.func, "__qualname__", f"{model.__qualname__}.{vname}")
             rule = VALIDATORS.get(key)
             if rule is None:
                 self.unmodelled.append(f"model validator {key}")
@@ -296,7 +297,14 @@ COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
     "Home.genders_placed": _genders_placed,
 }
 
+def _no_constraint(obj: ObjEnc) -> z3.BoolRef:
+    return z3.BoolVal(True)
+
+
 VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
+    # refuses computed fields given as input when they contradict the facts; the encoding's facts
+    # are the given fields only (computed ones follow from them), so every valid fact stays valid
+    "FactModel._derived_fields_are_not_inputs": _no_constraint,
     "Hold._ends_after_start": _ends_not_before("placed_on", "ends_on"),
     "ProposedAction._ends_after_start": _ends_not_before("starts_on", "ends_on"),
 }

@@ -13,10 +13,10 @@ from qpr_rules.cli.core import schema
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
-from qpr_rules.pytest_plugin import policies_for
 from qpr_rules.scenarios.runner import (
     check_references,
     load_scenario_file,
+    policies_for,
     run_scenario,
     scenario_files,
 )
@@ -29,7 +29,13 @@ from qpr_rules.schemas import policy_schema, render, scenario_schema
               help="Policies to test (default: the directory holding each file's tests/).")
 @click.option("--quiet", "-q", is_flag=True, help="Only failures and the summary.")
 def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
-    """Run YAML scenario files: a line per scenario, a summary, exit 1 on any failure."""
+    """Run YAML scenario files: a line per scenario, a summary, exit 1 on any failure.
+
+    \b
+    Example:
+      qpr-rules test                          # the bundled policies' scenarios
+      qpr-rules test policies/tests/qpr -q
+    """
     files = scenario_files(paths or [bundled_policy_dir() / "tests"])
     problems: list[Problem] = []
     engines: dict[Path, Engine] = {}
@@ -44,11 +50,11 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
             problems.extend(exc.problems)
             continue
         engine = engines[pdir]
-        refs = check_references(engine, scenarios)
-        if refs:
-            problems.extend(refs)
-            continue
         for s in scenarios:
+            refs = check_references(engine, [s])
+            if refs:  # this scenario names something that does not exist: report it, run the others
+                problems.extend(refs)
+                continue
             result = run_scenario(engine, s)
             if result.passed:
                 passed += 1
@@ -72,13 +78,23 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
 
 @schema.command(name="policy")
 def schema_policy() -> None:
-    """JSON Schema of the policy file format (committed as schemas/policy.schema.json)."""
+    """JSON Schema of the policy file format (committed as schemas/policy.schema.json).
+
+    \b
+    Example:
+      qpr-rules schema policy > policy.schema.json
+    """
     click.echo(render(policy_schema()), nl=False)
 
 
 @schema.command(name="scenario")
 def schema_scenario() -> None:
-    """JSON Schema of the scenario file format (committed as schemas/scenario.schema.json)."""
+    """JSON Schema of the scenario file format (committed as schemas/scenario.schema.json).
+
+    \b
+    Example:
+      qpr-rules schema scenario > scenario.schema.json
+    """
     click.echo(render(scenario_schema()), nl=False)
 
 
@@ -89,7 +105,13 @@ def schema_scenario() -> None:
               help="Directory of the source documents (default: ../shared/seeds beside the checkout).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -> None:
-    """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook)."""
+    """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook).
+
+    \b
+    Example:
+      qpr-rules check --strict policies
+      qpr-rules check --format json | jq '.problems[] | select(.severity == "error")'
+    """
     from qpr_rules.analysis.lint import check as run_check
     from qpr_rules.cli.app import policy_paths
 
@@ -117,7 +139,14 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
               help="Also prove, per decision, that both give the same answer for every valid fact, "
                    "or show a fact on which they differ.")
 def diff(old: str, new: str, fmt: str, generated: int, prove_: bool) -> None:
-    """What changed between two policy sets (directories or git revisions), and its impact."""
+    """What changed between two policy sets (directories or git revisions), and its impact.
+
+    \b
+    Example:
+      qpr-rules diff old-policies/ policies/
+      qpr-rules diff HEAD~1 HEAD --format json
+      qpr-rules diff HEAD~1 HEAD --prove
+    """
     from qpr_rules.analysis.diff import diff as run_diff
     from qpr_rules.analysis.diff import render_text
 
@@ -129,16 +158,49 @@ def diff(old: str, new: str, fmt: str, generated: int, prove_: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--check", "check_only", is_flag=True,
               help="Change nothing; exit 1 if a file is not canonical.")
-def fmt_(paths: tuple[str, ...], check_only: bool) -> None:
-    """Canonical layout of policy and scenario files, comments kept."""
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Change nothing; print a unified diff of what would change (exit 1 if any).")
+def fmt_(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Canonical layout of policy and scenario files, comments kept; lines are never re-wrapped.
+
+    \b
+    Example:
+      qpr-rules fmt --check policies    # exit 1 if a file would change
+      qpr-rules fmt --diff policies     # show what would change, change nothing
+      qpr-rules fmt policies            # rewrite in place (atomically)
+    """
     from qpr_rules.analysis.fmt import format_file
 
     targets: list[Path] = []
     for p in map(Path, paths or [str(bundled_policy_dir())]):
         targets.extend(sorted(p.rglob("*.yaml")) if p.is_dir() else [p])
+    if show_diff:
+        _print_fmt_diff(targets)
+        return
     changed = [t for t in targets if format_file(t, check_only=check_only)]
     for t in changed:
         click.echo(f"{'would reformat' if check_only else 'reformatted'} {t}")
     click.echo(f"{len(changed)} of {len(targets)} file(s) {'need' if check_only else 'got'} formatting")
     if check_only and changed:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _print_fmt_diff(targets: list[Path]) -> None:
+    import difflib
+
+    from qpr_rules.analysis.fmt import format_text
+    from qpr_rules.yaml_source import load_yaml_file
+
+    changed = 0
+    for t in targets:
+        load_yaml_file(t)  # the same refusals, with positions, as formatting in place
+        original = t.read_text(encoding="utf-8")
+        formatted = format_text(original, str(t))
+        if formatted != original:
+            changed += 1
+            click.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
+                                                    formatted.splitlines(keepends=True),
+                                                    f"a/{t}", f"b/{t}")), nl=False)
+    click.echo(f"{changed} of {len(targets)} file(s) would be reformatted", err=True)
+    if changed:
         raise SystemExit(EXIT_FAILED)

@@ -11,12 +11,14 @@ from typing import Any
 import click
 
 from qpr_rules.bundled import bundled_policy_dir
+from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem, QprRulesError
 from qpr_rules.yaml_source import load_yaml_file, load_yaml_text
 
 EXIT_FAILED = 1  # a check or test failed, or a policy is invalid
 EXIT_USAGE = 2  # the command was used wrongly (click's own convention)
+EXIT_DENIED = 3  # `decide --exit-code`: the outcome is the decision's denying outcome
 
 
 def policy_paths(paths: Sequence[str]) -> list[Path]:
@@ -72,8 +74,17 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qpr-rules")
-def cli() -> None:
-    """Quality-parenting policy as rules: validate, decide, explain, test and audit."""
+@click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or output is piped).")
+def cli(no_color: bool) -> None:
+    """Quality-parenting policy as rules: validate, decide, explain, test and audit.
+
+    \b
+    Example:
+      qpr-rules validate && qpr-rules decide qpr.placement --facts facts.yaml
+    Exit codes of every command: docs/cli.md. Shell completion: docs/cli.md.
+    """
+    if no_color:
+        disable_color()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

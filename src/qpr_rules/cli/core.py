@@ -7,7 +7,8 @@ import json
 
 import click
 
-from qpr_rules.cli.app import EXIT_FAILED, cli, load_engine, read_facts
+from qpr_rules.cli.app import EXIT_DENIED, EXIT_FAILED, cli, load_engine, read_facts
+from qpr_rules.cli.output import console, is_terminal
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.facts.base import registered_fact_types
 from qpr_rules.policy.loader import load_policy_set
@@ -22,7 +23,13 @@ POLICIES = click.option("--policies", "-p", "policies", multiple=True, type=clic
 @cli.command()
 @PATHS
 def validate(paths: tuple[str, ...]) -> None:
-    """Load policy files and report every problem (exit 1 when there are any)."""
+    """Load policy files and report every problem (exit 1 when there are any).
+
+    \b
+    Example:
+      qpr-rules validate                 # the bundled policies
+      qpr-rules validate policies/qpr.yaml
+    """
     from qpr_rules.cli.app import policy_paths
 
     ps = load_policy_set(policy_paths(paths))
@@ -35,11 +42,22 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.argument("decision")
 @click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help=f"Exit {EXIT_DENIED} when the outcome is the decision's denying outcome (its on_error).")
 @POLICIES
 @AS_OF
-def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...],
+def decide(decision: str, facts_src: str, fmt: str, exit_code: bool, policies: tuple[str, ...],
            as_of: dt.datetime | None) -> None:
-    """Answer DECISION for the facts. Exit 0 whatever the outcome; 1 if the facts are invalid."""
+    """Answer DECISION for the facts.
+
+    Exit 0 whatever the outcome (with --exit-code: 3 when the outcome is the decision's denying
+    outcome, its `on_error`: deny for placements); 1 if the facts are invalid.
+
+    \b
+    Example:
+      qpr-rules decide qpr.placement --facts examples/placement_home_on_hold.yaml
+      cat facts.json | qpr-rules decide qpr.placement --facts - --format json --exit-code
+    """
     engine = load_engine(policies, as_of.date() if as_of else None)
     result = engine.decide(decision, read_facts(facts_src))
     if fmt == "json":
@@ -50,6 +68,8 @@ def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...],
             click.echo(f"  obligation: {ob.role}: {ob.do}")
     if result.status == "error":
         raise SystemExit(EXIT_FAILED)
+    if exit_code and result.outcome == engine.spec(decision).decision.on_error:
+        raise SystemExit(EXIT_DENIED)
 
 
 @cli.command()
@@ -58,7 +78,12 @@ def decide(decision: str, facts_src: str, fmt: str, policies: tuple[str, ...],
 @POLICIES
 @AS_OF
 def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.datetime | None) -> None:
-    """A readable trace: each rule, fired or not and why, with the quoted policy text."""
+    """A readable trace: each rule, fired or not and why, with the quoted policy text.
+
+    \b
+    Example:
+      qpr-rules explain qpr.placement --facts examples/placement_home_on_hold.yaml
+    """
     engine = load_engine(policies, as_of.date() if as_of else None)
     result = engine.decide(decision, read_facts(facts_src))
     click.echo(render_trace(engine, result), nl=False)
@@ -71,9 +96,19 @@ def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.
 @click.option("--decisions", "what", flag_value="decisions", help="Only decisions.")
 @click.option("--rules", "what", flag_value="rules", help="Only rules.")
 @click.option("--clauses", "what", flag_value="clauses", help="Only the clause index.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def list_(paths: tuple[str, ...], what: str | None, fmt: str) -> None:
-    """Decisions, rules and the clause index (with the rules encoding each clause)."""
+@click.option("--format", "fmt", type=click.Choice(["table", "plain", "json"]), default=None,
+              help="table (default on a terminal), plain (default when piped) or json.")
+def list_(paths: tuple[str, ...], what: str | None, fmt: str | None) -> None:
+    """Decisions, rules and the clause index (with the rules encoding each clause).
+
+    Ids are never cut: tables wrap them; when the output is not a terminal the default format
+    is `plain` (one tab-separated line per item).
+
+    \b
+    Example:
+      qpr-rules list --decisions
+      qpr-rules list --rules --format json | jq '.rules[].id'
+    """
     from qpr_rules.cli.app import policy_paths
 
     ps = load_policy_set(policy_paths(paths))
@@ -96,48 +131,63 @@ def list_(paths: tuple[str, ...], what: str | None, fmt: str) -> None:
                 "computable": clause.computable, "reason": clause.reason,
                 "rules": encoded.get((f.policy.id, clause.id), [])})
     sections = [what] if what else ["decisions", "rules", "clauses"]
+    fmt = fmt or ("table" if is_terminal() else "plain")
     if fmt == "json":
         click.echo(json.dumps({k: data[k] for k in sections}, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=max(120, Console().width))
     for section in sections:
-        rows = data[section]
+        columns, rows = _list_rows(section, data[section])
+        if fmt == "plain":
+            for row in rows:
+                click.echo("\t".join(row))
+            continue
+        from rich.table import Table
+
         table = Table(title=f"{section} ({len(rows)})", show_lines=False)
-        if section == "decisions":
-            for col in ("id", "title", "facts", "combine", "default", "rules"):
-                table.add_column(col)
-            for d_ in rows:
-                table.add_row(*(str(d_[c]) for c in ("id", "title", "facts", "combine", "default", "rules")))
-        elif section == "rules":
-            for col in ("id", "outcome", "title", "clauses"):
-                table.add_column(col)
-            for r_ in rows:
-                table.add_row(str(r_["id"]), str(r_["outcome"]), str(r_["title"]),
-                              ", ".join(r_["clauses"]))  # type: ignore[arg-type]
-        else:
-            for col in ("policy", "id", "section", "text", "encoded by"):
-                table.add_column(col, overflow="fold")
-            for c_ in rows:
-                enc = ", ".join(c_["rules"]) if c_["rules"] else (  # type: ignore[arg-type]
-                    f"non-computable: {c_['reason']}" if not c_["computable"] else "NOT ENCODED")
-                table.add_row(str(c_["policy"]), str(c_["id"]), str(c_["section"]),
-                              str(c_["text"]), enc)
-        console.print(table)
+        for col in columns:  # fold, never cut: an id with an ellipsis cannot be copied
+            table.add_column(col, overflow="fold", no_wrap=False)
+        for row in rows:
+            table.add_row(*row)
+        console().print(table)
+
+
+def _list_rows(section: str, rows: list[dict[str, object]]) -> tuple[list[str], list[list[str]]]:
+    if section == "decisions":
+        cols = ["id", "title", "facts", "combine", "default", "rules"]
+        return cols, [[str(d[c]) for c in cols] for d in rows]
+    if section == "rules":
+        return ["id", "outcome", "title", "clauses"], [
+            [str(r["id"]), str(r["outcome"]), str(r["title"]), ", ".join(r["clauses"])]  # type: ignore[arg-type]
+            for r in rows]
+    out = []
+    for c in rows:
+        enc = ", ".join(c["rules"]) if c["rules"] else (  # type: ignore[arg-type]
+            f"non-computable: {c['reason']}" if not c["computable"] else "NOT ENCODED")
+        out.append([str(c["policy"]), str(c["id"]), str(c["section"]), str(c["text"]), enc])
+    return ["policy", "id", "section", "text", "encoded by"], out
 
 
 @cli.group()
 def schema() -> None:
-    """JSON Schemas: of a decision's facts, of the policy format, of the scenario format."""
+    """JSON Schemas: of a decision's facts, of the policy format, of the scenario format.
+
+    \b
+    Example:
+      qpr-rules schema facts qpr.placement > placement.schema.json
+    """
 
 
 @schema.command(name="facts")
 @click.argument("decision", required=False)
 @POLICIES
 def schema_facts(decision: str | None, policies: tuple[str, ...]) -> None:
-    """JSON Schema of the facts DECISION takes (or, without DECISION, list the fact types)."""
+    """JSON Schema of the facts DECISION takes (or, without DECISION, list the fact types).
+
+    \b
+    Example:
+      qpr-rules schema facts              # the fact types
+      qpr-rules schema facts qpr.placement
+    """
     if decision is None:
         for name, model in registered_fact_types().items():
             click.echo(f"{name}: {(model.__doc__ or '').strip().splitlines()[0]}")

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 Status = Literal["decided", "default", "error"]
 
+#: The version of the Decision JSON contract (docs/api.md, "Versioned contracts"). Bumped when a
+#: field is removed or renamed or its meaning changes; adding a field does not bump it.
+DECISION_FORMAT = "qpr-rules/decision/v1"
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -61,6 +65,7 @@ class Decision:
     outcomes: tuple[str, ...] = field(default=())  # every outcome the fired rules gave
     policy_digest: str = ""
     policy_revision: str = ""
+    format: str = DECISION_FORMAT  # the JSON contract's version, carried by every decision
 
     @property
     def allowed(self) -> bool:

@@ -26,15 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from qpr_rules.engine.durable_compiler import MARKER
+from qpr_rules.engine.durable_import import import_durable_engine
 from qpr_rules.errors import EngineError
 
-try:
-    from durable import engine as _durable
-except ImportError as exc:  # pragma: no cover - depends on the interpreter
-    raise ImportError(
-        "durable_rules could not be imported; it builds and runs on Python 3.11 and 3.12 only "
-        f"(not 3.13, upstream issue #404): {exc}"
-    ) from exc
+_durable: Any = import_durable_engine()  # durable_rules ships no type hints
+_Host: Any = _durable.Host
 
 #: The C extension is process-global and has no locks: every call goes through this lock.
 DURABLE_LOCK = threading.RLock()
@@ -44,7 +40,7 @@ GUARD_RULE = "__case__"
 LEAK_LIMIT = 256
 
 
-class _QuietHost(_durable.Host):
+class _QuietHost(_Host):
     """A Host without its timer threads, which would run actions on other threads."""
 
     def _run(self) -> None:

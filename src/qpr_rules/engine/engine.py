@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
+from qpr_rules.engine.combine import combine
 from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
@@ -21,9 +21,12 @@ from qpr_rules.engine.reference import Check, compile_condition, explain_failure
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
+from qpr_rules.facts.validation_messages import fact_errors
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
+
+M = TypeVar("M", bound=FactModel)
 
 
 @dataclass(frozen=True, eq=False)  # identity: membership tests must not compare pydantic models
@@ -105,9 +108,25 @@ class Engine:
         except KeyError:
             raise UnknownDecisionError(decision_id, self.decision_ids) from None
 
-    def validate_facts(self, decision_id: str, facts: Any) -> FactModel:
-        """Facts as the decision's pydantic model; FactsError names every invalid field."""
+    @overload
+    def validate_facts(self, decision_id: str, facts: M) -> M: ...
+
+    @overload
+    def validate_facts(self, decision_id: str, facts: Any, as_type: type[M]) -> M: ...
+
+    @overload
+    def validate_facts(self, decision_id: str, facts: Any) -> FactModel: ...
+
+    def validate_facts(self, decision_id: str, facts: Any,
+                       as_type: type[FactModel] | None = None) -> FactModel:
+        """Facts as the decision's pydantic model; FactsError names every invalid field.
+
+        Give `as_type` (the decision's fact model, e.g. `PlacementRequest`) to get that type
+        statically: `engine.validate_facts("qpr.placement", data, PlacementRequest).child.age`
+        type-checks. TypeError if the decision takes another fact type."""
         model = self.fact_model(decision_id)
+        if as_type is not None and as_type is not model:
+            raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
         if isinstance(facts, model):
             return facts
         try:
@@ -117,7 +136,7 @@ class Engine:
                 facts = facts.model_dump(exclude=set(type(facts).model_computed_fields))
             return model.model_validate(facts)
         except ValidationError as exc:
-            raise FactsError(decision_id, _fact_errors(exc)) from None
+            raise FactsError(decision_id, fact_errors(exc, model)) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
@@ -163,19 +182,14 @@ class Engine:
         )
         common: dict[str, Any] = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
                   "policy_revision": self.policies.revision}
-        if not reference:
+        combined = combine(spec.combine, spec.outcomes, reference, _outcome_of)
+        if combined is None:
             reason = spec.default_reason or "no rule applies"
             return Decision(outcome=spec.default, status="default",
                             reason=f"{reason}; default outcome {spec.default!r}", **common)
         outcomes = tuple(dict.fromkeys(r.compiled.rule.outcome for r in reference))
-        if spec.combine == "first-applicable":
-            winners = [reference[0]]
-            outcome = winners[0].compiled.rule.outcome
-        else:
-            outcome = next(o for o in spec.outcomes if o in outcomes)
-            winners = [r for r in reference if r.compiled.rule.outcome == outcome]
-        duty_rules = reference if spec.combine == "collect-all" else winners
-        obligations = tuple(ob for r in duty_rules for ob in r.obligations)
+        outcome, winners = combined.outcome, combined.winners
+        obligations = tuple(ob for r in combined.duty_rules for ob in r.obligations)
         reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
         return Decision(outcome=outcome, status="decided", reason=reason,
                         fired=tuple(r.fired for r in reference), obligations=obligations,
@@ -188,21 +202,12 @@ class Engine:
         return render_trace(self, self.decide(decision_id, facts))
 
 
+def _outcome_of(rule: _RuleRuntime) -> str:
+    return rule.compiled.rule.outcome
+
+
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     roles = {r.id: r.title for r in rule.file.policy.roles}
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
-
-
-def _fact_errors(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(facts)"
-        msg = err["msg"].removeprefix("Value error, ")
-        got = err.get("input")
-        if err["type"] == "missing" or isinstance(got, dict):  # the input is the parent: not telling
-            out.append(f"{where}: {msg}")
-        else:
-            out.append(f"{where}: {msg} (got {json.dumps(got, default=str)[:60]})")
-    return out

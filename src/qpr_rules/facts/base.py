@@ -8,9 +8,10 @@ so a misspelt field can never be silently ignored by a rule.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
+from pydantic_core import to_jsonable_python
 
 from qpr_rules._suggest import did_you_mean
 
@@ -19,6 +20,25 @@ class FactModel(BaseModel):
     """Base of all fact models: frozen, no unknown fields, strict scalars."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derived_fields_are_not_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """Derived (computed) fields appear in model_dump() but are never inputs: a dump fed back
+        decides exactly like the original. A derived value given is checked against the one
+        computed from the facts, so a stale or hand-edited value is refused, never believed."""
+        derived = cls.model_computed_fields
+        if not derived or not isinstance(data, dict) or not derived.keys() & data.keys():
+            return handler(data)
+        given = {k: data[k] for k in derived if k in data}
+        instance = handler({k: v for k, v in data.items() if k not in derived})
+        for name, value in given.items():
+            computed = getattr(instance, name)
+            if to_jsonable_python(computed) != to_jsonable_python(value):
+                raise ValueError(f"{name} is derived from the other facts, not an input: given "
+                                 f"{to_jsonable_python(value)!r}, but the facts give "
+                                 f"{to_jsonable_python(computed)!r}; leave it out")
+        return instance
 
 
 _REGISTRY: dict[str, type[FactModel]] = {}

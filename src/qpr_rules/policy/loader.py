@@ -215,11 +215,31 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if cond is not None and not errors:
                 rules_by_decision[rule.decision].append(CompiledRule(rule, cond, f, i))
 
+    for did, (d, _, _) in decisions.items():
+        if d.combine == "first-applicable":
+            problems.extend(_ambiguous_first_applicable(rules_by_decision[did]))
     return {
         did: DecisionSpec(d, f, model, tuple(rules_by_decision[did]))
         for did, (d, f, model) in decisions.items()
         if model is not None
     }
+
+
+def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
+    """first-applicable needs one order of its rules. Within a file, equal priorities keep file
+    order; across files the order of the files is not part of the policy, so two rules of equal
+    priority in different files that give different outcomes cannot be honoured."""
+    problems = []
+    first_at: dict[int, CompiledRule] = {}
+    for r in rules:
+        other = first_at.setdefault(r.rule.priority, r)
+        if other.file is not r.file and other.rule.outcome != r.rule.outcome:
+            problems.append(r.file.smap.problem(
+                ("rules", r.index, "priority"),
+                f"first-applicable decision {r.rule.decision}: rule {r.id!r} and rule {other.id!r} "
+                f"({other.file.path}) have the same priority {r.rule.priority} but different outcomes, "
+                "and the order of files is not part of the policy; give them different priorities"))
+    return problems
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:

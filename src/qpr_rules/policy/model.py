@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+#: What an id may be: the hint about allowed characters is given for this pattern only.
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 Id = Annotated[
     StrictStr,
-    Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="lower-case letters, digits, _ . -"),
+    Field(pattern=ID_PATTERN, description="lower-case letters, digits, _ . -"),
 ]
 Text = Annotated[StrictStr, Field(min_length=1)]
 FORMAT = "qpr-rules/v1"
@@ -81,6 +83,10 @@ class Decision(Strict):
 
     @model_validator(mode="after")
     def _outcomes_known(self) -> Decision:
+        repeated = sorted({o for o in self.outcomes if self.outcomes.count(o) > 1})
+        if repeated:
+            raise ValueError(f"outcomes lists {', '.join(map(repr, repeated))} more than once; "
+                             "list each outcome once, strongest first")
         for name in ("default", "on_error"):
             value = getattr(self, name)
             if value not in self.outcomes:

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import Problem
-from qpr_rules.facts.paths import _strip
+from qpr_rules.facts.validation_messages import clean_loc, describe_input, describe_loc, model_at
+from qpr_rules.policy.model import ID_PATTERN
 from qpr_rules.yaml_source import SourceMap
-
-
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model whose fields are allowed at loc (for listing allowed keys)."""
-    current: Any = root
-    for part in loc:
-        current, _ = _strip(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            if part not in current.model_fields:
-                return None
-            current = current.model_fields[part].annotation
-            continue
-        args = typing.get_args(current)
-        if typing.get_origin(current) is list and args:
-            current = args[0]
-        elif typing.get_origin(current) is dict and len(args) == 2:
-            current = args[1]
-        else:
-            return None
-    current, _ = _strip(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
@@ -39,37 +18,49 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
     """One positioned Problem per pydantic error, saying what is allowed instead."""
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        # pydantic adds the union member tried (e.g. 'str', 'int') to the loc: drop such parts
-        clean = tuple(p for p in loc if not (isinstance(p, str) and _is_type_tag(p)))
-        where = ".".join(str(p) for p in (*prefix, *clean)) or "(top level)"
+        clean = clean_loc(err["loc"])
+        where = describe_loc((*prefix, *clean)) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":
             key = str(clean[-1])
-            owner = _model_at(root, clean[:-1])
+            owner = model_at(root, clean[:-1])
             allowed = list(owner.model_fields) if owner else []
             msg = f"unknown key {key!r}{did_you_mean(key, allowed)}"
             if allowed:
                 msg += f"; allowed here: {', '.join(allowed)}"
             out.append(smap.problem((*prefix, *clean, "__key__"), msg, "unknown-key"))
         elif kind == "missing":
-            owner = _model_at(root, clean[:-1])
+            owner = model_at(root, clean[:-1])
             desc = ""
             if owner is not None and clean and clean[-1] in owner.model_fields:
                 d = owner.model_fields[str(clean[-1])].description
                 desc = f" ({d})" if d else ""
-            parent = ".".join(str(p) for p in (*prefix, *clean[:-1])) or "the top level"
+            parent = describe_loc((*prefix, *clean[:-1])) or "the top level"
             out.append(smap.problem((*prefix, *clean[:-1]),
-                                    f"missing required key {clean[-1]!r} in {parent}{desc}",
+                                    f"missing required key {clean[-1]!r} in {parent}{desc}"
+                                    f"{_misindented(smap, (*prefix, *clean[:-1]), str(clean[-1]))}",
                                     "missing-key"))
         else:
             value = err.get("input")
             # a model-level check (e.g. on_error must be an outcome) gets the whole mapping: not telling
             whole = kind == "value_error" and isinstance(value, dict)
-            got = "" if whole else f" (got {_describe_input(value)})"
+            got = "" if whole else f" (got {describe_input(value)})"
             msg = err["msg"].removeprefix("Value error, ")
-            out.append(smap.problem((*prefix, *clean), f"{where}: {msg}{got}{_hint(kind)}", "wrong-type"))
+            out.append(smap.problem((*prefix, *clean), f"{where}: {msg}{got}{_hint(err)}", "wrong-type"))
     return out
+
+
+def _misindented(smap: SourceMap, parent: tuple[Any, ...], key: str) -> str:
+    """When a missing key is written one level too deep (`outcome` indented under `when`),
+    say where it is, so the analyst fixes the indentation rather than adding a second one."""
+    n = len(parent)
+    for loc in smap.positions:
+        if (len(loc) == n + 3 and loc[:n] == parent and loc[n + 1] == key and loc[n + 2] == "__key__"
+                and isinstance(loc[n], str)):
+            line = smap.positions[loc][0]
+            return (f"; check the indentation of line {line}: `{key}` is inside `{loc[n]}`, "
+                    f"but belongs one level up")
+    return ""
 
 
 _HINTS = {
@@ -84,31 +75,16 @@ _HINTS = {
 }
 
 
-def _hint(kind: str) -> str:
+def _hint(err: Any) -> str:
     """What to write instead, for the pydantic error types an analyst meets."""
+    kind = err["type"]
     if kind == "string_pattern_mismatch":
-        return "; ids use lower-case letters, digits, '_', '.' and '-', and start with a letter or digit"
+        if (err.get("ctx") or {}).get("pattern") == ID_PATTERN:  # the characters hint is for ids only
+            return "; ids use lower-case letters, digits, '_', '.' and '-', and start with a letter or digit"
+        return f"; it must match {(err.get('ctx') or {}).get('pattern')}"
     if kind.endswith("too_short"):
         return "; it must not be empty"
     for prefix, hint in _HINTS.items():
         if kind.startswith(prefix):
             return f"; {hint}"
     return ""
-
-
-_TYPE_TAGS = {"str", "int", "float", "bool", "date", "datetime", "list", "dict"}
-
-
-def _is_type_tag(part: str) -> bool:
-    base = part.split("[", 1)[0]
-    return base in _TYPE_TAGS or base.startswith(("constrained-", "function-", "literal"))
-
-
-def _describe_input(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return f"{type(value).__name__} {value!r}"

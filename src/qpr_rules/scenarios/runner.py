@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from qpr_rules._suggest import did_you_mean
 from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
@@ -38,6 +39,16 @@ class ScenarioResult:
     @property
     def passed(self) -> bool:
         return not self.failures
+
+
+def policies_for(path: Path, override: str | None) -> Path:
+    """The policy directory of a scenario file: the parent of its `tests/` ancestor."""
+    if override:
+        return Path(override)
+    for parent in path.resolve().parents:
+        if parent.name == "tests":
+            return parent.parent
+    return path.resolve().parent
 
 
 def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -84,19 +95,21 @@ def check_references(engine: Engine, scenarios: list[LoadedScenario],
             problems.append(Problem(str(s.file), s.line, 1, f"scenario {s.name!r}: {msg}"))
 
         if s.decision not in engine.decision_ids:
-            bad(f"unknown decision {s.decision!r}; known: {', '.join(engine.decision_ids)}")
+            bad(f"unknown decision {s.decision!r}{did_you_mean(s.decision, engine.decision_ids)}; "
+                f"known: {', '.join(engine.decision_ids)}")
             continue
         spec = engine.spec(s.decision)
-        rule_ids = {r.id for r in spec.rules}
+        rule_ids = [r.id for r in spec.rules]
         for rid in [*s.scenario.expect.fired, *s.scenario.expect.not_fired]:
             if rid not in rule_ids:
-                bad(f"rule {rid!r} is not a rule of {s.decision}")
+                bad(f"rule {rid!r} is not a rule of {s.decision}{did_you_mean(rid, rule_ids)}")
         if s.scenario.expect.outcome not in spec.decision.outcomes:
-            bad(f"outcome {s.scenario.expect.outcome!r} is not one of {spec.decision.outcomes}")
-        clause_ids = {c.id for c in spec.file.policy.clauses}
+            bad(f"outcome {s.scenario.expect.outcome!r} is not one of {spec.decision.outcomes}"
+                f"{did_you_mean(s.scenario.expect.outcome, spec.decision.outcomes)}")
+        clause_ids = [c.id for c in spec.file.policy.clauses]
         for cid in s.scenario.clauses:
             if cid not in clause_ids:
-                bad(f"clause {cid!r} is not in {spec.file.path.name}")
+                bad(f"clause {cid!r} is not in {spec.file.path.name}{did_you_mean(cid, clause_ids)}")
     return problems
 
 
