@@ -25,7 +25,15 @@ def _json_default(value: Any) -> Any:
 @click.option("--no-static", is_flag=True, help="Only the invariants, not the static checks.")
 @click.option("--conflicts", is_flag=True, help="List every conflicting pair with its example.")
 def prove(paths: tuple[str, ...], fmt: str, list_bound: int, no_static: bool, conflicts: bool) -> None:
-    """Prove each invariant for every valid fact, or print a counterexample scenario file."""
+    """Prove each invariant for every valid fact, or print a counterexample scenario file; report
+    dead, shadowed and conflicting rules and where the default decides (docs/prove.md).
+
+    \b
+    Example:
+      qpr-rules prove
+      qpr-rules prove policies/qpr.yaml --format json
+      qpr-rules prove --conflicts --list-bound 4
+    """
     from qpr_rules.analysis.prove import prove_all
     from qpr_rules.analysis.static_checks import check_all
 
