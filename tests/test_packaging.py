@@ -117,6 +117,7 @@ def _cli_cases(work: Path) -> list[tuple[list[str], int, str]]:
         (["check", "policies"], 0, "0 error(s)"),
         (["diff", "policies", "policies"], 0, "qpr"),
         (["fmt", "--check", "policies"], 0, "0 of"),
+        (["prove", "policies", "--no-static"], 0, "proved"),
     ]
 
 

@@ -131,10 +131,15 @@ def test_homes_on_hold_never_receive_placements(facts: dict[str, Any]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(placement_facts())
-def test_an_allowed_placement_never_exceeds_a_restriction(facts: dict[str, Any]) -> None:
-    # "Restrict age range, number, or gender of children placed in the resource home."
+def test_durable_rules_and_the_reference_agree_on_restricted_homes(facts: dict[str, Any]) -> None:
+    # "An allowed placement never exceeds a restriction" (and is only for an active home cleared
+    # with the PCO and not on hold) is proved for every valid fact by the invariants
+    # qpr.inv.restrictions-respected, qpr.inv.cleared-with-pco, qpr.inv.approval-no-entitlement and
+    # qpr.inv.no-placement-on-hold (`qpr-rules prove`). What the solver does not model is durable_rules
+    # itself: on every example both evaluators must give the same answer (else status "error").
     decision = ENGINE.decide("qpr.placement", facts)
     assert decision.status != "error", decision.errors
+    assert decision.allowed == (decision.outcome == "allow")
     if decision.outcome != "allow":
         return
     home, child = facts["home"], facts["child"]
@@ -257,10 +262,16 @@ def test_a_home_on_permanent_hold_is_never_eligible_for_reinstatement(facts: dic
 @settings(max_examples=300, deadline=None)
 @given(reinstatement_facts())
 def test_reinstatement_is_never_reviewed_on_or_before_the_date_set(facts: dict[str, Any]) -> None:
-    # "... may submit a request for a review after the date determined in the initial QPR."
-    # "The request must be submitted in writing (letter or e-mail) and must include ..."
+    # "... may submit a request for a review after the date determined in the initial QPR" and
+    # "must be submitted in writing" are proved for every valid fact by qpr.inv.no-review-before-date,
+    # qpr.inv.no-review-before-default-wait, qpr.inv.eligible-only-complete and
+    # qpr.inv.permanent-hold-not-eligible. Here, on every example: both evaluators agree, and a
+    # request is eligible exactly when the PCO gets the duty to review it (obligations are not
+    # modelled by the solver).
     decision = ENGINE.decide("qpr.reinstatement", facts)
     assert decision.status != "error", decision.errors
+    review_duty = any(o.clause and o.clause.clause == "reinstatement.another-meeting" for o in decision.obligations)
+    assert review_duty == (decision.outcome == "eligible-for-review")
     hold, request = facts["hold"], facts["request"]
     if decision.outcome == "eligible-for-review":
         assert hold["kind"] == "time_limited"  # never pending QPR (no QPR held), never permanent
@@ -381,7 +392,11 @@ def action_items(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(action_items(), max_size=4))
 def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dict[str, Any]]) -> None:
-    # "One or more of the following actions may be taken at the QPR:" (a closed list of five)
+    # "One or more of the following actions may be taken at the QPR:" (a closed list of five), each
+    # with what it needs: proved for every valid fact by qpr.inv.actions-closed-list,
+    # qpr.inv.actions-one-or-more, qpr.inv.period-has-dates, qpr.inv.referral-names-agency,
+    # qpr.inv.restriction-names-what and qpr.inv.measure-described-and-on-target. Here, on every
+    # example: a malformed period fails closed (a validator), otherwise both evaluators agree.
     decision = ENGINE.decide("qpr.actions", {"actions": actions})
     assert decision.status != "error", decision.errors
     complete = bool(actions) and all(

@@ -50,12 +50,14 @@ class Impact:
 class DiffReport:
     changes: list[Change]
     impacts: list[Impact]
+    proofs: list[Any] = field(default_factory=list)  # semantic_diff.DecisionComparison, with --prove
 
     def to_json(self) -> str:
         from dataclasses import asdict
 
         return json.dumps({"changes": [asdict(c) for c in self.changes],
-                           "impacts": [asdict(i) for i in self.impacts]}, indent=2, default=str)
+                           "impacts": [asdict(i) for i in self.impacts],
+                           "proofs": [asdict(p) for p in self.proofs]}, indent=2, default=str)
 
 
 def materialise(side: str, workdir: Path, repo: Path) -> Path:
@@ -126,7 +128,7 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
     return cases
 
 
-def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> DiffReport:
+def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: bool = False) -> DiffReport:
     with tempfile.TemporaryDirectory() as tmp:
         old_dir = materialise(old_side, Path(tmp), repo)
         new_dir = materialise(new_side, Path(tmp), repo)
@@ -152,7 +154,12 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
                     if impact.example is None:
                         impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
             impacts.append(impact)
-    return DiffReport(changes, impacts)
+        proofs: list[Any] = []
+        if prove:  # z3 only when asked
+            from qpr_rules.analysis.semantic_diff import compare_sets
+
+            proofs = list(compare_sets(old.policies, new.policies))
+    return DiffReport(changes, impacts, proofs)
 
 
 def render_text(report: DiffReport) -> str:
@@ -177,4 +184,15 @@ def render_text(report: DiffReport) -> str:
             else:
                 what = f"{i.reasons_changed} cases keep their outcome but fire other rules or carry"
             lines.append(f"    ({what} other obligations)")
+    if report.proofs:
+        lines.append("")
+        lines.append("proved by the solver, for every valid fact (outcomes only; lists of objects up to "
+                     "3 items):")
+    for p in report.proofs:
+        if p.verdict == "same":
+            lines.append(f"  {p.decision}: same answer for every valid fact")
+        elif p.verdict == "different":
+            lines.append(f"  {p.decision}: DIFFERENT, {p.message}, for {json.dumps(p.example, default=str)}")
+        else:
+            lines.append(f"  {p.decision}: {p.verdict}: {p.message}")
     return "\n".join(lines) + "\n"

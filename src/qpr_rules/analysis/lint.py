@@ -62,6 +62,7 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
     _lint_unread_facts(ps, report)
     _lint_sources(ps, sources, report)
     _lint_scenarios(engine, paths, report)
+    _lint_static(ps, report)
     report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return report
 
@@ -76,7 +77,9 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
                 report.problems.append(_warn(f, ("rules", i, "id"), "rule-without-clause",
                                              f"rule {rule.id} cites no clause; add `clauses: [...]` naming "
                                              "the sentences it encodes"))
-        used = _used_conditions(f.policy.rules, f.policy.conditions)
+        used = _used_conditions([*(r.when for r in f.policy.rules),
+                                 *(c for i in f.policy.invariants for c in (i.when, i.then))],
+                                f.policy.conditions)
         for name in f.policy.conditions:
             if name not in used:
                 message = (f"condition {name} is used by no rule (and so not type-checked); "
@@ -115,10 +118,39 @@ def _lint_unread_facts(ps: PolicySet, report: CheckReport) -> None:
                 f"no rule of {spec.decision.id} reads: {', '.join(unread)}", "fact-field-unread", "info"))
 
 
-def _used_conditions(rules: Sequence[Any], named: dict[str, Any]) -> set[str]:
-    """Names reachable through `{use: NAME}` from the rules' conditions."""
+def _lint_static(ps: PolicySet, report: CheckReport) -> None:
+    """The solver's static checks (analysis/static_checks.py): dead and shadowed rules are warnings;
+    conflicts (one note per decision, with the count), the default's region and disabling
+    defaults are notes."""
+    from qpr_rules.analysis.static_checks import Finding, check_all
+
+    findings = check_all(ps.decisions)
+    conflicts: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.kind == "conflict":
+            conflicts.setdefault(finding.decision, []).append(finding)
+    for finding in findings:
+        message = finding.message
+        if finding.kind == "conflict":
+            pairs = conflicts[finding.decision]
+            if finding is not pairs[0]:
+                continue
+            message = (f"{len(pairs)} pair(s) of rules with different outcomes fire together, e.g. "
+                       f"{message} (`qpr-rules prove --conflicts` lists them with examples)")
+        spec = ps.decisions[finding.decision]
+        if finding.rules:
+            rule = finding.rules[0]
+            file, loc = rule.file, ("rules", rule.index, "id")
+        else:
+            file, loc = spec.file, ("decisions", spec.file.policy.decisions.index(spec.decision), "id")
+        line, col = file.smap.at(loc)
+        report.problems.append(Problem(file.smap.file, line, col, message, finding.kind, finding.severity))
+
+
+def _used_conditions(bodies: Sequence[Any], named: dict[str, Any]) -> set[str]:
+    """Names reachable through `{use: NAME}` from the rules' (and invariants') conditions."""
     used: set[str] = set()
-    stack: list[Any] = [r.when for r in rules]
+    stack: list[Any] = list(bodies)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):

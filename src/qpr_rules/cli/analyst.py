@@ -135,18 +135,22 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 @click.argument("new")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
-def diff(old: str, new: str, fmt: str, generated: int) -> None:
+@click.option("--prove", "prove_", is_flag=True,
+              help="Also prove, per decision, that both give the same answer for every valid fact, "
+                   "or show a fact on which they differ.")
+def diff(old: str, new: str, fmt: str, generated: int, prove_: bool) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
     \b
     Example:
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
+      qpr-rules diff HEAD~1 HEAD --prove
     """
     from qpr_rules.analysis.diff import diff as run_diff
     from qpr_rules.analysis.diff import render_text
 
-    report = run_diff(old, new, Path.cwd(), generated)
+    report = run_diff(old, new, Path.cwd(), generated, prove=prove_)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 

@@ -20,6 +20,7 @@ from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
 from qpr_rules.facts.paths import PathError, resolve
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.invariants import CompiledInvariant, compile_invariants
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
@@ -69,6 +70,7 @@ class PolicySet:
     decisions: dict[str, DecisionSpec]
     digest: str
     revision: str
+    invariants: tuple[CompiledInvariant, ...] = ()  # guarantees for `qpr-rules prove`
 
     def rules(self) -> list[CompiledRule]:
         return [r for d in self.decisions.values() for r in d.rules]
@@ -115,11 +117,12 @@ def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -
             problems.extend(exc.problems)
     loaded = _select_versions(loaded, as_of, problems)
     decisions = _check_set(loaded, problems)
+    invariants = compile_invariants(loaded, decisions, problems)
     if problems:
         raise PolicyError(problems)
     digest = _digest(loaded)
     revision = ",".join(f"{f.policy.id}@{f.policy.revision.isoformat()}" for f in loaded)
-    return PolicySet(tuple(loaded), decisions, digest, revision)
+    return PolicySet(tuple(loaded), decisions, digest, revision, invariants)
 
 
 def _select_versions(files: list[LoadedFile], as_of: dt.date | None,

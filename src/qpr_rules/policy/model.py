@@ -133,6 +133,39 @@ class Rule(Strict):
     note: Text | None = None
 
 
+Alias = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a-z, digits, _")]
+
+
+class Invariant(Strict):
+    """A guarantee the rules must give for every valid fact, proved by `qpr-rules prove`."""
+
+    id: Id
+    clause: Id = Field(description="The clause this invariant guarantees")
+    title: Text = Field(description="The guarantee in words")
+    decision: Id | None = Field(default=None, description="The decision it constrains")
+    decisions: dict[Alias, Id] | None = Field(
+        default=None, description="Several decisions over related facts: a name for each, used as "
+                                  "`NAME.path` for its facts and `outcome.NAME` for its answer")
+    when: Any = Field(default=None, description="Facts the guarantee is about (default: every fact)")
+    never: Id | list[Id] | None = Field(default=None, description="Outcomes the decision never gives")
+    always: Id | list[Id] | None = Field(default=None, description="Outcomes it always gives")
+    then: Any = Field(default=None, description="A condition that must hold; reads `outcome`")
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Invariant:
+        if (self.decision is None) == (self.decisions is None):
+            raise ValueError("an invariant names either `decision: ID` or `decisions: {NAME: ID, ...}`")
+        forms = [n for n in ("never", "always", "then") if getattr(self, n) is not None]
+        if len(forms) != 1:
+            raise ValueError("an invariant states exactly one of `never`, `always` or `then`"
+                             f"{' (found ' + ', '.join(forms) + ')' if forms else ''}")
+        if self.decisions is not None and self.then is None:
+            raise ValueError("an invariant over several decisions states `then:` with "
+                             "`{fact: outcome.NAME, ...}`")
+        return self
+
+
 class PolicyFile(Strict):
     format: Literal["qpr-rules/v1"] = Field(description="Format version of this file")
     id: Id
@@ -150,3 +183,5 @@ class PolicyFile(Strict):
         default_factory=list, description="Source text that is not normative, so no clause quotes it")
     decisions: list[Decision] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    invariants: list[Invariant] = Field(
+        default_factory=list, description="Guarantees proved for every valid fact (`qpr-rules prove`)")
