@@ -21,7 +21,13 @@ FORMATS = ["text", "json", "lcov", "xml", "html"]
 
 @cli.group()
 def coverage() -> None:
-    """Coverage of rules, atomic conditions, source clauses and source sentences."""
+    """Coverage of rules, atomic conditions, source clauses and source sentences.
+
+    \b
+    Example:
+      qpr-rules coverage run -m                       # the bundled scenarios, missing items named
+      qpr-rules coverage run --format html -o cov/    # a self-contained HTML report
+    """
 
 
 def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +63,13 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Keep the decision log of the run in this new file (its chain is verified).")
 @_report_options
 def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> None:
-    """Run scenario files (default: tests/ beside the policies) and report coverage."""
+    """Run scenario files (default: tests/ beside the policies) and report coverage.
+
+    \b
+    Example:
+      qpr-rules coverage run --show-missing --fail-under 95
+      qpr-rules coverage run --format lcov > policies.lcov
+    """
     if log and Path(log).exists() and Path(log).stat().st_size:
         raise click.UsageError(f"--log {log}: the file exists; give a new file (the run's coverage is "
                                "read back from it, so it must hold this run's decisions only)")
@@ -80,7 +92,12 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
 @click.option("--progress/--no-progress", default=None, help="A progress bar (default: on a terminal).")
 @_report_options
 def log_(files: tuple[str, ...], verify: bool, progress: bool | None, **opts: Any) -> None:
-    """Coverage from decision logs (their rotated parts are read too, oldest first)."""
+    """Coverage from decision logs (their rotated parts are read too, oldest first).
+
+    \b
+    Example:
+      qpr-rules coverage log decisions.jsonl --verify    # also check the hash chain
+    """
     engine = Engine.load(policy_paths(opts["policies"]))
     data = CoverageData.for_policies(engine.policies)
     paths = expand_logs(Path(f) for f in files)
@@ -103,7 +120,12 @@ def log_(files: tuple[str, ...], verify: bool, progress: bool | None, **opts: An
 @click.argument("data_files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @_report_options
 def report_(data_files: tuple[str, ...], **opts: Any) -> None:
-    """Report coverage data saved by `pytest --qpr-cov` (default: .qpr-coverage.json)."""
+    """Report coverage data saved by `pytest --qpr-cov` (default: .qpr-coverage.json).
+
+    \b
+    Example:
+      pytest --qpr-cov policies/tests && qpr-rules coverage report -m
+    """
     engine = Engine.load(policy_paths(opts["policies"]))
     data = CoverageData.for_policies(engine.policies)
     for f in data_files or (".qpr-coverage.json",):
