@@ -7,26 +7,35 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, get_args, overload
 
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
-from qpr_rules.engine.combine import combine
-from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.answers import AnswerBook
+from qpr_rules.engine.compiled import compile_decision
+from qpr_rules.engine.decision import Citation, Decision, FiredRule, Obligation
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
-from qpr_rules.engine.reference import Check, compile_condition, explain_failure
+from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import fact_errors
+from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
 
 M = TypeVar("M", bound=FactModel)
+
+#: How Engine.decide evaluates: "durable" (the default) evaluates with durable_rules, the engine
+#: of record, cross-checked by the compiled evaluator (a disagreement fails closed); "compiled"
+#: answers with the compiled evaluator alone (the fast path, for batch work and latency-critical
+#: callers). Both give the same Decision for the same facts (tests/test_evaluator_paths.py).
+Evaluator = Literal["durable", "compiled"]
+EVALUATORS: tuple[str, ...] = get_args(Evaluator)
 
 
 @dataclass(frozen=True, eq=False)  # identity: membership tests must not compare pydantic models
@@ -36,22 +45,43 @@ class _RuleRuntime:
     fired: FiredRule
     obligations: tuple[Obligation, ...]  # static per rule, so built once at load
 
+    # what engine.answers needs of a rule (its RuleView protocol)
+    @property
+    def rule_id(self) -> str:
+        return self.compiled.id
+
+    @property
+    def title(self) -> str:
+        return self.compiled.rule.title
+
+    @property
+    def outcome(self) -> str:
+        return self.compiled.rule.outcome
+
+    @property
+    def condition(self) -> Condition:
+        return self.compiled.condition
+
 
 class _DecisionRuntime:
     """Everything one decision needs at call time, prepared once at load."""
 
-    def __init__(self, spec: DecisionSpec) -> None:
+    def __init__(self, spec: DecisionSpec, policies: PolicySet, durable: bool) -> None:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
+        self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
+                                         spec.decision.id)
+        self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision)
+        # the fast path never registers a ruleset: durable_rules is not consulted there
         self.durable = DurableRuleset(
             spec.decision.id,
             [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
                                  r.compiled.rule.priority) for r in self.rules],
-        )
+        ) if durable else None
 
 
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
@@ -72,21 +102,30 @@ class Engine:
     'deny'
     """
 
-    def __init__(self, policies: PolicySet) -> None:
+    def __init__(self, policies: PolicySet, evaluator: Evaluator = "durable") -> None:
+        """evaluator: "durable" (default: durable_rules, cross-checked by the compiled
+        evaluator) or "compiled" (the compiled evaluator alone: the fast path). Only an
+        explicit "compiled" gives the fast path."""
+        if evaluator not in EVALUATORS:
+            raise ValueError(f"evaluator must be one of {', '.join(map(repr, EVALUATORS))}, "
+                             f"not {evaluator!r}")
         self.policies = policies
-        self._runtimes = {did: _DecisionRuntime(spec) for did, spec in policies.decisions.items()}
+        self.evaluator: Evaluator = evaluator
+        self._runtimes = {did: _DecisionRuntime(spec, policies, evaluator == "durable")
+                          for did, spec in policies.decisions.items()}
 
     @classmethod
-    def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None) -> Engine:
+    def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
+             evaluator: Evaluator = "durable") -> Engine:
         """Load policy files or directories; raises PolicyError listing every problem."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return cls(load_policy_set(list(paths), as_of=as_of))
+        return cls(load_policy_set(list(paths), as_of=as_of), evaluator=evaluator)
 
     @classmethod
-    def from_bundled(cls, as_of: dt.date | None = None) -> Engine:
+    def from_bundled(cls, as_of: dt.date | None = None, evaluator: Evaluator = "durable") -> Engine:
         """The policies shipped with the package."""
-        return cls.load([bundled_policy_dir()], as_of=as_of)
+        return cls.load([bundled_policy_dir()], as_of=as_of, evaluator=evaluator)
 
     @property
     def digest(self) -> str:
@@ -164,46 +203,25 @@ class Engine:
         )
 
     def _decide(self, runtime: _DecisionRuntime, model: FactModel) -> Decision:
-        spec = runtime.spec.decision
+        mask = runtime.compiled.mask(model)
+        if runtime.durable is None:  # the fast path, chosen explicitly
+            return runtime.answers.decision(mask, model)
         facts = model.model_dump(mode="python")
-        reference = [r for r in runtime.rules if r.check(facts)]
         message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
         fired_ids = runtime.durable.evaluate(message)
-        if set(fired_ids) != {r.compiled.id for r in reference}:
+        compiled_ids = runtime.answers.fired_ids(mask)
+        if set(fired_ids) != set(compiled_ids):
             raise EngineError(
-                "durable_rules and the reference evaluator disagree: durable fired "
-                f"{sorted(fired_ids)}, reference fired {sorted(r.compiled.id for r in reference)}"
+                "durable_rules and the compiled evaluator disagree: durable fired "
+                f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
             )
-        fired_set = set(reference)
-        not_fired = tuple(
-            NotFiredRule(r.compiled.id, r.compiled.rule.title,
-                         explain_failure(r.compiled.condition, facts) or "")
-            for r in runtime.rules if r not in fired_set
-        )
-        common: dict[str, Any] = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
-                  "policy_revision": self.policies.revision}
-        combined = combine(spec.combine, spec.outcomes, reference, _outcome_of)
-        if combined is None:
-            reason = spec.default_reason or "no rule applies"
-            return Decision(outcome=spec.default, status="default",
-                            reason=f"{reason}; default outcome {spec.default!r}", **common)
-        outcomes = tuple(dict.fromkeys(r.compiled.rule.outcome for r in reference))
-        outcome, winners = combined.outcome, combined.winners
-        obligations = tuple(ob for r in combined.duty_rules for ob in r.obligations)
-        reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
-        return Decision(outcome=outcome, status="decided", reason=reason,
-                        fired=tuple(r.fired for r in reference), obligations=obligations,
-                        outcomes=outcomes, **common)
+        return runtime.answers.decision(mask, model, facts)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> str:
         """A readable trace: each rule, fired or not and why, with the quoted policy text."""
         from qpr_rules.engine.explain import render_trace
 
         return render_trace(self, self.decide(decision_id, facts))
-
-
-def _outcome_of(rule: _RuleRuntime) -> str:
-    return rule.compiled.rule.outcome
 
 
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field, computed_field, model_validator
 
-from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
 from qpr_rules.facts.common import Age, Count, Date, Flag, Text
 
 
@@ -79,7 +79,7 @@ class Child(FactModel):
     region: Text | None = Field(default=None, description="The child's region or program")
 
 
-class Home(FactModel):
+class Home(DerivedFactModel):
     id: Text
     approval: ApprovalKind
     approval_status: ApprovalStatus

@@ -1,0 +1,164 @@
+"""Decisions assembled from the set of rules that fired, memoised per set.
+
+For one decision, everything in its answer except the explanations of the rules that did not
+fire depends only on which rules fired: the outcome, status, reason, the fired rules with their
+citations, the obligations and the outcomes given. So that part is built once per distinct set
+(a bit mask from the compiled evaluator) and shared; the explanations, which read the facts, are
+built only when `not_fired` is read (`LazyDecision`), and then give exactly what the eager
+Decision would have held, so the JSON is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from qpr_rules.engine.combine import combine
+from qpr_rules.engine.decision import Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.reference import explain_failure
+from qpr_rules.facts.base import FactModel
+from qpr_rules.policy.conditions import Condition
+from qpr_rules.policy.loader import DecisionSpec
+
+
+class RuleView(Protocol):
+    """What an answer needs of one rule (the engine's per-rule runtime)."""
+
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def condition(self) -> Condition: ...
+
+    @property
+    def fired(self) -> FiredRule: ...
+
+    @property
+    def obligations(self) -> tuple[Obligation, ...]: ...
+
+
+_UNSET: Any = object()
+
+
+class LazyDecision(Decision):
+    """A Decision whose `not_fired` explanations are built on first read.
+
+    It is a Decision in every respect callers see (fields, equality, `to_dict`, `to_json`,
+    `dataclasses.replace`, pickling, which gives a plain Decision); only the moment the
+    explanations are computed differs. Built by `AnswerBook.decision`, never directly."""
+
+    @property
+    def not_fired(self) -> tuple[NotFiredRule, ...]:
+        value = self.__dict__["_not_fired"]
+        if value is _UNSET:
+            build: Callable[[], tuple[NotFiredRule, ...]] = self.__dict__["_explain"]
+            value = build()
+            self.__dict__["_not_fired"] = value
+            self.__dict__["_explain"] = None  # drop the facts once explained
+        return value
+
+    @not_fired.setter
+    def not_fired(self, value: tuple[NotFiredRule, ...]) -> None:
+        # dataclasses.replace() builds a new instance through __init__, which sets the field
+        self.__dict__["_not_fired"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # a Decision's generated __eq__ wants the exact class: compare the fields instead
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+    def __hash__(self) -> int:
+        return hash(_fields(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (e.g. to another process) as a plain, fully explained Decision."""
+        return (Decision, _fields(self))
+
+
+def _fields(decision: Decision) -> tuple[Any, ...]:
+    return tuple(getattr(decision, name) for name in Decision.__dataclass_fields__)
+
+
+class AnswerBook:
+    """One decision's answers, keyed by the bit mask of the rules that fired (bit i: rules[i],
+    rules in evaluation order)."""
+
+    def __init__(self, spec: DecisionSpec, rules: Sequence[RuleView], digest: str, revision: str) -> None:
+        self.spec = spec
+        self.rules = tuple(rules)
+        self.digest = digest
+        self.revision = revision
+        self._memo: dict[int, tuple[dict[str, Any], tuple[RuleView, ...]]] = {}
+
+    def fired_ids(self, mask: int) -> list[str]:
+        return [r.rule_id for i, r in enumerate(self.rules) if mask >> i & 1]
+
+    def mask_of(self, rule_ids: Sequence[str]) -> int:
+        """The mask of a set of rule ids (KeyError for an id the decision does not have)."""
+        index = {r.rule_id: i for i, r in enumerate(self.rules)}
+        mask = 0
+        for rid in rule_ids:
+            mask |= 1 << index[rid]
+        return mask
+
+    def _entry(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...]]:
+        entry = self._memo.get(mask)
+        if entry is None:
+            entry = self._memo[mask] = self._build(mask)
+        return entry
+
+    def _build(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...]]:
+        spec = self.spec.decision
+        fired = [r for i, r in enumerate(self.rules) if mask >> i & 1]
+        not_fired = tuple(r for i, r in enumerate(self.rules) if not mask >> i & 1)
+        fields: dict[str, Any] = {
+            "decision": spec.id, "errors": (), "policy_digest": self.digest,
+            "policy_revision": self.revision, "format": Decision.__dataclass_fields__["format"].default,
+            "fired": (), "obligations": (), "outcomes": (),
+        }
+        combined = combine(spec.combine, spec.outcomes, fired, _outcome_of)
+        if combined is None:
+            reason = spec.default_reason or "no rule applies"
+            fields.update(outcome=spec.default, status="default",
+                          reason=f"{reason}; default outcome {spec.default!r}")
+        else:
+            fields.update(
+                outcome=combined.outcome, status="decided",
+                reason="; ".join(f"{r.title} [{r.rule_id}]" for r in combined.winners),
+                fired=tuple(r.fired for r in fired),
+                obligations=tuple(ob for r in combined.duty_rules for ob in r.obligations),
+                outcomes=tuple(dict.fromkeys(r.outcome for r in fired)),
+            )
+        return fields, not_fired
+
+    def decision(self, mask: int, model: FactModel, facts: dict[str, Any] | None = None) -> Decision:
+        """The Decision for the rules in mask, explaining the others from model when read
+        (facts: the model already dumped, when the caller has it)."""
+        fields, not_fired = self._entry(mask)
+        out = object.__new__(LazyDecision)  # frozen: fill __dict__ directly, as __init__ would
+        state = out.__dict__
+        state.update(fields)
+        if not not_fired:
+            state["_not_fired"] = ()
+            return out
+        state["_not_fired"] = _UNSET
+        state["_explain"] = lambda: _explain(not_fired, model, facts)
+        return out
+
+
+def _outcome_of(rule: RuleView) -> str:
+    return rule.outcome
+
+
+def _explain(rules: tuple[RuleView, ...], model: FactModel,
+             facts: dict[str, Any] | None) -> tuple[NotFiredRule, ...]:
+    data = facts if facts is not None else model.model_dump(mode="python")
+    return tuple(NotFiredRule(r.rule_id, r.title, explain_failure(r.condition, data) or "")
+                 for r in rules)
