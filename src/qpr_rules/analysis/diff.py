@@ -11,13 +11,14 @@ import subprocess
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from qpr_rules.analysis.generate import sample
-from qpr_rules.engine.engine import Engine
+from qpr_rules.engine.engine import Engine, Evaluator
 from qpr_rules.errors import QprRulesError
 from qpr_rules.policy.loader import PolicySet
 from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
@@ -126,11 +127,15 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
     return cases
 
 
-def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> DiffReport:
+def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, evaluator: Evaluator = "durable",
+         jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> DiffReport:
+    """progress(cases done, cases in all) is called as the impact is computed; each side's
+    answers come from Engine.decide_many (jobs worker processes each)."""
     with tempfile.TemporaryDirectory() as tmp:
         old_dir = materialise(old_side, Path(tmp), repo)
         new_dir = materialise(new_side, Path(tmp), repo)
-        old, new = Engine.load([old_dir]), Engine.load([new_dir])
+        old = Engine.load([old_dir], evaluator=evaluator)
+        new = Engine.load([new_dir], evaluator=evaluator)
         changes = (_compare("decision", _decisions(old), _decisions(new))
                    + _compare("rule", _rules(old.policies), _rules(new.policies))
                    + _compare("clause", _clauses(old.policies), _clauses(new.policies))
@@ -139,11 +144,16 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200) -> Diff
         impacts = []
         shared = sorted(set(old.decision_ids) & set(new.decision_ids))
         corpus = _corpus(new, [old_dir, new_dir], generated)
+        total, done = sum(len(corpus[d]) for d in shared), 0
         for decision in shared:
             impact = Impact(decision, 0, 0)
-            for facts in corpus[decision]:
-                a, b = old.decide(decision, facts), new.decide(decision, facts)
+            answers = zip(old.decide_many(decision, corpus[decision], jobs),
+                          new.decide_many(decision, corpus[decision], jobs), strict=True)
+            for facts, (a, b) in zip(corpus[decision], answers, strict=True):
                 impact.cases += 1
+                done += 1
+                if progress is not None and (done % 256 == 0 or done == total):
+                    progress(done, total)
                 if a.outcome == b.outcome and (
                         {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
                     impact.reasons_changed += 1

@@ -135,7 +135,11 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 @click.argument("new")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
-def diff(old: str, new: str, fmt: str, generated: int) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes per side for the impact.")
+@click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
+              show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
+def diff(old: str, new: str, fmt: str, generated: int, jobs: int, evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
     \b
@@ -143,10 +147,16 @@ def diff(old: str, new: str, fmt: str, generated: int) -> None:
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
     """
+    from contextlib import ExitStack
+
     from qpr_rules.analysis.diff import diff as run_diff
     from qpr_rules.analysis.diff import render_text
+    from qpr_rules.cli.batch import progress_bar
 
-    report = run_diff(old, new, Path.cwd(), generated)
+    with ExitStack() as stack:
+        report = run_diff(old, new, Path.cwd(), generated,
+                          evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
+                          progress=progress_bar(stack, "impact"))
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 

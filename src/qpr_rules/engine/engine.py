@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
@@ -111,6 +111,7 @@ class Engine:
                              f"not {evaluator!r}")
         self.policies = policies
         self.evaluator: Evaluator = evaluator
+        self.as_of: dt.date | None = None  # set by load(); worker processes reload with it
         self._runtimes = {did: _DecisionRuntime(spec, policies, evaluator == "durable")
                           for did, spec in policies.decisions.items()}
 
@@ -120,7 +121,9 @@ class Engine:
         """Load policy files or directories; raises PolicyError listing every problem."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return cls(load_policy_set(list(paths), as_of=as_of), evaluator=evaluator)
+        engine = cls(load_policy_set(list(paths), as_of=as_of), evaluator=evaluator)
+        engine.as_of = as_of
+        return engine
 
     @classmethod
     def from_bundled(cls, as_of: dt.date | None = None, evaluator: Evaluator = "durable") -> Engine:
@@ -216,6 +219,16 @@ class Engine:
                 f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
             )
         return runtime.answers.decision(mask, model, facts)
+
+    def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
+                    jobs: int = 1) -> Iterator[Decision]:
+        """decide() for each case, lazily and in order, in bounded memory (an iterator: pass a
+        generator to stream any number of cases). jobs > 1 spreads the cases over that many
+        worker processes, each loading these same policy files (the cases and Decisions are
+        pickled to and fro, so give dicts or JSON text)."""
+        from qpr_rules.engine.batch import decide_many
+
+        return decide_many(self, decision_id, cases, jobs)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> str:
         """A readable trace: each rule, fired or not and why, with the quoted policy text."""
