@@ -10,12 +10,14 @@ Decision would have held, so the JSON is the same.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring as _encode_str  # what json.dumps uses for a str
 from typing import Any, Protocol
 
 from qpr_rules.engine.combine import combine
+from qpr_rules.engine.compiled_explain import ModelExplainer
 from qpr_rules.engine.decision import Decision, FiredRule, NotFiredRule, Obligation
-from qpr_rules.engine.reference import explain_failure
 from qpr_rules.facts.base import FactModel
 from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.loader import DecisionSpec
@@ -68,6 +70,18 @@ class LazyDecision(Decision):
         # dataclasses.replace() builds a new instance through __init__, which sets the field
         self.__dict__["_not_fired"] = value
 
+    def to_json(self, indent: int | None = None) -> str:
+        """Decision.to_json, byte for byte: the compact form is assembled from the JSON of the
+        parts that depend only on the fired rules (encoded once per set, by json itself) and of
+        each explanation; any other form is Decision's own."""
+        parts = self.__dict__.get("_json")
+        if indent is not None or parts is None:
+            return super().to_json(indent)
+        head, tail, rules = parts
+        return "".join([head, "[", ",".join(f'{{"failed":{_encode_str(n.failed)},{rule}}}'
+                                            for n, rule in zip(self.not_fired, rules, strict=True)),
+                        "]", tail])
+
     def __eq__(self, other: object) -> bool:
         # a Decision's generated __eq__ wants the exact class: compare the fields instead
         if not isinstance(other, Decision):
@@ -95,7 +109,8 @@ class AnswerBook:
         self.rules = tuple(rules)
         self.digest = digest
         self.revision = revision
-        self._memo: dict[int, tuple[dict[str, Any], tuple[RuleView, ...]]] = {}
+        self.explainer = ModelExplainer(spec.fact_model)
+        self._memo: dict[int, tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]] = {}
 
     def fired_ids(self, mask: int) -> list[str]:
         return [r.rule_id for i, r in enumerate(self.rules) if mask >> i & 1]
@@ -108,13 +123,13 @@ class AnswerBook:
             mask |= 1 << index[rid]
         return mask
 
-    def _entry(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...]]:
+    def _entry(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:
         entry = self._memo.get(mask)
         if entry is None:
             entry = self._memo[mask] = self._build(mask)
         return entry
 
-    def _build(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...]]:
+    def _build(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:
         spec = self.spec.decision
         fired = [r for i, r in enumerate(self.rules) if mask >> i & 1]
         not_fired = tuple(r for i, r in enumerate(self.rules) if not mask >> i & 1)
@@ -136,29 +151,43 @@ class AnswerBook:
                 obligations=tuple(ob for r in combined.duty_rules for ob in r.obligations),
                 outcomes=tuple(dict.fromkeys(r.outcome for r in fired)),
             )
-        return fields, not_fired
+        return fields, not_fired, _json_parts(fields, not_fired)
 
-    def decision(self, mask: int, model: FactModel, facts: dict[str, Any] | None = None) -> Decision:
-        """The Decision for the rules in mask, explaining the others from model when read
-        (facts: the model already dumped, when the caller has it)."""
-        fields, not_fired = self._entry(mask)
+    def decision(self, mask: int, model: FactModel) -> Decision:
+        """The Decision for the rules in mask, explaining the others from model when read."""
+        fields, not_fired, parts = self._entry(mask)
         out = object.__new__(LazyDecision)  # frozen: fill __dict__ directly, as __init__ would
         state = out.__dict__
         state.update(fields)
+        state["_json"] = parts
         if not not_fired:
             state["_not_fired"] = ()
             return out
         state["_not_fired"] = _UNSET
-        state["_explain"] = lambda: _explain(not_fired, model, facts)
+        explainer = self.explainer
+        state["_explain"] = lambda: tuple(
+            NotFiredRule(r.rule_id, r.title, explainer.explain(r.condition, model) or "")
+            for r in not_fired)
         return out
+
+
+_JsonParts = tuple[str, str, tuple[str, ...]]
+_PLACEHOLDER = "\x00not_fired\x00"
+
+
+def _json_parts(fields: dict[str, Any], not_fired: tuple[RuleView, ...]) -> _JsonParts:
+    """The compact JSON of a Decision with these fields, cut where `not_fired` goes (head ends
+    with its key, tail starts after its value), and per unfired rule the JSON of its id and title
+    (keys sorted: failed, id, title). json encodes every piece, so the bytes are json's own."""
+    probe = Decision(**fields, not_fired=_PLACEHOLDER)  # type: ignore[arg-type]
+    text = probe.to_json()
+    marker = json.dumps(_PLACEHOLDER, ensure_ascii=False)
+    assert text.count(marker) == 1
+    head, tail = text.split(marker)
+    rules = tuple(json.dumps({"id": r.rule_id, "title": r.title}, sort_keys=True, ensure_ascii=False,
+                             separators=(",", ":"))[1:-1] for r in not_fired)
+    return head, tail, rules
 
 
 def _outcome_of(rule: RuleView) -> str:
     return rule.outcome
-
-
-def _explain(rules: tuple[RuleView, ...], model: FactModel,
-             facts: dict[str, Any] | None) -> tuple[NotFiredRule, ...]:
-    data = facts if facts is not None else model.model_dump(mode="python")
-    return tuple(NotFiredRule(r.rule_id, r.title, explain_failure(r.condition, data) or "")
-                 for r in rules)

@@ -218,7 +218,7 @@ class Engine:
                 "durable_rules and the compiled evaluator disagree: durable fired "
                 f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
             )
-        return runtime.answers.decision(mask, model, facts)
+        return runtime.answers.decision(mask, model)
 
     def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
                     jobs: int = 1) -> Iterator[Decision]:
