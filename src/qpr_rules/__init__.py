@@ -11,17 +11,49 @@ The public API::
 
 from __future__ import annotations
 
-from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
-from qpr_rules.engine.engine import Engine
-from qpr_rules.errors import (
-    EngineError,
-    FactsError,
-    PolicyError,
-    Problem,
-    QprRulesError,
-    UnknownDecisionError,
-)
-from qpr_rules.policy.loader import PolicySet, load_policy_set
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
+    from qpr_rules.engine.engine import Engine
+    from qpr_rules.errors import (
+        EngineError,
+        FactsError,
+        PolicyError,
+        Problem,
+        QprRulesError,
+        UnknownDecisionError,
+    )
+    from qpr_rules.policy.loader import PolicySet, load_policy_set
+
+# The public names are imported on first use (PEP 562): `import qpr_rules` alone, as the CLI's
+# entry point and tools that only read __version__ do, does not pay for pydantic, the fact
+# models, YAML and durable_rules. `from qpr_rules import Engine` imports what Engine needs.
+_WHERE = {
+    "Citation": "qpr_rules.engine.decision", "Decision": "qpr_rules.engine.decision",
+    "FiredRule": "qpr_rules.engine.decision", "NotFiredRule": "qpr_rules.engine.decision",
+    "Obligation": "qpr_rules.engine.decision", "Engine": "qpr_rules.engine.engine",
+    "EngineError": "qpr_rules.errors", "FactsError": "qpr_rules.errors", "PolicyError": "qpr_rules.errors",
+    "Problem": "qpr_rules.errors", "QprRulesError": "qpr_rules.errors",
+    "UnknownDecisionError": "qpr_rules.errors", "PolicySet": "qpr_rules.policy.loader",
+    "load_policy_set": "qpr_rules.policy.loader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qpr_rules' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __version__ = "0.1.0"
 

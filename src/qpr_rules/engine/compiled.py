@@ -21,13 +21,15 @@ what runs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
 from pydantic import BaseModel
 
-from qpr_rules.facts.paths import resolve
+from qpr_rules.facts.paths import FieldType
+from qpr_rules.facts.paths import resolve as _resolve_uncached
 from qpr_rules.policy.conditions import (
     All,
     AnyOf,
@@ -46,6 +48,10 @@ from qpr_rules.policy.conditions import (
 
 Mask = Callable[[Any], int]
 _UNREAD = object()  # a derived field not read yet
+
+# resolve() rebuilds the model's field table at every step; the compiler asks for the same
+# prefixes again and again, and models and paths are immutable, so remember each answer
+resolve: Callable[[type[BaseModel], str], FieldType] = functools.cache(_resolve_uncached)
 
 _PY_OP = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 

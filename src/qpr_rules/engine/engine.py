@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
+_REGISTERING = threading.Lock()
 
 M = TypeVar("M", bound=FactModel)
 
@@ -76,12 +78,22 @@ class _DecisionRuntime:
         self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
                                          spec.decision.id)
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision)
-        # the fast path never registers a ruleset: durable_rules is not consulted there
-        self.durable = DurableRuleset(
-            spec.decision.id,
-            [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
-                                 r.compiled.rule.priority) for r in self.rules],
-        ) if durable else None
+        self._wants_durable = durable  # the fast path never registers a ruleset
+        self._durable: DurableRuleset | None = None
+
+    @property
+    def durable(self) -> DurableRuleset | None:
+        """The decision's durable_rules ruleset (None on the fast path), registered the first
+        time it is needed: a process answering one decision registers one ruleset, not all."""
+        if self._durable is None and self._wants_durable:
+            with _REGISTERING:
+                if self._durable is None:
+                    self._durable = DurableRuleset(
+                        self.spec.decision.id,
+                        [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
+                                             r.compiled.rule.priority) for r in self.rules],
+                    )
+        return self._durable
 
 
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
