@@ -65,7 +65,7 @@ class CompiledDecision:
     source: str
 
 
-class _Writer:
+class Writer:
     """Generates the source of one decision's mask function."""
 
     def __init__(self, model: type[BaseModel]) -> None:
@@ -172,7 +172,7 @@ class _Writer:
         (the loader refuses references to outer facts inside some/every)."""
         item_type = resolve(self.model, node.path).item
         assert item_type is not None and item_type.model is not None
-        inner = _Writer(item_type.model)
+        inner = Writer(item_type.model)
         inner._n = self._n + 1000  # distinct names: the helper shares the module globals
         test = inner.cond(node.cond)
         self._n = inner._n
@@ -197,18 +197,26 @@ def _guarded(values: list[tuple[str, bool]], test: str) -> str:
     return "(" + " and ".join([*checks, test]) + ")"
 
 
+def build_function(writer: Writer, body: Sequence[str], name: str, label: str,
+                   extra: dict[str, Any] | None = None) -> tuple[Callable[[Any], Any], str]:
+    """`def name(f):` with the writer's prelude then body (lines, indented one level), compiled;
+    returns the function and its source."""
+    lines = [*writer.helpers, f"def {name}(f):", *["    " + line for line in writer.prelude],
+             *["    " + line for line in body]]
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {**writer.consts, "_UNREAD": _UNREAD, **(extra or {})}
+    # the source is generated from the typed condition tree, never from policy text: every
+    # name in it is a local, a constant above, or an attribute checked against the fact model;
+    # policy text (an explanation's wording) only ever enters it through repr() of a str
+    exec(compile(source, f"<qpr-rules compiled {label}>", "exec"), namespace)
+    return namespace[name], source
+
+
 def compile_decision(model: type[BaseModel], conditions: Sequence[Condition],
                      name: str = "decision") -> CompiledDecision:
     """Compile the conditions of one decision's rules (in evaluation order) into one function."""
-    writer = _Writer(model)
+    writer = Writer(model)
     tests = [writer.cond(c) for c in conditions]
-    lines = [*writer.helpers, "def mask(f):", *["    " + line for line in writer.prelude],
-             "    m = 0"]
-    lines += [f"    if {test}:\n        m |= {1 << i}" for i, test in enumerate(tests)]
-    lines.append("    return m")
-    source = "\n".join(lines) + "\n"
-    namespace: dict[str, Any] = {**writer.consts, "_UNREAD": _UNREAD}
-    # the source is generated from the typed condition tree, never from policy text: every
-    # name in it is a local, a constant above, or an attribute checked against the fact model
-    exec(compile(source, f"<qpr-rules compiled {name}>", "exec"), namespace)
-    return CompiledDecision(namespace["mask"], source)
+    body = ["m = 0", *[f"if {test}:\n        m |= {1 << i}" for i, test in enumerate(tests)], "return m"]
+    mask, source = build_function(writer, body, "mask", name)
+    return CompiledDecision(mask, source)

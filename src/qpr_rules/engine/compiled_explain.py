@@ -1,10 +1,10 @@
 """Why a rule did not fire, read straight from the validated fact model.
 
 The same text as `reference.explain_failure` over the model's dump (the differential tests
-compare them on every case), without the dump and the closure walk: each condition node it
-visits is tested by a function compiled (engine/compiled.py) for that node alone, built the
-first time an explanation reaches it, and fact values are read by attribute. Values are shown
-as the dump would show them: a nested model, or a list of them, is dumped for display only.
+compare them on every case), without the dump and the closure walk: each rule's explanation is
+one generated function (engine/compiled.py writes its tests and reads), built the first time
+that rule is explained. Values are shown as the dump would show them: a nested model, or a
+list of them, is dumped for display only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, assert_never
 
 from pydantic import BaseModel
 
-from qpr_rules.engine.compiled import compile_decision
+from qpr_rules.engine.compiled import Writer, build_function
 from qpr_rules.policy.conditions import (
     All,
     AnyOf,
@@ -31,54 +31,83 @@ from qpr_rules.policy.conditions import (
     render,
 )
 
-_Test = Callable[[Any], int]
+Explain = Callable[[Any], "str | None"]
 
 
 class ModelExplainer:
-    """Explanations for one decision's fact model; memoises per condition node."""
+    """Explanations for one decision's fact model: one generated function per condition,
+    compiled the first time that condition is explained (a rule that always fires never pays)."""
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
-        self._tests: dict[int, tuple[Condition, _Test, str]] = {}  # id(node) -> node kept alive
-
-    def _node(self, cond: Condition) -> tuple[_Test, str]:
-        entry = self._tests.get(id(cond))
-        if entry is None:
-            test = compile_decision(self.model, [cond], "explanation").mask
-            entry = self._tests[id(cond)] = (cond, test, render(cond))
-        return entry[1], entry[2]
+        self._explainers: dict[int, tuple[Condition, Explain]] = {}  # id(node) -> node kept alive
 
     def explain(self, cond: Condition, facts: Any) -> str | None:
         """Why cond is false for facts (a validated model); None if it holds."""
-        test, rendered = self._node(cond)
-        if test(facts):
-            return None
-        match cond:
-            case All():
-                for c in cond.items:
-                    why = self.explain(c, facts)
-                    if why is not None:
-                        return why
-                return f"{rendered} is false"  # not reached: an All is false through a part
-            case Not():
-                return (f"{self._node(cond.item)[1]} holds, and the rule requires it not to"
-                        f"{_actual(cond.item, facts)}")
-            case AnyOf():
-                return "none of these holds: " + "; ".join(
-                    f"{self._node(c)[1]}{_actual(c, facts)}" for c in cond.items)
-            case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-                return f"{rendered} is false{_actual(cond, facts)}"
-            case _:
-                assert_never(cond)
+        entry = self._explainers.get(id(cond))
+        if entry is None:
+            entry = self._explainers[id(cond)] = (cond, compile_explainer(self.model, cond)[0])
+        return entry[1](facts)
 
 
-def _get(facts: Any, path: str) -> Any:
-    value = facts
-    for part in path.split("."):
-        value = getattr(value, part)
-        if value is None:
-            return None
-    return value
+def compile_explainer(model: type[BaseModel], cond: Condition) -> tuple[Explain, str]:
+    """A function giving reference.explain_failure's text for cond over a validated model, as
+    straight-line code: each test and each shown value is written out, nothing is walked."""
+    writer = Writer(model)
+    body = [f"if {writer.cond(cond)}:", "    return None", *_why_false(writer, cond)]
+    fn, source = build_function(writer, body, "explain", f"explanation of {render(cond)[:60]}",
+                                {"_display": _display})
+    return fn, source
+
+
+def _why_false(writer: Writer, cond: Condition) -> list[str]:
+    """Statements returning why cond, known to be false, is false (explain_failure's cases)."""
+    match cond:
+        case All():
+            lines = []
+            for c in cond.items:  # the first part that is false explains the whole
+                lines.append(f"if not {writer.cond(c)}:")
+                lines += ["    " + line for line in _why_false(writer, c)]
+            return [*lines, f"return {render(cond) + ' is false'!r}"]  # not reached
+        case Not():
+            return [f"return {render(cond.item) + ' holds, and the rule requires it not to'!r}"
+                    f" + {_actual(writer, cond.item)}"]
+        case AnyOf():
+            parts = " + '; ' + ".join(f"{render(c)!r} + {_actual(writer, c)}" for c in cond.items)
+            return [f"return 'none of these holds: ' + {parts}"]
+        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
+            return [f"return {render(cond) + ' is false'!r} + {_actual(writer, cond)}"]
+        case _:
+            assert_never(cond)
+
+
+def _actual(writer: Writer, cond: Condition) -> str:
+    """An expression for ' (home.hold.kind is pending_qpr)': the values an atom reads, as
+    reference._actual shows them."""
+    match cond:
+        case All() | AnyOf() | Not():
+            return "''"
+        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
+            pass
+        case _:
+            assert_never(cond)
+    paths = [cond.path]
+    right = getattr(cond, "right", None)
+    if isinstance(right, FactRef):
+        paths.append(right.path)
+    shown = []
+    for p in paths:
+        value, _ = writer.path(p)
+        if isinstance(cond, Count) and p == cond.path:
+            shown.append(f"({'number of ' + p + ' is '!r} + str(len({value})) if {value} is not None "
+                         f"else {p + ' is absent'!r})")
+        else:
+            shown.append(f"({p + ' is '!r} + ('absent' if {value} is None else _display({value})))")
+    return "(' (' + " + " + ', ' + ".join(shown) + " + ')')"
+
+
+def _display(value: Any) -> str:
+    return _show(_as_dumped(value))
 
 
 def _as_dumped(value: Any) -> Any:
@@ -88,26 +117,3 @@ def _as_dumped(value: Any) -> Any:
     if isinstance(value, list) and value and isinstance(value[0], BaseModel):
         return [v.model_dump(mode="python") for v in value]
     return value
-
-
-def _actual(cond: Condition, facts: Any) -> str:
-    """' (home.hold.kind is pending_qpr)' for the fact values an atom reads (as reference._actual)."""
-    match cond:
-        case All() | AnyOf() | Not():
-            return ""
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            pass
-        case _:
-            assert_never(cond)
-    shown = []
-    paths = [cond.path]
-    right = getattr(cond, "right", None)
-    if isinstance(right, FactRef):
-        paths.append(right.path)
-    for p in paths:
-        v = _get(facts, p)
-        if isinstance(cond, Count) and p == cond.path and v is not None:
-            shown.append(f"number of {p} is {len(v)}")
-        else:
-            shown.append(f"{p} is {'absent' if v is None else _show(_as_dumped(v))}")
-    return " (" + ", ".join(shown) + ")"
