@@ -167,3 +167,32 @@ def test_a_lazy_decision_is_a_decision_in_every_way_callers_see() -> None:
     assert changed != decision
     with pytest.raises(dataclasses.FrozenInstanceError):
         decision.outcome = "allow"  # type: ignore[misc]
+
+
+def test_a_fact_model_with_derived_fields_must_check_them() -> None:
+    """Only models with derived fields carry the (costly) check of given derived values, so a
+    model that declares one without DerivedFactModel is refused when it is defined."""
+    from pydantic import computed_field
+
+    from qpr_rules.facts.base import DerivedFactModel, FactModel
+
+    with pytest.raises(TypeError, match="derive it from DerivedFactModel"):
+        class Forgetful(FactModel):
+            items: list[int]
+
+            @computed_field  # type: ignore[prop-decorator]
+            @property
+            def count(self) -> int:
+                return len(self.items)
+
+    class Careful(DerivedFactModel):
+        items: list[int]
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def count(self) -> int:
+            return len(self.items)
+
+    assert Careful.model_validate({"items": [1, 2], "count": 2}).count == 2
+    with pytest.raises(ValueError, match="count is derived from the other facts"):
+        Careful.model_validate({"items": [1, 2], "count": 3})
