@@ -46,6 +46,8 @@ class RuleView(Protocol):
 
 
 _UNSET: Any = object()
+#: Answers kept per decision: the distinct sets of fired rules seen (a few dozen in practice).
+MEMO_LIMIT = 4096
 
 
 class LazyDecision(Decision):
@@ -126,7 +128,9 @@ class AnswerBook:
     def _entry(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:
         entry = self._memo.get(mask)
         if entry is None:
-            entry = self._memo[mask] = self._build(mask)
+            entry = self._build(mask)
+            if len(self._memo) < MEMO_LIMIT:  # a decision with many rules cannot grow it unbounded
+                self._memo[mask] = entry
         return entry
 
     def _build(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:

@@ -73,6 +73,7 @@ class Writer:
         self.consts: dict[str, Any] = {}
         self.prelude: list[str] = []
         self.paths: dict[str, str] = {}  # fact path -> local variable holding its value
+        self.read: dict[str, None] = {}  # the fact paths read, in order of first use
         self.helpers: list[str] = []
         self._n = 0
 
@@ -94,11 +95,15 @@ class Writer:
         read once, in the prelude, into a local (each step guarded only where the model allows
         None); a derived field (a computed property, which does work on every read) is read at
         its first use and kept, so a rule that never gets that far never pays for it."""
+        self.read.setdefault(path, None)  # what the generated code looks at (not the steps to it)
+        return self._path(path)
+
+    def _path(self, path: str) -> tuple[str, bool]:
         if path not in self.paths:
             parent_var, parent_optional = ("f", False)
             if "." in path:
                 parent, step = path.rsplit(".", 1)
-                parent_var, parent_optional = self.path(parent)
+                parent_var, parent_optional = self._path(parent)
                 owner = resolve(self.model, parent).model
             else:
                 step, owner = path, self.model

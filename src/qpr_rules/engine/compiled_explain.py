@@ -14,7 +14,7 @@ from typing import Any, assert_never
 
 from pydantic import BaseModel
 
-from qpr_rules.engine.compiled import Writer, build_function
+from qpr_rules.engine.compiled import Writer, build_function, resolve
 from qpr_rules.policy.conditions import (
     All,
     AnyOf,
@@ -52,12 +52,40 @@ class ModelExplainer:
 
 def compile_explainer(model: type[BaseModel], cond: Condition) -> tuple[Explain, str]:
     """A function giving reference.explain_failure's text for cond over a validated model, as
-    straight-line code: each test and each shown value is written out, nothing is walked."""
+    straight-line code: each test and each shown value is written out, nothing is walked.
+
+    When every value the explanation reads is a plain scalar (no list, object or float, whose
+    display could differ between equal values), the text is a function of those values alone and
+    is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
     body = [f"if {writer.cond(cond)}:", "    return None", *_why_false(writer, cond)]
-    fn, source = build_function(writer, body, "explain", f"explanation of {render(cond)[:60]}",
-                                {"_display": _display})
-    return fn, source
+    label = f"explanation of {render(cond)[:60]}"
+    fn, source = build_function(writer, body, "explain", label, {"_display": _display})
+    if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
+        return fn, source
+    key_fn, key_source = build_function(
+        writer, [f"return ({''.join(writer.paths[p] + ', ' for p in writer.read)})"], "key", label)
+    return _memoised(fn, key_fn), source + key_source
+
+
+_MEMO_KINDS = frozenset({"bool", "int", "string", "enum", "date"})
+_MEMO_LIMIT = 4096  # texts kept per rule
+_MISS: Any = object()
+
+
+def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]]) -> Explain:
+    memo: dict[tuple[Any, ...], str | None] = {}
+
+    def explain_memoised(facts: Any) -> str | None:
+        k = key(facts)
+        text = memo.get(k, _MISS)
+        if text is _MISS:
+            text = explain(facts)
+            if len(memo) < _MEMO_LIMIT:
+                memo[k] = text
+        return text
+
+    return explain_memoised
 
 
 def _why_false(writer: Writer, cond: Condition) -> list[str]:
