@@ -105,3 +105,15 @@ def test_cli_decide_needs_exactly_one_of_facts_and_batch(tmp_path: Path) -> None
     neither = run("decide", "qpr.placement")
     for result in (both, neither):
         assert result.returncode == 2 and "exactly one of --facts FILE and --batch" in result.stderr
+
+
+def test_workers_refuse_policies_changed_since_the_engine_loaded_them(tmp_path: Path) -> None:
+    from qpr_rules import EngineError
+
+    policy = tmp_path / "qpr.yaml"
+    text = (Path(__file__).resolve().parents[1] / "policies" / "qpr.yaml").read_text(encoding="utf-8")
+    policy.write_text(text, encoding="utf-8")
+    engine = Engine.load([policy], evaluator="compiled")
+    policy.write_text(text.replace("jurisdiction: ", "jurisdiction: Changed ", 1), encoding="utf-8")
+    with pytest.raises(EngineError, match="a worker process failed"):
+        list(engine.decide_many("qpr.placement", CASES, jobs=2))

@@ -17,6 +17,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,12 +84,16 @@ def _parallel(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int,
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
                              initargs=(recipe,)) as pool:
         pending: deque[Future[list[Any]]] = deque()
-        for chunk in _chunks(cases, CHUNK):
-            pending.append(pool.submit(_worker_chunk, decision_id, chunk, as_json))
-            if len(pending) >= 2 * jobs:
+        try:
+            for chunk in _chunks(cases, CHUNK):
+                pending.append(pool.submit(_worker_chunk, decision_id, chunk, as_json))
+                if len(pending) >= 2 * jobs:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        except BrokenProcessPool as exc:  # a worker could not start (e.g. other policies) or died
+            raise EngineError(f"a worker process failed ({exc}); the policy files may have changed "
+                              "since they were loaded, or the worker ran out of memory") from None
 
 
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,
