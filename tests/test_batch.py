@@ -117,3 +117,16 @@ def test_workers_refuse_policies_changed_since_the_engine_loaded_them(tmp_path: 
     policy.write_text(text.replace("jurisdiction: ", "jurisdiction: Changed ", 1), encoding="utf-8")
     with pytest.raises(EngineError, match="a worker process failed"):
         list(engine.decide_many("qpr.placement", CASES, jobs=2))
+
+
+def test_diff_impact_goes_through_the_batch_path_and_reports_progress() -> None:
+    from qpr_rules.analysis.diff import diff
+
+    root = Path(__file__).resolve().parents[1]
+    calls: list[tuple[int, int]] = []
+    report = diff(str(root / "policies"), str(root / "policies"), root, generated=30, evaluator="compiled",
+                  progress=lambda done, total: calls.append((done, total)))
+    cases = sum(i.cases for i in report.impacts)
+    assert cases > 30 * len(report.impacts) - 1 and calls[-1] == (cases, cases)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert all(i.changed == 0 and i.reasons_changed == 0 for i in report.impacts)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qpr_rules.analysis.generate import sample
+from qpr_rules.engine.batch import decide_pairs
 from qpr_rules.engine.engine import Engine, Evaluator
 from qpr_rules.errors import QprRulesError
 from qpr_rules.policy.loader import PolicySet
@@ -141,27 +142,25 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, evaluat
                    + _compare("clause", _clauses(old.policies), _clauses(new.policies))
                    + _compare("parameter", _parameters(old.policies), _parameters(new.policies))
                    + _compare("condition", _conditions(old.policies), _conditions(new.policies)))
-        impacts = []
         shared = sorted(set(old.decision_ids) & set(new.decision_ids))
         corpus = _corpus(new, [old_dir, new_dir], generated)
-        total, done = sum(len(corpus[d]) for d in shared), 0
-        for decision in shared:
-            impact = Impact(decision, 0, 0)
-            answers = zip(old.decide_many(decision, corpus[decision], jobs),
-                          new.decide_many(decision, corpus[decision], jobs), strict=True)
-            for facts, (a, b) in zip(corpus[decision], answers, strict=True):
-                impact.cases += 1
-                done += 1
-                if progress is not None and (done % 256 == 0 or done == total):
-                    progress(done, total)
-                if a.outcome == b.outcome and (
-                        {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
-                    impact.reasons_changed += 1
-                if a.outcome != b.outcome:
-                    impact.changed += 1
-                    if impact.example is None:
-                        impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
-            impacts.append(impact)
+        pairs = [(decision, facts) for decision in shared for facts in corpus[decision]]
+        by_decision = {decision: Impact(decision, 0, 0) for decision in shared}
+        # both sides through the batch path: one pool of workers per side serves every decision
+        answers = zip(decide_pairs(old, pairs, jobs), decide_pairs(new, pairs, jobs), strict=True)
+        for done, ((decision, facts), (a, b)) in enumerate(zip(pairs, answers, strict=True), 1):
+            if progress is not None and (done % 256 == 0 or done == len(pairs)):
+                progress(done, len(pairs))
+            impact = by_decision[decision]
+            impact.cases += 1
+            if a.outcome == b.outcome and (
+                    {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
+                impact.reasons_changed += 1
+            if a.outcome != b.outcome:
+                impact.changed += 1
+                if impact.example is None:
+                    impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
+        impacts = list(by_decision.values())
     return DiffReport(changes, impacts)
 
 

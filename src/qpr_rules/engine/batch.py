@@ -15,7 +15,7 @@ import itertools
 import json
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -52,11 +52,11 @@ def _worker_init(recipe: _EngineRecipe) -> None:
     _WORKER["engine"] = engine
 
 
-def _worker_chunk(decision_id: str, chunk: list[Any], as_json: bool) -> list[Any]:
+def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool) -> list[Any]:
     engine: Engine = _WORKER["engine"]
     if as_json:
-        return [decision_json(engine, decision_id, facts) for facts in chunk]
-    return [engine.decide(decision_id, facts) for facts in chunk]
+        return [decision_json(engine, decision_id, facts) for decision_id, facts in chunk]
+    return [engine.decide(decision_id, facts) for decision_id, facts in chunk]
 
 
 def decision_json(engine: Engine, decision_id: str, facts: Any) -> str:
@@ -75,8 +75,7 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _parallel(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int,
-              as_json: bool) -> Iterator[Any]:
+def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool) -> Iterator[Any]:
     recipe = _EngineRecipe(tuple(f.path for f in engine.policies.files), engine.as_of,
                            engine.evaluator, engine.digest)
     # spawn, not fork: durable_rules' C state and its lock must not be copied mid-use
@@ -85,8 +84,8 @@ def _parallel(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int,
                              initargs=(recipe,)) as pool:
         pending: deque[Future[list[Any]]] = deque()
         try:
-            for chunk in _chunks(cases, CHUNK):
-                pending.append(pool.submit(_worker_chunk, decision_id, chunk, as_json))
+            for chunk in _chunks(pairs, CHUNK):
+                pending.append(pool.submit(_worker_chunk, chunk, as_json))
                 if len(pending) >= 2 * jobs:
                     yield from pending.popleft().result()
             while pending:
@@ -96,16 +95,21 @@ def _parallel(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int,
                               "since they were loaded, or the worker ran out of memory") from None
 
 
+def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1,
+                 as_json: bool = False) -> Iterator[Any]:
+    """The Decision (or, with as_json, its JSON line) for each (decision id, facts), in input
+    order, lazily; one pool of jobs workers serves every decision (as `diff` impact needs)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, not {jobs}")
+    if jobs == 1:
+        if as_json:
+            return (decision_json(engine, d, facts) for d, facts in pairs)
+        return (engine.decide(d, facts) for d, facts in pairs)
+    return _parallel(engine, pairs, jobs, as_json)
+
+
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,
                 as_json: bool = False) -> Iterator[Any]:
     """Each case's Decision (or, with as_json, its JSON line), in input order, lazily."""
     engine.spec(decision_id)  # an unknown decision fails now, not in a worker
-    if jobs < 1:
-        raise ValueError(f"jobs must be 1 or more, not {jobs}")
-    if jobs == 1:
-        decide: Callable[[Any], Any] = (
-            (lambda facts: decision_json(engine, decision_id, facts)) if as_json
-            else (lambda facts: engine.decide(decision_id, facts)))
-        return map(decide, cases)
-    return _parallel(engine, decision_id, cases, jobs, as_json)
-
+    return decide_pairs(engine, ((decision_id, facts) for facts in cases), jobs, as_json)
