@@ -55,5 +55,6 @@ def placement_facts(**home: object) -> dict[str, object]:
     return {
         "placement": {"date": "2024-05-01", "cleared_with_pco": True},
         "child": {"age": 7, "gender": "female"},
-        "home": {"id": "H", "approval": "rfa", "approval_status": "active", **home},
+        "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
+                 "restrictions": None, "children_placed": [], **home},
     }

@@ -23,15 +23,18 @@ def holds(draw: st.DrawFn) -> dict[str, Any]:
     placed_on = draw(days)
     hold: dict[str, Any] = {"kind": draw(st.sampled_from(["pending_qpr", "time_limited", "permanent"])),
                             "placed_on": placed_on}
-    if draw(st.booleans()):
-        hold["ends_on"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
+    if hold["kind"] == "time_limited" and draw(st.booleans()):
+        hold["review_after"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
+    if hold["kind"] != "permanent" and draw(st.booleans()):
+        hold["reinstated_on"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
     return hold
 
 
 restrictions = st.fixed_dictionaries({}, optional={
     "min_child_age": ages, "max_child_age": ages, "max_children": st.integers(0, 6),
     "genders": st.lists(st.sampled_from(GENDERS), unique=True, max_size=3),
-})
+}).map(lambda r: {**r, "min_child_age": r["max_child_age"], "max_child_age": r["min_child_age"]}
+       if "min_child_age" in r and "max_child_age" in r and r["min_child_age"] > r["max_child_age"] else r)
 children = st.lists(st.fixed_dictionaries({"age": ages, "gender": st.sampled_from(GENDERS)}), max_size=6)
 
 
@@ -43,12 +46,8 @@ def placement_facts(draw: st.DrawFn, hold: st.SearchStrategy[Any] | None = None)
         "approval_status": draw(st.sampled_from(["active", "inactive", "revoked", "rescinded"])),
         "children_placed": draw(children),
     }
-    chosen_hold = draw(hold if hold is not None else optional(holds()))
-    if chosen_hold is not None:
-        home["hold"] = chosen_hold
-    chosen_restrictions = draw(optional(restrictions))
-    if chosen_restrictions is not None:
-        home["restrictions"] = chosen_restrictions
+    home["hold"] = draw(hold if hold is not None else optional(holds()))
+    home["restrictions"] = draw(optional(restrictions))
     return {
         "placement": {"date": draw(days), "status": draw(st.sampled_from(["proposed", "made"])),
                       "cleared_with_pco": draw(st.booleans())},

@@ -41,7 +41,7 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
 @pytest.mark.parametrize("old, new, expected", [
     ("expect: {outcome: deny,", "expect: {outcom: deny,",
      "7:14: unknown key 'outcom' (did you mean 'outcome'?); allowed here: outcome, status, fired, not_fired, "
-     "obligations, no_obligations"),
+     "obligations, no_obligations, consequences"),
     ("format: qpr-rules/scenarios-v1", "format: qpr-rules/v2",
      "1:9: format: Input should be 'qpr-rules/scenarios-v1' (got str 'qpr-rules/v2')"),
     ("    facts: {record", "    fact: {record",
@@ -53,6 +53,7 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
      "3:5: no decision: set `decision:` on the scenario or at the top of the file"),
     ("decision: qpr.records", "decision: qpr.recrods",
      "4:1: scenario 'upload is denied': unknown decision 'qpr.recrods' (did you mean 'qpr.records'?); known: qpr.actions, qpr.concern-routing, "
+     "qpr.hold-placed, "
      "qpr.placement, qpr.procedure, qpr.records, qpr.referral-screening, qpr.reinstatement, qpr.team"),
     ("fired: [qpr.records.no-upload]", "fired: [qpr.records.no-uplod]",
      "4:1: scenario 'upload is denied': rule 'qpr.records.no-uplod' is not a rule of qpr.records "

@@ -14,3 +14,13 @@ def test_bench_implementations_agree() -> None:
                             capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "implementations agree on all 300 cases" in result.stdout
+
+
+def test_coverage_log_bench_runs_and_counts_every_line() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_coverage_log.py"), "--lines", "3000",
+                             "--per-decision", "20", "--verify"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "read 3,000 lines in" in result.stdout and "lines per second" in result.stdout
+    assert "chain verified" in result.stdout and "peak RSS" in result.stdout
+    assert "3000 decision(s) counted" in result.stdout

@@ -17,8 +17,8 @@ TINY = Path(__file__).parent / "fixtures" / "tiny"
 ON_HOLD = {"placement": {"date": "2024-05-01", "cleared_with_pco": True},
            "child": {"age": 7, "gender": "female"},
            "home": {"id": "H", "approval": "rfa", "approval_status": "active",
-                    "hold": {"kind": "permanent", "placed_on": "2024-01-01"}}}
-CLEARED = {**ON_HOLD, "home": {"id": "H", "approval": "rfa", "approval_status": "active"}}
+                    "hold": {"kind": "permanent", "placed_on": "2024-01-01"}, "restrictions": None, "children_placed": []}}
+CLEARED = {**ON_HOLD, "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None, "children_placed": []}}
 
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason=f"no qpr-rules console script next to {sys.executable}")
 
@@ -103,7 +103,7 @@ def test_decide_facts_from_stdin() -> None:
     assert result.stdout == ("allow (decided): An active home cleared with the PCO may take the child "
                              "[tiny.placement.cleared]\n")
     as_yaml = "placement: {date: 2024-05-01, cleared_with_pco: false}\nchild: {age: 7, gender: male}\n" \
-              "home: {id: H, approval: lfh, approval_status: active}\n"
+              "home: {id: H, approval: lfh, approval_status: active, hold: null, restrictions: null, children_placed: []}\n"
     result = run("decide", "tiny.placement", "--facts", "-", "-p", str(TINY), stdin=as_yaml)
     assert (result.returncode, result.stdout) == (0, "deny (default): no rule allows the placement; "
                                                      "default outcome 'deny'\n")

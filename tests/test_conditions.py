@@ -75,8 +75,8 @@ RULES = [
      "placement.date < 2024-05-01"),
     ("after", "{fact: placement.date, after: 2024-05-01}",
      "placement.date > 2024-05-01"),
-    ("on-or-before", "{fact: placement.date, on_or_before: {fact: home.hold.ends_on}}",
-     "placement.date <= home.hold.ends_on"),
+    ("on-or-before", "{fact: placement.date, on_or_before: {fact: home.hold.review_after}}",
+     "placement.date <= home.hold.review_after"),
     ("on-or-after", "{fact: placement.date, on_or_after: {fact: home.hold.placed_on, plus_days: 30}}",
      "placement.date >= home.hold.placed_on + 30 days"),
     ("plus-days-param", "{fact: placement.date, before: {fact: home.hold.placed_on, plus_days: {param: wait_days}}}",
@@ -89,10 +89,10 @@ RULES = [
      "home.hold.kind is one of [pending_qpr, permanent]"),
     ("not-in", "{fact: home.hold.kind, not_in: [pending_qpr, permanent]}",
      "not home.hold.kind is one of [pending_qpr, permanent]"),
-    ("present", "{fact: home.hold.ends_on, present: true}",
-     "home.hold.ends_on is present"),
-    ("absent", "{fact: home.hold.ends_on, present: false}",
-     "not home.hold.ends_on is present"),
+    ("present", "{fact: home.hold.review_after, present: true}",
+     "home.hold.review_after is present"),
+    ("absent", "{fact: home.hold.review_after, present: false}",
+     "not home.hold.review_after is present"),
     ("contains", "{fact: home.restrictions.genders, contains: female}",
      "home.restrictions.genders contains female"),
     ("contains-ref", "{fact: home.restrictions.genders, contains: {fact: child.gender}}",
@@ -140,7 +140,8 @@ def facts(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "placement": {"date": "2024-05-01", "cleared_with_pco": True},
         "child": {"age": 7, "gender": "female"},
-        "home": {"id": "H", "approval": "rfa", "approval_status": "active"},
+        "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
+                 "restrictions": None, "children_placed": []},
     }
     for key, value in changes.items():
         *parents, last = key.split("__")
@@ -154,8 +155,10 @@ def facts(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def hold(kind: str = "pending_qpr", placed_on: str = "2024-04-01", ends_on: str | None = None) -> dict[str, Any]:
-    return {"kind": kind, "placed_on": placed_on, **({"ends_on": ends_on} if ends_on else {})}
+def hold(kind: str | None = None, placed_on: str = "2024-04-01", review_after: str | None = None) -> dict[str, Any]:
+    """A hold; only a time-limited hold has a review date, so that is the kind given one."""
+    kind = kind or ("time_limited" if review_after else "pending_qpr")
+    return {"kind": kind, "placed_on": placed_on, **({"review_after": review_after} if review_after else {})}
 
 
 def kids(*spec: tuple[int, str]) -> list[dict[str, Any]]:
@@ -184,8 +187,8 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("before", facts(), False),
     ("after", facts(placement__date="2024-05-02"), True),
     ("after", facts(), False),
-    ("on-or-before", facts(home__hold=hold(ends_on="2024-05-01")), True),  # ends_on == date
-    ("on-or-before", facts(home__hold=hold(ends_on="2024-04-30")), False),
+    ("on-or-before", facts(home__hold=hold(review_after="2024-05-01")), True),  # review_after == date
+    ("on-or-before", facts(home__hold=hold(review_after="2024-04-30")), False),
     ("on-or-before", facts(home__hold=hold()), False),  # no end date: the comparison is false
     ("on-or-before", facts(), False),
     ("on-or-after", facts(home__hold=hold(placed_on="2024-04-01")), True),  # + 30 days == date
@@ -206,10 +209,10 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("not-in", facts(), True),
     ("not-in", facts(home__hold=hold("time_limited")), True),
     ("not-in", facts(home__hold=hold("permanent")), False),
-    ("present", facts(home__hold=hold(ends_on="2024-06-01")), True),
+    ("present", facts(home__hold=hold(review_after="2024-06-01")), True),
     ("present", facts(home__hold=hold()), False),
     ("present", facts(), False),
-    ("absent", facts(home__hold=hold(ends_on="2024-06-01")), False),
+    ("absent", facts(home__hold=hold(review_after="2024-06-01")), False),
     ("absent", facts(home__hold=hold()), True),
     ("absent", facts(), True),
     ("contains", facts(home__restrictions={"genders": ["male", "female"]}), True),
@@ -325,7 +328,7 @@ def test_parsed_nodes(engine: Engine) -> None:
     assert isinstance(not_in, Not) and isinstance(not_in.item, InSet)
     assert not_in.item.values == ("pending_qpr", "permanent")
     absent = rule(engine, "absent").condition
-    assert isinstance(absent, Not) and absent.item == Present(absent.loc, "home.hold.ends_on")
+    assert isinstance(absent, Not) and absent.item == Present(absent.loc, "home.hold.review_after")
     within = rule(engine, "within-literal").condition
     assert isinstance(within, All)
     assert [(c.op, c.right) for c in within.items] == [  # type: ignore[union-attr]

@@ -1,7 +1,7 @@
 """durable_rules and the reference evaluator agree on every operator, negated or not, over
 generated facts that cover the whole placement_request space: every enum value, absent optional
 fields, empty and non-empty lists, and dates on and around every boundary the policy reads
-(ends_on == date, placed_on +/- the within_days window, placed_on + the plus_days offsets).
+(review_after == date, placed_on +/- the within_days window, placed_on + the plus_days offsets).
 
 The policy is tests/fixtures/differential.yaml (every operator, under and outside `not`).
 """
@@ -44,10 +44,20 @@ def day(offset: int) -> str:
 def holds(draw: st.DrawFn) -> dict[str, Any]:
     placed = draw(st.sampled_from(OFFSETS))
     hold: dict[str, Any] = {"kind": draw(st.sampled_from([k.value for k in HoldKind])), "placed_on": day(placed)}
-    ends = draw(optional(st.sampled_from([o for o in OFFSETS if o >= placed])))
-    if ends is not None:
-        hold["ends_on"] = day(ends)
+    review = draw(optional(st.sampled_from([o for o in OFFSETS if o >= placed])))
+    if review is not None and hold["kind"] == "time_limited":  # only a time-limited hold has one
+        hold["review_after"] = day(review)
+    reinstated = draw(optional(st.sampled_from([o for o in OFFSETS if o >= placed])))
+    if reinstated is not None and hold["kind"] != "permanent":
+        hold["reinstated_on"] = day(reinstated)
     return hold
+
+
+def coherent_ages(r: dict[str, Any]) -> dict[str, Any]:
+    """An age range whose youngest age is above its oldest is refused by the fact model: swap."""
+    if "min_child_age" in r and "max_child_age" in r and r["min_child_age"] > r["max_child_age"]:
+        r = {**r, "min_child_age": r["max_child_age"], "max_child_age": r["min_child_age"]}
+    return r
 
 
 def without_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -61,16 +71,16 @@ def placement_requests(draw: st.DrawFn) -> dict[str, Any]:
         "min_child_age": optional(AGES), "max_child_age": optional(AGES),
         "max_children": optional(st.integers(0, 4)),
         "genders": optional(st.lists(st.sampled_from(GENDERS), unique=True, max_size=3)),
-    }).map(without_none)))
-    home = without_none({
+    }).map(without_none).map(coherent_ages)))
+    home = {
         "id": "H",
         "approval": draw(st.sampled_from([a.value for a in ApprovalKind])),
         "approval_status": draw(st.sampled_from([s.value for s in ApprovalStatus])),
         "hold": draw(optional(holds())),
         "restrictions": restrictions,
-        "children_placed": draw(optional(st.lists(
-            st.fixed_dictionaries({"age": AGES, "gender": st.sampled_from(GENDERS)}), max_size=4))),
-    })
+        "children_placed": draw(st.lists(
+            st.fixed_dictionaries({"age": AGES, "gender": st.sampled_from(GENDERS)}), max_size=4)),
+    }  # hold and restrictions are required, null when there are none
     placement = without_none({"date": DATE.isoformat(),
                               "status": draw(optional(st.sampled_from([s.value for s in PlacementStatus]))),
                               "cleared_with_pco": draw(st.booleans())})
@@ -112,11 +122,12 @@ def test_known_boundaries() -> None:
     """A few hand-written boundary cases, so that the generated ones are not the only evidence."""
     base = {"placement": {"date": DATE.isoformat(), "cleared_with_pco": True},
             "child": {"age": 7, "gender": "female"},
-            "home": {"id": "H", "approval": "rfa", "approval_status": "active"}}
+            "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
+                     "restrictions": None, "children_placed": []}}
     cases = [
         base,
         {**base, "home": {**base["home"], "hold": {"kind": "time_limited", "placed_on": day(-5),
-                                                  "ends_on": DATE.isoformat()}}},
+                                                  "review_after": DATE.isoformat()}}},
         {**base, "home": {**base["home"], "children_placed": [], "restrictions": {"genders": []}}},
         {**base, "home": {**base["home"], "restrictions": {"max_children": 0, "max_child_age": 7}}},
     ]
@@ -126,8 +137,8 @@ def test_known_boundaries() -> None:
         assert decision.status != "error", decision.errors
         assert {r.id for r in decision.fired} == {rid for rid, check in CHECKS.items() if check(dumped)}
     on_end = ENGINE.decide("t.d", cases[1])
-    assert {"r22", "r11"} <= {r.id for r in on_end.fired}  # date on_or_after ends_on; within 10 days
-    assert "r20" not in {r.id for r in on_end.fired}  # date <= ends_on - 2 is false
+    assert {"r22", "r11"} <= {r.id for r in on_end.fired}  # date on_or_after review_after; within 10 days
+    assert "r20" not in {r.id for r in on_end.fired}  # date <= review_after - 2 is false
 
 
 def test_both_evaluators_agree_on_every_bundled_scenario() -> None:

@@ -30,7 +30,7 @@ DIFFERENTIAL = FIXTURES / "differential.yaml"
 CLEARED: dict[str, Any] = {
     "placement": {"date": "2024-05-01", "cleared_with_pco": True},
     "child": {"age": 7, "gender": "female"},
-    "home": {"id": "H", "approval": "rfa", "approval_status": "active"},
+    "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None, "children_placed": []},
 }
 ON_HOLD: dict[str, Any] = {**CLEARED, "home": {**CLEARED["home"],
                                                "hold": {"kind": "pending_qpr", "placed_on": "2024-01-01"}}}
@@ -322,11 +322,12 @@ def test_threads_give_the_serial_answers() -> None:
                      "children_placed": [{{"age": rnd.randint(0, 17), "gender": rnd.choice(["female", "male"])}}
                                          for _ in range(rnd.randint(0, 3))]}}
             kind = rnd.choice([None, "pending_qpr", "time_limited", "permanent"])
+            home["hold"] = home["restrictions"] = None
             if kind:
                 placed = day + dt.timedelta(days=rnd.randint(-15, 5))
                 home["hold"] = {{"kind": kind, "placed_on": placed.isoformat()}}
-                if rnd.random() < 0.5:
-                    home["hold"]["ends_on"] = (placed + dt.timedelta(days=rnd.randint(0, 10))).isoformat()
+                if kind == "time_limited" and rnd.random() < 0.5:
+                    home["hold"]["review_after"] = (placed + dt.timedelta(days=rnd.randint(0, 10))).isoformat()
             if rnd.random() < 0.7:
                 home["restrictions"] = {{"max_children": rnd.randint(0, 3),
                                          "genders": rnd.sample(["female", "male", "nonbinary"], rnd.randint(0, 3))}}

@@ -21,7 +21,7 @@ TEXT = TINY.read_text(encoding="utf-8")
 CLEARED: dict[str, Any] = {
     "placement": {"date": "2024-05-01", "cleared_with_pco": True},
     "child": {"age": 7, "gender": "female"},
-    "home": {"id": "H", "approval": "rfa", "approval_status": "active"},
+    "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None, "children_placed": []},
 }
 ON_HOLD: dict[str, Any] = {**CLEARED, "home": {**CLEARED["home"],
                                                "hold": {"kind": "permanent", "placed_on": "2024-01-01"}}}

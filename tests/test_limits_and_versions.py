@@ -119,8 +119,8 @@ def test_memory_stays_bounded_over_many_cases() -> None:
         engine = Engine.load([Path({str(ROOT / 'policies' / 'qpr.yaml')!r})])
         facts = {{"placement": {{"date": "2024-05-01", "cleared_with_pco": True}},
                   "child": {{"age": 7, "gender": "female"}},
-                  "home": {{"id": "H", "approval": "rfa", "approval_status": "active",
-                            "children_placed": [{{"age": 4, "gender": "male"}}]}}}}
+                  "home": {{"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
+                            "restrictions": None, "children_placed": [{{"age": 4, "gender": "male"}}]}}}}
         for _ in range(2000):
             engine.decide("qpr.placement", facts)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -68,7 +68,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     missing, unknown = problems(tmp_path, text)
     assert (unknown.line, unknown.column) == (line_of(text, "titel:"), 5)
     assert unknown.message == ("unknown key 'titel' (did you mean 'title'?); allowed here: id, decision, title, "
-                               "clauses, priority, when, outcome, obligations, note")
+                               "clauses, priority, when, outcome, obligations, consequences, note")
     assert unknown.code == "unknown-key"
     # the rule now also lacks its title: reported at the rule's mapping
     assert (missing.line, missing.column) == (line_of(text, "- id: tiny.placement.hold"), 5)

@@ -79,6 +79,10 @@ def test_wheel_contains_policies_shim_and_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"qpr_rules/_bundled_policies/qpr.yaml", "qpr_rules/py.typed", "qpr_rules/__init__.py"} <= names
     assert any(n.startswith("qpr_rules/_compat/_pyeval_shim.") and n.endswith(".so") for n in names)
+    sources = {f"qpr_rules/_bundled_policies/sources/{p.name}" for p in (ROOT / "policies" / "sources").iterdir()}
+    assert len(sources) == 6 and sources <= names  # the five documents and their index
+    templates = {f"qpr_rules/coverage/templates/{n}" for n in ("index.html.j2", "policy.html.j2", "style.css.j2")}
+    assert templates <= names  # the HTML coverage report works from an install
     assert not any(n.startswith("qpr_rules/_bundled_policies/tests/") and n.endswith(".py") for n in names)
     assert any(n.endswith(".dist-info/entry_points.txt") for n in names)
 
@@ -113,6 +117,7 @@ def _cli_cases(work: Path) -> list[tuple[list[str], int, str]]:
         (["check", "policies"], 0, "0 error(s)"),
         (["diff", "policies", "policies"], 0, "qpr"),
         (["fmt", "--check", "policies"], 0, "0 of"),
+        (["prove", "policies", "--no-static"], 0, "proved"),
     ]
 
 

@@ -14,6 +14,7 @@ from qpr_rules.policy.conditions import fact_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = Engine.load([ROOT / "policies" / "practice_model.yaml"])
+SCHOOL_AGE = 5  # parameters.school_age (checked below)
 STATUS = list(ChildFamilyStatus.model_fields)
 PRACTICE = list(PracticePerformance.model_fields)
 
@@ -37,7 +38,8 @@ def number(field: str) -> str:
 def crosswalk() -> dict[str, set[str]]:
     """Which indicator fields each belief's at-risk rule reads, derived from the loaded policy."""
     spec = ENGINE.spec("practice_model.beliefs")
-    return {r.id.split(".")[2]: fact_paths(r.condition) for r in spec.rules if r.id.endswith(".at-risk")}
+    return {r.id.split(".")[2]: fact_paths(r.condition) - {"child_age"}  # age picks 7a or 7b
+            for r in spec.rules if r.id.endswith(".at-risk")}
 
 
 def test_the_yaml_encodes_the_source_crosswalk() -> None:
@@ -74,19 +76,27 @@ ratings = st.one_of(st.none(), st.integers(1, 6))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({f: ratings for f in STATUS}), st.fixed_dictionaries({f: ratings for f in PRACTICE}))
+@given(st.fixed_dictionaries({f: ratings for f in STATUS}), st.fixed_dictionaries({f: ratings for f in PRACTICE}),
+       st.integers(0, 21))
 def test_a_belief_is_at_risk_exactly_when_a_mapped_indicator_is_unacceptable(
-    status: dict[str, int | None], practice: dict[str, int | None]
+    status: dict[str, int | None], practice: dict[str, int | None], age: int
 ) -> None:
-    facts = {"status": {k: v for k, v in status.items() if v is not None},
+    # "7a or 7b": the one that applies by the child's age (parameter school_age, 5)
+    applies = "7a" if age < SCHOOL_AGE else "7b"
+    status_read = {k: v for k, v in status.items() if number(k) not in {"7a", "7b"} - {applies}}
+    facts = {"child_age": age, "status": {k: v for k, v in status.items() if v is not None},
              "practice": {k: v for k, v in practice.items() if v is not None}}
     decision = ENGINE.decide("practice_model.beliefs", facts)
     assert decision.status != "error", decision.errors
     fired = {r.id for r in decision.fired}
     for belief, (s, p) in SOURCE.items():
-        mapped = [v for k, v in status.items() if number(k) in s] + [v for k, v in practice.items() if number(k) in p]
+        mapped = [v for k, v in status_read.items() if number(k) in s] + [v for k, v in practice.items() if number(k) in p]
         at_risk = any(v is not None and v < 4 for v in mapped)
         assert (f"practice_model.beliefs.{belief}.at-risk" in fired) == at_risk
         assert (f"practice_model.beliefs.{belief}.not-rated" in fired) == any(v is None for v in mapped)
-    if all(v is not None and v >= 4 for v in [*status.values(), *practice.values()]):
+    if all(v is not None and v >= 4 for v in [*status_read.values(), *practice.values()]):
         assert decision.outcome == "supported"
+
+
+def test_the_school_age_matches_the_policy_parameter() -> None:
+    assert ENGINE.spec("practice_model.beliefs").file.policy.parameters["school_age"].value == SCHOOL_AGE

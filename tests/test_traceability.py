@@ -7,19 +7,16 @@ from pathlib import Path
 import pytest
 
 from qpr_rules.policy.loader import load_policy_set, parse_policy_file, policy_files
-from qpr_rules.policy.sources import default_sources_dir, normalise, unquoted_clauses
+from qpr_rules.policy.sources import normalise, sources_dir, unquoted_clauses
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = policy_files([ROOT / "policies"])
-SEEDS = default_sources_dir(ROOT)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_clause_texts_are_verbatim_quotes(path: Path) -> None:
-    if SEEDS is None:
-        pytest.skip("the source documents (../shared/seeds) are not beside this checkout")
     loaded = parse_policy_file(path)
-    source = (SEEDS / loaded.policy.source.document).read_text(encoding="utf-8")
+    source = (sources_dir(path) / loaded.policy.source.document).read_text(encoding="utf-8")
     missing = unquoted_clauses([(c.id, c.text) for c in loaded.policy.clauses], source)
     assert missing == [], f"{path.name}: clause texts not found in {loaded.policy.source.document}"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
+    from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, NotFiredRule, Obligation
     from qpr_rules.engine.engine import Engine
     from qpr_rules.errors import (
         EngineError,
@@ -24,19 +24,42 @@ if TYPE_CHECKING:
         QprRulesError,
         UnknownDecisionError,
     )
+    from qpr_rules.facts import (
+        ActionSet,
+        CaregiverInformation,
+        ChildRemoval,
+        Concern,
+        FactModel,
+        Hold,
+        HoldPlaced,
+        HoldState,
+        InterviewPlan,
+        PlacementRequest,
+        Procedure,
+        QsrReview,
+        RecordRequest,
+        Referral,
+        Reinstatement,
+        SignedCommitment,
+        SiteReadiness,
+        Team,
+    )
     from qpr_rules.policy.loader import PolicySet, load_policy_set
 
 # The public names are imported on first use (PEP 562): `import qpr_rules` alone, as the CLI's
 # entry point and tools that only read __version__ do, does not pay for pydantic, the fact
 # models, YAML and durable_rules. `from qpr_rules import Engine` imports what Engine needs.
 _WHERE = {
-    "Citation": "qpr_rules.engine.decision", "Decision": "qpr_rules.engine.decision",
-    "FiredRule": "qpr_rules.engine.decision", "NotFiredRule": "qpr_rules.engine.decision",
-    "Obligation": "qpr_rules.engine.decision", "Engine": "qpr_rules.engine.engine",
-    "EngineError": "qpr_rules.errors", "FactsError": "qpr_rules.errors", "PolicyError": "qpr_rules.errors",
-    "Problem": "qpr_rules.errors", "QprRulesError": "qpr_rules.errors",
-    "UnknownDecisionError": "qpr_rules.errors", "PolicySet": "qpr_rules.policy.loader",
-    "load_policy_set": "qpr_rules.policy.loader",
+    **dict.fromkeys(["Citation", "Consequence", "Decision", "FiredRule", "NotFiredRule", "Obligation"],
+                    "qpr_rules.engine.decision"),
+    "Engine": "qpr_rules.engine.engine",
+    **dict.fromkeys(["EngineError", "FactsError", "PolicyError", "Problem", "QprRulesError",
+                     "UnknownDecisionError"], "qpr_rules.errors"),
+    **dict.fromkeys(["ActionSet", "CaregiverInformation", "ChildRemoval", "Concern", "FactModel", "Hold",
+                     "HoldPlaced", "HoldState", "InterviewPlan", "PlacementRequest", "Procedure", "QsrReview",
+                     "RecordRequest", "Referral", "Reinstatement", "SignedCommitment", "SiteReadiness",
+                     "Team"], "qpr_rules.facts"),
+    **dict.fromkeys(["PolicySet", "load_policy_set"], "qpr_rules.policy.loader"),
 }
 
 
@@ -58,18 +81,37 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionSet",
+    "CaregiverInformation",
+    "ChildRemoval",
     "Citation",
+    "Concern",
+    "Consequence",
     "Decision",
     "Engine",
     "EngineError",
+    "FactModel",
     "FactsError",
     "FiredRule",
+    "Hold",
+    "HoldPlaced",
+    "HoldState",
+    "InterviewPlan",
     "NotFiredRule",
     "Obligation",
+    "PlacementRequest",
     "PolicyError",
     "PolicySet",
     "Problem",
+    "Procedure",
     "QprRulesError",
+    "QsrReview",
+    "RecordRequest",
+    "Referral",
+    "Reinstatement",
+    "SignedCommitment",
+    "SiteReadiness",
+    "Team",
     "UnknownDecisionError",
     "load_policy_set",
 ]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from qpr_rules.coverage.collect import DataSink
+from qpr_rules.coverage.data import CoverageData
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError
@@ -33,11 +35,46 @@ if TYPE_CHECKING:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--qpr-policies", default=None,
                      help="policy files or directory that YAML scenarios run against")
+    parser.addoption("--qpr-cov", action="store_true", default=False,
+                     help="collect policy coverage from the YAML scenarios (as pytest-cov does for code); "
+                          "saved to --qpr-cov-data, reported with `qpr-rules coverage report`")
+    parser.addoption("--qpr-cov-data", default=".qpr-coverage.json",
+                     help="where --qpr-cov saves its data (default: .qpr-coverage.json)")
 
 
 @lru_cache(maxsize=8)
 def _engine(policies: str) -> Engine:
     return Engine.load([policies])
+
+
+_COVERAGE: dict[str, tuple[Engine, CoverageData]] = {}  # policies -> engine counting into data
+
+
+def _engine_for(config: pytest.Config, policies: str) -> Engine:
+    if not config.getoption("--qpr-cov"):
+        return _engine(policies)
+    if policies not in _COVERAGE:
+        plain = _engine(policies)
+        data = CoverageData.for_policies(plain.policies)
+        _COVERAGE[policies] = (Engine(plain.policies, decision_log=DataSink(data)), data)
+    return _COVERAGE[policies][0]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not session.config.getoption("--qpr-cov") or not _COVERAGE:
+        return
+    target = Path(session.config.getoption("--qpr-cov-data"))
+    (_, data), *rest = _COVERAGE.values()
+    for _, more in rest:  # several policy sets: each is counted; the first one's digest is kept
+        data.merge_json(more.to_json())
+    data.save(target)
+    _COVERAGE.clear()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.getoption("--qpr-cov"):
+        terminalreporter.write_line(f"qpr-rules coverage data saved to {config.getoption('--qpr-cov-data')}; "
+                                    "`qpr-rules coverage report` shows it")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -91,7 +128,7 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         try:
-            engine = _engine(self.policies)
+            engine = _engine_for(self.config, self.policies)
         except PolicyError as exc:
             raise ScenarioFailure(f"the policies in {self.policies} do not load:\n{exc}") from None
         problems = check_references(engine, [self.scenario])

@@ -52,12 +52,14 @@ class Impact:
 class DiffReport:
     changes: list[Change]
     impacts: list[Impact]
+    proofs: list[Any] = field(default_factory=list)  # semantic_diff.DecisionComparison, with --prove
 
     def to_json(self) -> str:
         from dataclasses import asdict
 
         return json.dumps({"changes": [asdict(c) for c in self.changes],
-                           "impacts": [asdict(i) for i in self.impacts]}, indent=2, default=str)
+                           "impacts": [asdict(i) for i in self.impacts],
+                           "proofs": [asdict(p) for p in self.proofs]}, indent=2, default=str)
 
 
 def materialise(side: str, workdir: Path, repo: Path) -> Path:
@@ -128,10 +130,11 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
     return cases
 
 
-def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, evaluator: Evaluator = "durable",
-         jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> DiffReport:
+def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: bool = False,
+         evaluator: Evaluator = "durable", jobs: int = 1,
+         progress: Callable[[int, int], None] | None = None) -> DiffReport:
     """progress(cases done, cases in all) is called as the impact is computed; each side's
-    answers come from Engine.decide_many (jobs worker processes each)."""
+    answers come from the batch path (jobs worker processes per side)."""
     with tempfile.TemporaryDirectory() as tmp:
         old_dir = materialise(old_side, Path(tmp), repo)
         new_dir = materialise(new_side, Path(tmp), repo)
@@ -161,7 +164,12 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, evaluat
                 if impact.example is None:
                     impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
         impacts = list(by_decision.values())
-    return DiffReport(changes, impacts)
+        proofs: list[Any] = []
+        if prove:  # z3 only when asked
+            from qpr_rules.analysis.semantic_diff import compare_sets
+
+            proofs = list(compare_sets(old.policies, new.policies))
+    return DiffReport(changes, impacts, proofs)
 
 
 def render_text(report: DiffReport) -> str:
@@ -186,4 +194,15 @@ def render_text(report: DiffReport) -> str:
             else:
                 what = f"{i.reasons_changed} cases keep their outcome but fire other rules or carry"
             lines.append(f"    ({what} other obligations)")
+    if report.proofs:
+        lines.append("")
+        lines.append("proved by the solver, for every valid fact (outcomes only; lists of objects up to "
+                     "3 items):")
+    for p in report.proofs:
+        if p.verdict == "same":
+            lines.append(f"  {p.decision}: same answer for every valid fact")
+        elif p.verdict == "different":
+            lines.append(f"  {p.decision}: DIFFERENT, {p.message}, for {json.dumps(p.example, default=str)}")
+        else:
+            lines.append(f"  {p.decision}: {p.verdict}: {p.message}")
     return "\n".join(lines) + "\n"

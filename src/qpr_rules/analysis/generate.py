@@ -61,6 +61,9 @@ def generate(model: type[BaseModel], rnd: random.Random, depth: int = 0) -> dict
         ft = type_of(info.annotation)
         if not info.is_required() and rnd.random() < 0.35:
             continue
+        if ft.optional and rnd.random() < 0.35:  # required but nullable: null is a state too
+            out[name] = None
+            continue
         value = _value(ft, rnd, depth, info.annotation)
         if value is not None:
             out[name] = value

@@ -1,7 +1,8 @@
 """`qpr-rules check`: everything `validate` does, plus lint findings an analyst should see.
 
 Errors: the policy does not load, a scenario file is invalid or fails, a clause does not quote
-its source. Warnings: a rule citing no clause, a computable clause no rule encodes, a rule that
+its source, the source document is missing. Warnings: a source sentence no clause quotes and
+that is not marked as not normative, a rule citing no clause, a computable clause no rule encodes, a rule that
 no scenario makes fire (or that fires in every scenario, so its "not fired" side is untested), a
 named condition no rule uses. Information: fact fields that no rule of a decision reads.
 """
@@ -15,12 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from qpr_rules.analysis.source_check import source_problems
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.paths import field_types
 from qpr_rules.policy.conditions import fact_paths
 from qpr_rules.policy.loader import LoadedFile, PolicySet
-from qpr_rules.policy.sources import default_sources_dir, unquoted_clauses
 from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
 from qpr_rules.yaml_source import Loc
 
@@ -59,8 +60,9 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
     ps = engine.policies
     _lint_traceability(ps, report)
     _lint_unread_facts(ps, report)
-    _lint_sources(ps, sources or default_sources_dir(Path(paths[0])), report)
+    _lint_sources(ps, sources, report)
     _lint_scenarios(engine, paths, report)
+    _lint_static(ps, report)
     report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return report
 
@@ -75,7 +77,9 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
                 report.problems.append(_warn(f, ("rules", i, "id"), "rule-without-clause",
                                              f"rule {rule.id} cites no clause; add `clauses: [...]` naming "
                                              "the sentences it encodes"))
-        used = _used_conditions(f.policy.rules, f.policy.conditions)
+        used = _used_conditions([*(r.when for r in f.policy.rules),
+                                 *(c for i in f.policy.invariants for c in (i.when, i.then))],
+                                f.policy.conditions)
         for name in f.policy.conditions:
             if name not in used:
                 message = (f"condition {name} is used by no rule (and so not type-checked); "
@@ -114,10 +118,39 @@ def _lint_unread_facts(ps: PolicySet, report: CheckReport) -> None:
                 f"no rule of {spec.decision.id} reads: {', '.join(unread)}", "fact-field-unread", "info"))
 
 
-def _used_conditions(rules: Sequence[Any], named: dict[str, Any]) -> set[str]:
-    """Names reachable through `{use: NAME}` from the rules' conditions."""
+def _lint_static(ps: PolicySet, report: CheckReport) -> None:
+    """The solver's static checks (analysis/static_checks.py): dead and shadowed rules are warnings;
+    conflicts (one note per decision, with the count), the default's region and disabling
+    defaults are notes."""
+    from qpr_rules.analysis.static_checks import Finding, check_all
+
+    findings = check_all(ps.decisions)
+    conflicts: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.kind == "conflict":
+            conflicts.setdefault(finding.decision, []).append(finding)
+    for finding in findings:
+        message = finding.message
+        if finding.kind == "conflict":
+            pairs = conflicts[finding.decision]
+            if finding is not pairs[0]:
+                continue
+            message = (f"{len(pairs)} pair(s) of rules with different outcomes fire together, e.g. "
+                       f"{message} (`qpr-rules prove --conflicts` lists them with examples)")
+        spec = ps.decisions[finding.decision]
+        if finding.rules:
+            rule = finding.rules[0]
+            file, loc = rule.file, ("rules", rule.index, "id")
+        else:
+            file, loc = spec.file, ("decisions", spec.file.policy.decisions.index(spec.decision), "id")
+        line, col = file.smap.at(loc)
+        report.problems.append(Problem(file.smap.file, line, col, message, finding.kind, finding.severity))
+
+
+def _used_conditions(bodies: Sequence[Any], named: dict[str, Any]) -> set[str]:
+    """Names reachable through `{use: NAME}` from the rules' (and invariants') conditions."""
     used: set[str] = set()
-    stack: list[Any] = [r.when for r in rules]
+    stack: list[Any] = list(bodies)
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
@@ -132,25 +165,8 @@ def _used_conditions(rules: Sequence[Any], named: dict[str, Any]) -> set[str]:
 
 
 def _lint_sources(ps: PolicySet, sources: Path | None, report: CheckReport) -> None:
-    if sources is None:
-        return
     for f in ps.files:
-        document = sources / f.policy.source.document
-        if not document.is_file():
-            line, col = f.smap.at(("source", "document"))
-            report.problems.append(Problem(f.smap.file, line, col, f"source document {document} not found",
-                                           "source-missing", "warning"))
-            continue
-        missing = set(unquoted_clauses([(c.id, c.text) for c in f.policy.clauses],
-                                       document.read_text(encoding="utf-8")))
-        for i, clause in enumerate(f.policy.clauses):
-            if clause.id in missing:
-                line, col = f.smap.at(("clauses", i, "text"))
-                report.problems.append(Problem(
-                    f.smap.file, line, col,
-                    f"clause {clause.id}: text is not a verbatim quote of {f.policy.source.document}; "
-                    "copy the sentence exactly (whitespace, **bold** and [links](#) may differ)",
-                    "clause-not-quoted", "error"))
+        report.problems.extend(source_problems(f, sources))
 
 
 def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) -> None:

@@ -102,7 +102,7 @@ def schema_scenario() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--sources", type=click.Path(file_okay=False), default=None,
-              help="Directory of the source documents (default: ../shared/seeds beside the checkout).")
+              help="Directory of the source documents (default: sources/ beside each policy file).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -> None:
     """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook).
@@ -135,17 +135,21 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 @click.argument("new")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
+@click.option("--prove", "prove_", is_flag=True,
+              help="Also prove, per decision, that both give the same answer for every valid fact, "
+                   "or show a fact on which they differ.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes per side for the impact.")
 @click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
               show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
-def diff(old: str, new: str, fmt: str, generated: int, jobs: int, evaluator: str) -> None:
+def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
     \b
     Example:
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
+      qpr-rules diff HEAD~1 HEAD --prove
     """
     from contextlib import ExitStack
 
@@ -156,7 +160,7 @@ def diff(old: str, new: str, fmt: str, generated: int, jobs: int, evaluator: str
     with ExitStack() as stack:
         report = run_diff(old, new, Path.cwd(), generated,
                           evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
-                          progress=progress_bar(stack, "impact"))
+                          progress=progress_bar(stack, "impact"), prove=prove_)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 

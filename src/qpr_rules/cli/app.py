@@ -88,6 +88,6 @@ def cli(no_color: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from qpr_rules.cli import analyst, core  # noqa: F401  (registers the commands)
+    from qpr_rules.cli import analyst, core, coverage, prove  # noqa: F401  (registers the commands)
 
     cli.main(args=list(argv) if argv is not None else None, prog_name="qpr-rules")

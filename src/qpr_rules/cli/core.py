@@ -89,6 +89,8 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
         click.echo(f"{result.outcome} ({result.status}): {result.reason}")
         for ob in result.obligations:
             click.echo(f"  obligation: {ob.role}: {ob.do}")
+        for cq in result.consequences:
+            click.echo(f"  consequence: {cq.text}")
     if result.status == "error":
         raise SystemExit(EXIT_FAILED)
     if exit_code and result.outcome == engine.spec(decision).decision.on_error:

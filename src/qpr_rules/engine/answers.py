@@ -11,13 +11,13 @@ Decision would have held, so the JSON is the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring as _encode_str  # what json.dumps uses for a str
 from typing import Any, Protocol
 
 from qpr_rules.engine.combine import combine
 from qpr_rules.engine.compiled_explain import ModelExplainer
-from qpr_rules.engine.decision import Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.decision import Consequence, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.facts.base import FactModel
 from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.loader import DecisionSpec
@@ -43,6 +43,17 @@ class RuleView(Protocol):
 
     @property
     def obligations(self) -> tuple[Obligation, ...]: ...
+
+    @property
+    def for_each(self) -> tuple[str | None, ...]: ...
+
+    @property
+    def consequences(self) -> tuple[Consequence, ...]: ...
+
+
+#: A rule's duties for these facts (the model dumped): its obligations, those with `for_each`
+#: repeated per item of a list (engine._expand).
+Expand = Callable[[Any, Mapping[str, Any]], tuple[Obligation, ...]]
 
 
 _UNSET: Any = object()
@@ -106,13 +117,15 @@ class AnswerBook:
     """One decision's answers, keyed by the bit mask of the rules that fired (bit i: rules[i],
     rules in evaluation order)."""
 
-    def __init__(self, spec: DecisionSpec, rules: Sequence[RuleView], digest: str, revision: str) -> None:
+    def __init__(self, spec: DecisionSpec, rules: Sequence[RuleView], digest: str, revision: str,
+                 expand: Expand) -> None:
         self.spec = spec
+        self.expand = expand
         self.rules = tuple(rules)
         self.digest = digest
         self.revision = revision
         self.explainer = ModelExplainer(spec.fact_model)
-        self._memo: dict[int, tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]] = {}
+        self._memo: dict[int, _Entry] = {}
 
     def fired_ids(self, mask: int) -> list[str]:
         return [r.rule_id for i, r in enumerate(self.rules) if mask >> i & 1]
@@ -125,7 +138,7 @@ class AnswerBook:
             mask |= 1 << index[rid]
         return mask
 
-    def _entry(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:
+    def _entry(self, mask: int) -> _Entry:
         entry = self._memo.get(mask)
         if entry is None:
             entry = self._build(mask)
@@ -133,15 +146,16 @@ class AnswerBook:
                 self._memo[mask] = entry
         return entry
 
-    def _build(self, mask: int) -> tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts]:
+    def _build(self, mask: int) -> _Entry:
         spec = self.spec.decision
         fired = [r for i, r in enumerate(self.rules) if mask >> i & 1]
         not_fired = tuple(r for i, r in enumerate(self.rules) if not mask >> i & 1)
         fields: dict[str, Any] = {
             "decision": spec.id, "errors": (), "policy_digest": self.digest,
             "policy_revision": self.revision, "format": Decision.__dataclass_fields__["format"].default,
-            "fired": (), "obligations": (), "outcomes": (),
+            "fired": (), "obligations": (), "consequences": (), "outcomes": (),
         }
+        per_item: tuple[RuleView, ...] = ()  # duty rules whose obligations repeat per list item
         combined = combine(spec.combine, spec.outcomes, fired, _outcome_of)
         if combined is None:
             reason = spec.default_reason or "no rule applies"
@@ -153,17 +167,26 @@ class AnswerBook:
                 reason="; ".join(f"{r.title} [{r.rule_id}]" for r in combined.winners),
                 fired=tuple(r.fired for r in fired),
                 obligations=tuple(ob for r in combined.duty_rules for ob in r.obligations),
+                consequences=tuple(c for r in combined.duty_rules for c in r.consequences),
                 outcomes=tuple(dict.fromkeys(r.outcome for r in fired)),
             )
-        return fields, not_fired, _json_parts(fields, not_fired)
+            if any(any(r.for_each) for r in combined.duty_rules):
+                per_item = combined.duty_rules
+        # with per-item obligations the JSON's obligations differ per case: Decision's own to_json
+        parts = None if per_item else _json_parts(fields, not_fired)
+        return fields, not_fired, parts, per_item
 
-    def decision(self, mask: int, model: FactModel) -> Decision:
-        """The Decision for the rules in mask, explaining the others from model when read."""
-        fields, not_fired, parts = self._entry(mask)
+    def decision(self, mask: int, model: FactModel, facts: Mapping[str, Any] | None = None) -> Decision:
+        """The Decision for the rules in mask, explaining the others from model when read
+        (facts: the model dumped, when the caller has it already)."""
+        fields, not_fired, parts, per_item = self._entry(mask)
         out = object.__new__(LazyDecision)  # frozen: fill __dict__ directly, as __init__ would
         state = out.__dict__
         state.update(fields)
         state["_json"] = parts
+        if per_item:
+            dumped = facts if facts is not None else model.model_dump(mode="python")
+            state["obligations"] = tuple(ob for r in per_item for ob in self.expand(r, dumped))
         if not not_fired:
             state["_not_fired"] = ()
             return out
@@ -176,6 +199,9 @@ class AnswerBook:
 
 
 _JsonParts = tuple[str, str, tuple[str, ...]]
+#: per set of fired rules: the Decision's fields, the rules not fired, the JSON parts (None when
+#: the obligations depend on the facts) and the duty rules whose obligations repeat per item
+_Entry = tuple[dict[str, Any], tuple[RuleView, ...], _JsonParts | None, tuple[RuleView, ...]]
 _PLACEHOLDER = "\x00not_fired\x00"
 
 

@@ -101,6 +101,9 @@ def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1
     order, lazily; one pool of jobs workers serves every decision (as `diff` impact needs)."""
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, not {jobs}")
+    if jobs > 1 and getattr(engine, "_log", None) is not None:
+        raise ValueError("an Engine with a decision log decides in one process (jobs=1): worker "
+                         "processes would answer without writing the log")
     if jobs == 1:
         if as_json:
             return (decision_json(engine, d, facts) for d, facts in pairs)

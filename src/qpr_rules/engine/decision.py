@@ -46,6 +46,15 @@ class Obligation:
 
 
 @dataclass(frozen=True)
+class Consequence:
+    """What the policy says may follow, with no one named who must act."""
+
+    text: str
+    rule: str
+    clause: Citation
+
+
+@dataclass(frozen=True)
 class Decision:
     """Outcome of one decision for one set of facts.
 
@@ -60,6 +69,7 @@ class Decision:
     reason: str
     fired: tuple[FiredRule, ...] = ()
     obligations: tuple[Obligation, ...] = ()
+    consequences: tuple[Consequence, ...] = ()
     not_fired: tuple[NotFiredRule, ...] = ()
     errors: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = field(default=())  # every outcome the fired rules gave

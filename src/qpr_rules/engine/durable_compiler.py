@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any
+from typing import Any, assert_never
 
 from qpr_rules.policy.conditions import (
     NEGATED_OP,
@@ -97,47 +97,52 @@ def _ref(op: Operand, prefix: str) -> list[tuple[str, bool]]:
 
 
 def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
-    if isinstance(cond, Not):
-        return _compile(cond.item, not negate, prefix)
-    if isinstance(cond, (All, AnyOf)):
-        parts = [_compile(c, negate, prefix) for c in cond.items]
-        conjunctive = isinstance(cond, All) != negate
-        return _both(*parts) if conjunctive else _either(*parts)
-    path = prefix + cond.path
-    if isinstance(cond, Compare):
-        if not negate:
-            return _both(*_present_refs(cond.right), _cmp(path, cond.op, _rhs(cond.right, prefix)))
-        absent = _absent_cases((path, cond.ftype.optional), *_ref(cond.right, ""))
-        return _either(*absent, _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
-    if isinstance(cond, InSet):
-        values = [encode_scalar(v) for v in cond.values]
-        if not negate:
-            return _either(*({path: v} for v in values))
-        absent = _absent_cases((path, cond.ftype.optional))
-        return _either(*absent, _both(*({"$neq": {path: v}} for v in values)))
-    if isinstance(cond, Present):
-        return _absent(path) if negate else {"$ex": {path: 1}}
-    if isinstance(cond, Contains):
-        return _contains(cond, path, negate)
-    if isinstance(cond, Count):
-        length = len_key(cond.path)
-        if not negate:
-            return _both(*_present_refs(cond.right), _cmp(length, cond.op, _rhs(cond.right, prefix)))
-        absent = _absent_cases((length, cond.optional), *_ref(cond.right, ""))
-        return _either(*absent, _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
-    if isinstance(cond, Quantified):
-        empty = {len_key(cond.path): 0}
-        # some:  $iany(c)              not some:  absent | empty | $iall(not c)
-        # every: empty | $iall(c)      not every: absent | $iany(not c)
-        if not cond.every and not negate:
-            return {"$iany": {path: _compile(cond.cond, False, "$i.")}}
-        absent = _absent_cases((path, cond.optional))
-        if not cond.every:
-            return _either(*absent, empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
-        if not negate:
-            return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
-        return _either(*absent, {"$iany": {path: _compile(cond.cond, True, "$i.")}})
-    raise TypeError(f"unknown condition node {cond!r}")
+    match cond:
+        case Not(item=item):
+            return _compile(item, not negate, prefix)
+        case All(items=items) | AnyOf(items=items):
+            parts = [_compile(c, negate, prefix) for c in items]
+            conjunctive = isinstance(cond, All) != negate
+            return _both(*parts) if conjunctive else _either(*parts)
+        case Compare():
+            path = prefix + cond.path
+            if not negate:
+                return _both(*_present_refs(cond.right), _cmp(path, cond.op, _rhs(cond.right, prefix)))
+            absent = _absent_cases((path, cond.ftype.optional), *_ref(cond.right, ""))
+            return _either(*absent, _cmp(path, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+        case InSet():
+            path = prefix + cond.path
+            values = [encode_scalar(v) for v in cond.values]
+            if not negate:
+                return _either(*({path: v} for v in values))
+            absent = _absent_cases((path, cond.ftype.optional))
+            return _either(*absent, _both(*({"$neq": {path: v}} for v in values)))
+        case Present():
+            path = prefix + cond.path
+            return _absent(path) if negate else {"$ex": {path: 1}}
+        case Contains():
+            return _contains(cond, prefix + cond.path, negate)
+        case Count():
+            length = len_key(cond.path)
+            if not negate:
+                return _both(*_present_refs(cond.right), _cmp(length, cond.op, _rhs(cond.right, prefix)))
+            absent = _absent_cases((length, cond.optional), *_ref(cond.right, ""))
+            return _either(*absent, _cmp(length, NEGATED_OP[cond.op], _rhs(cond.right, prefix)))
+        case Quantified():
+            path = prefix + cond.path
+            empty = {len_key(cond.path): 0}
+            # some:  $iany(c)              not some:  absent | empty | $iall(not c)
+            # every: empty | $iall(c)      not every: absent | $iany(not c)
+            if not cond.every and not negate:
+                return {"$iany": {path: _compile(cond.cond, False, "$i.")}}
+            absent = _absent_cases((path, cond.optional))
+            if not cond.every:
+                return _either(*absent, empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
+            if not negate:
+                return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
+            return _either(*absent, {"$iany": {path: _compile(cond.cond, True, "$i.")}})
+        case _:
+            assert_never(cond)
 
 
 def _contains(cond: Contains, path: str, negate: bool) -> Expr:

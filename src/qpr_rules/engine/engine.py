@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
 
@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
 from qpr_rules.engine.compiled import compile_decision
-from qpr_rules.engine.decision import Citation, Decision, FiredRule, Obligation
+from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
+from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
@@ -46,6 +47,8 @@ class _RuleRuntime:
     check: Check
     fired: FiredRule
     obligations: tuple[Obligation, ...]  # static per rule, so built once at load
+    for_each: tuple[str | None, ...]  # per obligation: the list path it repeats over, if any
+    consequences: tuple[Consequence, ...]
 
     # what engine.answers needs of a rule (its RuleView protocol)
     @property
@@ -72,12 +75,13 @@ class _DecisionRuntime:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
-        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r))
+        self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
+                                   tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
         self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
                                          spec.decision.id)
-        self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision)
+        self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self._wants_durable = durable  # the fast path never registers a ruleset
         self._durable: DurableRuleset | None = None
 
@@ -114,10 +118,15 @@ class Engine:
     'deny'
     """
 
-    def __init__(self, policies: PolicySet, evaluator: Evaluator = "durable") -> None:
-        """evaluator: "durable" (default: durable_rules, cross-checked by the compiled
-        evaluator) or "compiled" (the compiled evaluator alone: the fast path). Only an
-        explicit "compiled" gives the fast path."""
+    def __init__(self, policies: PolicySet, decision_log: str | Path | DecisionSink | None = None,
+                 on_log_error: Literal["raise", "fail-closed"] = "raise",
+                 evaluator: Evaluator = "durable") -> None:
+        """decision_log: a file path (a JsonlDecisionLog) or a sink that gets one record per
+        decision. When a record cannot be written, `raise` raises DecisionLogError and
+        `fail-closed` answers the decision's on_error outcome, saying why.
+        evaluator: "durable" (default: durable_rules, cross-checked by the compiled evaluator)
+        or "compiled" (the compiled evaluator alone: the fast path). Only an explicit
+        "compiled" gives the fast path."""
         if evaluator not in EVALUATORS:
             raise ValueError(f"evaluator must be one of {', '.join(map(repr, EVALUATORS))}, "
                              f"not {evaluator!r}")
@@ -126,21 +135,24 @@ class Engine:
         self.as_of: dt.date | None = None  # set by load(); worker processes reload with it
         self._runtimes = {did: _DecisionRuntime(spec, policies, evaluator == "durable")
                           for did, spec in policies.decisions.items()}
+        self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
+        self._on_log_error = on_log_error
 
     @classmethod
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
-             evaluator: Evaluator = "durable") -> Engine:
-        """Load policy files or directories; raises PolicyError listing every problem."""
+             **kwargs: Any) -> Engine:
+        """Load policy files or directories; raises PolicyError listing every problem.
+        kwargs (decision_log, on_log_error, evaluator) go to the constructor."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        engine = cls(load_policy_set(list(paths), as_of=as_of), evaluator=evaluator)
+        engine = cls(load_policy_set(list(paths), as_of=as_of), **kwargs)
         engine.as_of = as_of
         return engine
 
     @classmethod
-    def from_bundled(cls, as_of: dt.date | None = None, evaluator: Evaluator = "durable") -> Engine:
+    def from_bundled(cls, as_of: dt.date | None = None, **kwargs: Any) -> Engine:
         """The policies shipped with the package."""
-        return cls.load([bundled_policy_dir()], as_of=as_of, evaluator=evaluator)
+        return cls.load([bundled_policy_dir()], as_of=as_of, **kwargs)
 
     @property
     def digest(self) -> str:
@@ -198,15 +210,33 @@ class Engine:
         error as the reason. Raises UnknownDecisionError for an unknown decision id."""
         runtime = self._runtime(decision_id)
         spec = runtime.spec.decision
+        model: FactModel | None = None
         try:
             model = self.validate_facts(decision_id, facts)
-            return self._decide(runtime, model)
+            decision = self._decide(runtime, model)
         except FactsError as exc:
-            return self._error(runtime, "the facts are invalid", exc.errors)
+            decision = self._error(runtime, "the facts are invalid", exc.errors)
         except EngineError as exc:
-            return self._error(runtime, "evaluation failed", [str(exc)])
+            decision = self._error(runtime, "evaluation failed", [str(exc)])
         except Exception as exc:  # fail closed on anything unforeseen, too
-            return self._error(runtime, f"evaluation failed in {spec.id}", [repr(exc)])
+            decision = self._error(runtime, f"evaluation failed in {spec.id}", [repr(exc)])
+        return decision if self._log is None else self._logged(runtime, model, decision)
+
+    def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision) -> Decision:
+        """The decision once its log record is written; never returned as logged when it is not."""
+        assert self._log is not None
+        try:
+            facts = model.model_dump(mode="python") if model is not None else None
+            self._log.write(decision_record(runtime.spec.rules, facts, decision,
+                                            runtime.spec.decision.log_facts, self.digest,
+                                            self.policies.revision))
+        except Exception as exc:
+            if self._on_log_error == "raise":
+                if isinstance(exc, DecisionLogError):
+                    raise
+                raise DecisionLogError(f"the decision log record could not be made: {exc}") from exc
+            return self._error(runtime, "the decision could not be written to the decision log", [str(exc)])
+        return decision
 
     def _error(self, runtime: _DecisionRuntime, what: str, errors: list[str]) -> Decision:
         spec = runtime.spec.decision
@@ -230,14 +260,14 @@ class Engine:
                 "durable_rules and the compiled evaluator disagree: durable fired "
                 f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
             )
-        return runtime.answers.decision(mask, model)
+        return runtime.answers.decision(mask, model, facts)
 
     def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
                     jobs: int = 1) -> Iterator[Decision]:
         """decide() for each case, lazily and in order, in bounded memory (an iterator: pass a
         generator to stream any number of cases). jobs > 1 spreads the cases over that many
         worker processes, each loading these same policy files (the cases and Decisions are
-        pickled to and fro, so give dicts or JSON text)."""
+        pickled to and fro, so give dicts or JSON text; a decision log is not passed to them)."""
         from qpr_rules.engine.batch import decide_many
 
         return decide_many(self, decision_id, cases, jobs)
@@ -254,3 +284,25 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
+
+
+def _consequences(rule: CompiledRule) -> tuple[Consequence, ...]:
+    return tuple(Consequence(c.text, rule.id, _citation(rule, c.clause)) for c in rule.rule.consequences)
+
+
+def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, ...]:
+    """The rule's duties for these facts: one per item of an obligation's for_each list."""
+    if not any(rule.for_each):
+        return rule.obligations
+    out: list[Obligation] = []
+    for ob, path in zip(rule.obligations, rule.for_each, strict=True):
+        if path is None:
+            out.append(ob)
+            continue
+        items: Any = facts
+        for part in path.split("."):
+            items = items.get(part) if isinstance(items, Mapping) else None
+        for item in items or ():
+            out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
+    return tuple(out)
+

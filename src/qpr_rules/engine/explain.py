@@ -35,6 +35,10 @@ def render_trace(engine: Engine, decision: Decision) -> str:
         for ob in decision.obligations:
             cite = f" [{ob.clause.clause}]" if ob.clause else ""
             lines.append(f"  • {ob.role} ({ob.who}): {ob.do}{cite}")
+    if decision.consequences:
+        lines += ["", "Consequences (no one is named to act):"]
+        for cq in decision.consequences:
+            lines.append(f"  • {cq.text} [{cq.clause.clause}]")
     if decision.not_fired:
         lines += ["", "Rules that did not fire:"]
         for nf in decision.not_fired:

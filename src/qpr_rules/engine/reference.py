@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from qpr_rules.policy.conditions import (
     All,
@@ -85,51 +85,53 @@ def _operand(op: Operand) -> Callable[[Facts], Any]:
 
 def compile_condition(cond: Condition) -> Check:
     """A closure that evaluates cond over a facts mapping. Absent values make atoms false."""
-    if isinstance(cond, All):
-        parts = [compile_condition(c) for c in cond.items]
-        return lambda facts: all(p(facts) for p in parts)
-    if isinstance(cond, AnyOf):
-        parts = [compile_condition(c) for c in cond.items]
-        return lambda facts: any(p(facts) for p in parts)
-    if isinstance(cond, Not):
-        inner = compile_condition(cond.item)
-        return lambda facts: not inner(facts)
-    if isinstance(cond, Compare):
-        get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
+    match cond:
+        case All(items=items):
+            parts = [compile_condition(c) for c in items]
+            return lambda facts: all(p(facts) for p in parts)
+        case AnyOf(items=items):
+            parts = [compile_condition(c) for c in items]
+            return lambda facts: any(p(facts) for p in parts)
+        case Not(item=item):
+            inner = compile_condition(item)
+            return lambda facts: not inner(facts)
+        case Compare():
+            get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
 
-        def compare(facts: Facts) -> bool:
-            a, b = get(facts), right(facts)
-            return a is not None and b is not None and fn(a, b)
+            def compare(facts: Facts) -> bool:
+                a, b = get(facts), right(facts)
+                return a is not None and b is not None and fn(a, b)
 
-        return compare
-    if isinstance(cond, InSet):
-        get, values = _getter(cond.path), frozenset(cond.values)
-        return lambda facts: get(facts) in values
-    if isinstance(cond, Present):
-        get = _getter(cond.path)
-        return lambda facts: get(facts) is not None
-    if isinstance(cond, Contains):
-        get, right = _getter(cond.path), _operand(cond.right)
+            return compare
+        case InSet():
+            get, values = _getter(cond.path), frozenset(cond.values)
+            return lambda facts: get(facts) in values
+        case Present():
+            get = _getter(cond.path)
+            return lambda facts: get(facts) is not None
+        case Contains():
+            get, right = _getter(cond.path), _operand(cond.right)
 
-        def contains(facts: Facts) -> bool:
-            items, v = get(facts), right(facts)
-            return items is not None and v is not None and v in items
+            def contains(facts: Facts) -> bool:
+                items, v = get(facts), right(facts)
+                return items is not None and v is not None and v in items
 
-        return contains
-    if isinstance(cond, Count):
-        get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
+            return contains
+        case Count():
+            get, fn, right = _getter(cond.path), _OPS[cond.op], _operand(cond.right)
 
-        def count(facts: Facts) -> bool:
-            items, n = get(facts), right(facts)
-            return items is not None and n is not None and fn(len(items), n)
+            def count(facts: Facts) -> bool:
+                items, n = get(facts), right(facts)
+                return items is not None and n is not None and fn(len(items), n)
 
-        return count
-    if isinstance(cond, Quantified):
-        get, inner = _getter(cond.path), compile_condition(cond.cond)
-        if cond.every:
-            return lambda facts: (items := get(facts)) is not None and all(inner(i) for i in items)
-        return lambda facts: (items := get(facts)) is not None and any(inner(i) for i in items)
-    raise TypeError(f"unknown condition node {cond!r}")
+            return count
+        case Quantified():
+            get, inner = _getter(cond.path), compile_condition(cond.cond)
+            if cond.every:
+                return lambda facts: (items := get(facts)) is not None and all(inner(i) for i in items)
+            return lambda facts: (items := get(facts)) is not None and any(inner(i) for i in items)
+        case _:
+            assert_never(cond)
 
 
 def _node(cond: Condition) -> tuple[Check, str]:
@@ -154,29 +156,38 @@ def explain_failure(cond: Condition, facts: Facts) -> str | None:
     """Why cond is false for facts (the first failing part, with actual values); None if true."""
     if _cached(cond)(facts):
         return None
-    if isinstance(cond, All):
-        for c in cond.items:
-            why = explain_failure(c, facts)
-            if why is not None:
-                return why
-    if isinstance(cond, Not):
-        return f"{_rendered(cond.item)} holds, and the rule requires it not to{_actual(cond.item, facts)}"
-    if isinstance(cond, AnyOf):
-        return "none of these holds: " + "; ".join(
-            f"{_rendered(c)}{_actual(c, facts)}" for c in cond.items
-        )
-    return f"{_rendered(cond)} is false{_actual(cond, facts)}"
+    match cond:
+        case All(items=items):
+            for c in items:
+                why = explain_failure(c, facts)
+                if why is not None:
+                    return why
+            return f"{_rendered(cond)} is false"
+        case Not(item=item):
+            return f"{_rendered(item)} holds, and the rule requires it not to{_actual(item, facts)}"
+        case AnyOf(items=items):
+            return "none of these holds: " + "; ".join(
+                f"{_rendered(c)}{_actual(c, facts)}" for c in items
+            )
+        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
+            return f"{_rendered(cond)} is false{_actual(cond, facts)}"
+        case _:
+            assert_never(cond)
 
 
 def _actual(cond: Condition, facts: Facts) -> str:
     """' (home.hold.kind is pending_qpr)' for the fact values an atom reads."""
-    if isinstance(cond, (All, AnyOf, Not)):
-        return ""
+    match cond:
+        case All() | AnyOf() | Not():
+            return ""
+        case Compare(path=path, right=right) | Contains(path=path, right=right) | Count(
+                path=path, right=right):
+            paths = [path, right.path] if isinstance(right, FactRef) else [path]
+        case InSet(path=path) | Present(path=path) | Quantified(path=path):
+            paths = [path]
+        case _:
+            assert_never(cond)
     shown = []
-    paths = [cond.path]
-    right = getattr(cond, "right", None)
-    if isinstance(right, FactRef):
-        paths.append(right.path)
     for p in paths:
         v = get_path(facts, p)
         if isinstance(cond, Count) and p == cond.path and v is not None:

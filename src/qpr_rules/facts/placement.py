@@ -8,20 +8,13 @@ from pydantic import Field, computed_field, model_validator
 
 from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
 from qpr_rules.facts.common import Age, Count, Date, Flag, Text
+from qpr_rules.facts.hold import Hold, HoldKind, HoldState, hold_state_on
 
 
 class Gender(StrEnum):
     FEMALE = "female"
     MALE = "male"
     NONBINARY = "nonbinary"
-
-
-class HoldKind(StrEnum):
-    """The three ways the QPR policy puts a home on hold."""
-
-    PENDING_QPR = "pending_qpr"  # step 2: immediate HOLD pending QPR
-    TIME_LIMITED = "time_limited"  # restricted from placements for a period (e.g. one year)
-    PERMANENT = "permanent"  # permanent hold
 
 
 class ApprovalKind(StrEnum):
@@ -41,30 +34,24 @@ class PlacementStatus(StrEnum):
     MADE = "made"  # reported after the placement was made
 
 
-class Hold(FactModel):
-    kind: HoldKind
-    placed_on: Date = Field(description="Date the hold was placed")
-    ends_on: Date | None = Field(
-        default=None,
-        description="Last day of a time-limited hold; absent when no end date was set",
-    )
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> Hold:
-        if self.ends_on is not None and self.ends_on < self.placed_on:
-            raise ValueError("ends_on must not be before placed_on")
-        return self
-
-
 class Restrictions(FactModel):
-    """Restrictions imposed at a QPR on the children a home may take."""
+    """Restrictions imposed at a QPR on the children a home may take ("Restrict age range,
+    number, or gender of children placed in the resource home"). A bound left out is one the QPR
+    did not set; whether the home has restrictions at all is never left out (Home.restrictions)."""
 
-    min_child_age: Age | None = None
-    max_child_age: Age | None = None
+    min_child_age: Age | None = Field(default=None, description="Youngest age the home may take")
+    max_child_age: Age | None = Field(default=None, description="Oldest age the home may take")
     max_children: Count | None = Field(default=None, description="Most children placed at once")
     genders: list[Gender] | None = Field(
         default=None, description="Genders the home may take; absent means no gender restriction"
     )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Restrictions:
+        low, high = self.min_child_age, self.max_child_age
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_child_age must not be above max_child_age")
+        return self
 
 
 class PlacedChild(FactModel):
@@ -83,9 +70,12 @@ class Home(DerivedFactModel):
     id: Text
     approval: ApprovalKind
     approval_status: ApprovalStatus
-    hold: Hold | None = Field(default=None, description="The hold on the home, if any")
-    restrictions: Restrictions | None = None
-    children_placed: list[PlacedChild] = Field(default_factory=list)
+    # Required even when empty: a placement reader that forgot them would otherwise get an
+    # answer for a home with no hold, no restriction and no children (item 3 of issue 9).
+    hold: Hold | None = Field(description="The hold on the home (null when there has never been one)")
+    restrictions: Restrictions | None = Field(
+        description="Restrictions set at a QPR on the children placed (null when none)")
+    children_placed: list[PlacedChild] = Field(description="The children living in the home now")
 
     # Derived from children_placed, never given: durable_rules cannot compare a list's items
     # with another fact, so rules on the children already placed read these instead.
@@ -117,9 +107,19 @@ class Placement(FactModel):
 
 
 @fact_type("placement_request")
-class PlacementRequest(FactModel):
+class PlacementRequest(DerivedFactModel):
     """May this child be placed in this home on this date?"""
 
     placement: Placement
     child: Child
     home: Home
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hold_state(self) -> HoldState:
+        """The state of the home's hold on the placement date (derived, never given)."""
+        return hold_state_on(self.home.hold, self.placement.date)
+
+
+__all__ = ["ApprovalKind", "ApprovalStatus", "Child", "Gender", "Hold", "HoldKind", "HoldState", "Home",
+           "PlacedChild", "Placement", "PlacementRequest", "PlacementStatus", "Restrictions"]

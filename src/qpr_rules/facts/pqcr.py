@@ -26,13 +26,16 @@ class Interviewee(FactModel):
     training_and_orientation: Flag = Field(description="Received training & orientation before the interview")
     may_review_case_first: Flag = Field(
         default=False, description="Offered to review the case before the interview")
-    played_main_role_in_case: Flag = True
+    played_main_role_in_case: Flag | None = Field(
+        default=None,
+        description="Staff: played a main role in the selected case (absent: not said, answered incomplete)")
 
 
 class Template(FactModel):
     """The blanks of the county template, as the county filled them in."""
 
     county_name: str | None = None
+    cycle: str | None = Field(default=None, description="The county's cycle in the process (first, second)")
     focus_area: str | None = None
     referrals_and_cases: str | None = None
     selection_criteria: str | None = None

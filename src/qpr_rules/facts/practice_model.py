@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt
 
 from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.common import Age
 
 Rating = Annotated[StrictInt, Field(ge=1, le=6)]
 
@@ -48,5 +49,6 @@ class PracticePerformance(FactModel):
 class QsrReview(FactModel):
     """Ratings of one case on the QSR protocol's indicators."""
 
+    child_age: Age = Field(description="The child's age at the review: which of 7a or 7b applies")
     status: ChildFamilyStatus = Field(description="Child & Family Status indicators")
     practice: PracticePerformance = Field(description="Practice Performance indicators")

@@ -11,14 +11,31 @@ from qpr_rules.facts.base import FactModel, fact_type
 from qpr_rules.facts.common import Flag
 
 
-class RemovalGrounds(FactModel):
-    caregiver_clearly_unable: Flag = Field(
-        description="The caregiver is clearly unable to meet the child's needs")
-    reunified_with_birth_family: Flag = Field(description="The child and their birth family are reunited")
-    legally_permanent_home: Flag = Field(
-        description="Placement in a legally permanent home in accordance with the case plan or court order")
-    demonstrably_best_interest: Flag = Field(
-        description="Removal is demonstrably in the child's best interest")
+class RemovalReason(StrEnum):
+    """Why the move is proposed, as the worker records it. Which reasons permit a removal is the
+    policy's answer (policies/qpi_commitment.yaml), not a fact."""
+
+    CAREGIVER_CLEARLY_UNABLE = "caregiver_clearly_unable"  # to meet the child's needs
+    REUNIFIED_WITH_BIRTH_FAMILY = "reunified_with_birth_family"
+    LEGALLY_PERMANENT_HOME = "legally_permanent_home"  # under the case plan or a court order
+    DEMONSTRABLY_BEST_INTEREST = "demonstrably_best_interest"  # shown, not only asserted
+    CAREGIVER_REQUEST = "caregiver_request"  # the caregiver asked for the child to be moved
+    PLACEMENT_WITH_SIBLINGS = "placement_with_siblings"
+    PLACEMENT_CLOSER_TO_FAMILY = "placement_closer_to_family"
+    AGENCY_CAPACITY = "agency_capacity"  # the agency needs the bed, the worker, the budget
+
+
+class InformationTopic(StrEnum):
+    """The topics the Staff column lists for sharing with the caregiver and the birth parent."""
+
+    PROGRESS = "progress"
+    NEEDS = "needs"
+    HEALTH_AND_MENTAL_HEALTH_SERVICES = "health_and_mental_health_services"
+    VISITATION = "visitation"
+    RECREATIONAL_AND_SOCIAL_ACTIVITIES = "recreational_and_social_activities"
+    ACADEMIC_PERFORMANCE = "academic_performance"
+    BEHAVIORAL_FUNCTIONING = "behavioral_functioning"
+    SCHOOL_PLACEMENT_ISSUES = "school_placement_issues"
 
 
 class TransitionPlan(FactModel):
@@ -34,8 +51,8 @@ class ChildRemoval(FactModel):
 
     caregiver_accepted_placement: Flag = Field(
         description="The caregiver accepted responsibility for the child")
-    grounds: RemovalGrounds
-    unforeseeable_emergency: Flag = False
+    reasons: list[RemovalReason] = Field(min_length=1, description="Why the move is proposed")
+    unforeseeable_emergency: Flag = Field(description="The move is forced by an unforeseeable emergency")
     transition_plan: TransitionPlan | None = None
     child_leaves_with_all_belongings: Flag
 
@@ -58,6 +75,8 @@ class CaregiverInformation(FactModel):
     assessment_and_decisions_shared: Flag = Field(
         description="The overall assessment and decision-making process shared with the caregiver")
     caregiver_invited_to_team_meetings_and_court: Flag
+    topics_shared: list[InformationTopic] = Field(
+        description="Topics on which information about the child was shared with the caregiver (empty: none)")
 
 
 class Principle(StrEnum):

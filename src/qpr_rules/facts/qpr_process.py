@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, computed_field, model_validator
 
-from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Date, Flag, Text
-from qpr_rules.facts.placement import HoldKind
+from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
+from qpr_rules.facts.common import Age, Count, Date, Flag, Text
+from qpr_rules.facts.hold import Hold, HoldKind, HoldState, hold_state_on
+from qpr_rules.facts.placement import Gender
 
 # ----------------------------------------------------------------- concern routing
 
@@ -26,17 +27,39 @@ class StateDecision(StrEnum):
     DENIED = "denied"
 
 
-class Referrer(FactModel):
-    child_welfare_staff: Flag = Field(description="The referrer is Child Welfare Services staff")
-    social_worker: Flag = Field(description="The referrer is a social worker (SW)")
+class RaisedBy(StrEnum):
+    """Who brought the concern forward. Whether they may make a QPR referral is the policy's
+    answer (policies/qpr.yaml), not a fact."""
+
+    SOCIAL_WORKER = "social_worker"  # a CWS social worker
+    CWS_STAFF = "cws_staff"  # other Child Welfare Services staff
+    RESOURCE_FAMILY = "resource_family"
+    BIRTH_PARENT = "birth_parent"
+    YOUTH = "youth"
+    TEACHER = "teacher"
+    HEALTH_PROVIDER = "health_provider"
+    COURT = "court"
+    LAW_ENFORCEMENT = "law_enforcement"
+    COMMUNITY_PARTNER = "community_partner"
+    MEMBER_OF_PUBLIC = "member_of_public"
+
+
+class AllegationTopic(StrEnum):
+    """What the allegation is about, as reported."""
+
+    ABUSE = "abuse"
+    NEGLECT = "neglect"
+    PERSONAL_RIGHTS = "personal_rights"  # violating a child's personal rights
+    LICENSING = "licensing"  # a licensing regulation
+    RFA_WRITTEN_DIRECTIVE = "rfa_written_directive"  # an RFA Written Directive (WD)
+    QUALITY_OF_CARE = "quality_of_care"  # quality parenting
 
 
 class Allegation(FactModel):
-    abuse_or_neglect: Flag = Field(description="An allegation of abuse or neglect by a resource parent")
-    licensing_or_wd_only: Flag = Field(
-        description="The allegation involves solely licensing or RFA Written Directive issues"
-    )
-    meets_is_irs_criteria: Flag = Field(description="It meets the IS/IRS assignment criteria")
+    topics: list[AllegationTopic] = Field(
+        description="What the allegation is about (empty when the concern carries no allegation)")
+    meets_is_irs_assignment_criteria: Flag = Field(
+        description="It meets the IS/IRS assignment criteria (set outside the QPR policy, so a fact)")
 
 
 class HomeStanding(FactModel):
@@ -46,8 +69,19 @@ class HomeStanding(FactModel):
     quality_parenting_concerns_remain: Flag = Field(
         description="Staff believe quality parenting concerns remain that must be addressed first"
     )
-    sent_to_state_for: StateAction = StateAction.NONE
-    state_decision: StateDecision | None = None
+    sent_to_state_for: StateAction = Field(description="Whether the home was sent to the state, and for what")
+    state_decision: StateDecision | None = Field(
+        default=None, description="The state's decision; absent when the home was not sent")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> HomeStanding:
+        if self.sent_to_state_for is StateAction.NONE and self.state_decision is not None:
+            raise ValueError("state_decision is given but the home was not sent to the state "
+                             "(sent_to_state_for: none)")
+        if self.sent_to_state_for is not StateAction.NONE and self.state_decision is None:
+            raise ValueError("the home was sent to the state: give state_decision "
+                             "(pending, granted or denied)")
+        return self
 
 
 class SwConcern(FactModel):
@@ -61,10 +95,17 @@ class SwConcern(FactModel):
 class Concern(FactModel):
     """A concern about a resource home: where does it go?"""
 
-    referrer: Referrer
+    raised_by: RaisedBy
     allegation: Allegation
     home: HomeStanding
-    sw_concern: SwConcern | None = None
+    sw_concern: SwConcern | None = Field(
+        default=None, description="The referring SW's judgment; only when a social worker raised the concern")
+
+    @model_validator(mode="after")
+    def _sw_judgment_is_a_sws(self) -> Concern:
+        if self.sw_concern is not None and self.raised_by is not RaisedBy.SOCIAL_WORKER:
+            raise ValueError("sw_concern is a social worker's judgment: raised_by must be social_worker")
+        return self
 
 
 # ----------------------------------------------------------------- referral screening
@@ -72,30 +113,59 @@ class Concern(FactModel):
 
 @fact_type("qpr_referral")
 class Referral(FactModel):
-    """A QPR referral moving through procedure steps 1 to 3."""
+    """A QPR referral moving through procedure steps 1 to 3. A later step's fact may be given
+    only once the earlier steps are reached; contradictory facts are refused, not answered."""
 
     consulted_pco: Flag = Field(description="Step 1: the SW contacted the PCO to consult")
     referral_warranted: Flag | None = Field(
-        default=None, description="Step 1: the consultation found a referral warranted"
+        default=None,
+        description="Step 1: the consultation found a referral warranted (absent: not yet known)"
     )
     form_04_233_submitted: Flag = Field(default=False, description="The SW completed 04-233")
     form_emailed_to_pco: Flag = Field(default=False, description="04-233 was e-mailed to the PCO")
     appropriate_for_qpr: Flag | None = Field(
-        default=None, description="Step 2: PCO and PCO PSS found the referral appropriate"
+        default=None, description="Step 2: PCO and PCO PSS found the referral appropriate (absent: not yet)"
     )
     accepted: Flag = Field(default=False, description="Step 3: 04-233 is accepted")
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> Referral:
+        problems = []
+        if self.referral_warranted is not None and not self.consulted_pco:
+            problems.append("referral_warranted is known only after the SW consulted the PCO "
+                            "(consulted_pco: true)")
+        if self.form_04_233_submitted and self.referral_warranted is not True:
+            problems.append("04-233 is completed only when the consultation found a referral warranted")
+        if self.form_emailed_to_pco and not self.form_04_233_submitted:
+            problems.append("form_emailed_to_pco needs form_04_233_submitted")
+        received = self.form_04_233_submitted and self.form_emailed_to_pco
+        if self.appropriate_for_qpr is not None and not received:
+            problems.append("appropriate_for_qpr is decided only upon receipt of 04-233 "
+                            "(submitted and e-mailed)")
+        if self.accepted and self.appropriate_for_qpr is not True:
+            problems.append("a referral not found appropriate for QPR cannot be accepted (accepted needs "
+                            "appropriate_for_qpr: true)")
+        if problems:
+            raise ValueError("contradictory referral facts: " + "; ".join(problems))
+        return self
 
 
 # ----------------------------------------------------------------- allowable QPR actions
 
 
 class ActionKind(StrEnum):
-    RESTRICT_CHILDREN = "restrict_children"  # age range, number or gender
-    REFER_FOR_INVESTIGATION = "refer_for_investigation"
+    """What a caseworker proposes at a QPR. Which of these the QPR may take is the policy's
+    answer (policies/qpr.yaml lists them), not a fact."""
+
+    RESTRICT_CHILDREN = "restrict_children"  # age range, number or gender of children placed
+    REFER_FOR_INVESTIGATION = "refer_for_investigation"  # to Foster Home Licensing or RFA Granted
     CORRECTIVE_MEASURES = "corrective_measures"
-    RESTRICT_PERIOD = "restrict_period"  # restricted from placements for a period
+    RESTRICT_PERIOD = "restrict_period"  # restrict from taking placements for a time
     PERMANENT_HOLD = "permanent_hold"
-    OTHER = "other"  # anything outside the five allowed actions
+    REVOKE_LICENSE = "revoke_license"
+    RESCIND_APPROVAL = "rescind_approval"
+    CLOSE_HOME = "close_home"
+    REMOVE_CHILDREN_PLACED = "remove_children_placed"
 
 
 class ReferTo(StrEnum):
@@ -103,25 +173,50 @@ class ReferTo(StrEnum):
     RFA = "rfa"  # RFA Granted
 
 
+_HOLD_OF_ACTION = {ActionKind.RESTRICT_PERIOD: HoldKind.TIME_LIMITED,
+                   ActionKind.PERMANENT_HOLD: HoldKind.PERMANENT}
+
+
 class ProposedAction(FactModel):
     kind: ActionKind
-    restricts_age_range: Flag = False
-    restricts_number: Flag = False
-    restricts_gender: Flag = False
-    refer_to: ReferTo | None = None
+    # restrict_children: the bounds of the restriction, as proposed
+    min_child_age: Age | None = Field(default=None, description="restrict_children: youngest age allowed")
+    max_child_age: Age | None = Field(default=None, description="restrict_children: oldest age allowed")
+    max_children: Count | None = Field(default=None, description="restrict_children: most children at once")
+    genders: list[Gender] | None = Field(default=None, description="restrict_children: genders allowed")
+    # refer_for_investigation
+    refer_to: ReferTo | None = Field(default=None, description="refer_for_investigation: to whom")
+    # corrective_measures
     description: Text | None = Field(default=None, description="What the measure requires")
-    addresses_referral_concerns: Flag = Field(
-        default=True, description="The measure addresses the concerns leading to the referral"
-    )
-    starts_on: Date | None = None
-    ends_on: Date | None = None
+    addresses_referral_concerns: Flag | None = Field(
+        default=None,
+        description="corrective_measures: the measure addresses the concerns leading to the referral "
+                    "(absent: not said, answered incomplete)")
+    # restrict_period and permanent_hold: the hold the action places
+    hold: Hold | None = Field(default=None,
+                              description="restrict_period / permanent_hold: the hold it places")
 
-    # A period that ends before it starts is malformed; refused here so the decision fails
-    # closed (item fields cannot be compared with each other inside `some`).
     @model_validator(mode="after")
-    def _ends_after_start(self) -> ProposedAction:
-        if self.starts_on is not None and self.ends_on is not None and self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+    def _coherent(self) -> ProposedAction:
+        bounds = (self.min_child_age, self.max_child_age, self.max_children, self.genders)
+        if self.kind is not ActionKind.RESTRICT_CHILDREN and any(b is not None for b in bounds):
+            raise ValueError("age, number and gender bounds belong to a restrict_children action")
+        low, high = self.min_child_age, self.max_child_age
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_child_age must not be above max_child_age")
+        if self.genders is not None and not self.genders:
+            raise ValueError("genders must name at least one gender")
+        if self.refer_to is not None and self.kind is not ActionKind.REFER_FOR_INVESTIGATION:
+            raise ValueError("refer_to belongs to a refer_for_investigation action")
+        if self.hold is not None:
+            expected = _HOLD_OF_ACTION.get(self.kind)
+            if expected is None:
+                raise ValueError("hold belongs to a restrict_period or permanent_hold action")
+            if self.hold.kind is not expected:
+                raise ValueError(f"a {self.kind.value} action places a {expected.value} hold, "
+                                 f"not {self.hold.kind.value}")
+            if self.hold.reinstated_on is not None:
+                raise ValueError("a proposed hold cannot already be reinstated")
         return self
 
 
@@ -129,7 +224,32 @@ class ProposedAction(FactModel):
 class ActionSet(FactModel):
     """Actions proposed at a QPR."""
 
-    actions: list[ProposedAction] = Field(default_factory=list)
+    actions: list[ProposedAction] = Field(description="Every action proposed (empty: none)")
+
+
+# ----------------------------------------------------------------- a hold placed on a home
+
+
+class ChildInHome(FactModel):
+    id: Text | None = None
+    region: Text = Field(description="The child's region or program")
+
+
+@fact_type("qpr_hold_placed")
+class HoldPlaced(DerivedFactModel):
+    """A hold has been placed on a home: who must be told? ("The PCO Manager will notify the
+    Regional Manager if a child from their region/program has been placed in a home placed on
+    hold.")"""
+
+    home_id: Text
+    hold: Hold
+    children_in_home: list[ChildInHome] = Field(description="Every child living in the home (empty: none)")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def regions_to_notify(self) -> list[str]:
+        """The regions/programs of the children in the home, each once (derived, never given)."""
+        return sorted({c.region for c in self.children_in_home})
 
 
 # ----------------------------------------------------------------- procedure steps 4 and 5
@@ -188,14 +308,6 @@ class RequestForm(StrEnum):
     VERBAL = "verbal"
 
 
-class HoldRecord(FactModel):
-    kind: HoldKind
-    placed_on: Date
-    review_date: Date | None = Field(
-        default=None, description="The date determined in the initial QPR after which a review may be asked"
-    )
-
-
 class ReinstatementRequest(FactModel):
     date: Date
     form: RequestForm
@@ -204,11 +316,17 @@ class ReinstatementRequest(FactModel):
 
 
 @fact_type("qpr_reinstatement")
-class Reinstatement(FactModel):
+class Reinstatement(DerivedFactModel):
     """A resource family's request for reinstatement of placement privileges."""
 
-    hold: HoldRecord
+    hold: Hold
     request: ReinstatementRequest
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hold_state(self) -> HoldState:
+        """The state of the hold on the date of the request (derived, never given)."""
+        return hold_state_on(self.hold, self.request.date)
 
 
 # ----------------------------------------------------------------- records

@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
+from qpr_rules.facts.paths import PathError, resolve
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.invariants import CompiledInvariant, compile_invariants
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
@@ -68,6 +70,7 @@ class PolicySet:
     decisions: dict[str, DecisionSpec]
     digest: str
     revision: str
+    invariants: tuple[CompiledInvariant, ...] = ()  # guarantees for `qpr-rules prove`
 
     def rules(self) -> list[CompiledRule]:
         return [r for d in self.decisions.values() for r in d.rules]
@@ -114,11 +117,12 @@ def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -
             problems.extend(exc.problems)
     loaded = _select_versions(loaded, as_of, problems)
     decisions = _check_set(loaded, problems)
+    invariants = compile_invariants(loaded, decisions, problems)
     if problems:
         raise PolicyError(problems)
     digest = _digest(loaded)
     revision = ",".join(f"{f.policy.id}@{f.policy.revision.isoformat()}" for f in loaded)
-    return PolicySet(tuple(loaded), decisions, digest, revision)
+    return PolicySet(tuple(loaded), decisions, digest, revision, invariants)
 
 
 def _select_versions(files: list[LoadedFile], as_of: dt.date | None,
@@ -161,6 +165,8 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if model is None:
                 problems.append(f.smap.problem((*loc, "facts"), f"unknown fact type {d.facts!r}"
                                 f"{did_you_mean(d.facts, fact_types)}; known: {', '.join(fact_types)}"))
+            else:
+                problems.extend(log_fact_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -192,6 +198,10 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                 if ob.clause is not None and ob.clause not in clause_ids:
                     problems.append(f.smap.problem((*loc, "obligations", j, "clause"),
                                     _unknown("clause", ob.clause, clause_ids)))
+            for j, cq in enumerate(rule.consequences):
+                if cq.clause not in clause_ids:
+                    problems.append(f.smap.problem((*loc, "consequences", j, "clause"),
+                                    _unknown("clause", cq.clause, clause_ids)))
             if rule.decision not in decisions:
                 problems.append(f.smap.problem((*loc, "decision"),
                                 _unknown("decision", rule.decision, decisions)))
@@ -204,6 +214,11 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                                 f"allowed: {', '.join(decision.outcomes)}"))
             if model is None:
                 continue
+            for j, ob in enumerate(rule.obligations):
+                if ob.for_each is not None:
+                    why = _for_each_problem(model, ob.for_each)
+                    if why:
+                        problems.append(f.smap.problem((*loc, "obligations", j, "for_each"), why))
             errors: list[tuple[Any, str]] = []
             ctx = ParseContext(model, params, errors, named=named)
             cond = parse_condition(rule.when, (*loc, "when"), ctx)
@@ -222,6 +237,17 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
     }
 
 
+def _for_each_problem(model: type[FactModel], path: str) -> str | None:
+    """Why path cannot drive for_each (None when it can): it must be a list of text or enum values."""
+    try:
+        ft = resolve(model, path)
+    except PathError as exc:
+        return str(exc)
+    if ft.kind != "list" or ft.item is None or ft.item.kind not in ("string", "enum"):
+        return f"for_each needs a list of text or enum values; {path} is {ft.describe()}"
+    return None
+
+
 def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
     """first-applicable needs one order of its rules. Within a file, equal priorities keep file
     order; across files the order of the files is not part of the policy, so two rules of equal
@@ -237,6 +263,26 @@ def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
                 f"({other.file.path}) have the same priority {r.rule.priority} but different outcomes, "
                 "and the order of files is not part of the policy; give them different priorities"))
     return problems
+
+
+_LOGGABLE_KINDS = ("bool", "int", "number", "enum", "date")
+
+
+def log_fact_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`log_facts:` names fact paths of kinds that cannot carry a name or free text."""
+    out = []
+    for j, path in enumerate(f.policy.decisions[index].log_facts):
+        loc = ("decisions", index, "log_facts", j)
+        try:
+            ftype = resolve(model, path)
+        except PathError as exc:
+            out.append(f.smap.problem(loc, f"unknown fact path {path!r}: {exc}"))
+            continue
+        if ftype.kind not in _LOGGABLE_KINDS:
+            out.append(f.smap.problem(loc, f"{path} is {ftype.describe()}; the decision log records "
+                                           "only yes/no, numbers, dates and enum values (never names or "
+                                           "free text)"))
+    return out
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:

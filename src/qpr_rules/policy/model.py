@@ -27,7 +27,7 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    document: Text = Field(description="File name of the source text in shared/seeds")
+    document: Text = Field(description="File name of the source text in sources/ beside the policy")
     title: Text
     publisher: Text | None = None
     revised: dt.date | None = Field(default=None, description="Revision date printed on the source")
@@ -61,10 +61,28 @@ class Clause(Strict):
         return self
 
 
+class NotNormative(Strict):
+    text: Text = Field(description="Text of the source that states no rule (a heading, a reference "
+                                   "list), quoted like a clause; every sentence it overlaps is marked")
+    reason: Text = Field(description="Why it is not normative")
+
+
 class Obligation(Strict):
     who: Id = Field(description="Role responsible (an id under `roles:`)")
-    do: Text = Field(description="What that role must now do")
+    do: Text = Field(description="What that role must now do; with for_each, {item} names the item")
     clause: Id | None = Field(default=None, description="Clause that imposes the duty")
+    for_each: Text | None = Field(
+        default=None,
+        description="A fact path to a list of text or enum values: one duty per item, "
+                    "{item} in `do` replaced")
+
+
+class Consequence(Strict):
+    """What the text says may follow, naming no one who must act ("may be subject to
+    disciplinary action"): recorded on the decision, not a duty."""
+
+    text: Text = Field(description="The consequence, as the decision reports it")
+    clause: Id = Field(description="Clause that states it")
 
 
 class Decision(Strict):
@@ -80,6 +98,9 @@ class Decision(Strict):
     placement: StrictBool = Field(
         default=False, description="A placement question: on error the answer must be a denial"
     )
+    log_facts: list[Text] = Field(
+        default_factory=list, description="Fact paths whose values the decision log records: "
+        "yes/no, numbers, dates and enum values only, never names or free text")
 
     @model_validator(mode="after")
     def _outcomes_known(self) -> Decision:
@@ -107,7 +128,42 @@ class Rule(Strict):
     when: Any = Field(description="The condition (see the condition language)")
     outcome: Id
     obligations: list[Obligation] = Field(default_factory=list)
+    consequences: list[Consequence] = Field(
+        default_factory=list, description="Consequences the text names without a duty (reported, not owed)")
     note: Text | None = None
+
+
+Alias = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$", description="a-z, digits, _")]
+
+
+class Invariant(Strict):
+    """A guarantee the rules must give for every valid fact, proved by `qpr-rules prove`."""
+
+    id: Id
+    clause: Id = Field(description="The clause this invariant guarantees")
+    title: Text = Field(description="The guarantee in words")
+    decision: Id | None = Field(default=None, description="The decision it constrains")
+    decisions: dict[Alias, Id] | None = Field(
+        default=None, description="Several decisions over related facts: a name for each, used as "
+                                  "`NAME.path` for its facts and `outcome.NAME` for its answer")
+    when: Any = Field(default=None, description="Facts the guarantee is about (default: every fact)")
+    never: Id | list[Id] | None = Field(default=None, description="Outcomes the decision never gives")
+    always: Id | list[Id] | None = Field(default=None, description="Outcomes it always gives")
+    then: Any = Field(default=None, description="A condition that must hold; reads `outcome`")
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Invariant:
+        if (self.decision is None) == (self.decisions is None):
+            raise ValueError("an invariant names either `decision: ID` or `decisions: {NAME: ID, ...}`")
+        forms = [n for n in ("never", "always", "then") if getattr(self, n) is not None]
+        if len(forms) != 1:
+            raise ValueError("an invariant states exactly one of `never`, `always` or `then`"
+                             f"{' (found ' + ', '.join(forms) + ')' if forms else ''}")
+        if self.decisions is not None and self.then is None:
+            raise ValueError("an invariant over several decisions states `then:` with "
+                             "`{fact: outcome.NAME, ...}`")
+        return self
 
 
 class PolicyFile(Strict):
@@ -123,5 +179,9 @@ class PolicyFile(Strict):
     conditions: dict[Id, Any] = Field(
         default_factory=dict, description="Named conditions that rules reuse with {use: NAME}")
     clauses: list[Clause] = Field(default_factory=list)
+    not_normative: list[NotNormative] = Field(
+        default_factory=list, description="Source text that is not normative, so no clause quotes it")
     decisions: list[Decision] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    invariants: list[Invariant] = Field(
+        default_factory=list, description="Guarantees proved for every valid fact (`qpr-rules prove`)")

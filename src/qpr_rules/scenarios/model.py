@@ -29,6 +29,8 @@ class Expect(_Strict):
         default=None, description="Obligations that must be among the decision's"
     )
     no_obligations: bool = Field(default=False, description="The decision must carry none")
+    consequences: list[Text] | None = Field(
+        default=None, description="Texts that must each be found in one of the decision's consequences")
 
 
 class Scenario(_Strict):

@@ -137,6 +137,10 @@ def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
             failures.append(f"expected an obligation for {ob.who}"
                             + (f" containing {ob.do!r}" if ob.do else "") + ", got "
                             + (", ".join(f"{o.who}: {o.do}" for o in decision.obligations) or "none"))
+    for text in exp.consequences or []:
+        if not any(text.lower() in c.text.lower() for c in decision.consequences):
+            failures.append(f"expected a consequence containing {text!r}, got "
+                            + (", ".join(c.text for c in decision.consequences) or "none"))
     if exp.no_obligations and decision.obligations:
         failures.append("expected no obligations, got "
                         + ", ".join(f"{o.who}: {o.do}" for o in decision.obligations))

@@ -1,0 +1,175 @@
+"""The condition tree in SMT, with the reference evaluator's semantics exactly.
+
+An atom on an absent fact is false (so its negation is true); `some` is false and `every` true
+on an empty list, both false on an absent one. Each condition gives two formulas: its value,
+and whether evaluating it raises (a date shifted by `plus_days` past year 9999 raises in
+Python, and the engine then answers the decision's on_error outcome), with the same
+short-circuit order as the reference evaluator's `all`/`any`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import assert_never
+
+import z3
+
+from qpr_rules.analysis.smt_facts import (
+    DATE_MAX,
+    DATE_MIN,
+    Enc,
+    ListEnc,
+    ObjEnc,
+    ScalarEnc,
+    enum_index,
+    lookup,
+)
+from qpr_rules.facts.paths import FieldType
+from qpr_rules.policy.condition_nodes import (
+    All,
+    AnyOf,
+    CmpOp,
+    Compare,
+    Condition,
+    Contains,
+    Count,
+    FactRef,
+    InSet,
+    Literal_,
+    Not,
+    Operand,
+    Present,
+    Quantified,
+    Scalar,
+)
+
+FALSE = z3.BoolVal(False)
+TRUE = z3.BoolVal(True)
+
+
+class Term:
+    """An operand's value: present, value, and whether computing it raises."""
+
+    def __init__(self, present: z3.BoolRef, value: z3.ExprRef, error: z3.BoolRef = FALSE) -> None:
+        self.present, self.value, self.error = present, value, error
+
+
+def literal(value: Scalar, ft: FieldType) -> z3.ExprRef:
+    """A literal as the z3 constant the fact encoding uses for a field of type ft."""
+    if isinstance(value, bool):
+        return z3.BoolVal(value)
+    if isinstance(value, dt.date):
+        return z3.IntVal(value.toordinal())
+    if isinstance(value, str):
+        return z3.IntVal(enum_index(ft, value)) if ft.kind == "enum" else z3.StringVal(value)
+    if isinstance(value, int):
+        return z3.IntVal(value)
+    return z3.RealVal(value)
+
+
+def _cmp(op: CmpOp, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+    match op:
+        case "eq":
+            return a == b
+        case "ne":
+            return a != b
+        case "lt":
+            return a < b
+        case "lte":
+            return a <= b
+        case "gt":
+            return a > b
+        case "gte":
+            return a >= b
+        case _:
+            assert_never(op)
+
+
+def _scalar(enc: Enc) -> ScalarEnc:
+    assert isinstance(enc, ScalarEnc), enc
+    return enc
+
+
+def _list(enc: Enc) -> ListEnc:
+    assert isinstance(enc, ListEnc), enc
+    return enc
+
+
+def operand(op: Operand, ft: FieldType, scope: ObjEnc) -> Term:
+    match op:
+        case Literal_(value=value):
+            return Term(TRUE, literal(value, ft))
+        case FactRef(path=path, plus_days=days):
+            enc = _scalar(lookup(scope, path))
+            if not days:
+                return Term(enc.present, enc.value)
+            shifted = enc.value + days
+            # date + timedelta raises OverflowError outside date.min..date.max
+            overflow = z3.And(enc.present, z3.Or(shifted < DATE_MIN, shifted > DATE_MAX))
+            return Term(enc.present, shifted, overflow)
+        case _:
+            assert_never(op)
+
+
+def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
+    """(value, raises) of cond over the facts encoded in scope."""
+    match cond:
+        case All(items=items):
+            parts = [translate(c, scope) for c in items]
+            return z3.And(*[v for v, _ in parts]), _short_circuit(parts, stop_on=False)
+        case AnyOf(items=items):
+            parts = [translate(c, scope) for c in items]
+            return z3.Or(*[v for v, _ in parts]), _short_circuit(parts, stop_on=True)
+        case Not(item=item):
+            value, error = translate(item, scope)
+            return z3.Not(value), error
+        case Compare(path=path, op=op, right=right, ftype=ftype):
+            a = _scalar(lookup(scope, path))
+            b = operand(right, ftype, scope)
+            return z3.And(a.present, b.present, _cmp(op, a.value, b.value)), b.error
+        case InSet(path=path, values=values, ftype=ftype):
+            a = _scalar(lookup(scope, path))
+            return z3.And(a.present, z3.Or(*[a.value == literal(v, ftype) for v in values])), FALSE
+        case Present(path=path):
+            return lookup(scope, path).present, FALSE
+        case Contains(path=path, right=right, ftype=ftype):
+            lst = _list(lookup(scope, path))
+            assert ftype.item is not None
+            v = operand(right, ftype.item, scope)
+            member = z3.Or(*[z3.And(g, _scalar(item).value == v.value) for g, item in lst.items])
+            return z3.And(lst.present, v.present, member), v.error
+        case Count(path=path, op=op, right=right):
+            lst = _list(lookup(scope, path))
+            n = operand(right, FieldType("int"), scope)
+            return z3.And(lst.present, n.present, _cmp(op, lst.length, n.value)), n.error
+        case Quantified(path=path, every=every, cond=inner):
+            lst = _list(lookup(scope, path))
+            per_item: list[tuple[z3.BoolRef, z3.BoolRef, z3.BoolRef]] = []
+            for guard, entry in lst.items:
+                assert isinstance(entry, ObjEnc)
+                value, error = translate(inner, entry)
+                per_item.append((guard, value, error))
+            if every:
+                holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item])
+            else:
+                holds = z3.Or(*[z3.And(g, v) for g, v, _ in per_item])
+            return z3.And(lst.present, holds), _item_errors(per_item, stop_on=not every)
+        case _:
+            assert_never(cond)
+
+
+def _short_circuit(parts: list[tuple[z3.BoolRef, z3.BoolRef]], stop_on: bool) -> z3.BoolRef:
+    """Whether evaluation raises, given that `all` stops at the first false part and `any` at
+    the first true one (later parts are then not evaluated)."""
+    errors = []
+    reached: z3.BoolRef = TRUE
+    for value, error in parts:
+        if not z3.is_false(error):
+            errors.append(z3.And(reached, error))
+        reached = z3.And(reached, value if not stop_on else z3.Not(value))
+    return z3.Or(*errors) if errors else FALSE
+
+
+def _item_errors(parts: list[tuple[z3.BoolRef, z3.BoolRef, z3.BoolRef]], stop_on: bool) -> z3.BoolRef:
+    return _short_circuit([(z3.Implies(g, v) if not stop_on else z3.And(g, v),
+                            z3.And(g, e)) for g, v, e in parts], stop_on)

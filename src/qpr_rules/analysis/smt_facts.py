@@ -1,0 +1,466 @@
+"""The fact schema in SMT: every valid fact of a decision as z3 variables and constraints.
+
+Each field becomes a variable with its presence (optional fields may be absent, and a field
+under an absent object is absent too): booleans as Bool, whole numbers as Int within the
+model's ge/le/gt/lt bounds, numbers as Real, text as String with its length bounds, enum
+values as Int (the index of the value in the sorted value list, so two enums with the same
+values agree), dates as Int day ordinals between date.min and date.max. Lists have a length
+and `bound` item slots (the proof states the bound). Computed fields and model validators are
+Python code: each one the translation knows is listed in COMPUTED and VALIDATORS below; any
+other one is recorded in `unmodelled`, and a proof that reads it is not claimed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import annotated_types as at
+import z3
+from pydantic import BaseModel, BeforeValidator, Strict
+from pydantic_core import PydanticUndefined
+
+from qpr_rules.facts import common
+from qpr_rules.facts.paths import FieldType, type_of
+
+DATE_MIN = dt.date.min.toordinal()
+DATE_MAX = dt.date.max.toordinal()
+DEFAULT_LIST_BOUND = 3
+
+
+@dataclass
+class ScalarEnc:
+    ft: FieldType
+    present: z3.BoolRef  # effective: false when any enclosing object is absent
+    value: z3.ExprRef
+    given: bool = True  # a field the caller gives (not computed), so it appears in examples
+
+
+@dataclass
+class ObjEnc:
+    model: type[BaseModel] | None
+    present: z3.BoolRef
+    fields: dict[str, Enc] = field(default_factory=dict)
+
+
+@dataclass
+class ListEnc:
+    ft: FieldType
+    present: z3.BoolRef
+    length: z3.ArithRef
+    items: list[tuple[z3.BoolRef, Enc]]  # (the item exists, its encoding)
+    given: bool = True
+
+
+Enc = ScalarEnc | ObjEnc | ListEnc
+
+
+def enum_index(ft: FieldType, value: str) -> int:
+    return sorted(ft.enum_values).index(value)
+
+
+def enum_value(ft: FieldType, index: int) -> str:
+    return sorted(ft.enum_values)[index]
+
+
+def _metadata(annotation: Any) -> list[Any]:
+    """Constraint objects declared on a scalar annotation (through Optional and Annotated),
+    not those of a list's items."""
+    out: list[Any] = []
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if typing.get_origin(current) is typing.Annotated:
+            out.extend(current.__metadata__)
+            stack.append(typing.get_args(current)[0])
+        elif typing.get_origin(current) in (typing.Union, types.UnionType):
+            stack.extend(typing.get_args(current))
+    return out
+
+
+def _flatten(meta: list[Any]) -> list[Any]:
+    out = []
+    for m in meta:
+        inner = getattr(m, "metadata", None)
+        if isinstance(inner, list) and not isinstance(m, (at.BaseMetadata, Strict)):
+            out.extend(inner)  # a pydantic FieldInfo inside Annotated
+        else:
+            out.append(m)
+    return out
+
+
+class FactEncoder:
+    """Builds the encoding of one fact model under a name prefix (one per decision side)."""
+
+    def __init__(self, prefix: str, list_bound: int = DEFAULT_LIST_BOUND) -> None:
+        self.prefix = prefix
+        self.list_bound = list_bound
+        self.constraints: list[z3.BoolRef] = []
+        self.unmodelled: list[str] = []
+        self.bounded_lists: list[str] = []
+
+    def encode(self, model: type[BaseModel]) -> ObjEnc:
+        return self._object(model, self.prefix, z3.BoolVal(True))
+
+    # ------------------------------------------------------------------ objects
+
+    def _object(self, model: type[BaseModel], path: str, present: z3.BoolRef) -> ObjEnc:
+        obj = ObjEnc(model, present)
+        for name, info in model.model_fields.items():
+            ft = type_of(info.annotation)
+            may_be_absent = ft.optional or (not info.is_required() and info.default is None)
+            fpath = f"{path}.{name}"
+            own = z3.Bool(f"{fpath}?") if may_be_absent else z3.BoolVal(True)
+            meta = _flatten([*info.metadata, *_metadata(info.annotation)])
+            obj.fields[name] = self._field(ft, fpath, z3.And(present, own), meta, info.annotation)
+        for name, computed in model.model_computed_fields.items():
+            key = f"{model.__qualname__}.{name}"
+            build = COMPUTED.get(key)
+            if build is None:
+                self.unmodelled.append(f"computed field {key}")
+                ft = type_of(computed.return_type)
+                obj.fields[name] = self._field(ft, f"{path}.{name}", z3.BoolVal(False), [], None)
+            else:
+                obj.fields[name] = build(self, obj, f"{path}.{name}")
+        for vname, dec in model.__pydantic_decorators__.model_validators.items():
+            # keyed by the class that defines it: a validator of the FactModel base applies to all
+            key = getattr(dec.func, "__qualname__", f"{model.__qualname__}.{vname}")
+            rule = VALIDATORS.get(key)
+            if rule is None:
+                self.unmodelled.append(f"model validator {key}")
+            else:
+                self.constraints.append(rule(obj))
+        if model.__pydantic_decorators__.field_validators:
+            self.unmodelled.append(f"field validators of {model.__qualname__}")
+        return obj
+
+    def _field(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any],
+               annotation: Any) -> Enc:
+        if ft.kind == "object" and ft.model is not None:
+            return self._object(ft.model, path, present)
+        if ft.kind == "list" and ft.item is not None:
+            return self._list(ft, path, present, meta, annotation)
+        return self._scalar(ft, path, present, meta)
+
+    def _list(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any],
+              annotation: Any) -> ListEnc:
+        assert ft.item is not None
+        length = z3.Int(f"{path}#len")
+        # A list of enum values needs a slot per value to hold all of them at once (a team with
+        # every member); repeats add nothing that contains/count rules on a set could need.
+        bound = max(self.list_bound, len(ft.item.enum_values))
+        self.constraints += [length >= 0, length <= bound]
+        self.bounded_lists.append(path)
+        for m in meta:
+            if isinstance(m, at.MinLen):
+                self.constraints.append(length >= m.min_length)
+            elif isinstance(m, at.MaxLen):
+                self.constraints.append(length <= m.max_length)
+            elif not isinstance(m, Strict):
+                self.unmodelled.append(f"constraint {m!r} on {path}")
+        item_annotation = _list_item(annotation)
+        item_meta = _flatten(_metadata(item_annotation)) if item_annotation is not None else []
+        items: list[tuple[z3.BoolRef, Enc]] = []
+        for i in range(bound):
+            guard = z3.And(present, length > i)
+            items.append((guard, self._field(ft.item, f"{path}[{i}]", guard, item_meta, item_annotation)))
+        return ListEnc(ft, present, length, items)
+
+    def _scalar(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any]) -> ScalarEnc:
+        value: z3.ExprRef
+        match ft.kind:
+            case "bool":
+                value = z3.Bool(path)
+            case "int":
+                value = z3.Int(path)
+            case "number":
+                value = z3.Real(path)
+            case "string":
+                value = z3.String(path)
+            case "enum":
+                value = z3.Int(path)
+                self.constraints += [value >= 0, value < len(ft.enum_values)]
+            case "date":
+                value = z3.Int(path)
+                self.constraints += [value >= DATE_MIN, value <= DATE_MAX]
+            case _:
+                raise AssertionError(f"not a scalar: {ft.kind}")
+        for m in meta:
+            self._bound(m, ft, path, value)
+        return ScalarEnc(ft, present, value)
+
+    def _bound(self, m: Any, ft: FieldType, path: str, value: Any) -> None:
+        size = z3.Length(value) if ft.kind == "string" else value
+        match m:
+            case Strict():
+                pass  # strictness is about input types, not the values allowed
+            case BeforeValidator(func=common._iso_date):
+                pass  # accepts YYYY-MM-DD text or a date: every date stays possible
+            case at.Ge(ge=b) if ft.kind in ("int", "number"):
+                self.constraints.append(value >= b)
+            case at.Gt(gt=b) if ft.kind in ("int", "number"):
+                self.constraints.append(value > b)
+            case at.Le(le=b) if ft.kind in ("int", "number"):
+                self.constraints.append(value <= b)
+            case at.Lt(lt=b) if ft.kind in ("int", "number"):
+                self.constraints.append(value < b)
+            case at.MinLen(min_length=n) if ft.kind == "string":
+                self.constraints.append(size >= n)
+            case at.MaxLen(max_length=n) if ft.kind == "string":
+                self.constraints.append(size <= n)
+            case _:
+                self.unmodelled.append(f"constraint {m!r} on {path}")
+
+
+def _list_item(annotation: Any) -> Any:
+    """The item annotation of a list annotation (through Optional and Annotated)."""
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        origin = typing.get_origin(current)
+        if origin in (list, tuple):
+            return typing.get_args(current)[0]
+        if origin is typing.Annotated or origin in (typing.Union, types.UnionType):
+            stack.extend(typing.get_args(current))
+    return None
+
+
+def lookup(scope: ObjEnc, path: str) -> Enc:
+    """The encoding at a dotted path below scope (paths were type-checked at load)."""
+    enc: Enc = scope
+    for part in path.split("."):
+        assert isinstance(enc, ObjEnc), path
+        enc = enc.fields[part]
+    return enc
+
+
+def default_of(info: Any) -> Any:
+    """A field's default value, or PydanticUndefined (for the fact-default check)."""
+    if info.default_factory is not None:
+        return info.default_factory()
+    return info.default if info.default is not PydanticUndefined else PydanticUndefined
+
+
+# --------------------------------------------------------- computed fields and validators
+# The Python code of a fact model that the translation must mirror, one entry per piece.
+# A fact model that gains a computed field or a validator without an entry here makes every
+# proof over it "not claimed", naming the piece: the list is the translation's contract.
+
+
+def _placed_children(obj: ObjEnc) -> tuple[ListEnc, list[tuple[z3.BoolRef, ObjEnc]]]:
+    placed = obj.fields["children_placed"]
+    assert isinstance(placed, ListEnc)
+    items = [(g, e) for g, e in placed.items if isinstance(e, ObjEnc)]
+    return placed, items
+
+
+def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
+    def build(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+        placed, items = _placed_children(obj)
+        value = z3.Int(path)
+        ages = [(g, typing.cast(ScalarEnc, e.fields["age"]).value) for g, e in items]
+        beyond = [z3.Implies(g, value <= a if youngest else value >= a) for g, a in ages]
+        enc.constraints.append(z3.Implies(placed.length > 0,
+                                          z3.And(*beyond, z3.Or(*[z3.And(g, value == a) for g, a in ages]))))
+        return ScalarEnc(FieldType("int", optional=True), z3.And(obj.present, placed.length > 0), value,
+                         given=False)
+
+    return build
+
+
+def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+    _, items = _placed_children(obj)
+    gender_ft = typing.cast(ScalarEnc, items[0][1].fields["gender"]).ft if items else FieldType("enum")
+    slots: list[tuple[z3.BoolRef, Enc]] = []
+    for k in range(len(gender_ft.enum_values)):
+        has = z3.Or(*[z3.And(g, typing.cast(ScalarEnc, e.fields["gender"]).value == k) for g, e in items])
+        slots.append((has, ScalarEnc(gender_ft, has, z3.IntVal(k), given=False)))
+    length = z3.Sum(*[z3.If(g, 1, 0) for g, _ in slots]) if slots else z3.IntVal(0)
+    return ListEnc(FieldType("list", item=gender_ft), obj.present, length, slots, given=False)
+
+
+def _ends_not_before(start: str, end: str) -> Callable[[ObjEnc], z3.BoolRef]:
+    def rule(obj: ObjEnc) -> z3.BoolRef:
+        s, e = typing.cast(ScalarEnc, obj.fields[start]), typing.cast(ScalarEnc, obj.fields[end])
+        return z3.Implies(z3.And(obj.present, s.present, e.present), e.value >= s.value)
+
+    return rule
+
+
+COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
+    "Home.youngest_placed_age": _extreme_age(youngest=True),
+    "Home.oldest_placed_age": _extreme_age(youngest=False),
+    "Home.genders_placed": _genders_placed,
+}
+
+def _no_constraint(obj: ObjEnc) -> z3.BoolRef:
+    return z3.BoolVal(True)
+
+
+VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
+    # refuses computed fields given as input when they contradict the facts; the encoding's facts
+    # are the given fields only (computed ones follow from them), so every valid fact stays valid
+    "FactModel._derived_fields_are_not_inputs": _no_constraint,
+    "Hold._ends_after_start": _ends_not_before("placed_on", "ends_on"),
+    "ProposedAction._ends_after_start": _ends_not_before("starts_on", "ends_on"),
+}
+
+
+# ------------------------------------------------------------------ model -> facts
+
+NICE_FROM, NICE_TO = dt.date(2020, 1, 1).toordinal(), dt.date(2030, 12, 31).toordinal()
+
+
+def niceness(enc: Enc) -> list[z3.BoolRef]:
+    """Constraints for readable examples: dates in 2020-2030, short capital-letter text."""
+    match enc:
+        case ObjEnc(fields=fields):
+            return [c for e in fields.values() for c in niceness(e)]
+        case ListEnc(items=items):
+            return [c for _, e in items for c in niceness(e)]
+        case ScalarEnc(ft=ft, value=value):
+            if ft.kind == "date":
+                return [value >= NICE_FROM, value <= NICE_TO]
+            if ft.kind == "string":
+                return [z3.Length(value) <= 4, z3.InRe(value, z3.Star(z3.Range("A", "Z")))]
+            return []
+        case _:
+            typing.assert_never(enc)
+
+
+def _small(enc: Enc) -> list[z3.BoolRef]:
+    """Preferences for a short example: optional parts absent, lists empty."""
+    match enc:
+        case ObjEnc(fields=fields):
+            return [c for e in fields.values() for c in _small(e)]
+        case ListEnc(length=length, items=items, given=True):
+            return [length == 0, *(c for _, e in items for c in _small(e))]
+        case ListEnc():
+            return []
+        case ScalarEnc(present=present, given=True) if not z3.is_true(z3.simplify(present)):
+            return [z3.Not(present)]
+        case ScalarEnc():
+            return []
+        case _:
+            typing.assert_never(enc)
+
+
+def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True) -> z3.ModelRef:
+    """A model of solver's (satisfiable) constraints that reads well: dates in 2020-2030, short
+    capital-letter text, and (minimal) as few optional parts and list items as the solver finds
+    quickly; minimal=False skips that search, for examples produced by the hundred."""
+    if not minimal:
+        solver.push()
+        try:
+            solver.add(*[c for e in encs for c in niceness(e)])
+            if solver.check() == z3.sat:
+                return solver.model()
+        finally:
+            solver.pop()
+        solver.check()
+        return solver.model()
+    opt = z3.Optimize()
+    opt.set("timeout", 5000)
+    opt.add(*solver.assertions())
+    opt.add(*[c for e in encs for c in niceness(e)])
+    for e in encs:
+        for pref in _small(e):
+            opt.add_soft(pref)
+    if opt.check() == z3.sat:
+        return opt.model()
+    solver.push()  # the readable ranges cannot hold (a date near year 9999): the solver's own
+    try:
+        solver.check()
+        return solver.model()
+    finally:
+        solver.pop()
+
+
+def facts_from_model(obj: ObjEnc, model: z3.ModelRef) -> dict[str, Any]:
+    """The facts a z3 model stands for, as a scenario's `facts:` mapping (given fields only)."""
+    assert obj.model is not None
+    out: dict[str, Any] = {}
+    for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            continue
+        if not z3.is_true(model.eval(enc.present, model_completion=True)):
+            info = obj.model.model_fields[name]
+            if info.is_required():
+                out[name] = None
+            continue
+        out[name] = _value(enc, model)
+    return out
+
+
+def _value(enc: Enc, model: z3.ModelRef) -> Any:
+    match enc:
+        case ObjEnc():
+            return facts_from_model(enc, model)
+        case ListEnc():
+            n = model.eval(enc.length, model_completion=True).as_long()
+            return [_value(e, model) for _, e in enc.items[:n]]
+        case ScalarEnc(ft=ft, value=value):
+            v = model.eval(value, model_completion=True)
+            match ft.kind:
+                case "bool":
+                    return z3.is_true(v)
+                case "int":
+                    return v.as_long()
+                case "number":
+                    return float(v.as_fraction())
+                case "string":
+                    return v.as_string()
+                case "enum":
+                    return enum_value(ft, v.as_long())
+                case "date":
+                    return dt.date.fromordinal(v.as_long())
+            raise AssertionError(ft.kind)
+        case _:
+            typing.assert_never(enc)
+
+
+def pin_to_facts(obj: ObjEnc, facts: Any) -> list[z3.BoolRef]:
+    """Constraints fixing the encoding to given facts (a model_dump): for the differential test."""
+    out: list[z3.BoolRef] = []
+    assert obj.model is not None
+    for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            continue  # follows from the given fields through its own constraints
+        value = facts.get(name) if isinstance(facts, dict) else None
+        if value is None:
+            out.append(z3.Not(enc.present))
+            continue
+        out.append(enc.present)
+        out += _pin(enc, value)
+    return out
+
+
+def _pin(enc: Enc, value: Any) -> list[z3.BoolRef]:
+    match enc:
+        case ObjEnc():
+            return pin_to_facts(enc, value)
+        case ListEnc():
+            if not enc.given:  # computed: follows from the given fields
+                return []
+            out = [enc.length == len(value)]
+            for (_, item), v in zip(enc.items, value, strict=False):
+                out += [item.present, *_pin(item, v)] if not isinstance(item, ObjEnc) else _pin(item, v)
+            return out
+        case ScalarEnc(ft=ft, value=var):
+            if not enc.given:
+                return []
+            match ft.kind:
+                case "enum":
+                    return [var == enum_index(ft, str(getattr(value, "value", value)))]
+                case "date":
+                    return [var == value.toordinal()]
+                case "string":
+                    return [var == z3.StringVal(value)]
+                case _:
+                    return [var == value]
+        case _:
+            typing.assert_never(enc)

@@ -1,0 +1,228 @@
+"""Collectors: scenario files and decision logs, both turned into CoverageData.
+
+Scenarios run through an Engine whose decision sink is the coverage data itself, so they are
+counted exactly as a decision log would count them. Logs are streamed line by line (memory does
+not grow with the log) and their hash chain can be verified on the way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from qpr_rules.analysis.generate import sample
+from qpr_rules.coverage.data import CoverageData
+from qpr_rules.engine.decision_log import GENESIS, JsonlDecisionLog, line_hash, rotated_files
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.scenarios.runner import (
+    ScenarioResult,
+    check_references,
+    load_scenario_file,
+    run_scenario,
+    scenario_files,
+)
+
+
+class DataSink:
+    """A decision sink that counts each record into coverage data."""
+
+    def __init__(self, data: CoverageData) -> None:
+        self.data = data
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.data.add(record)
+
+
+@dataclass
+class ScenarioRun:
+    engine: Engine
+    data: CoverageData
+    results: list[ScenarioResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # invalid files, unknown names, failures
+
+
+def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = (), jobs: int = 1,
+                  log: Path | None = None) -> ScenarioRun:
+    """Run the scenario files in paths (default: `tests/` beside each policy directory) and
+    collect coverage from every decision they ask.
+
+    With a log, or more than one job, the decisions go through a decision log instead (each of
+    `jobs` processes appending to the same file), and the coverage is read back from it with the
+    hash chain verified: the scenario run is then also a test of the log under several writers."""
+    probe = Engine.load(list(policy_paths))
+    data = CoverageData.for_policies(probe.policies)
+    if not paths:
+        dirs = {(p if p.is_dir() else p.parent) / "tests" for p in policy_paths}
+        paths = [d for d in sorted(dirs) if d.is_dir()]
+    files = scenario_files(paths)
+    if jobs <= 1 and log is None:
+        engine = Engine(probe.policies, decision_log=DataSink(data))
+        run = ScenarioRun(engine, data)
+        run.results, run.problems = _run_files(engine, files)
+        return run
+    with tempfile.TemporaryDirectory() as tmp:
+        target = log or Path(tmp) / "decisions.log"
+        chunks = [files[i::jobs] for i in range(max(1, jobs))]
+        context = multiprocessing.get_context("spawn")  # no fork of the durable_rules C state
+        with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            done = list(pool.map(_run_chunk, [(list(policy_paths), c, target) for c in chunks if c]))
+        run = ScenarioRun(Engine(probe.policies), data)
+        for results, problems in done:
+            run.results.extend(results)
+            run.problems.extend(problems)
+        read = read_logs(expand_logs([target]), data, verify=True)
+        run.problems.extend(p for p in read.problems if p.severity == "error")
+    return run
+
+
+def _run_chunk(args: tuple[list[Path], list[Path], Path]) -> tuple[list[ScenarioResult], list[Problem]]:
+    """A worker process: run some scenario files with the decisions appended to the shared log."""
+    policy_paths, files, log = args
+    return _run_files(Engine.load(policy_paths, decision_log=JsonlDecisionLog(log)), files)
+
+
+def _run_files(engine: Engine, files: Sequence[Path]) -> tuple[list[ScenarioResult], list[Problem]]:
+    results: list[ScenarioResult] = []
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            scenarios = load_scenario_file(path)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        for s in scenarios:
+            refs = check_references(engine, [s])
+            if refs:
+                problems.extend(refs)
+                continue
+            result = run_scenario(engine, s)
+            results.append(result)
+            if not result.passed:
+                problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
+                                        + "; ".join(result.failures), "scenario-failed"))
+    return results, problems
+
+
+def probe(engine: Engine, per_decision: int, seed: int = 0) -> CoverageData:
+    """Coverage of generated fact sets (`analysis.generate`): not a test of anything, but the
+    answer to "can this missing side be reached at all?" that a report gives next to it."""
+    data = CoverageData.for_policies(engine.policies)
+    counting = Engine(engine.policies, decision_log=DataSink(data))
+    for decision in engine.decision_ids:
+        for facts in sample(engine.fact_model(decision), per_decision, seed=seed):
+            counting.decide(decision, facts)
+    return data
+
+
+def expand_logs(paths: Iterable[Path]) -> list[Path]:
+    """Each log with its rotated parts before it (oldest first), each file once."""
+    out: dict[Path, None] = {}
+    for p in paths:
+        for part in [*rotated_files(p), p]:
+            if part.exists():
+                out.setdefault(part, None)
+    return list(out)
+
+
+@dataclass
+class LogRead:
+    lines: int = 0
+    counted: int = 0
+    bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)  # unreadable lines, broken chain
+    head: str = GENESIS  # hash of the last line read: anchor it to detect a removed tail
+
+
+def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
+              progress: Callable[[int], None] | None = None) -> LogRead:
+    """Stream decision logs into data. With verify, check every line's `prev` against the hash
+    of the line before it (across files, in the order given)."""
+    out = LogRead()
+    prev: str | None = None  # unknown before the first line
+    for path in paths:
+        with path.open("rb") as f:
+            for number, (raw, size, digest) in enumerate(_lines(f), start=1):
+                out.lines += 1
+                out.bytes += size
+                if progress is not None:
+                    progress(size)
+                where = (str(path), number)
+                if raw is None:
+                    out.problems.append(Problem(*where, 1, f"a line longer than {MAX_LINE} bytes: not read "
+                                                           "(no writer of this library makes one)",
+                                                "log-line-too-long"))
+                    data.malformed += 1
+                    prev = digest
+                    continue
+                if not raw.endswith(b"\n"):
+                    out.problems.append(Problem(*where, 1, "the last line is cut short (not ended by "
+                                                           "a newline): the writer stopped mid-line",
+                                                "log-torn"))
+                record = _parse(raw)
+                if record is None:
+                    out.problems.append(Problem(*where, 1, "not a JSON object", "log-unreadable"))
+                    data.malformed += 1
+                    prev = digest
+                    continue
+                if verify:
+                    _check_chain(record, prev, where, out.problems)
+                prev = digest
+                if data.add(record):
+                    out.counted += 1
+    out.head = prev or GENESIS
+    return out
+
+
+MAX_LINE = 1 << 20  # a decision line is about a kilobyte; a longer one is not parsed (memory stays bounded)
+
+
+def _lines(f: BinaryIO) -> Iterator[tuple[bytes | None, int, str]]:
+    """(line, its size, its hash) for each line. A line longer than MAX_LINE is hashed in pieces,
+    so that the chain can still be checked past it, and not kept (None)."""
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) <= MAX_LINE or raw.endswith(b"\n"):
+            yield raw, len(raw), line_hash(raw)
+            continue
+        h = hashlib.sha256()
+        size = 0
+        while raw:
+            size += len(raw)
+            ended = raw.endswith(b"\n")
+            h.update(raw[:-1] if ended else raw)
+            if ended:
+                break
+            raw = f.readline(MAX_LINE + 1)
+        yield None, size, h.hexdigest()
+
+
+def _parse(raw: bytes) -> Mapping[str, Any] | None:
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _check_chain(record: Mapping[str, Any], prev: str | None, where: tuple[str, int],
+                 problems: list[Problem]) -> None:
+    given = record.get("prev")
+    if prev is None:
+        if given != GENESIS:
+            problems.append(Problem(*where, 1, f"the chain starts mid-way (prev {str(given)[:16]}...): "
+                                               "earlier parts of this log were not given", "log-chain-start",
+                                    "info"))
+    elif given != prev:
+        problems.append(Problem(*where, 1, "prev does not match the hash of the line before: a line "
+                                           "was removed, reordered or edited before this one",
+                                "log-chain-broken"))

@@ -1,0 +1,163 @@
+"""The coverage data: hit counts keyed on rule ids and condition paths, never on lines.
+
+Every collector (scenario runs, the pytest plugin, decision logs) turns decisions into the same
+records (`engine.decision_log.decision_record`) and adds them here. A condition path is where
+an atomic condition sits in its rule's YAML, as keys and list indexes (`when.any.2`, or
+`conditions.home-on-hold.all.0` for one reached through `{use: ...}`), so `qpr-rules fmt` and
+any reflowing of a file leave it unchanged; lines are looked up only when a report is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qpr_rules.engine.decision_log import LOG_FORMAT
+from qpr_rules.policy.conditions import Condition, atoms
+from qpr_rules.policy.loader import CompiledRule, PolicySet
+
+DATA_FORMAT = "qpr-rules/coverage-v1"
+
+
+def condition_paths(rule: CompiledRule) -> list[tuple[str, Condition]]:
+    """(path, atom) for each atomic condition of a rule, in the order the log records them."""
+    out: list[tuple[str, Condition]] = []
+    seen: Counter[str] = Counter()
+    for atom in atoms(rule.condition):
+        loc = atom.loc
+        if len(loc) >= 2 and loc[0] == "rules" and loc[1] == rule.index:
+            loc = loc[2:]
+        path = ".".join(str(part) for part in loc)
+        seen[path] += 1  # `within_days` gives two comparisons at one place; a named condition
+        out.append((path if seen[path] == 1 else f"{path}#{seen[path]}", atom))  # may be used twice
+    return out
+
+
+@dataclass
+class RuleHits:
+    """A rule's counts. Each distinct combination of atom results seen ("0110") is counted once
+    per decision, with the rule's result for it: one dictionary update per rule per decision,
+    memory bounded by the combinations that occur (not by the decisions), and the per-atom true
+    and false counts and the MC/DC pairs all follow from it."""
+
+    paths: list[str]
+    evaluated: int = 0
+    fired: int = 0
+    vectors: Counter[str] = field(default_factory=Counter)  # atom results -> decisions seen with them
+    results: dict[str, bool] = field(default_factory=dict)  # atom results -> the rule's result
+
+    @property
+    def true(self) -> Counter[str]:
+        """Condition path -> decisions in which that atom was true."""
+        out: Counter[str] = Counter({p: 0 for p in self.paths})
+        for b, n in self.vectors.items():
+            for path, bit in zip(self.paths, b, strict=True):
+                if bit == "1":
+                    out[path] += n
+        return out
+
+    @property
+    def false(self) -> Counter[str]:
+        true = self.true
+        return Counter({p: self.evaluated - true[p] for p in self.paths})
+
+
+@dataclass
+class CoverageData:
+    """Hit counts for one policy set (its digest); records of another digest are counted apart."""
+
+    digest: str
+    paths: dict[str, list[str]]  # rule id -> condition paths, in atom order
+    rules: dict[str, RuleHits] = field(default_factory=dict)
+    decisions: Counter[str] = field(default_factory=Counter)  # decision id -> decisions seen
+    errors: Counter[str] = field(default_factory=Counter)  # decision id -> answered with an error
+    foreign: Counter[str] = field(default_factory=Counter)  # other policy digest -> records
+    malformed: int = 0  # records that do not fit this policy set although their digest does
+
+    @classmethod
+    def for_policies(cls, ps: PolicySet) -> CoverageData:
+        paths = {r.id: [p for p, _ in condition_paths(r)] for r in ps.rules()}
+        return cls(ps.digest, paths, {rid: RuleHits(p) for rid, p in paths.items()})
+
+    def __post_init__(self) -> None:
+        self._lengths = {rid: len(p) for rid, p in self.paths.items()}
+
+    def add(self, record: Mapping[str, Any]) -> bool:
+        """Count one decision record; False when it was counted apart (another digest, or a
+        record that does not fit the policies)."""
+        if record.get("digest") != self.digest:
+            self.foreign[str(record.get("digest"))] += 1
+            return False
+        atoms_seen = record.get("atoms")
+        fired = record.get("fired")
+        if record.get("v") != LOG_FORMAT or type(atoms_seen) is not dict or type(fired) is not list:
+            self.malformed += 1
+            return False
+        if not all(type(rid) is str for rid in fired):
+            self.malformed += 1
+            return False
+        fired_set = set(fired)
+        lengths = self._lengths
+        for rid, b in atoms_seen.items():  # all checked before anything is counted
+            if type(b) is not str or lengths.get(rid) != len(b) or b.strip("01"):
+                self.malformed += 1
+                return False
+        decision = str(record.get("decision"))
+        self.decisions[decision] += 1
+        if record.get("status") == "error":
+            self.errors[decision] += 1
+        rules = self.rules
+        for rid, b in atoms_seen.items():
+            hits = rules[rid]
+            hits.evaluated += 1
+            hits.vectors[b] += 1
+            if b not in hits.results:  # a function of the atoms: the same every time
+                hits.results[b] = rid in fired_set
+        for rid in fired_set:
+            if rid in atoms_seen:
+                rules[rid].fired += 1
+        return True
+
+    def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for r in records:
+            self.add(r)
+
+    # ------------------------------------------------------------ saved form (pytest --qpr-cov)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": DATA_FORMAT, "digest": self.digest, "decisions": dict(self.decisions),
+            "errors": dict(self.errors), "foreign": dict(self.foreign), "malformed": self.malformed,
+            "rules": {rid: {"evaluated": h.evaluated, "fired": h.fired, "paths": h.paths,
+                            "vectors": {b: [n, h.results[b]] for b, n in sorted(h.vectors.items())}}
+                      for rid, h in sorted(self.rules.items())},
+        }
+
+    def merge_json(self, data: Mapping[str, Any]) -> None:
+        """Add counts saved by to_json (of the same digest; another digest is counted apart)."""
+        if data.get("format") != DATA_FORMAT:
+            raise ValueError(f"not a qpr-rules coverage data file (format {data.get('format')!r})")
+        if data["digest"] != self.digest:
+            self.foreign[data["digest"]] += sum(data["decisions"].values())
+            return
+        self.decisions.update(data["decisions"])
+        self.errors.update(data["errors"])
+        self.foreign.update(data["foreign"])
+        self.malformed += data["malformed"]
+        for rid, h in data["rules"].items():
+            mine = self.rules.get(rid)
+            if mine is None or h["paths"] != mine.paths:
+                self.malformed += h["evaluated"]
+                continue
+            mine.evaluated += h["evaluated"]
+            mine.fired += h["fired"]
+            for b, (n, result) in h["vectors"].items():
+                mine.vectors[b] += n
+                mine.results.setdefault(b, result)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), sort_keys=True), encoding="utf-8")

@@ -1,0 +1,36 @@
+"""`--format json`: every level's totals and every rule, condition, clause and sentence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from qpr_rules.coverage.report_core import CoverageReport, FileCov, Ratio
+
+
+def _ratio(r: Ratio) -> dict[str, Any]:
+    return {"covered": r.hit, "total": r.total, "percent": round(r.percent, 2)}
+
+
+def _file(f: FileCov, levels: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "path": f.path, "policy": f.policy, "title": f.title, "document": f.document,
+        "summary": {lv: _ratio(f.ratio(lv)) for lv in levels},
+        "missing": {lv: f.missing(lv) for lv in levels},
+        "rules": [{**{k: v for k, v in asdict(r).items() if k != "atoms"}, "not_fired": r.not_fired,
+                   "conditions": [asdict(a) for a in r.atoms]} for r in f.rules],
+        "clauses": [asdict(c) for c in f.clauses],
+        "sentences": [asdict(s) for s in f.sentences],
+    }
+
+
+def render_json(report: CoverageReport) -> str:
+    data = {
+        "format": "qpr-rules/coverage-report-v1",
+        "totals": {**{lv: _ratio(report.ratio(lv)) for lv in report.levels}, "all": _ratio(report.total())},
+        "decisions": report.decisions, "errors": report.errors,
+        "counted_apart": {"other_digests": report.foreign, "malformed": report.malformed},
+        "files": [_file(f, report.levels) for f in report.files],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,338 @@
+"""What every reporter shows, computed once: coverage of rules, conditions, clauses and source
+sentences per policy file, with the lines of the YAML looked up here and nowhere earlier.
+
+Definitions (docs/audit.md explains them for auditors):
+- a rule has two sides: fired at least once, and evaluated without firing at least once;
+- an atomic condition has two sides: seen true and seen false (every atom is evaluated, no
+  short-circuit); with MC/DC, an atom is covered by a pair of recorded cases that differ in that
+  atom alone and give the rule different results;
+- a computable clause is covered when a rule that encodes it (cites it, imposes an obligation
+  under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
+  their reasons and not counted;
+- a source sentence is indexed when a clause quotes it or the policy marks it not normative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qpr_rules.analysis.source_check import document_path, sentence_index, source_problems
+from qpr_rules.coverage.data import CoverageData, condition_paths
+from qpr_rules.errors import PolicyError
+from qpr_rules.policy.conditions import render
+from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
+
+LEVELS = ("rules", "conditions", "clauses", "sources")
+
+
+@dataclass
+class AtomCov:
+    path: str
+    line: int
+    text: str
+    true: int
+    false: int
+    pair: tuple[str, str] | None = None  # MC/DC: two atom vectors showing this atom's effect
+    probe: tuple[int, int] | None = None  # (true, false) over generated facts, with --probe
+
+    @property
+    def covered(self) -> bool:
+        return self.true > 0 and self.false > 0
+
+
+@dataclass
+class RuleCov:
+    id: str
+    title: str
+    decision: str
+    line: int
+    evaluated: int
+    fired: int
+    atoms: list[AtomCov]
+    probe: tuple[int, int] | None = None  # (fired, not fired) over generated facts, with --probe
+
+    @property
+    def not_fired(self) -> int:
+        return self.evaluated - self.fired
+
+    @property
+    def covered(self) -> bool:
+        return self.fired > 0 and self.not_fired > 0
+
+
+@dataclass
+class ClauseCov:
+    id: str
+    line: int
+    section: str
+    text: str
+    computable: bool
+    reason: str | None
+    rules: list[str]
+    covered: bool
+
+
+@dataclass
+class SentenceCov:
+    line: int
+    text: str
+    status: str  # quoted, not-normative, unindexed
+    clauses: list[str]
+    reason: str | None
+
+
+@dataclass
+class Ratio:
+    hit: int = 0
+    total: int = 0
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.hit / self.total if self.total else 100.0
+
+    def __iadd__(self, other: Ratio) -> Ratio:
+        self.hit += other.hit
+        self.total += other.total
+        return self
+
+
+@dataclass
+class FileCov:
+    path: str
+    policy: str
+    title: str
+    document: str
+    document_path: str
+    rules: list[RuleCov]
+    clauses: list[ClauseCov]
+    sentences: list[SentenceCov]
+
+    def ratio(self, level: str) -> Ratio:
+        if level == "rules":
+            return Ratio(sum((r.fired > 0) + (r.not_fired > 0) for r in self.rules), 2 * len(self.rules))
+        if level == "conditions":
+            return Ratio(sum((a.true > 0) + (a.false > 0) for r in self.rules for a in r.atoms),
+                         2 * sum(len(r.atoms) for r in self.rules))
+        if level == "clauses":
+            computable = [c for c in self.clauses if c.computable]
+            return Ratio(sum(c.covered for c in computable), len(computable))
+        if level == "sources":
+            return Ratio(sum(s.status != "unindexed" for s in self.sentences), len(self.sentences))
+        if level == "mcdc":
+            return Ratio(sum(a.pair is not None for r in self.rules for a in r.atoms),
+                         sum(len(r.atoms) for r in self.rules))
+        raise ValueError(f"unknown coverage level {level!r}")
+
+    def missing(self, level: str) -> list[str]:
+        """What is not covered at a level, named (and where), for the reports and --fail-under."""
+        name = Path(self.path).name
+        if level == "rules":
+            return [f"{name}:{r.line}: {r.id} "
+                    + ("never fires" if not r.fired else "never evaluated without firing")
+                    + _reach(r.probe, not r.fired, not r.not_fired)
+                    for r in self.rules if not r.covered]
+        if level == "conditions":
+            return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: never "
+                    + ("true" if not a.true else "false")
+                    + (" nor false" if not a.true and not a.false else "")
+                    + _reach(a.probe, not a.true, not a.false)
+                    for r in self.rules for a in r.atoms if not a.covered]
+        if level == "clauses":
+            return [f"{name}:{c.line}: clause {c.id}: " + (
+                "encoded by no rule" if not c.rules else f"no rule encoding it fired ({', '.join(c.rules)})")
+                for c in self.clauses if c.computable and not c.covered]
+        if level == "sources":
+            return [f"{self.document}:{s.line}: {s.text}" for s in self.sentences if s.status == "unindexed"]
+        if level == "mcdc":
+            return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
+                    "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
+        raise ValueError(f"unknown coverage level {level!r}")
+
+
+def _reach(probe: tuple[int, int] | None, first: bool, second: bool) -> str:
+    """What generated facts say about the missing sides (with --probe)."""
+    if probe is None:
+        return ""
+    sides = [n for n, missing in zip(probe, (first, second), strict=True) if missing]
+    if all(sides):
+        return " (reachable: generated facts reach it, so a scenario is missing)"
+    return " (not reached by the generated facts either: perhaps unreachable; prove it, or write a case)"
+
+
+@dataclass
+class CoverageReport:
+    files: list[FileCov]
+    decisions: int
+    errors: int
+    foreign: dict[str, int]
+    malformed: int
+    mcdc: bool = False
+    sources: list[str] = field(default_factory=list)  # how the data was collected
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return (*LEVELS, "mcdc") if self.mcdc else LEVELS
+
+    def ratio(self, level: str) -> Ratio:
+        total = Ratio()
+        for f in self.files:
+            total += f.ratio(level)
+        return total
+
+    def total(self) -> Ratio:
+        """Every side of every level (MC/DC excluded) together: what `--fail-under` reads."""
+        total = Ratio()
+        for level in LEVELS:
+            total += self.ratio(level)
+        return total
+
+    def missing(self, level: str) -> list[str]:
+        return [m for f in self.files for m in f.missing(level)]
+
+
+def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
+                 sources: Path | None = None, probe: CoverageData | None = None) -> CoverageReport:
+    by_file: dict[Path, list[CompiledRule]] = {}
+    for rule in ps.rules():
+        by_file.setdefault(rule.file.path, []).append(rule)
+    files = []
+    for f in ps.files:
+        rules = sorted(by_file.get(f.path, []), key=lambda r: r.index)
+        rule_covs = [_rule(r, data, mcdc, probe) for r in rules]
+        files.append(FileCov(str(f.path), f.policy.id, f.policy.title, f.policy.source.document,
+                             str(document_path(f, sources)), rule_covs, _clauses(f, rules, data),
+                             _sentences(f, sources)))
+    return CoverageReport(files, sum(data.decisions.values()), sum(data.errors.values()),
+                          dict(data.foreign), data.malformed, mcdc)
+
+
+def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool, probe: CoverageData | None) -> RuleCov:
+    hits = data.rules[rule.id]
+    true, false = hits.true, hits.false
+    seen = probe.rules[rule.id] if probe is not None else None
+    seen_true, seen_false = (seen.true, seen.false) if seen is not None else ({}, {})
+    atoms = []
+    for i, (path, atom) in enumerate(condition_paths(rule)):
+        line = rule.file.smap.at(atom.loc)[0]
+        pair = _mcdc_pair(hits.results, i) if mcdc else None
+        reach = (seen_true[path], seen_false[path]) if seen is not None else None
+        atoms.append(AtomCov(path, line, render(atom), true[path], false[path], pair, reach))
+    reach_rule = (seen.fired, seen.evaluated - seen.fired) if seen is not None else None
+    return RuleCov(rule.id, rule.rule.title, rule.rule.decision, rule.line, hits.evaluated, hits.fired, atoms,
+                   reach_rule)
+
+
+def _mcdc_pair(vectors: dict[str, bool], i: int) -> tuple[str, str] | None:
+    """Unique-cause MC/DC: two recorded cases equal in every atom but i, with different results."""
+    for b, result in sorted(vectors.items()):
+        if b[i] != "0":
+            continue
+        flipped = f"{b[:i]}1{b[i + 1:]}"
+        other = vectors.get(flipped)
+        if other is not None and other != result:
+            return b, flipped
+    return None
+
+
+def _clauses(f: LoadedFile, rules: list[CompiledRule], data: CoverageData) -> list[ClauseCov]:
+    encoders: dict[str, list[str]] = {}
+    params = {name: p.clauses for name, p in f.policy.parameters.items()}
+    for rule in rules:
+        cited = [*rule.rule.clauses, *(ob.clause for ob in rule.rule.obligations if ob.clause)]
+        for name in _params_read(rule.rule.when, f.policy.conditions):
+            cited.extend(params.get(name, []))
+        for cid in dict.fromkeys(cited):
+            encoders.setdefault(cid, []).append(rule.id)
+    out = []
+    for i, c in enumerate(f.policy.clauses):
+        rule_ids = encoders.get(c.id, [])
+        covered = any(data.rules[r].fired for r in rule_ids)
+        out.append(ClauseCov(c.id, f.smap.at(("clauses", i, "id"))[0], c.section, c.text, c.computable,
+                             c.reason, rule_ids, covered))
+    return out
+
+
+def _params_read(when: Any, named: dict[str, Any]) -> set[str]:
+    """Parameters a condition reads (`{param: NAME}`), through `{use: ...}` too."""
+    out: set[str] = set()
+    stack: list[Any] = [when]
+    used: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("param"), str):
+                out.add(node["param"])
+            name = node.get("use")
+            if isinstance(name, str) and name in named and name not in used:
+                used.add(name)
+                stack.append(named[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def _sentences(f: LoadedFile, sources: Path | None) -> list[SentenceCov]:
+    path = document_path(f, sources)
+    if not path.is_file():  # never a silent 100%: the same error as `check` gives
+        raise PolicyError([p for p in source_problems(f, sources) if p.code == "source-missing"])
+    return [SentenceCov(i.sentence.line, i.sentence.normalised, i.status, list(i.clauses), i.marked)
+            for i in sentence_index(f, path.read_text(encoding="utf-8"))]
+
+
+def percent(value: float) -> str:
+    """A percentage as reports print it: never rounded up to 100 when something is missing."""
+    if 99.9 < value < 100.0:
+        return "99.9%"
+    return f"{value:.1f}%"
+
+
+def iter_levels(report: CoverageReport) -> Iterable[tuple[str, Ratio]]:
+    for level in report.levels:
+        yield level, report.ratio(level)
+
+
+@dataclass
+class LineCov:
+    """What lcov and Cobertura say about one line of a policy file: covered only when every
+    side of everything on it (a rule fired and not fired, an atom true and false, a clause
+    covered) was seen; branches are those sides."""
+
+    hits: int = 0
+    covered: bool = True
+    branches: list[int] = field(default_factory=list)  # the count of each side
+
+
+def line_table(f: FileCov) -> dict[int, LineCov]:
+    lines: dict[int, LineCov] = {}
+
+    def add(line: int, sides: list[int]) -> None:
+        entry = lines.setdefault(line, LineCov())
+        entry.branches.extend(sides)
+        entry.covered = entry.covered and all(sides)
+        entry.hits += sum(sides)
+
+    for r in f.rules:
+        add(r.line, [r.fired, r.not_fired])
+        for a in r.atoms:
+            add(a.line, [a.true, a.false])
+    for c in f.clauses:
+        if c.computable:
+            add(c.line, [int(c.covered)])
+    for entry in lines.values():
+        if not entry.covered:
+            entry.hits = 0  # a line with a side never seen is a missed line
+    return dict(sorted(lines.items()))
+
+
+def display_path(path: str) -> str:
+    """The path relative to the working directory when under it (as CI tools and diff-cover
+    expect), else as given."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)

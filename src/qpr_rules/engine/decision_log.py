@@ -1,0 +1,200 @@
+"""The decision log: one JSON line per decision, an audit trail that coverage is computed from.
+
+A line holds the time, an id of its own, the decision asked, the policy digest and revision, the
+outcome and status, the rules that fired, every atomic condition's result per rule (as a string
+of 0s and 1s in the order of the rule's atoms, see `engine/atoms.py`), the values of the fact
+fields the decision declares loggable (`log_facts:`; the loader allows no free text there), and
+`prev`: the SHA-256 of the line before it, so that a removed, reordered or edited line is found
+by `qpr-rules coverage log --verify`.
+
+Writing is an audit operation, so:
+- a line is written with one `write` on a file opened for appending, under an exclusive lock
+  (a lock file beside the log, held across processes), so lines of several processes never
+  interleave and the hash chain stays one chain; a short write is cut back off the file;
+- the write has returned before the decision is returned, so a process killed (even with
+  SIGKILL) leaves only whole lines and every decision it returned as logged is in the file
+  (`fsync=True` also survives a power loss, at a cost per decision);
+- when the file reaches `max_bytes` it is renamed to `NAME.000001` (then `.000002` ...) and a new
+  file starts; the chain goes on across files, and nothing is deleted;
+- a line that cannot be written raises DecisionLogError; the Engine then raises or fails closed,
+  as the application chose, and never returns the decision as if it were logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from qpr_rules.engine.atoms import bits, traced
+from qpr_rules.engine.decision import Decision
+from qpr_rules.engine.reference import get_path
+from qpr_rules.errors import EngineError, QprRulesError
+from qpr_rules.policy.loader import CompiledRule
+
+GENESIS = "0" * 64  # `prev` of the first line of a log
+LOG_FORMAT = 1
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class DecisionLogError(QprRulesError):
+    """A decision could not be written to the decision log."""
+
+
+class DecisionSink(Protocol):
+    """Where decision records go: a JsonlDecisionLog, or an application's own sink. `write`
+    must raise when the record is not stored; it must never drop one silently."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+
+def line_hash(line: bytes) -> str:
+    """SHA-256 of a log line without its newline: the next line's `prev`."""
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None, decision: Decision,
+                    log_facts: Sequence[str], digest: str, revision: str) -> dict[str, Any]:
+    """The log record of one decision. facts is the validated facts (None when invalid)."""
+    atoms: dict[str, str] = {}
+    if facts is not None and decision.status != "error":
+        fired = {r.id for r in decision.fired}
+        for rule in rules:
+            result, values = traced(rule.condition)(facts)
+            if result != (rule.id in fired):  # the same closures as the reference evaluator
+                raise EngineError(f"rule {rule.id}: the evaluation with every condition recorded gives "
+                                  f"{result}, the decision {rule.id in fired}")
+            atoms[rule.id] = bits(values)
+    logged = {p: _plain(get_path(facts, p)) for p in log_facts} if facts is not None else {}
+    return {
+        "v": LOG_FORMAT,
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        "id": uuid.uuid4().hex,
+        "decision": decision.decision,
+        "digest": digest,
+        "revision": revision,
+        "outcome": decision.outcome,
+        "status": decision.status,
+        "fired": [r.id for r in decision.fired],
+        "atoms": atoms,
+        "facts": logged,
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+class MemorySink:
+    """Keeps records in a list (tests, and coverage collected in-process)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+
+class JsonlDecisionLog:
+    """Append-only, hash-chained JSON-lines log with size-based rotation (see the module doc)."""
+
+    def __init__(self, path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, fsync: bool = False) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.fsync = fsync
+        self._thread_lock = threading.Lock()
+        self._last: tuple[int, int, str] | None = None  # (inode, size, hash of last line) we wrote
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        import fcntl  # POSIX only: imported here so that the engine without a log runs anywhere
+
+        with self._thread_lock:
+            fd = os.open(f"{self.path}.lock", os.O_WRONLY | os.O_CREAT, 0o640)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+
+    def write(self, record: dict[str, Any]) -> None:
+        try:
+            with self._locked():
+                self._append(record)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise DecisionLogError(f"cannot write the decision log {self.path}: {why}") from exc
+
+    def _append(self, record: dict[str, Any]) -> None:
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        fd = os.open(self.path, flags, 0o640)
+        try:
+            st = os.fstat(fd)
+            if st.st_size >= self.max_bytes:
+                os.close(fd)
+                fd = -1
+                self._rotate()
+                fd = os.open(self.path, flags, 0o640)
+                st = os.fstat(fd)
+            prev = self._previous_hash(st)
+            line = (json.dumps({**record, "prev": prev}, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False) + "\n").encode("utf-8")
+            if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+                # a line cut short (a power loss, or another writer's disk-full): end it, so that it
+                # stays as evidence that --verify reports, and this line is not glued to it
+                line = b"\n" + line
+            written = os.write(fd, line)
+            if written != len(line):  # disk full: take the torn line back off
+                os.ftruncate(fd, st.st_size)
+                raise OSError(0, f"short write ({written} of {len(line)} bytes)")
+            if self.fsync:
+                os.fsync(fd)
+            self._last = (st.st_ino, st.st_size + len(line), line_hash(line.lstrip(b"\n")))
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _previous_hash(self, st: os.stat_result) -> str:
+        if self._last is not None and self._last[:2] == (st.st_ino, st.st_size):
+            return self._last[2]  # nobody wrote since we did
+        if st.st_size:
+            return line_hash(_last_line(self.path))
+        rotated = rotated_files(self.path)
+        return line_hash(_last_line(rotated[-1])) if rotated else GENESIS
+
+    def _rotate(self) -> None:
+        rotated = rotated_files(self.path)
+        number = int(rotated[-1].name.rsplit(".", 1)[1]) + 1 if rotated else 1
+        os.rename(self.path, self.path.with_name(f"{self.path.name}.{number:06d}"))
+
+
+def rotated_files(path: Path) -> list[Path]:
+    """The rotated parts of a log, oldest first (NAME.000001, NAME.000002, ...)."""
+    parts = [p for p in path.parent.glob(f"{path.name}.*") if p.name.rsplit(".", 1)[1].isdigit()]
+    return sorted(parts, key=lambda p: int(p.name.rsplit(".", 1)[1]))
+
+
+def _last_line(path: Path) -> bytes:
+    """The last whole line of a file, read backwards in blocks."""
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        block, data = 4096, b""
+        while end > 0:
+            start = max(0, end - block)
+            f.seek(start)
+            data = f.read(end - start) + data
+            end = start
+            if data.count(b"\n") >= 2 or end == 0:
+                break
+        lines = data.rstrip(b"\n").split(b"\n")
+        return lines[-1]
