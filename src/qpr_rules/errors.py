@@ -67,4 +67,4 @@ class UnknownDecisionError(QprRulesError, KeyError):
 
 
 class EngineError(QprRulesError):
-    """durable_rules failed, or disagreed with the reference evaluator. Decisions fail closed."""
+    """durable_rules failed, or disagreed with the compiled evaluator. Decisions fail closed."""

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from qpr_rules.errors import PolicyError, Problem
 
@@ -55,6 +58,7 @@ class _Builder:
     def __init__(self, smap: SourceMap) -> None:
         self.smap = smap
         self.problems: list[Problem] = []
+        self._scalars = _ScalarLoader("")  # one constructor for every scalar of the file
 
     def build(self, node: Node, loc: Loc, depth: int = 0) -> Any:
         self.smap.positions.setdefault(loc, _pos(node))
@@ -95,7 +99,7 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         try:
-            return _ScalarLoader("").construct_object(node, deep=True)
+            return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             self._error(node, f"{problem}; only plain YAML values (no tags) are allowed")
@@ -132,17 +136,68 @@ class _ScalarLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _libyaml_parser() -> Any:
+    try:
+        from yaml import cyaml
+    except ImportError:  # PyYAML built without libyaml
+        return None
+    return getattr(cyaml, "CParser", None)
+
+
+_CParser: Any = _libyaml_parser()
+
+#: Parse with libyaml's parser when PyYAML has it (the bundled policies load several times
+#: faster); the composing above it is the same Python code either way, so anchors, aliases,
+#: tags, duplicate keys, depth and size are refused identically. tests/test_yaml_loaders.py runs
+#: the hostile-file tests under both; set False to use the pure-Python parser only.
+USE_LIBYAML = _CParser is not None
+
+
+if _CParser is not None:
+
+    class _CScalarLoader(_CParser, _ScalarLoader):
+        """_ScalarLoader on libyaml's parser: libyaml's events, the Python composer above them
+        (not libyaml's own, which would expand aliases before _ScalarLoader could refuse them)."""
+
+        get_single_node = Composer.get_single_node
+        get_node = Composer.get_node
+        check_node = Composer.check_node
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.anchor_marks = []
+
+
+def _compose_with(loader_class: type[_ScalarLoader], text: str) -> tuple[_ScalarLoader, Node | None]:
+    loader = loader_class(text)
+    try:
+        return loader, loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str) -> tuple[_ScalarLoader, Node | None]:
+    """The document's node tree. With libyaml, a document it cannot parse is parsed again by the
+    pure-Python parser, which words the error: messages and positions are then the same
+    whichever parser is installed."""
+    if USE_LIBYAML and _CParser is not None:
+        try:
+            return _compose_with(_CScalarLoader, text)
+        except (yaml.YAMLError, RecursionError):
+            pass
+    return _compose_with(_ScalarLoader, text)
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise PolicyError listing every problem found."""
     smap = SourceMap(file)
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Problem(file, 1, 1, f"file is larger than {MAX_BYTES} bytes")])
     try:
-        loader = _ScalarLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        loader, node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

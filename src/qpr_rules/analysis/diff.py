@@ -11,13 +11,15 @@ import subprocess
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from qpr_rules.analysis.generate import sample
-from qpr_rules.engine.engine import Engine
+from qpr_rules.engine.batch import decide_pairs
+from qpr_rules.engine.engine import Engine, Evaluator
 from qpr_rules.errors import QprRulesError
 from qpr_rules.policy.loader import PolicySet
 from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
@@ -128,32 +130,40 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
     return cases
 
 
-def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: bool = False) -> DiffReport:
+def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: bool = False,
+         evaluator: Evaluator = "durable", jobs: int = 1,
+         progress: Callable[[int, int], None] | None = None) -> DiffReport:
+    """progress(cases done, cases in all) is called as the impact is computed; each side's
+    answers come from the batch path (jobs worker processes per side)."""
     with tempfile.TemporaryDirectory() as tmp:
         old_dir = materialise(old_side, Path(tmp), repo)
         new_dir = materialise(new_side, Path(tmp), repo)
-        old, new = Engine.load([old_dir]), Engine.load([new_dir])
+        old = Engine.load([old_dir], evaluator=evaluator)
+        new = Engine.load([new_dir], evaluator=evaluator)
         changes = (_compare("decision", _decisions(old), _decisions(new))
                    + _compare("rule", _rules(old.policies), _rules(new.policies))
                    + _compare("clause", _clauses(old.policies), _clauses(new.policies))
                    + _compare("parameter", _parameters(old.policies), _parameters(new.policies))
                    + _compare("condition", _conditions(old.policies), _conditions(new.policies)))
-        impacts = []
         shared = sorted(set(old.decision_ids) & set(new.decision_ids))
         corpus = _corpus(new, [old_dir, new_dir], generated)
-        for decision in shared:
-            impact = Impact(decision, 0, 0)
-            for facts in corpus[decision]:
-                a, b = old.decide(decision, facts), new.decide(decision, facts)
-                impact.cases += 1
-                if a.outcome == b.outcome and (
-                        {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
-                    impact.reasons_changed += 1
-                if a.outcome != b.outcome:
-                    impact.changed += 1
-                    if impact.example is None:
-                        impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
-            impacts.append(impact)
+        pairs = [(decision, facts) for decision in shared for facts in corpus[decision]]
+        by_decision = {decision: Impact(decision, 0, 0) for decision in shared}
+        # both sides through the batch path: one pool of workers per side serves every decision
+        answers = zip(decide_pairs(old, pairs, jobs), decide_pairs(new, pairs, jobs), strict=True)
+        for done, ((decision, facts), (a, b)) in enumerate(zip(pairs, answers, strict=True), 1):
+            if progress is not None and (done % 256 == 0 or done == len(pairs)):
+                progress(done, len(pairs))
+            impact = by_decision[decision]
+            impact.cases += 1
+            if a.outcome == b.outcome and (
+                    {r.id for r in a.fired} != {r.id for r in b.fired} or a.obligations != b.obligations):
+                impact.reasons_changed += 1
+            if a.outcome != b.outcome:
+                impact.changed += 1
+                if impact.example is None:
+                    impact.example, impact.old_outcome, impact.new_outcome = facts, a.outcome, b.outcome
+        impacts = list(by_decision.values())
         proofs: list[Any] = []
         if prove:  # z3 only when asked
             from qpr_rules.analysis.semantic_diff import compare_sets

@@ -138,7 +138,11 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 @click.option("--prove", "prove_", is_flag=True,
               help="Also prove, per decision, that both give the same answer for every valid fact, "
                    "or show a fact on which they differ.")
-def diff(old: str, new: str, fmt: str, generated: int, prove_: bool) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes per side for the impact.")
+@click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
+              show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
+def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
     \b
@@ -147,10 +151,16 @@ def diff(old: str, new: str, fmt: str, generated: int, prove_: bool) -> None:
       qpr-rules diff HEAD~1 HEAD --format json
       qpr-rules diff HEAD~1 HEAD --prove
     """
+    from contextlib import ExitStack
+
     from qpr_rules.analysis.diff import diff as run_diff
     from qpr_rules.analysis.diff import render_text
+    from qpr_rules.cli.batch import progress_bar
 
-    report = run_diff(old, new, Path.cwd(), generated, prove=prove_)
+    with ExitStack() as stack:
+        report = run_diff(old, new, Path.cwd(), generated,
+                          evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
+                          progress=progress_bar(stack, "impact"), prove=prove_)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 

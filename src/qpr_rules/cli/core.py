@@ -7,8 +7,9 @@ import json
 
 import click
 
-from qpr_rules.cli.app import EXIT_DENIED, EXIT_FAILED, cli, load_engine, read_facts
+from qpr_rules.cli.app import EXIT_DENIED, EXIT_FAILED, cli, load_engine, policy_paths, read_facts
 from qpr_rules.cli.output import console, is_terminal
+from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.facts.base import registered_fact_types
 from qpr_rules.policy.loader import load_policy_set
@@ -40,25 +41,47 @@ def validate(paths: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("decision")
-@click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
+@click.option("--facts", "facts_src", help="JSON or YAML file, or - for stdin.")
+@click.option("--batch", "batch_src", help="JSON Lines file (or - for stdin): one facts object a line; "
+              "prints one Decision JSON line per input line, in order.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --batch: worker processes.")
+@click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
+              show_default=True, help="durable: durable_rules cross-checked by the compiled evaluator; "
+              "compiled: the compiled evaluator alone (same answers, faster).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_DENIED} when the outcome is the decision's denying outcome (its on_error).")
 @POLICIES
 @AS_OF
-def decide(decision: str, facts_src: str, fmt: str, exit_code: bool, policies: tuple[str, ...],
-           as_of: dt.datetime | None) -> None:
-    """Answer DECISION for the facts.
+def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: int, evaluator: str,
+           fmt: str, exit_code: bool, policies: tuple[str, ...], as_of: dt.datetime | None) -> None:
+    """Answer DECISION for the facts, or for each line of a batch.
 
     Exit 0 whatever the outcome (with --exit-code: 3 when the outcome is the decision's denying
-    outcome, its `on_error`: deny for placements); 1 if the facts are invalid.
+    outcome, its `on_error`: deny for placements); 1 if the facts are invalid (with --batch: if
+    any line's were; every line is still answered).
 
     \b
     Example:
       qpr-rules decide qpr.placement --facts examples/placement_home_on_hold.yaml
       cat facts.json | qpr-rules decide qpr.placement --facts - --format json --exit-code
+      qpr-rules decide qpr.placement --batch cases.jsonl --jobs 2 --evaluator compiled > answers.jsonl
     """
-    engine = load_engine(policies, as_of.date() if as_of else None)
+    if (facts_src is None) == (batch_src is None):
+        raise click.UsageError("give exactly one of --facts FILE and --batch FILE.jsonl")
+    engine = Engine.load(policy_paths(policies), as_of=as_of.date() if as_of else None,
+                         evaluator="compiled" if evaluator == "compiled" else "durable")
+    if batch_src is not None:
+        from qpr_rules.cli.batch import run_batch
+
+        lines, errors, first = run_batch(engine, decision, batch_src, jobs)
+        if errors:
+            click.echo(f"{errors} of {lines} line(s) got an error answer (invalid facts or a failed "
+                       f"evaluation), the first at line {first}", err=True)
+            raise SystemExit(EXIT_FAILED)
+        return
+    assert facts_src is not None
     result = engine.decide(decision, read_facts(facts_src))
     if fmt == "json":
         click.echo(result.to_json(indent=2))

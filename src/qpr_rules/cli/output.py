@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich is imported by the commands that draw with it, not by every command
+    from rich.console import Console
 
 _no_color = False
 
@@ -27,6 +29,8 @@ def is_terminal() -> bool:
 
 def console() -> Console:
     """A rich Console writing to stdout; no escape codes when piped or colour is off."""
+    from rich.console import Console
+
     enabled = color_enabled()
     return Console(no_color=not enabled, force_terminal=enabled, highlight=False,
                    width=None if is_terminal() else 120)

@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, get_args, overload
 
 from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
-from qpr_rules.engine.combine import combine
-from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, NotFiredRule, Obligation
+from qpr_rules.engine.answers import AnswerBook
+from qpr_rules.engine.compiled import compile_decision
+from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
 from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
-from qpr_rules.engine.reference import Check, compile_condition, explain_failure
+from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import fact_errors
+from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
+_REGISTERING = threading.Lock()
 
 M = TypeVar("M", bound=FactModel)
+
+#: How Engine.decide evaluates: "durable" (the default) evaluates with durable_rules, the engine
+#: of record, cross-checked by the compiled evaluator (a disagreement fails closed); "compiled"
+#: answers with the compiled evaluator alone (the fast path, for batch work and latency-critical
+#: callers). Both give the same Decision for the same facts (tests/test_evaluator_paths.py).
+Evaluator = Literal["durable", "compiled"]
+EVALUATORS: tuple[str, ...] = get_args(Evaluator)
 
 
 @dataclass(frozen=True, eq=False)  # identity: membership tests must not compare pydantic models
@@ -39,11 +50,28 @@ class _RuleRuntime:
     for_each: tuple[str | None, ...]  # per obligation: the list path it repeats over, if any
     consequences: tuple[Consequence, ...]
 
+    # what engine.answers needs of a rule (its RuleView protocol)
+    @property
+    def rule_id(self) -> str:
+        return self.compiled.id
+
+    @property
+    def title(self) -> str:
+        return self.compiled.rule.title
+
+    @property
+    def outcome(self) -> str:
+        return self.compiled.rule.outcome
+
+    @property
+    def condition(self) -> Condition:
+        return self.compiled.condition
+
 
 class _DecisionRuntime:
     """Everything one decision needs at call time, prepared once at load."""
 
-    def __init__(self, spec: DecisionSpec) -> None:
+    def __init__(self, spec: DecisionSpec, policies: PolicySet, durable: bool) -> None:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
@@ -51,11 +79,25 @@ class _DecisionRuntime:
                                    tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
-        self.durable = DurableRuleset(
-            spec.decision.id,
-            [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
-                                 r.compiled.rule.priority) for r in self.rules],
-        )
+        self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
+                                         spec.decision.id)
+        self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
+        self._wants_durable = durable  # the fast path never registers a ruleset
+        self._durable: DurableRuleset | None = None
+
+    @property
+    def durable(self) -> DurableRuleset | None:
+        """The decision's durable_rules ruleset (None on the fast path), registered the first
+        time it is needed: a process answering one decision registers one ruleset, not all."""
+        if self._durable is None and self._wants_durable:
+            with _REGISTERING:
+                if self._durable is None:
+                    self._durable = DurableRuleset(
+                        self.spec.decision.id,
+                        [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
+                                             r.compiled.rule.priority) for r in self.rules],
+                    )
+        return self._durable
 
 
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
@@ -77,12 +119,22 @@ class Engine:
     """
 
     def __init__(self, policies: PolicySet, decision_log: str | Path | DecisionSink | None = None,
-                 on_log_error: Literal["raise", "fail-closed"] = "raise") -> None:
+                 on_log_error: Literal["raise", "fail-closed"] = "raise",
+                 evaluator: Evaluator = "durable") -> None:
         """decision_log: a file path (a JsonlDecisionLog) or a sink that gets one record per
         decision. When a record cannot be written, `raise` raises DecisionLogError and
-        `fail-closed` answers the decision's on_error outcome, saying why."""
+        `fail-closed` answers the decision's on_error outcome, saying why.
+        evaluator: "durable" (default: durable_rules, cross-checked by the compiled evaluator)
+        or "compiled" (the compiled evaluator alone: the fast path). Only an explicit
+        "compiled" gives the fast path."""
+        if evaluator not in EVALUATORS:
+            raise ValueError(f"evaluator must be one of {', '.join(map(repr, EVALUATORS))}, "
+                             f"not {evaluator!r}")
         self.policies = policies
-        self._runtimes = {did: _DecisionRuntime(spec) for did, spec in policies.decisions.items()}
+        self.evaluator: Evaluator = evaluator
+        self.as_of: dt.date | None = None  # set by load(); worker processes reload with it
+        self._runtimes = {did: _DecisionRuntime(spec, policies, evaluator == "durable")
+                          for did, spec in policies.decisions.items()}
         self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
         self._on_log_error = on_log_error
 
@@ -90,10 +142,12 @@ class Engine:
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
              **kwargs: Any) -> Engine:
         """Load policy files or directories; raises PolicyError listing every problem.
-        kwargs (decision_log, on_log_error) go to the constructor."""
+        kwargs (decision_log, on_log_error, evaluator) go to the constructor."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return cls(load_policy_set(list(paths), as_of=as_of), **kwargs)
+        engine = cls(load_policy_set(list(paths), as_of=as_of), **kwargs)
+        engine.as_of = as_of
+        return engine
 
     @classmethod
     def from_bundled(cls, as_of: dt.date | None = None, **kwargs: Any) -> Engine:
@@ -194,48 +248,35 @@ class Engine:
         )
 
     def _decide(self, runtime: _DecisionRuntime, model: FactModel) -> Decision:
-        spec = runtime.spec.decision
+        mask = runtime.compiled.mask(model)
+        if runtime.durable is None:  # the fast path, chosen explicitly
+            return runtime.answers.decision(mask, model)
         facts = model.model_dump(mode="python")
-        reference = [r for r in runtime.rules if r.check(facts)]
         message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
         fired_ids = runtime.durable.evaluate(message)
-        if set(fired_ids) != {r.compiled.id for r in reference}:
+        compiled_ids = runtime.answers.fired_ids(mask)
+        if set(fired_ids) != set(compiled_ids):
             raise EngineError(
-                "durable_rules and the reference evaluator disagree: durable fired "
-                f"{sorted(fired_ids)}, reference fired {sorted(r.compiled.id for r in reference)}"
+                "durable_rules and the compiled evaluator disagree: durable fired "
+                f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
             )
-        fired_set = set(reference)
-        not_fired = tuple(
-            NotFiredRule(r.compiled.id, r.compiled.rule.title,
-                         explain_failure(r.compiled.condition, facts) or "")
-            for r in runtime.rules if r not in fired_set
-        )
-        common: dict[str, Any] = {"decision": spec.id, "not_fired": not_fired, "policy_digest": self.digest,
-                  "policy_revision": self.policies.revision}
-        combined = combine(spec.combine, spec.outcomes, reference, _outcome_of)
-        if combined is None:
-            reason = spec.default_reason or "no rule applies"
-            return Decision(outcome=spec.default, status="default",
-                            reason=f"{reason}; default outcome {spec.default!r}", **common)
-        outcomes = tuple(dict.fromkeys(r.compiled.rule.outcome for r in reference))
-        outcome, winners = combined.outcome, combined.winners
-        obligations = tuple(ob for r in combined.duty_rules for ob in _expand(r, facts))
-        consequences = tuple(c for r in combined.duty_rules for c in r.consequences)
-        reason = "; ".join(f"{r.compiled.rule.title} [{r.compiled.id}]" for r in winners)
-        return Decision(outcome=outcome, status="decided", reason=reason,
-                        fired=tuple(r.fired for r in reference), obligations=obligations,
-                        consequences=consequences,
-                        outcomes=outcomes, **common)
+        return runtime.answers.decision(mask, model, facts)
+
+    def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
+                    jobs: int = 1) -> Iterator[Decision]:
+        """decide() for each case, lazily and in order, in bounded memory (an iterator: pass a
+        generator to stream any number of cases). jobs > 1 spreads the cases over that many
+        worker processes, each loading these same policy files (the cases and Decisions are
+        pickled to and fro, so give dicts or JSON text; a decision log is not passed to them)."""
+        from qpr_rules.engine.batch import decide_many
+
+        return decide_many(self, decision_id, cases, jobs)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> str:
         """A readable trace: each rule, fired or not and why, with the quoted policy text."""
         from qpr_rules.engine.explain import render_trace
 
         return render_trace(self, self.decide(decision_id, facts))
-
-
-def _outcome_of(rule: _RuleRuntime) -> str:
-    return rule.compiled.rule.outcome
 
 
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:

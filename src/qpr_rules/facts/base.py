@@ -21,14 +21,32 @@ class FactModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """A model with derived fields must check them as DerivedFactModel does: refused at
+        import, so a new derived field can never be taken as an input unnoticed."""
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.model_computed_fields and not issubclass(cls, DerivedFactModel):
+            raise TypeError(f"{cls.__name__} has derived (computed) fields "
+                            f"{sorted(cls.model_computed_fields)}: derive it from DerivedFactModel")
+
+
+class DerivedFactModel(FactModel):
+    """A fact model with derived (computed) fields. The check of given derived values is a
+    wrap validator, which costs about as much again as validating the model itself, so only the
+    models that have derived fields carry it (measured in bench/; docs/benchmarks.md)."""
+
     @model_validator(mode="wrap")
     @classmethod
     def _derived_fields_are_not_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         """Derived (computed) fields appear in model_dump() but are never inputs: a dump fed back
         decides exactly like the original. A derived value given is checked against the one
         computed from the facts, so a stale or hand-edited value is refused, never believed."""
-        derived = cls.model_computed_fields
-        if not derived or not isinstance(data, dict) or not derived.keys() & data.keys():
+        derived = cls.__dict__.get("_derived_names")
+        if derived is None:  # once per class: pydantic's model_computed_fields is a slow property
+            derived = tuple(cls.model_computed_fields)
+            type.__setattr__(cls, "_derived_names", derived)
+        if not isinstance(data, dict) or data.keys().isdisjoint(derived):
             return handler(data)
         given = {k: data[k] for k in derived if k in data}
         instance = handler({k: v for k, v in data.items() if k not in derived})

@@ -7,10 +7,13 @@ never compare a string with a number (which durable_rules would coerce silently)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel
@@ -88,9 +91,10 @@ def type_of(annotation: object, optional: bool = False) -> FieldType:
     raise PathError(f"unsupported field type {inner!r}")
 
 
-def field_types(model: type[BaseModel]) -> dict[str, tuple[FieldType, bool]]:
+@functools.cache  # models are classes, fixed once defined; the loader asks for each many times
+def field_types(model: type[BaseModel]) -> Mapping[str, tuple[FieldType, bool]]:
     """Each field of model, given or computed (a pydantic computed_field, such as a list's
-    youngest age), with its type and whether it may be absent."""
+    youngest age), with its type and whether it may be absent (read-only: shared)."""
     out: dict[str, tuple[FieldType, bool]] = {}
     for name, info in model.model_fields.items():
         ft = type_of(info.annotation)
@@ -98,7 +102,7 @@ def field_types(model: type[BaseModel]) -> dict[str, tuple[FieldType, bool]]:
     for name, computed in model.model_computed_fields.items():
         ft = type_of(computed.return_type)
         out[name] = (ft, ft.optional)
-    return out
+    return MappingProxyType(out)
 
 
 def resolve(model: type[BaseModel], path: str) -> FieldType:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field, computed_field, model_validator
 
-from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
 from qpr_rules.facts.common import Age, Count, Date, Flag, Text
 from qpr_rules.facts.hold import Hold, HoldKind, HoldState, hold_state_on
 
@@ -66,7 +66,7 @@ class Child(FactModel):
     region: Text | None = Field(default=None, description="The child's region or program")
 
 
-class Home(FactModel):
+class Home(DerivedFactModel):
     id: Text
     approval: ApprovalKind
     approval_status: ApprovalStatus
@@ -107,7 +107,7 @@ class Placement(FactModel):
 
 
 @fact_type("placement_request")
-class PlacementRequest(FactModel):
+class PlacementRequest(DerivedFactModel):
     """May this child be placed in this home on this date?"""
 
     placement: Placement

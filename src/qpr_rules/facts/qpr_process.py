@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, computed_field, model_validator
 
-from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
 from qpr_rules.facts.common import Age, Count, Date, Flag, Text
 from qpr_rules.facts.hold import Hold, HoldKind, HoldState, hold_state_on
 from qpr_rules.facts.placement import Gender
@@ -236,7 +236,7 @@ class ChildInHome(FactModel):
 
 
 @fact_type("qpr_hold_placed")
-class HoldPlaced(FactModel):
+class HoldPlaced(DerivedFactModel):
     """A hold has been placed on a home: who must be told? ("The PCO Manager will notify the
     Regional Manager if a child from their region/program has been placed in a home placed on
     hold.")"""
@@ -316,7 +316,7 @@ class ReinstatementRequest(FactModel):
 
 
 @fact_type("qpr_reinstatement")
-class Reinstatement(FactModel):
+class Reinstatement(DerivedFactModel):
     """A resource family's request for reinstatement of placement privileges."""
 
     hold: Hold

@@ -1,0 +1,82 @@
+"""`qpr-rules decide DECISION --batch FILE.jsonl`: one Decision JSON line per input line.
+
+Streams: the input is read a line at a time and each answer written as soon as it is known
+(with --jobs, a bounded number of chunks are in flight), so memory does not grow with the
+input. A line that is not valid facts gets the decision's error answer (deny for placements,
+naming the problem) and the batch goes on. A progress bar is drawn on standard error only when
+it is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import click
+
+from qpr_rules.engine.batch import decide_many
+from qpr_rules.engine.engine import Engine
+
+
+def _lines(stream: IO[bytes], advance: list[int]) -> Iterator[str]:
+    for raw in stream:
+        advance[0] += len(raw)
+        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple[int, int, int]:
+    """Decide every line of source (a file, or - for stdin); write the answers to stdout.
+    Returns (lines, error answers, first error line or 0)."""
+    engine.spec(decision_id)  # an unknown decision is refused before reading anything
+    with ExitStack() as stack:
+        if source == "-":
+            stream: IO[bytes] = sys.stdin.buffer
+            total = None
+        else:
+            path = Path(source)
+            try:
+                stream = stack.enter_context(path.open("rb"))
+                total = path.stat().st_size
+            except OSError as exc:
+                raise click.UsageError(f"cannot read {source}: {exc.strerror}") from None
+        read = [0]
+        answers = decide_many(engine, decision_id, _lines(stream, read), jobs=jobs, as_json=True)
+        bar = progress_bar(stack, "deciding")
+        out = sys.stdout
+        count = errors = first_error = 0
+        for line in answers:
+            count += 1
+            out.write(line)
+            out.write("\n")
+            if '"status":"error"' in line and json.loads(line)["status"] == "error":
+                errors += 1
+                first_error = first_error or count
+            if bar is not None and count % 256 == 0:
+                bar(read[0], total or read[0] + 1)  # by bytes read: the line count is unknown
+        if bar is not None:
+            bar(read[0], total or read[0])
+        out.flush()
+    return count, errors, first_error
+
+
+def progress_bar(stack: ExitStack, label: str) -> Callable[[int, int], None] | None:
+    """A callback (done, total) drawing a progress bar on stderr until stack closes, or None
+    when stderr is not a terminal (piped or redirected: quiet)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = stack.enter_context(Progress(
+        TextColumn(label), BarColumn(), TextColumn("{task.fields[cases]:,} cases"),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=Console(stderr=True)))
+    task = bar.add_task(label, total=None, cases=0)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, cases=done)
+
+    return update
