@@ -51,15 +51,15 @@ def longest_list(value: Any) -> int:
 def _scalar(value: z3.ExprRef, enc: ScalarEnc) -> Any:
     match enc.ft.kind:
         case "enum":
-            return enum_value(enc.ft, value.as_long())  # type: ignore[attr-defined]
+            return enum_value(enc.ft, value.as_long())
         case "date":
-            return dt.date.fromordinal(value.as_long())  # type: ignore[attr-defined]
+            return dt.date.fromordinal(value.as_long())
         case "string":
-            return value.as_string()  # type: ignore[attr-defined]
+            return value.as_string()
         case "bool":
             return z3.is_true(value)
         case _:
-            return value.as_long()  # type: ignore[attr-defined]
+            return value.as_long()
 
 
 def computed_mismatches(obj: ObjEnc, dumped: Any, model: z3.ModelRef, path: str = "") -> list[str]:
@@ -95,7 +95,7 @@ def _computed_value(enc: Enc, model: z3.ModelRef) -> Any:
         case ListEnc():
             assert z3.is_true(ev(enc.present))
             items = [i for g, i in enc.items if z3.is_true(ev(g))]
-            assert ev(enc.length).as_long() == len(items)  # type: ignore[attr-defined]
+            assert ev(enc.length).as_long() == len(items)
             return sorted(str(_scalar(ev(i.value), i)) for i in items if isinstance(i, ScalarEnc))
         case ObjEnc():
             raise AssertionError("no computed object fields")
@@ -204,7 +204,8 @@ def test_the_hold_state_around_each_hold_date() -> None:
     on the days around each hold's own dates: every rule, the outcome and the computed state
     agree with the engine, and all three states (none, in force, reinstated) are reached."""
     qpr = next(f.policy for f in ENGINE.policies.files if f.policy.id == "qpr")
-    wait = int(qpr.parameters["reinstatement_wait_days"].value)
+    wait = qpr.parameters["reinstatement_wait_days"].value
+    assert isinstance(wait, int)
     seen: dict[str, set[HoldState]] = {"qpr.placement": set(), "qpr.reinstatement": set()}
     rnd = random.Random(7)
     for hold in _holds():
