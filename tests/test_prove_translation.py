@@ -85,6 +85,32 @@ def computed_mismatches(obj: ObjEnc, dumped: Any, model: z3.ModelRef, path: str 
     return out
 
 
+def computed_differs(obj: ObjEnc, model: z3.ModelRef) -> list[z3.BoolRef]:
+    """For every computed field under obj, a formula true when it differs from its value in model
+    (its presence, and its value where present): the facts must determine each of them."""
+    def ev(e: z3.ExprRef) -> z3.ExprRef:
+        return model.eval(e, model_completion=True)
+
+    def scalar(present: z3.BoolRef, value: z3.ExprRef) -> z3.BoolRef:
+        return z3.Or(present != ev(present), z3.And(present, value != ev(value)))
+
+    if obj.model is None:
+        return []
+    out: list[z3.BoolRef] = []
+    for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            if isinstance(enc, ScalarEnc):
+                out.append(scalar(enc.present, enc.value))
+            elif isinstance(enc, ListEnc):
+                out.append(enc.length != ev(enc.length))
+                out += [scalar(g, i.value) for g, i in enc.items if isinstance(i, ScalarEnc)]
+        elif isinstance(enc, ObjEnc):
+            out += computed_differs(enc, model)
+        elif isinstance(enc, ListEnc):
+            out += [d for _, i in enc.items if isinstance(i, ObjEnc) for d in computed_differs(i, model)]
+    return out
+
+
 def _computed_value(enc: Enc, model: z3.ModelRef) -> Any:
     def ev(e: z3.ExprRef) -> z3.ExprRef:
         return model.eval(e, model_completion=True)
@@ -119,8 +145,9 @@ def assert_agrees(did: str, facts: dict[str, Any]) -> None:
         mirrors = computed_mismatches(dm.facts, dumped, model)
         assert not mirrors, f"{did}: computed fields differ from the fact model's: {mirrors} on {facts}"
         # nothing the facts leave open (absent fields' values) may change a rule or the outcome
+        # (nor a computed field: its presence and value follow from the given facts)
         open_ = z3.Or(*[dm.fires[rid] != z3.BoolVal(v) for rid, v in expected.items()],
-                      z3.Not(dm.outcome_is[decision.outcome]), dm.raises)
+                      z3.Not(dm.outcome_is[decision.outcome]), dm.raises, *computed_differs(dm.facts, model))
         solver.add(open_)
         assert solver.check() == z3.unsat, f"{did}: the translation depends on unset values: {facts}"
     finally:
