@@ -394,7 +394,7 @@ def action_items(draw: st.DrawFn) -> dict[str, Any]:
 def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dict[str, Any]]) -> None:
     # "One or more of the following actions may be taken at the QPR:" (a closed list of five), each
     # with what it needs: proved for every valid fact by qpr.inv.actions-closed-list,
-    # qpr.inv.actions-one-or-more, qpr.inv.period-has-dates, qpr.inv.referral-names-agency,
+    # qpr.inv.actions-one-or-more, qpr.inv.hold-actions-state-the-hold, qpr.inv.referral-names-agency,
     # qpr.inv.restriction-names-what and qpr.inv.measure-described-and-on-target. Here, on every
     # example: a malformed period fails closed (a validator), otherwise both evaluators agree.
     decision = ENGINE.decide("qpr.actions", {"actions": actions})

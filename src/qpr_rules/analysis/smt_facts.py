@@ -283,30 +283,147 @@ def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
     return ListEnc(FieldType("list", item=gender_ft), obj.present, length, slots, given=False)
 
 
-def _ends_not_before(start: str, end: str) -> Callable[[ObjEnc], z3.BoolRef]:
-    def rule(obj: ObjEnc) -> z3.BoolRef:
-        s, e = typing.cast(ScalarEnc, obj.fields[start]), typing.cast(ScalarEnc, obj.fields[end])
-        return z3.Implies(z3.And(obj.present, s.present, e.present), e.value >= s.value)
+def _scalar_at(obj: ObjEnc, path: str) -> ScalarEnc:
+    enc = lookup(obj, path)
+    assert isinstance(enc, ScalarEnc), path
+    return enc
 
-    return rule
+
+def _is(obj: ObjEnc, path: str, value: str) -> z3.BoolRef:
+    """The enum field at path is present and equals value."""
+    f = _scalar_at(obj, path)
+    return z3.And(f.present, f.value == enum_index(f.ft, value))
+
+
+def _hold_state(hold_path: str, date_path: str) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
+    """facts/hold.py hold_state_on(hold, on), exactly: none when there is no hold or the date is
+    before it was placed; reinstated from the day privileges were reinstated; in force between."""
+
+    def build(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+        assert obj.model is not None
+        ft = type_of(obj.model.model_computed_fields[path.rsplit(".", 1)[1]].return_type)
+        hold = lookup(obj, hold_path)
+        on = _scalar_at(obj, date_path)
+        placed = _scalar_at(obj, f"{hold_path}.placed_on")
+        reinstated = _scalar_at(obj, f"{hold_path}.reinstated_on")
+        value = z3.Int(path)
+        enc.constraints.append(value == z3.If(
+            z3.Or(z3.Not(hold.present), on.value < placed.value), enum_index(ft, "none"),
+            z3.If(z3.And(reinstated.present, on.value >= reinstated.value), enum_index(ft, "reinstated"),
+                  enum_index(ft, "in_force"))))
+        enc.constraints += [value >= 0, value < len(ft.enum_values)]
+        return ScalarEnc(ft, obj.present, value, given=False)
+
+    return build
+
+
+def _regions_to_notify(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+    """HoldPlaced.regions_to_notify: the children's regions, each once (the order, sorted in
+    Python, is not observable by any condition: contains, count, some and every ignore it)."""
+    children = obj.fields["children_in_home"]
+    assert isinstance(children, ListEnc)
+    regions = [(g, _scalar_at(typing.cast(ObjEnc, e), "region")) for g, e in children.items]
+    slots: list[tuple[z3.BoolRef, Enc]] = []
+    for i, (g, r) in enumerate(regions):
+        first = z3.And(g, *[z3.Not(z3.And(gj, rj.value == r.value)) for gj, rj in regions[:i]])
+        slots.append((first, ScalarEnc(r.ft, first, r.value, given=False)))
+    length = z3.Sum(*[z3.If(g, 1, 0) for g, _ in slots]) if slots else z3.IntVal(0)
+    return ListEnc(FieldType("list", item=FieldType("string")), obj.present, length, slots, given=False)
 
 
 COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
     "Home.youngest_placed_age": _extreme_age(youngest=True),
     "Home.oldest_placed_age": _extreme_age(youngest=False),
     "Home.genders_placed": _genders_placed,
+    "PlacementRequest.hold_state": _hold_state("home.hold", "placement.date"),
+    "Reinstatement.hold_state": _hold_state("hold", "request.date"),
+    "HoldPlaced.regions_to_notify": _regions_to_notify,
 }
+
 
 def _no_constraint(obj: ObjEnc) -> z3.BoolRef:
     return z3.BoolVal(True)
+
+
+def _has(obj: ObjEnc, name: str) -> z3.BoolRef:
+    return obj.fields[name].present
+
+
+def _not_after(obj: ObjEnc, low: str, high: str) -> z3.BoolRef:
+    """Both present implies low <= high (an age range, a date not before another)."""
+    lo, hi = _scalar_at(obj, low), _scalar_at(obj, high)
+    return z3.Implies(z3.And(lo.present, hi.present), lo.value <= hi.value)
+
+
+def _hold_coherent(obj: ObjEnc) -> z3.BoolRef:
+    """facts/hold.py Hold._coherent."""
+    permanent, pending = _is(obj, "kind", "permanent"), _is(obj, "kind", "pending_qpr")
+    return z3.Implies(obj.present, z3.And(
+        z3.Implies(permanent, z3.Not(_has(obj, "reinstated_on"))),
+        z3.Implies(permanent, z3.Not(_has(obj, "review_after"))),
+        z3.Implies(pending, z3.Not(_has(obj, "review_after"))),
+        _not_after(obj, "placed_on", "review_after"),
+        _not_after(obj, "placed_on", "reinstated_on")))
+
+
+def _restrictions_coherent(obj: ObjEnc) -> z3.BoolRef:
+    """facts/placement.py Restrictions._coherent."""
+    return z3.Implies(obj.present, _not_after(obj, "min_child_age", "max_child_age"))
+
+
+def _proposed_action_coherent(obj: ObjEnc) -> z3.BoolRef:
+    """facts/qpr_process.py ProposedAction._coherent (and _HOLD_OF_ACTION)."""
+    genders = obj.fields["genders"]
+    assert isinstance(genders, ListEnc)
+    bounds = z3.Or(*[_has(obj, n) for n in ("min_child_age", "max_child_age", "max_children", "genders")])
+    hold = obj.fields["hold"]
+    places = {"restrict_period": "time_limited", "permanent_hold": "permanent"}
+    return z3.Implies(obj.present, z3.And(
+        z3.Implies(bounds, _is(obj, "kind", "restrict_children")),
+        _not_after(obj, "min_child_age", "max_child_age"),
+        z3.Implies(genders.present, genders.length >= 1),
+        z3.Implies(_has(obj, "refer_to"), _is(obj, "kind", "refer_for_investigation")),
+        z3.Implies(hold.present, z3.And(
+            z3.Or(*[z3.And(_is(obj, "kind", k), _is(obj, "hold.kind", h)) for k, h in places.items()]),
+            z3.Not(_scalar_at(obj, "hold.reinstated_on").present)))))
+
+
+def _sw_judgment_is_a_sws(obj: ObjEnc) -> z3.BoolRef:
+    """facts/qpr_process.py Concern._sw_judgment_is_a_sws."""
+    return z3.Implies(z3.And(obj.present, _has(obj, "sw_concern")), _is(obj, "raised_by", "social_worker"))
+
+
+def _home_standing_coherent(obj: ObjEnc) -> z3.BoolRef:
+    """facts/qpr_process.py HomeStanding._coherent: a state decision exactly when sent."""
+    not_sent = _is(obj, "sent_to_state_for", "none")
+    return z3.Implies(obj.present, not_sent == z3.Not(_has(obj, "state_decision")))
+
+
+def _referral_steps_in_order(obj: ObjEnc) -> z3.BoolRef:
+    """facts/qpr_process.py Referral._steps_in_order."""
+    def flag(name: str) -> z3.BoolRef:
+        f = _scalar_at(obj, name)
+        return z3.And(f.present, typing.cast(z3.BoolRef, f.value))
+
+    return z3.Implies(obj.present, z3.And(
+        z3.Implies(_has(obj, "referral_warranted"), flag("consulted_pco")),
+        z3.Implies(flag("form_04_233_submitted"), flag("referral_warranted")),
+        z3.Implies(flag("form_emailed_to_pco"), flag("form_04_233_submitted")),
+        z3.Implies(_has(obj, "appropriate_for_qpr"),
+                   z3.And(flag("form_04_233_submitted"), flag("form_emailed_to_pco"))),
+        z3.Implies(flag("accepted"), flag("appropriate_for_qpr"))))
 
 
 VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
     # refuses computed fields given as input when they contradict the facts; the encoding's facts
     # are the given fields only (computed ones follow from them), so every valid fact stays valid
     "FactModel._derived_fields_are_not_inputs": _no_constraint,
-    "Hold._ends_after_start": _ends_not_before("placed_on", "ends_on"),
-    "ProposedAction._ends_after_start": _ends_not_before("starts_on", "ends_on"),
+    "Hold._coherent": _hold_coherent,
+    "Restrictions._coherent": _restrictions_coherent,
+    "ProposedAction._coherent": _proposed_action_coherent,
+    "Concern._sw_judgment_is_a_sws": _sw_judgment_is_a_sws,
+    "HomeStanding._coherent": _home_standing_coherent,
+    "Referral._steps_in_order": _referral_steps_in_order,
 }
 
 
