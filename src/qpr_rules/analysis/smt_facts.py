@@ -417,7 +417,7 @@ def _referral_steps_in_order(obj: ObjEnc) -> z3.BoolRef:
 VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
     # refuses computed fields given as input when they contradict the facts; the encoding's facts
     # are the given fields only (computed ones follow from them), so every valid fact stays valid
-    "FactModel._derived_fields_are_not_inputs": _no_constraint,
+    "DerivedFactModel._derived_fields_are_not_inputs": _no_constraint,
     "Hold._coherent": _hold_coherent,
     "Restrictions._coherent": _restrictions_coherent,
     "ProposedAction._coherent": _proposed_action_coherent,
