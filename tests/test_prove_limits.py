@@ -12,12 +12,12 @@ from qpr_rules.analysis import smt_facts
 from qpr_rules.analysis.prove import prove_invariant
 from qpr_rules.analysis.smt_facts import FactEncoder
 from qpr_rules.engine.engine import Engine
-from qpr_rules.facts.base import FactModel
+from qpr_rules.facts.base import DerivedFactModel
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Odd(FactModel):
+class Odd(DerivedFactModel):
     start: dt.date
     end: dt.date
     n: int
