@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from qpr_rules._truncate import truncate
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.decision import Citation, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.engine.durable_compiler import compile_rule_expression
@@ -21,6 +22,7 @@ from qpr_rules.engine.reference import Check, compile_condition, explain_failure
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
+from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
@@ -44,11 +46,21 @@ class _DecisionRuntime:
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
-        self.durable = DurableRuleset(
-            spec.decision.id,
-            [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
-                                 r.compiled.rule.priority) for r in self.rules],
-        )
+        compiled = [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
+                                        r.compiled.rule.priority) for r in self.rules]
+        # rulesets within durable_rules' limits (policy/limits.py): usually one per decision
+        chunks = ruleset_chunks([condition_size(r.compiled.condition) for r in self.rules])
+        self.rulesets = [DurableRuleset(spec.decision.id, [compiled[i] for i in chunk]) for chunk in chunks]
+        self.durable = self.rulesets[0]
+
+    def evaluate(self, message: dict[str, Any]) -> list[str]:
+        if len(self.rulesets) == 1:
+            return self.durable.evaluate(message)
+        return [rule for ruleset in self.rulesets for rule in ruleset.evaluate(message)]
+
+    def close(self) -> None:
+        for ruleset in self.rulesets:
+            ruleset.close()
 
 
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
@@ -149,7 +161,7 @@ class Engine:
         facts = model.model_dump(mode="python")
         reference = [r for r in runtime.rules if r.check(facts)]
         message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
-        fired_ids = runtime.durable.evaluate(message)
+        fired_ids = runtime.evaluate(message)
         if set(fired_ids) != {r.compiled.id for r in reference}:
             raise EngineError(
                 "durable_rules and the reference evaluator disagree: durable fired "
@@ -198,7 +210,7 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
 def _fact_errors(exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(facts)"
+        where = truncate(".".join(str(p) for p in err["loc"]) or "(facts)")
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         if err["type"] == "missing" or isinstance(got, dict):  # the input is the parent: not telling

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from qpr_rules._truncate import truncate
 from qpr_rules.engine.durable_compiler import MARKER, encode_scalar, len_key
 from qpr_rules.errors import EngineError
+from qpr_rules.policy.limits import (
+    DURABLE_MAX_INT,
+    DURABLE_MAX_PROPERTIES,
+    DURABLE_MAX_STRING_BYTES,
+    MAX_FACT_DATE,
+    MIN_FACT_DATE,
+    facts_limit_problems,
+    value_problem,
+)
 
 # durable_rules fails (error 302) on a message of 255 properties or more (measured: 254 pass,
 # 255 fail; the notes' "more than 255" is off by one); nested object fields count, list items
 # do not. Checked before posting, never discovered after.
-MAX_PROPERTIES = 254
+MAX_PROPERTIES = DURABLE_MAX_PROPERTIES
+_SHORT_TEXT = DURABLE_MAX_STRING_BYTES // 4
 RESERVED = frozenset({"id", "sid", MARKER})
 
 
@@ -32,8 +44,19 @@ def _encode(value: Any, counter: list[int]) -> Any:
     if kind is list or kind is tuple:
         items = []
         for v in value:
-            items.append(_encode(v, [0]))  # list items are not properties
+            inner = [0, 0]  # list items are not properties; their limits count
+            items.append(_encode(v, inner))
+            counter[1] += inner[1]
         return items
+    if kind is str:
+        # only long or non-ASCII text can break a limit (at most 4 UTF-8 bytes a character)
+        if (len(value) > _SHORT_TEXT or not value.isascii()) and value_problem(value):
+            counter[1] += 1
+    elif kind is int:
+        if not -DURABLE_MAX_INT <= value <= DURABLE_MAX_INT:
+            counter[1] += 1
+    elif kind is dt.date and not MIN_FACT_DATE <= value <= MAX_FACT_DATE:
+        counter[1] += 1
     return encode_scalar(value)
 
 
@@ -45,8 +68,11 @@ def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) ->
     clash = RESERVED & set(data)
     if clash:
         raise EngineError(f"fact fields {sorted(clash)} are reserved by the engine")
-    counter = [0]
+    counter = [0, 0]  # properties, values beyond a limit
     message: dict[str, Any] = _encode(dict(data), counter)
+    if counter[1]:
+        raise EngineError("the facts exceed a limit of durable_rules, so they cannot be evaluated: "
+                          + "; ".join(truncate(p) for p in facts_limit_problems(data)))
     for path in list_paths:
         items: Any = message
         for part in path.split("."):

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,6 +18,8 @@ from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.fail_closed import decision_problems
+from qpr_rules.policy.limits import expansion_problem, rule_limit_problems, value_problem
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
@@ -174,6 +175,9 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                     problems.append(f.smap.problem(("parameters", name, "clauses", j),
                                     _unknown("clause", cid, clause_ids)))
         params = {k: p.value for k, p in f.policy.parameters.items()}
+        for name, value in params.items():
+            if (why := value_problem(value)) is not None:
+                problems.append(f.smap.problem(("parameters", name, "value"), why, "limit"))
         named = {n: (body, ("conditions", n)) for n, body in f.policy.conditions.items()}
         for i, rule in enumerate(f.policy.rules):
             loc = ("rules", i)
@@ -204,19 +208,45 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                                 f"allowed: {', '.join(decision.outcomes)}"))
             if model is None:
                 continue
-            errors: list[tuple[Any, str]] = []
-            ctx = ParseContext(model, params, errors, named=named)
-            cond = parse_condition(rule.when, (*loc, "when"), ctx)
-            for eloc, msg in errors:
-                problems.append(f.smap.problem(eloc, msg, "condition"))
-            if cond is not None and not errors:
+            cond = _parse_rule(rule, (*loc, "when"), ParseContext(model, params, [], named=named),
+                               f, problems)
+            if cond is not None:
                 rules_by_decision[rule.decision].append(CompiledRule(rule, cond, f, i))
 
+    for did, (d, f, model) in decisions.items():
+        index = f.policy.decisions.index(d)
+        for where, message, severity in decision_problems(d, model, rules_by_decision[did]):
+            if severity == "error":
+                problems.append(f.smap.problem(("decisions", index, where), message, "fail-closed"))
     return {
         did: DecisionSpec(d, f, model, tuple(rules_by_decision[did]))
         for did, (d, f, model) in decisions.items()
         if model is not None
     }
+
+
+def _parse_rule(rule: Rule, loc: tuple[str | int, ...], ctx: ParseContext, f: LoadedFile,
+                problems: list[Problem]) -> Condition | None:
+    """The rule's condition, parsed and checked against the limits of durable_rules; None (with
+    the problems recorded) when it cannot be evaluated."""
+    expansion = expansion_problem(rule.when, ctx.named)
+    if expansion is not None:  # refused before parsing, which would expand it
+        problems.append(f.smap.problem(loc, expansion, "limit"))
+        return None
+    try:
+        cond = parse_condition(rule.when, loc, ctx)
+    except (OverflowError, RecursionError):  # e.g. within_days far outside the calendar
+        problems.append(f.smap.problem(loc, "a date or number in this condition is out of range: "
+                                            "day offsets and dates must stay within the calendar", "limit"))
+        return None
+    for eloc, msg in ctx.errors:
+        problems.append(f.smap.problem(eloc, msg, "condition"))
+    if cond is None or ctx.errors:
+        return None
+    limits = rule_limit_problems(cond, loc)
+    for eloc, msg in limits:
+        problems.append(f.smap.problem(eloc, msg, "limit"))
+    return None if limits else cond
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:
