@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from qpr_rules._truncate import truncate
 from qpr_rules.bundled import bundled_policy_dir
@@ -120,13 +120,13 @@ class Engine:
     def validate_facts(self, decision_id: str, facts: Any) -> FactModel:
         """Facts as the decision's pydantic model; FactsError names every invalid field."""
         model = self.fact_model(decision_id)
-        if isinstance(facts, model):
-            return facts
         try:
             if isinstance(facts, (str, bytes)):
                 return model.model_validate_json(facts)
-            if isinstance(facts, FactModel):  # another fact type: its given fields, not derived ones
-                facts = facts.model_dump(exclude=set(type(facts).model_computed_fields))
+            if isinstance(facts, FactModel):
+                # validated again, even of the right type: model_construct and
+                # model_copy(update=...) build instances that were never validated
+                facts = _given_fields(facts)
             return model.model_validate(facts)
         except ValidationError as exc:
             raise FactsError(decision_id, _fact_errors(exc)) from None
@@ -205,6 +205,19 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
+
+
+def _given_fields(value: Any) -> Any:
+    """A fact model instance as plain data for validating again: its declared fields only, at
+    every level (derived, computed fields are left out; an unset field is left absent)."""
+    if isinstance(value, BaseModel):
+        return {name: _given_fields(getattr(value, name)) for name in type(value).model_fields
+                if hasattr(value, name)}
+    if isinstance(value, (list, tuple)):
+        return [_given_fields(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _given_fields(v) for k, v in value.items()}
+    return value
 
 
 def _fact_errors(exc: ValidationError) -> list[str]:

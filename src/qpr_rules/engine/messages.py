@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from qpr_rules.engine.durable_compiler import MARKER, encode_scalar, len_key
 from qpr_rules.errors import EngineError
 from qpr_rules.policy.limits import (
     DURABLE_MAX_INT,
+    DURABLE_MAX_MESSAGE_BYTES,
     DURABLE_MAX_PROPERTIES,
     DURABLE_MAX_STRING_BYTES,
     MAX_FACT_DATE,
@@ -28,8 +30,9 @@ RESERVED = frozenset({"id", "sid", MARKER})
 
 
 def _encode(value: Any, counter: list[int]) -> Any:
-    """The message form of a dumped value, counting the properties durable_rules will see
-    (object fields, not list items) in the same pass. Dumps hold plain dicts and lists, so
+    """The message form of a dumped value. In the same pass, counter gets [0] the properties
+    durable_rules will see (object fields, not list items), [1] the values beyond a limit of
+    policy/limits.py, [2] a rough size in characters. Dumps hold plain dicts and lists, so
     exact type checks stand in for the slower isinstance against the ABCs."""
     kind = type(value)
     if kind is dict:
@@ -37,6 +40,7 @@ def _encode(value: Any, counter: list[int]) -> Any:
         for k, v in value.items():
             if v is None:
                 continue
+            counter[2] += len(k) + 16
             if type(v) is not dict:
                 counter[0] += 1
             out[k] = _encode(v, counter)
@@ -44,11 +48,13 @@ def _encode(value: Any, counter: list[int]) -> Any:
     if kind is list or kind is tuple:
         items = []
         for v in value:
-            inner = [0, 0]  # list items are not properties; their limits count
+            inner = [0, 0, 0]  # list items are not properties; their limits count
             items.append(_encode(v, inner))
             counter[1] += inner[1]
+            counter[2] += inner[2] + 16
         return items
     if kind is str:
+        counter[2] += len(value)
         # only long or non-ASCII text can break a limit (at most 4 UTF-8 bytes a character)
         if (len(value) > _SHORT_TEXT or not value.isascii()) and value_problem(value):
             counter[1] += 1
@@ -68,11 +74,17 @@ def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) ->
     clash = RESERVED & set(data)
     if clash:
         raise EngineError(f"fact fields {sorted(clash)} are reserved by the engine")
-    counter = [0, 0]  # properties, values beyond a limit
+    counter = [0, 0, 0]  # properties, values beyond a limit, characters (a rough size)
     message: dict[str, Any] = _encode(dict(data), counter)
     if counter[1]:
         raise EngineError("the facts exceed a limit of durable_rules, so they cannot be evaluated: "
                           + "; ".join(truncate(p) for p in facts_limit_problems(data)))
+    # the JSON durable_rules receives: measured exactly only when the rough size comes near
+    if counter[2] * 4 > DURABLE_MAX_MESSAGE_BYTES:
+        size = len(json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > DURABLE_MAX_MESSAGE_BYTES:
+            raise EngineError(f"the facts are {size:,} bytes as a message; durable_rules takes at most "
+                              f"{DURABLE_MAX_MESSAGE_BYTES:,} (error 314), so they cannot be evaluated")
     for path in list_paths:
         items: Any = message
         for part in path.split("."):

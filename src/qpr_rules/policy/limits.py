@@ -58,12 +58,19 @@ DURABLE_MAX_MATCHES = 65
 #: (ERR_EXPRESSION_LIMIT_EXCEEDED). Measured: 2**13 pass, 2**14 fail. Below DURABLE_MAX_TERMS,
 #: so never reached once that limit holds; recorded so that the probe watches it.
 DURABLE_MAX_RULE_TERMS = 8192
+#: `$and`/`$or` nested more than this many levels in one rule (the case marker's `$and` included;
+#: `$iany`/`$iall` do not count, their item conditions do) fail to load with error 113: each
+#: level takes entries of a fixed 32-entry expression sequence. Measured: 15 levels pass, 16 fail.
+DURABLE_MAX_DEPTH = 15
 #: Strings of this many UTF-8 bytes or more compare wrongly: two different strings of 65,536
 #: bytes that share their first 65,535 compare equal. Measured: 65,535 right, 65,536 wrong.
 DURABLE_MAX_STRING_BYTES = 65535
 #: Integers are read with C `atol`, which saturates: beyond this, different numbers compare
 #: equal. Measured: 2**63 - 1 right, 2**63 wrong.
 DURABLE_MAX_INT = 2**63 - 1
+#: A message holding text of more than this many bytes fails with error 314. Measured: 16,777,214
+#: pass, 16,777,215 fail. Checked on the whole message's JSON, which is longer than its text.
+DURABLE_MAX_MESSAGE_BYTES = 16_777_214
 #: A message of 255 properties or more fails with error 302 (counted in engine/messages.py).
 DURABLE_MAX_PROPERTIES = 254
 
@@ -73,6 +80,8 @@ DURABLE_MAX_PROPERTIES = 254
 MAX_RULE_TERMS = DURABLE_MAX_TERMS - 1
 #: Alternatives of one rule that may hold at once: the budget less the guard rule.
 MAX_RULE_MATCHES = DURABLE_MAX_MATCHES - 1
+#: Nesting of one rule's compiled condition: the budget less the case marker's `$and`.
+MAX_RULE_DEPTH = DURABLE_MAX_DEPTH - 1
 #: A named condition expanded where it is used (`use:`), all the way down, may have at most
 #: this many nodes: a chain of names that each use the previous twice doubles at each level
 #: (18 levels made 262,144 nodes, 35 s and 735 MB). Counted on the names, never by expanding.
@@ -161,6 +170,51 @@ def condition_size(cond: Condition, negate: bool = False) -> Size:
             assert_never(cond)
 
 
+def condition_depth(cond: Condition, negate: bool = False) -> int:
+    """How many `$and`/`$or` levels engine/durable_compiler.py nests for cond (a combinator of
+    one item adds none; `$iany`/`$iall` add none)."""
+    match cond:
+        case Not(item=item):
+            return condition_depth(item, not negate)
+        case All(items=items) | AnyOf(items=items):
+            depths = [condition_depth(c, negate) for c in items]
+            return max(depths) + (len(depths) > 1)
+        case Compare(ftype=ftype, right=right):
+            return _comparison_depth(ftype.optional, right, negate)
+        case Count(right=right, optional=optional):
+            return _comparison_depth(optional, right, negate)
+        case InSet(values=values, ftype=ftype):
+            several = int(len(values) > 1)
+            return several + (negate and ftype.optional)
+        case Present():
+            return 0
+        case Contains(right=right):
+            if isinstance(right, Literal_):
+                return int(negate)  # lacks: $or of absent, empty and $iall
+            element = cond.ftype.item
+            count = len(element.enum_values) if element is not None and element.kind == "enum" else 2
+            if not negate:  # $or over values of ($and of reference = value and has(value))
+                return 1 + (count > 1)
+            return 2 + (count > 1) + right.optional  # [$or absent] $and over values of ($or neq, lacks)
+        case Quantified(every=every, cond=inner, optional=optional):
+            if not every and not negate:
+                return condition_depth(inner, False)
+            if not every:
+                return 1 + condition_depth(inner, True)
+            if not negate:
+                return 1 + condition_depth(inner, False)
+            return int(optional) + condition_depth(inner, True)
+        case _:
+            assert_never(cond)
+
+
+def _comparison_depth(optional: bool, right: Operand, negate: bool) -> int:
+    ref_optional = isinstance(right, FactRef) and right.optional
+    if not negate:
+        return int(ref_optional)  # $and of "the reference is present" and the comparison
+    return int(optional or ref_optional)  # $or of "absent" and the opposite comparison
+
+
 def _negated_comparison(optional: bool, right: Operand) -> Size:
     ref_optional = isinstance(right, FactRef) and right.optional
     return Size(1 + optional + ref_optional, 1 + ref_optional)
@@ -178,6 +232,12 @@ def rule_limit_problems(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:
         problems.append((loc, f"up to {size.matches:,} of this condition's alternatives can hold at "
                               f"once; durable_rules takes at most {MAX_RULE_MATCHES} per rule (beyond "
                               f"that it fails with error 303 when deciding). {_ADVICE}"))
+    depth = condition_depth(cond)
+    if depth > MAX_RULE_DEPTH:
+        problems.append((loc, f"this condition nests `all`/`any` (and negations that become them) "
+                              f"{depth} levels deep once compiled; durable_rules takes at most "
+                              f"{MAX_RULE_DEPTH} (error 113 when loading). Flatten it: an `all` inside an "
+                              "`all` is one `all`, an `any` inside an `any` is one `any`"))
     problems.extend(_value_problems(cond))
     return problems
 
