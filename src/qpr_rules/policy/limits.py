@@ -54,14 +54,13 @@ DURABLE_MAX_TERMS = 512
 #: At most this many alternatives may hold for one message (the guard's included): 66 raise
 #: error 303 (ERR_MAX_STACK_SIZE) at decide time. Measured: 65 pass, 66 fail.
 DURABLE_MAX_MATCHES = 65
-#: One rule of more than this many alternatives fails to load with error 113
-#: (ERR_EXPRESSION_LIMIT_EXCEEDED). Measured: 2**13 pass, 2**14 fail. Below DURABLE_MAX_TERMS,
-#: so never reached once that limit holds; recorded so that the probe watches it.
-DURABLE_MAX_RULE_TERMS = 8192
-#: `$and`/`$or` nested more than this many levels in one rule (the case marker's `$and` included;
-#: `$iany`/`$iall` do not count, their item conditions do) fail to load with error 113: each
-#: level takes entries of a fixed 32-entry expression sequence. Measured: 15 levels pass, 16 fail.
-DURABLE_MAX_DEPTH = 15
+#: One rule's expression may hold at most this many `$and`/`$or` nodes (the case marker's `$and`
+#: included; `$iany`/`$iall` do not count, the combinators inside them do): each takes two
+#: entries (operator and end) of a fixed 32-entry expression sequence, and the 16th fails to
+#: load with error 113. Measured three ways, all 15 pass and 16 fail: a chain nested n deep, a
+#: full binary tree of `$and`s, and an `$and` of n - 1 two-way `$or`s (2**13 alternatives pass,
+#: 2**14 fail: that is this limit, not a count of alternatives).
+DURABLE_MAX_COMBINATORS = 15
 #: Strings of this many UTF-8 bytes or more compare wrongly: two different strings of 65,536
 #: bytes that share their first 65,535 compare equal. Measured: 65,535 right, 65,536 wrong.
 DURABLE_MAX_STRING_BYTES = 65535
@@ -80,12 +79,14 @@ DURABLE_MAX_PROPERTIES = 254
 MAX_RULE_TERMS = DURABLE_MAX_TERMS - 1
 #: Alternatives of one rule that may hold at once: the budget less the guard rule.
 MAX_RULE_MATCHES = DURABLE_MAX_MATCHES - 1
-#: Nesting of one rule's compiled condition: the budget less the case marker's `$and`.
-MAX_RULE_DEPTH = DURABLE_MAX_DEPTH - 1
+#: `$and`/`$or` nodes of one rule's compiled condition: the budget less the case marker's `$and`.
+MAX_RULE_COMBINATORS = DURABLE_MAX_COMBINATORS - 1
 #: A named condition expanded where it is used (`use:`), all the way down, may have at most
 #: this many nodes: a chain of names that each use the previous twice doubles at each level
 #: (18 levels made 262,144 nodes, 35 s and 735 MB). Counted on the names, never by expanding.
 MAX_EXPANDED_NODES = 5000
+#: Named conditions may use named conditions at most this deep (parsing expands them recursively).
+MAX_USE_DEPTH = 32
 #: Day offsets in policies (`plus_days`, `within_days`): a century either way keeps every date
 #: computation inside the calendar for every fact date the engine accepts.
 MAX_DAY_OFFSET = 36525
@@ -170,22 +171,21 @@ def condition_size(cond: Condition, negate: bool = False) -> Size:
             assert_never(cond)
 
 
-def condition_depth(cond: Condition, negate: bool = False) -> int:
-    """How many `$and`/`$or` levels engine/durable_compiler.py nests for cond (a combinator of
-    one item adds none; `$iany`/`$iall` add none)."""
+def condition_combinators(cond: Condition, negate: bool = False) -> int:
+    """How many `$and`/`$or` nodes engine/durable_compiler.py writes for cond (a combinator of one
+    item is written as that item; `$iany`/`$iall` are not combinators, their item conditions'
+    combinators count)."""
     match cond:
         case Not(item=item):
-            return condition_depth(item, not negate)
+            return condition_combinators(item, not negate)
         case All(items=items) | AnyOf(items=items):
-            depths = [condition_depth(c, negate) for c in items]
-            return max(depths) + (len(depths) > 1)
+            return sum(condition_combinators(c, negate) for c in items) + (len(items) > 1)
         case Compare(ftype=ftype, right=right):
-            return _comparison_depth(ftype.optional, right, negate)
+            return _comparison_combinators(ftype.optional, right, negate)
         case Count(right=right, optional=optional):
-            return _comparison_depth(optional, right, negate)
+            return _comparison_combinators(optional, right, negate)
         case InSet(values=values, ftype=ftype):
-            several = int(len(values) > 1)
-            return several + (negate and ftype.optional)
+            return int(len(values) > 1) + (negate and ftype.optional)
         case Present():
             return 0
         case Contains(right=right):
@@ -193,22 +193,23 @@ def condition_depth(cond: Condition, negate: bool = False) -> int:
                 return int(negate)  # lacks: $or of absent, empty and $iall
             element = cond.ftype.item
             count = len(element.enum_values) if element is not None and element.kind == "enum" else 2
-            if not negate:  # $or over values of ($and of reference = value and has(value))
-                return 1 + (count > 1)
-            return 2 + (count > 1) + right.optional  # [$or absent] $and over values of ($or neq, lacks)
+            if not negate:  # $or over values of ($and of "reference = value" and has(value))
+                return count + (count > 1)
+            # [$or absent |] $and over values of ($or of "reference != value" and lacks(value))
+            return 2 * count + (count > 1) + right.optional
         case Quantified(every=every, cond=inner, optional=optional):
             if not every and not negate:
-                return condition_depth(inner, False)
+                return condition_combinators(inner, False)
             if not every:
-                return 1 + condition_depth(inner, True)
+                return 1 + condition_combinators(inner, True)
             if not negate:
-                return 1 + condition_depth(inner, False)
-            return int(optional) + condition_depth(inner, True)
+                return 1 + condition_combinators(inner, False)
+            return int(optional) + condition_combinators(inner, True)
         case _:
             assert_never(cond)
 
 
-def _comparison_depth(optional: bool, right: Operand, negate: bool) -> int:
+def _comparison_combinators(optional: bool, right: Operand, negate: bool) -> int:
     ref_optional = isinstance(right, FactRef) and right.optional
     if not negate:
         return int(ref_optional)  # $and of "the reference is present" and the comparison
@@ -232,12 +233,14 @@ def rule_limit_problems(cond: Condition, loc: Loc) -> list[tuple[Loc, str]]:
         problems.append((loc, f"up to {size.matches:,} of this condition's alternatives can hold at "
                               f"once; durable_rules takes at most {MAX_RULE_MATCHES} per rule (beyond "
                               f"that it fails with error 303 when deciding). {_ADVICE}"))
-    depth = condition_depth(cond)
-    if depth > MAX_RULE_DEPTH:
-        problems.append((loc, f"this condition nests `all`/`any` (and negations that become them) "
-                              f"{depth} levels deep once compiled; durable_rules takes at most "
-                              f"{MAX_RULE_DEPTH} (error 113 when loading). Flatten it: an `all` inside an "
-                              "`all` is one `all`, an `any` inside an `any` is one `any`"))
+    combinators = condition_combinators(cond)
+    if combinators > MAX_RULE_COMBINATORS:
+        problems.append((loc, f"this condition compiles to {combinators} `all`/`any` combinations (negations "
+                              f"and some operators add their own); durable_rules takes at most "
+                              f"{MAX_RULE_COMBINATORS} per rule (error 113 when loading). Flatten it (an "
+                              "`all` inside an `all` is one `all`; `in: [...]` is one combination where "
+                              "`any` of equalities is several), or split it into rules with the same "
+                              "outcome"))
     problems.extend(_value_problems(cond))
     return problems
 
@@ -318,36 +321,56 @@ def facts_limit_problems(facts: Any, where: str = "") -> Iterator[str]:
 
 
 def expansion_problem(data: Any, named: Mapping[str, tuple[Any, Loc]]) -> str | None:
-    """Refuse a condition whose `use:`s expand beyond MAX_EXPANDED_NODES nodes, naming the chain
-    of names that makes it large. Sizes are counted once per name (memoised over the `use` graph),
-    so the check takes time and memory linear in the file, whatever the expansion would be.
-    Cycles and unknown names are left to the parser, which reports them."""
-    memo: dict[str, int] = {}
-    visiting: set[str] = set()
+    """Refuse a condition whose `use:`s expand beyond MAX_EXPANDED_NODES nodes or nest names more
+    than MAX_USE_DEPTH deep, naming the chain of names that causes it. Sizes are counted once per
+    name, iteratively (memoised over the `use` graph, never by expanding), so the check takes time
+    and memory linear in the file whatever the expansion would be. Cycles and unknown names are
+    left to the parser, which reports them."""
+    sizes: dict[str, int] = {}
+    depths: dict[str, int] = {}
 
-    def size(node: Any) -> int:
+    def size(node: Any) -> int:  # recursion bounded by the YAML nesting limit, not by names
         if isinstance(node, Mapping):
             if set(node) == {"use"} and isinstance(node["use"], str):
-                return named_size(node["use"])
+                return sizes.get(node["use"], 1)
             return 1 + sum(size(v) for v in node.values())
         if isinstance(node, list):
             return 1 + sum(size(v) for v in node)
         return 1
 
-    def named_size(name: str) -> int:
-        if name not in named or name in visiting:
-            return 1
-        if name not in memo:
-            visiting.add(name)
-            memo[name] = size(named[name][0])
-            visiting.discard(name)
-        return memo[name]
+    def measure(name: str) -> None:
+        """sizes and depths of name and every name it reaches, children first, without recursion."""
+        on_path: set[str] = set()
+        stack = [(name, False)]
+        while stack:
+            current, children_done = stack.pop()
+            if current in sizes:
+                continue
+            body = named[current][0]
+            used = [u for u in dict.fromkeys(_uses(body)) if u in named]
+            if children_done:
+                sizes[current] = size(body)
+                depths[current] = 1 + max((depths.get(u, 0) for u in used), default=0)
+                on_path.discard(current)
+                continue
+            if current in on_path:
+                continue  # a cycle: the parser reports it
+            on_path.add(current)
+            stack.append((current, True))
+            stack.extend((u, False) for u in used if u not in sizes and u not in on_path)
 
+    for name in dict.fromkeys(_uses(data)):
+        if name in named:
+            measure(name)
     total = size(data)
+    depth = max((depths.get(u, 0) for u in _uses(data)), default=0)
+    if depth > MAX_USE_DEPTH:
+        return (f"this condition nests named conditions {depth} deep ({_chain(data, named, sizes)}); "
+                f"at most {MAX_USE_DEPTH} are allowed. Use the inner conditions directly")
     if total <= MAX_EXPANDED_NODES:
         return None
     return (f"this condition expands to {total:,} nodes through its named conditions "
-            f"({_chain(data, named, memo)}); at most {MAX_EXPANDED_NODES:,} are allowed. Use each "
+            f"({_chain(data, named, sizes)}); at most {MAX_EXPANDED_NODES:,} are allowed. Use each "
             "named condition once per condition, or combine them with `any`/`all` at one level")
 
 

@@ -235,9 +235,13 @@ def _parse_rule(rule: Rule, loc: tuple[str | int, ...], ctx: ParseContext, f: Lo
         return None
     try:
         cond = parse_condition(rule.when, loc, ctx)
-    except (OverflowError, RecursionError):  # e.g. within_days far outside the calendar
+    except OverflowError:  # e.g. within_days far outside the calendar
         problems.append(f.smap.problem(loc, "a date or number in this condition is out of range: "
                                             "day offsets and dates must stay within the calendar", "limit"))
+        return None
+    except RecursionError:
+        problems.append(f.smap.problem(loc, "this condition is nested too deeply to read; flatten it",
+                                       "limit"))
         return None
     for eloc, msg in ctx.errors:
         problems.append(f.smap.problem(eloc, msg, "condition"))

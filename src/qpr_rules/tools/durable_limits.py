@@ -71,6 +71,14 @@ def _nesting(n: int) -> tuple[Rules, dict[str, Any], set[str]]:
     return _one(expr), {"x": 1}, {"r"}
 
 
+def _binary_tree(n: int) -> tuple[Rules, dict[str, Any], set[str]]:
+    """A full binary tree of `$and`s n levels deep over one test: 2**n - 1 combinators."""
+    expr: dict[str, Any] = {"$gte": {"x": 0}}
+    for _ in range(n):
+        expr = {"$and": [expr, expr]}
+    return _one(expr), {"x": 1}, {"r"}
+
+
 def _string_bytes(n: int) -> tuple[Rules, dict[str, Any], set[str]]:
     """Equality of text of n bytes with text that differs only in its last byte: must not fire."""
     rules = {"same": _rule({"s": "a" * n}), "other": _rule({"t": "a" * n})}
@@ -125,9 +133,11 @@ DIMENSIONS = {d.name: d for d in [
               "alternatives of one rule holding at once besides the guard"),
     Dimension("matching_rules", _matching_rules, 2, 4096, limits.DURABLE_MAX_MATCHES - 1,
               "rules firing at once besides the guard"),
-    Dimension("rule_terms", _rule_terms, 1, 24, limits.DURABLE_MAX_RULE_TERMS.bit_length() - 1,
-              "log2 of one rule's alternatives in normal form (`all` of two-way `any`s)"),
-    Dimension("nesting", _nesting, 2, 4096, limits.DURABLE_MAX_DEPTH - 1,
+    Dimension("rule_terms", _rule_terms, 1, 24, limits.DURABLE_MAX_COMBINATORS - 2,
+              "two-way `$or`s under one `$and` (2**n alternatives, n + 2 combinators with the marker's)"),
+    Dimension("binary_tree", _binary_tree, 1, 12, 3, "levels of a full binary tree of `$and`s "
+              "(2**n - 1 combinators; the next level, 31, is past the limit)"),
+    Dimension("nesting", _nesting, 2, 4096, limits.DURABLE_MAX_COMBINATORS - 1,
               "levels of `$and`/`$or` nested under the case marker's `$and`"),
     Dimension("string_bytes", _string_bytes, 2, 1 << 22, limits.DURABLE_MAX_STRING_BYTES,
               "bytes of text compared for equality"),
