@@ -75,11 +75,13 @@ class PolicySet:
 
 
 def policy_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Expand directories to their *.yaml / *.yml files (not recursing into tests/)."""
+    """Expand directories to their *.yaml / *.yml files (not hidden ones; not recursing into tests/)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()))
+            # hidden files (editors' and tools' temporary copies) are never policies
+            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()
+                              and not q.name.startswith(".")))
         else:
             out.append(p)
     return out
