@@ -155,7 +155,7 @@ NEAR: list[tuple[str, str, str, str | None]] = [
     ("plus-days-past", _rule("days", "{fact: placement.date, after: {fact: home.hold.placed_on, plus_days: 36526}}"),
      "", "at most 36,525 days"),
     ("within-days-huge", _rule("days", "{fact: placement.date, within_days: {days: 99999999999, of: 2024-01-01}}"),
-     "", "out of range"),
+     "", "day offsets are at most 36,525 days"),
     ("date-literal-far", _rule("days", "{fact: placement.date, before: 9999-12-31}"), "", "out of range"),
     ("named-chain-3", _rule("chain", "{use: c3}"), _chain(3), None),
     ("named-chain-4", _rule("chain", "{use: c4}"), _chain(4), "compiles to 15 `all`/`any` combinations"),
@@ -283,3 +283,13 @@ def test_limits_are_what_the_docs_say() -> None:
                   limits.MAX_EXPANDED_NODES, limits.MAX_DAY_OFFSET):
         assert f"{value:,}" in doc, value
     assert dt.date(2399, 12, 31) == limits.MAX_FACT_DATE
+
+
+def test_far_dates_fail_closed_before_any_date_arithmetic() -> None:
+    # qpr.placement adds days to hold dates: 9999-12-31 + days would raise OverflowError in the
+    # reference evaluator; the limit check runs first and names the field
+    facts = placement_facts(hold={"kind": "time_limited", "placed_on": "9999-12-01", "ends_on": "9999-12-31"})
+    decision = Engine.from_bundled().decide("qpr.placement", facts)
+    assert decision.outcome == "deny" and decision.status == "error"
+    assert "home.hold.placed_on: the date 9999-12-01 is out of range" in decision.reason
+    assert "Overflow" not in decision.reason

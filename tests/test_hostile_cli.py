@@ -40,6 +40,11 @@ def _with(path: str, value: object) -> dict[str, object]:
     return facts
 
 
+def _policy_with(old: str, new: str) -> bytes:
+    assert old in POLICY
+    return POLICY.replace(old, new).encode()
+
+
 # name -> bytes of a hostile file (used as facts and as a policy)
 HOSTILE: dict[str, bytes] = {
     "empty": b"",
@@ -70,11 +75,10 @@ HOSTILE: dict[str, bytes] = {
     "bool-as-int": _json(_with("child.age", True)),
     "huge-list": _json(_with("home.children_placed", [{"age": 1, "gender": "male"}] * 20000)),
     "too-large": b"# " + b"x" * (6 * 1024 * 1024),
-    "policy-huge-days": POLICY.replace("when: {fact: home.hold.kind, eq: pending_qpr}",
-                                       "when: {fact: placement.date, within_days: {days: 99999999999, of: 2024-01-01}}",
-                                       ).encode(),
-    "policy-long-in": POLICY.replace("eq: pending_qpr}", "in: [" + ", ".join(["pending_qpr"] * 600) + "]}").encode(),
-    "policy-year-10000": POLICY.replace("revision: 2024-01-01", "revision: 10000-01-01").encode(),
+    "policy-huge-days": _policy_with("when: {fact: home.hold.kind, in: [pending_qpr, permanent]}",
+                                     "when: {fact: placement.date, within_days: {days: 99999999999, of: 2024-01-01}}"),
+    "policy-long-in": _policy_with("in: [pending_qpr, permanent]}", "in: [" + ", ".join(["pending_qpr"] * 600) + "]}"),
+    "policy-year-10000": _policy_with("revision: 2024-01-01", "revision: 10000-01-01"),
 }
 
 

@@ -159,8 +159,9 @@ class Engine:
     def _decide(self, runtime: _DecisionRuntime, model: FactModel) -> Decision:
         spec = runtime.spec.decision
         facts = model.model_dump(mode="python")
-        reference = [r for r in runtime.rules if r.check(facts)]
+        # the message first: it checks the limits, which keep date arithmetic in range too
         message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
+        reference = [r for r in runtime.rules if r.check(facts)]
         fired_ids = runtime.evaluate(message)
         if set(fired_ids) != {r.compiled.id for r in reference}:
             raise EngineError(

@@ -19,7 +19,7 @@ from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
 from qpr_rules.policy.fail_closed import decision_problems
-from qpr_rules.policy.limits import expansion_problem, rule_limit_problems, value_problem
+from qpr_rules.policy.limits import MAX_DAY_OFFSET, expansion_problem, rule_limit_problems, value_problem
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
@@ -238,8 +238,9 @@ def _parse_rule(rule: Rule, loc: tuple[str | int, ...], ctx: ParseContext, f: Lo
     try:
         cond = parse_condition(rule.when, loc, ctx)
     except OverflowError:  # e.g. within_days far outside the calendar
-        problems.append(f.smap.problem(loc, "a date or number in this condition is out of range: "
-                                            "day offsets and dates must stay within the calendar", "limit"))
+        problems.append(f.smap.problem(loc, "a day count in this condition leaves the calendar: day offsets "
+                                            f"are at most {MAX_DAY_OFFSET:,} days (a century) either way",
+                                       "limit"))
         return None
     except RecursionError:
         problems.append(f.smap.problem(loc, "this condition is nested too deeply to read; flatten it",

@@ -145,7 +145,8 @@ DIMENSIONS = {d.name: d for d in [
     Dimension("day_offset", _day_offset, 2, 1 << 40, None, "days added to a date by `plus_days`"),
     Dimension("message_bytes", _message_bytes, 1024, 1 << 26, limits.DURABLE_MAX_MESSAGE_BYTES,
               "bytes of text in one message"),
-    Dimension("list_items", _list_items, 2, 1 << 20, None, "items of one list under `some`"),
+    Dimension("list_items", _list_items, 2, 1 << 20, None,
+              "items of one list under `some` (slow, not a limit: bounded by the message size)"),
     Dimension("properties", _properties, 4, 4096, limits.DURABLE_MAX_PROPERTIES,
               "properties of one message (marker, sid and id included)"),
 ]}

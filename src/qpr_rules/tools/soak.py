@@ -85,8 +85,14 @@ def soak_decision(engine: Engine, decision_id: str, cases: int, seed: int = 0, k
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process: VmHWM where /proc has it (ru_maxrss survives exec on
+    Linux, so it would report the parent's peak when the parent was larger), else ru_maxrss (KiB)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        (line,) = [x for x in status.splitlines() if x.startswith("VmHWM:")]
+        return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
