@@ -184,3 +184,29 @@ def test_unvalidated_model_instances_are_validated_before_deciding() -> None:
     decision = engine.decide("qpr.placement", constructed)
     assert decision.status == "error" and "placement: Field required; home: Field required" in decision.reason
     assert engine.decide("qpr.placement", good).status == "decided"
+
+
+def test_rulesets_with_leaked_sessions_are_deleted_without_crashing() -> None:
+    # a rebuilt ruleset (after LEAK_LIMIT sessions where no action ran) is retired and deleted at
+    # the next call; durable_rules must survive deleting a ruleset that still holds such states
+    code = f"""
+        from qpr_rules import Engine
+        from qpr_rules.engine import durable_host
+        engine = Engine.load({str(ROOT / 'tests' / 'fixtures' / 'tiny')!r})
+        ruleset = engine._runtimes["tiny.placement"].durable
+        first = ruleset.name
+        for i in range(durable_host.LEAK_LIMIT):  # sessions left behind, as after a failure
+            try:
+                ruleset._host.assert_fact(ruleset.name, {{"sid": f"x{{i}}", "id": f"x{{i}}", "nothing": 1}})
+            except Exception:
+                pass
+            ruleset._leak()
+        assert ruleset.name != first and durable_host._RETIRED
+        for _ in range(50):
+            assert engine.decide("tiny.placement", {placement_facts()!r}).outcome == "allow"
+        assert not durable_host._RETIRED
+        print("ok")
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

@@ -48,9 +48,20 @@ GUARD_RULE = "__case__"
 LEAK_LIMIT = 256
 
 
-def _delete_ruleset(handle: int) -> None:
-    with DURABLE_LOCK:
-        _durable.durable_rules_engine.delete_ruleset(handle)
+#: Handles of rulesets no longer used, deleted at the next safe point: a finalizer may run during
+#: garbage collection inside another durable_rules call (an action allocates), and the C
+#: extension must not be re-entered then. list.append and list.pop are atomic.
+_RETIRED: list[int] = []
+
+
+def _retire(handle: int) -> None:
+    _RETIRED.append(handle)
+
+
+def _delete_retired() -> None:
+    """Delete retired rulesets in durable_rules; called under DURABLE_LOCK, outside any call."""
+    while _RETIRED:
+        _durable.durable_rules_engine.delete_ruleset(_RETIRED.pop())
 
 
 class _QuietHost(_durable.Host):
@@ -104,17 +115,20 @@ class DurableRuleset:
         self._host = _QuietHost()
         # registration mutates the dict it is given (it removes `run`): give it a copy
         with DURABLE_LOCK:
+            _delete_retired()
             self._host.set_rulesets({self.name: copy.deepcopy(definition)})
             handle = self._host.get_ruleset(self.name)._handle
         old = getattr(self, "_finalizer", None)
         # the callback holds the handle only, never self (which would keep self alive)
-        self._finalizer = weakref.finalize(self, _delete_ruleset, handle)
+        self._finalizer = weakref.finalize(self, _retire, handle)
         if old is not None:
             old()
 
     def close(self) -> None:
         """Free the ruleset in durable_rules now (it is also freed when garbage-collected)."""
         self._finalizer()
+        with DURABLE_LOCK:
+            _delete_retired()
 
     def _action(self, rule_id: str) -> Callable[[Any], None]:
         def run(c: Any) -> None:
@@ -136,6 +150,7 @@ class DurableRuleset:
         """Ids of the rules that fired for message (a fresh sid), the guard rule excluded."""
         sid = message["sid"]
         with DURABLE_LOCK:
+            _delete_retired()
             case = self._cases[sid] = _Case()
             try:
                 try:
