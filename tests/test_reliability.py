@@ -210,3 +210,11 @@ def test_rulesets_with_leaked_sessions_are_deleted_without_crashing() -> None:
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_standard_input_reads_json_strictly_and_yaml_otherwise() -> None:
+    assert load_facts_bytes(b'{"home": {"id": "H"}}') == {"home": {"id": "H"}}
+    assert load_facts_bytes(b"{home: {id: H}}") == {"home": {"id": "H"}}  # YAML flow style, not JSON
+    with pytest.raises(PolicyError) as info:  # JSON, refused: not retried as YAML
+        load_facts_bytes(b'{"a": 1, "a": 2}')
+    assert "duplicate key 'a' in a JSON object" in info.value.problems[0].message

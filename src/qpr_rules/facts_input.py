@@ -67,18 +67,17 @@ def load_json_text(text: str, name: str) -> Any:
         raise PolicyError([Problem(name, 1, 1, "JSON nested too deeply")]) from None
 
 
-def load_facts_text(text: str, name: str, json_first: bool) -> Any:
-    """Facts from text: JSON (when json_first, or text starting with `{`) else YAML."""
-    if json_first or text.lstrip().startswith("{"):
-        try:
-            return load_json_text(text, name)
-        except PolicyError:
-            if json_first and not text.lstrip().startswith(("{", "[")):
-                pass  # not JSON at all: read it as YAML below
-            else:
-                raise
-    data, _ = load_yaml_text(text, name)
-    return data
+def load_facts_text(text: str, name: str) -> Any:
+    """Facts from text of unknown format (standard input): JSON when it parses as JSON (strictly:
+    a duplicate key or NaN is an error, not a reason to try YAML), else YAML."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError:  # not JSON: read it as YAML (of which JSON is a subset)
+        data, _ = load_yaml_text(text, name)
+        return data
+    except (ValueError, RecursionError):
+        pass  # JSON, refused: load_json_text says why, with the position
+    return load_json_text(text, name)
 
 
 def load_facts_file(path: Path) -> Any:
@@ -86,11 +85,12 @@ def load_facts_file(path: Path) -> Any:
     text = decode_utf8(read_regular_file(path, MAX_FACTS_BYTES), str(path))
     if path.suffix == ".json":
         return load_json_text(text, str(path))
-    return load_facts_text(text, str(path), json_first=False)
+    data, _ = load_yaml_text(text, str(path))
+    return data
 
 
 def load_facts_bytes(raw: bytes, name: str = "<stdin>") -> Any:
     """Facts from bytes already read (standard input): at most MAX_FACTS_BYTES, UTF-8, JSON or YAML."""
     if len(raw) > MAX_FACTS_BYTES:
         raise unreadable(name, f"the input is larger than {MAX_FACTS_BYTES} bytes")
-    return load_facts_text(decode_utf8(raw, name), name, json_first=True)
+    return load_facts_text(decode_utf8(raw, name), name)
