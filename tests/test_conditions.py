@@ -48,8 +48,8 @@ parameters:
 conditions:
   young-child: {fact: child.age, lt: 3}
 decisions:
-  - {id: ops.d, title: d, facts: placement_request, outcomes: [hit, miss], combine: collect-all,
-     default: miss, on_error: miss}
+  - {id: ops.d, title: d, facts: placement_request, outcomes: [hit, deny], combine: collect-all,
+     default: deny, on_error: deny, placement: true}
 rules:
 """
 

@@ -17,6 +17,8 @@ class Problem:
     severity: str = "error"  # "error" or "warning" (lint findings of `qpr-rules check`)
 
     def __str__(self) -> str:
+        if self.line <= 0:  # about the file as a whole (it cannot be read): no position to give
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
     def to_json(self) -> dict[str, object]:

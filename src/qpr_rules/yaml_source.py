@@ -9,6 +9,7 @@ its path so that later checks can point at the exact place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import decode_utf8, read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -48,6 +50,36 @@ class SourceMap:
     def problem(self, loc: Loc, message: str, code: str = "error") -> Problem:
         line, col = self.at(loc)
         return Problem(self.file, line, col, message, code)
+
+
+# Plain scalars that YAML 1.1 (PyYAML, and many editors' tools) and YAML 1.2 read differently:
+# 1.1 reads yes/no/on/off as booleans, 010 as octal 8, 0b101 as binary, 1_000 as 1000 and
+# 1:30 as 90 (base 60); 1.2 reads them as text or decimal, and reads 1e3 as a number where 1.1
+# sees text. Such a value is refused, never guessed.
+_AMBIGUOUS = [
+    (re.compile(r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)"),
+     "is true or false in YAML 1.1 but text in YAML 1.2; write true or false, or quote it for text"),
+    (re.compile(r"[-+]?0[0-9_]+"),
+     "has a leading zero (octal in YAML 1.1, decimal in YAML 1.2); drop the zero, or quote it for text"),
+    (re.compile(r"[-+]?0[bo][0-9a-fA-F_]+"), "is read differently by YAML 1.1 and 1.2; "
+                                               "write the number in decimal, or quote it for text"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"),
+     "is a base-60 number in YAML 1.1 (1:30 = 90) but text in YAML 1.2; quote it"),
+    (re.compile(r"[-+]?(?:[0-9]+_[0-9_]*)(?:\.[0-9_]*)?"),
+     "has an underscore (1_000 is 1000 in YAML 1.1, text in YAML 1.2); write 1000, or quote it"),
+    (re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+"),
+     "has an exponent, which YAML 1.1 reads as a number only in some spellings (1.0e+3, not 1e3 "
+     "or 1.0e3) and YAML 1.2 always; write the number without one, or quote it for text"),
+]
+
+
+def ambiguous_scalar(value: str) -> str | None:
+    """Why a plain (unquoted) scalar is ambiguous between YAML 1.1 and 1.2, or None."""
+    for pattern, why in _AMBIGUOUS:
+        if pattern.fullmatch(value):
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            return f"the unquoted value {shown!r} {why}"
+    return None
 
 
 def _pos(node: Node) -> tuple[int, int]:
@@ -98,6 +130,9 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode) -> Any:
+        if node.style is None and (why := ambiguous_scalar(node.value)):
+            self._error(node, why)
+            return None
         try:
             return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
@@ -221,15 +256,5 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
 
 
 def load_yaml_file(path: Path) -> tuple[Any, SourceMap]:
-    """Read and parse a YAML file (UTF-8)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError([Problem(str(path), 1, 1, f"cannot read file: {exc.strerror}")]) from None
-    if len(raw) > MAX_BYTES:
-        raise PolicyError([Problem(str(path), 1, 1, f"file is larger than {MAX_BYTES} bytes")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError([Problem(str(path), 1, 1, f"file is not UTF-8: {exc.reason}")]) from None
-    return load_yaml_text(text, str(path))
+    """Read and parse a YAML file (UTF-8, a regular file of at most MAX_BYTES)."""
+    return load_yaml_text(decode_utf8(read_regular_file(path, MAX_BYTES), str(path)), str(path))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from qpr_rules.errors import PolicyError, Problem
-from qpr_rules.yaml_source import load_yaml_file, load_yaml_text
+from qpr_rules.files import decode_utf8, read_regular_file
+from qpr_rules.yaml_source import MAX_BYTES, load_yaml_text
 
 WIDTH = 4096  # never re-wrap: analysts choose their line breaks, diffs stay small
 
@@ -45,20 +47,55 @@ def format_text(text: str, name: str) -> str:
     return formatted
 
 
+TEMP_MARK = ".qpr-fmt-"  # in the name of fmt's temporary files: .NAME.qpr-fmt-PID-RANDOM.tmp
+
+
 def format_file(path: Path, check_only: bool = False) -> bool:
-    """Format path in place (unless check_only); True when the file is (or was) not canonical."""
-    original = path.read_text(encoding="utf-8")
-    load_yaml_file(path)
+    """Format path in place (unless check_only); True when the file is (or was) not canonical.
+
+    A symlink is followed: its target is rewritten and the link stays a link. The file keeps its
+    permissions. The new text is written to a temporary file next to the target (named so that no
+    tool takes it for a policy: it ends in .tmp and starts with a dot) and renamed over it; the
+    temporary files an interrupted run left behind are removed by the next run."""
+    target = path.resolve() if path.is_symlink() else path
+    original = decode_utf8(read_regular_file(target, MAX_BYTES), str(path))
     formatted = format_text(original, str(path))
     if formatted == original:
         return False
     if not check_only:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        remove_stale_temporaries(target.parent)
+        mode = stat.S_IMODE(target.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}{os.getpid()}-", suffix=".tmp",
+                                   dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(formatted)
-            os.replace(tmp, path)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+    return True
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete fmt's temporary files in directory whose writing process is gone; return them."""
+    removed = []
+    for tmp in directory.glob(f".*{TEMP_MARK}*.tmp"):
+        pid_text = tmp.name.split(TEMP_MARK, 1)[1].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
     return True

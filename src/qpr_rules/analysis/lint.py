@@ -21,6 +21,7 @@ from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.paths import field_types
 from qpr_rules.policy.conditions import fact_paths
+from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
 from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
 from qpr_rules.yaml_source import Loc
@@ -59,12 +60,23 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
         return report
     ps = engine.policies
     _lint_traceability(ps, report)
+    _lint_fail_closed(ps, report)
     _lint_unread_facts(ps, report)
     _lint_sources(ps, sources, report)
     _lint_scenarios(engine, paths, report)
     _lint_static(ps, report)
     report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return report
+
+
+def _lint_fail_closed(ps: PolicySet, report: CheckReport) -> None:
+    """Warnings of policy/fail_closed.py (its errors already stop the load)."""
+    for spec in ps.decisions.values():
+        index = spec.file.policy.decisions.index(spec.decision)
+        for where, message, severity in decision_problems(spec.decision, spec.fact_model, spec.rules):
+            if severity == "warning":
+                report.problems.append(_warn(spec.file, ("decisions", index, where), "decision-without-rules",
+                                             message))
 
 
 def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:

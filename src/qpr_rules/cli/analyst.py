@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from qpr_rules.bundled import bundled_policy_dir
-from qpr_rules.cli.app import EXIT_FAILED, cli
+from qpr_rules.cli.app import EXIT_FAILED, EXIT_USAGE, cli
 from qpr_rules.cli.core import schema
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import UNREADABLE
 from qpr_rules.scenarios.runner import (
     check_references,
     load_scenario_file,
@@ -72,6 +73,8 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
         click.echo(str(p), err=True)
     click.echo(f"{passed} passed, {failed} failed" + (f", {len(problems)} problem(s) in files"
                                                        if problems else ""))
+    if problems and not passed and not failed and all(p.code == UNREADABLE for p in problems):
+        raise SystemExit(EXIT_USAGE)  # only paths that are not readable files: wrong usage
     if failed or problems:
         raise SystemExit(EXIT_FAILED)
 
@@ -123,9 +126,13 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
                                "problems": [p.to_json() for p in report.problems]}, indent=2))
     else:
         for p in report.problems:
-            click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}")
+            # "error error:" said nothing twice: a problem without a code of its own shows none
+            kind = p.severity if p.code in ("error", p.severity) else f"{p.severity} {p.code}"
+            click.echo(f"{str(p).removesuffix(p.message)}{kind}: {p.message}")
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
                    f"{len(report.infos)} note(s), {report.scenarios_run} scenario(s) run")
+    if report.errors and all(p.code == UNREADABLE for p in report.errors):
+        raise SystemExit(EXIT_USAGE)
     if report.errors or (strict and report.warnings):
         raise SystemExit(EXIT_FAILED)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +12,9 @@ import click
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.engine import Engine
-from qpr_rules.errors import PolicyError, Problem, QprRulesError
-from qpr_rules.yaml_source import load_yaml_file, load_yaml_text
+from qpr_rules.errors import PolicyError, QprRulesError
+from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file
+from qpr_rules.files import UNREADABLE
 
 EXIT_FAILED = 1  # a check or test failed, or a policy is invalid
 EXIT_USAGE = 2  # the command was used wrongly (click's own convention)
@@ -30,30 +30,10 @@ def load_engine(paths: Sequence[str], as_of: Any = None) -> Engine:
 
 
 def read_facts(source: str) -> Any:
-    """Facts from a JSON or YAML file, or from standard input with `-`."""
+    """Facts from a JSON or YAML file, or from standard input with `-` (see facts_input.py)."""
     if source == "-":
-        text = sys.stdin.read()
-        try:
-            return json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            data, _ = load_yaml_text(text, "<stdin>")
-            return data
-    path = Path(source)
-    if path.suffix == ".json":
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise click.UsageError(f"cannot read {source}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise PolicyError([_json_problem(source, exc)]) from None
-        except RecursionError:
-            raise PolicyError([Problem(source, 1, 1, "JSON nested too deeply")]) from None
-    data, _ = load_yaml_file(path)
-    return data
-
-
-def _json_problem(source: str, exc: json.JSONDecodeError) -> Problem:
-    return Problem(source, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")
+        return load_facts_bytes(sys.stdin.buffer.read(MAX_FACTS_BYTES + 1))
+    return load_facts_file(Path(source))
 
 
 class _Group(click.Group):
@@ -65,6 +45,8 @@ class _Group(click.Group):
         except PolicyError as exc:
             for p in exc.problems:
                 click.echo(str(p), err=True)
+            if all(p.code == UNREADABLE for p in exc.problems):
+                ctx.exit(EXIT_USAGE)  # a path that is not a readable file: wrong usage
             click.echo(f"{len(exc.problems)} problem(s)", err=True)
             ctx.exit(EXIT_FAILED)
         except (QprRulesError, FileNotFoundError) as exc:

@@ -12,7 +12,10 @@ handled here, and each has a regression test in tests/test_durable_guards.py:
 - swallowed action exceptions: actions catch and record their own errors, which the
   caller then raises;
 - no thread safety in the C extension: one process-wide lock around every call;
-- rulesets register once per name: names are versioned with a process-wide counter.
+- rulesets register once per name: names are versioned with a process-wide counter;
+- rulesets are never freed by durable_rules' Python host (and at most 131,072 handles exist
+  in a process): each ruleset is deleted in the C engine when its owner is closed or
+  garbage-collected, so reloading policies does not grow the process.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import copy
 import itertools
 import re
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +42,22 @@ _NAMES = itertools.count()
 GUARD_RULE = "__case__"
 #: Rebuild the ruleset when this many sids could not be deleted (durable allows 1,024 live).
 LEAK_LIMIT = 256
+
+
+#: Handles of rulesets no longer used, deleted at the next safe point: a finalizer may run during
+#: garbage collection inside another durable_rules call (an action allocates), and the C
+#: extension must not be re-entered then. list.append and list.pop are atomic.
+_RETIRED: list[int] = []
+
+
+def _retire(handle: int) -> None:
+    _RETIRED.append(handle)
+
+
+def _delete_retired() -> None:
+    """Delete retired rulesets in durable_rules; called under DURABLE_LOCK, outside any call."""
+    while _RETIRED:
+        _durable.durable_rules_engine.delete_ruleset(_RETIRED.pop())
 
 
 class _QuietHost(_Host):
@@ -91,7 +111,20 @@ class DurableRuleset:
         self._host = _QuietHost()
         # registration mutates the dict it is given (it removes `run`): give it a copy
         with DURABLE_LOCK:
+            _delete_retired()
             self._host.set_rulesets({self.name: copy.deepcopy(definition)})
+            handle = self._host.get_ruleset(self.name)._handle
+        old = getattr(self, "_finalizer", None)
+        # the callback holds the handle only, never self (which would keep self alive)
+        self._finalizer = weakref.finalize(self, _retire, handle)
+        if old is not None:
+            old()
+
+    def close(self) -> None:
+        """Free the ruleset in durable_rules now (it is also freed when garbage-collected)."""
+        self._finalizer()
+        with DURABLE_LOCK:
+            _delete_retired()
 
     def _action(self, rule_id: str) -> Callable[[Any], None]:
         def run(c: Any) -> None:
@@ -113,6 +146,7 @@ class DurableRuleset:
         """Ids of the rules that fired for message (a fresh sid), the guard rule excluded."""
         sid = message["sid"]
         with DURABLE_LOCK:
+            _delete_retired()
             case = self._cases[sid] = _Case()
             try:
                 try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
@@ -26,6 +26,7 @@ from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import fact_errors
 from qpr_rules.policy.conditions import Condition
+from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
 _CASES = itertools.count()
@@ -83,21 +84,39 @@ class _DecisionRuntime:
                                          spec.decision.id)
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self._wants_durable = durable  # the fast path never registers a ruleset
-        self._durable: DurableRuleset | None = None
+        self._rulesets: list[DurableRuleset] | None = None
+
+    @property
+    def rulesets(self) -> list[DurableRuleset]:
+        """The decision's durable_rules rulesets (none on the fast path), registered the first time
+        they are needed, so a process answering one decision registers only its own. Usually one;
+        more when the rules together exceed durable_rules' limits (policy/limits.py)."""
+        if self._rulesets is None and self._wants_durable:
+            with _REGISTERING:
+                if self._rulesets is None:
+                    compiled = [CompiledDurableRule(r.compiled.id,
+                                                    compile_rule_expression(r.compiled.condition),
+                                                    r.compiled.rule.priority) for r in self.rules]
+                    chunks = ruleset_chunks([condition_size(r.compiled.condition) for r in self.rules])
+                    self._rulesets = [DurableRuleset(self.spec.decision.id, [compiled[i] for i in chunk])
+                                      for chunk in chunks]
+        return self._rulesets or []
 
     @property
     def durable(self) -> DurableRuleset | None:
-        """The decision's durable_rules ruleset (None on the fast path), registered the first
-        time it is needed: a process answering one decision registers one ruleset, not all."""
-        if self._durable is None and self._wants_durable:
-            with _REGISTERING:
-                if self._durable is None:
-                    self._durable = DurableRuleset(
-                        self.spec.decision.id,
-                        [CompiledDurableRule(r.compiled.id, compile_rule_expression(r.compiled.condition),
-                                             r.compiled.rule.priority) for r in self.rules],
-                    )
-        return self._durable
+        """The first durable_rules ruleset (None on the fast path)."""
+        rulesets = self.rulesets
+        return rulesets[0] if rulesets else None
+
+    def evaluate(self, message: dict[str, Any]) -> list[str]:
+        rulesets = self.rulesets
+        if len(rulesets) == 1:
+            return rulesets[0].evaluate(message)
+        return [rule for ruleset in rulesets for rule in ruleset.evaluate(message)]
+
+    def close(self) -> None:
+        for ruleset in self._rulesets or []:
+            ruleset.close()
 
 
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
@@ -193,13 +212,13 @@ class Engine:
         model = self.fact_model(decision_id)
         if as_type is not None and as_type is not model:
             raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
-        if isinstance(facts, model):
-            return facts
         try:
             if isinstance(facts, (str, bytes)):
                 return model.model_validate_json(facts)
-            if isinstance(facts, FactModel):  # another fact type: its given fields, not derived ones
-                facts = facts.model_dump(exclude=set(type(facts).model_computed_fields))
+            if isinstance(facts, FactModel):
+                # validated again, even of the right type: model_construct and
+                # model_copy(update=...) build instances that were never validated
+                facts = _given_fields(facts)
             return model.model_validate(facts)
         except ValidationError as exc:
             raise FactsError(decision_id, fact_errors(exc, model)) from None
@@ -252,8 +271,9 @@ class Engine:
         if runtime.durable is None:  # the fast path, chosen explicitly
             return runtime.answers.decision(mask, model)
         facts = model.model_dump(mode="python")
+        # the message first: it checks the limits, which keep date arithmetic in range too
         message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
-        fired_ids = runtime.durable.evaluate(message)
+        fired_ids = runtime.evaluate(message)
         compiled_ids = runtime.answers.fired_ids(mask)
         if set(fired_ids) != set(compiled_ids):
             raise EngineError(
@@ -306,3 +326,15 @@ def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, .
             out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
     return tuple(out)
 
+
+def _given_fields(value: Any) -> Any:
+    """A fact model instance as plain data for validating again: its declared fields only, at
+    every level (derived, computed fields are left out; an unset field is left absent)."""
+    if isinstance(value, BaseModel):
+        return {name: _given_fields(getattr(value, name)) for name in type(value).model_fields
+                if hasattr(value, name)}
+    if isinstance(value, (list, tuple)):
+        return [_given_fields(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _given_fields(v) for k, v in value.items()}
+    return value

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from qpr_rules._suggest import did_you_mean
+from qpr_rules._truncate import truncate
 from qpr_rules.facts.paths import _strip
 
 
@@ -97,7 +98,7 @@ def fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     out = []
     for err in exc.errors(include_url=False):
         loc = clean_loc(err["loc"], model)
-        where = describe_loc(loc) or "(facts)"
+        where = truncate(describe_loc(loc) or "(facts)")  # a hostile key is echoed only in part
         kind = err["type"]
         if kind == "extra_forbidden":
             owner = model_at(model, loc[:-1])

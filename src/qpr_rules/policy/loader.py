@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,7 +19,9 @@ from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
 from qpr_rules.facts.paths import PathError, resolve
 from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.invariants import CompiledInvariant, compile_invariants
+from qpr_rules.policy.limits import MAX_DAY_OFFSET, expansion_problem, rule_limit_problems, value_problem
 from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
@@ -77,11 +78,13 @@ class PolicySet:
 
 
 def policy_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Expand directories to their *.yaml / *.yml files (not recursing into tests/)."""
+    """Expand directories to their *.yaml / *.yml files (not hidden ones; not recursing into tests/)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()))
+            # hidden files (editors' and tools' temporary copies) are never policies
+            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()
+                              and not q.name.startswith(".")))
         else:
             out.append(p)
     return out
@@ -180,6 +183,9 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                     problems.append(f.smap.problem(("parameters", name, "clauses", j),
                                     _unknown("clause", cid, clause_ids)))
         params = {k: p.value for k, p in f.policy.parameters.items()}
+        for name, value in params.items():
+            if (why := value_problem(value)) is not None:
+                problems.append(f.smap.problem(("parameters", name, "value"), why, "limit"))
         named = {n: (body, ("conditions", n)) for n, body in f.policy.conditions.items()}
         for i, rule in enumerate(f.policy.rules):
             loc = ("rules", i)
@@ -219,17 +225,18 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                     why = _for_each_problem(model, ob.for_each)
                     if why:
                         problems.append(f.smap.problem((*loc, "obligations", j, "for_each"), why))
-            errors: list[tuple[Any, str]] = []
-            ctx = ParseContext(model, params, errors, named=named)
-            cond = parse_condition(rule.when, (*loc, "when"), ctx)
-            for eloc, msg in errors:
-                problems.append(f.smap.problem(eloc, msg, "condition"))
-            if cond is not None and not errors:
+            cond = _parse_rule(rule, (*loc, "when"), ParseContext(model, params, [], named=named),
+                               f, problems)
+            if cond is not None:
                 rules_by_decision[rule.decision].append(CompiledRule(rule, cond, f, i))
 
-    for did, (d, _, _) in decisions.items():
+    for did, (d, f, model) in decisions.items():
         if d.combine == "first-applicable":
             problems.extend(_ambiguous_first_applicable(rules_by_decision[did]))
+        index = f.policy.decisions.index(d)
+        for where, message, severity in decision_problems(d, model, rules_by_decision[did]):
+            if severity == "error":
+                problems.append(f.smap.problem(("decisions", index, where), message, "fail-closed"))
     return {
         did: DecisionSpec(d, f, model, tuple(rules_by_decision[did]))
         for did, (d, f, model) in decisions.items()
@@ -283,6 +290,35 @@ def log_fact_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list
                                            "only yes/no, numbers, dates and enum values (never names or "
                                            "free text)"))
     return out
+
+
+def _parse_rule(rule: Rule, loc: tuple[str | int, ...], ctx: ParseContext, f: LoadedFile,
+                problems: list[Problem]) -> Condition | None:
+    """The rule's condition, parsed and checked against the limits of durable_rules; None (with
+    the problems recorded) when it cannot be evaluated."""
+    expansion = expansion_problem(rule.when, ctx.named)
+    if expansion is not None:  # refused before parsing, which would expand it
+        problems.append(f.smap.problem(loc, expansion, "limit"))
+        return None
+    try:
+        cond = parse_condition(rule.when, loc, ctx)
+    except OverflowError:  # e.g. within_days far outside the calendar
+        problems.append(f.smap.problem(loc, "a day count in this condition leaves the calendar: day offsets "
+                                            f"are at most {MAX_DAY_OFFSET:,} days (a century) either way",
+                                       "limit"))
+        return None
+    except RecursionError:
+        problems.append(f.smap.problem(loc, "this condition is nested too deeply to read; flatten it",
+                                       "limit"))
+        return None
+    for eloc, msg in ctx.errors:
+        problems.append(f.smap.problem(eloc, msg, "condition"))
+    if cond is None or ctx.errors:
+        return None
+    limits = rule_limit_problems(cond, loc)
+    for eloc, msg in limits:
+        problems.append(f.smap.problem(eloc, msg, "limit"))
+    return None if limits else cond
 
 
 def _unique_ids(f: LoadedFile, section: str, ids: list[str], problems: list[Problem]) -> set[str]:
