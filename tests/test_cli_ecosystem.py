@@ -129,3 +129,17 @@ def test_docs_list_every_command_and_its_exit_codes() -> None:
     for code in (0, EXIT_FAILED, EXIT_USAGE, EXIT_DENIED):
         assert f"| {code} |" in text or f" {code} " in text
     assert "_QPR_RULES_COMPLETE" in text  # shell completion documented
+
+
+def test_invalid_facts_in_a_file_are_reported_at_their_line_and_column(tmp_path: Path) -> None:
+    text = (EXAMPLES / "placement_home_on_hold.yaml").read_text(encoding="utf-8")
+    line_no = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("child:"))
+    bad = tmp_path / "facts.yaml"
+    bad.write_text(text.replace("age: ", "agee: ", 1), encoding="utf-8")
+    column = bad.read_text(encoding="utf-8").splitlines()[line_no - 1].index("agee") + 1
+    result = run("decide", "qpr.placement", "--facts", str(bad))
+    assert result.returncode == EXIT_FAILED and result.stdout.startswith("deny (error)")
+    assert (f"{bad}:{line_no}:{column}: child.agee: unknown field (did you mean 'child.age'?)"
+            in result.stderr), result.stderr
+    explained = run("explain", "qpr.placement", "--facts", str(bad))
+    assert f"{bad}:{line_no}:{column}: child.agee" in explained.stderr

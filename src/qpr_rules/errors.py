@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -48,9 +49,12 @@ class PolicyError(QprRulesError):
 class FactsError(QprRulesError):
     """Facts given to a decision did not validate against its fact schema."""
 
-    def __init__(self, decision_id: str, errors: list[str]) -> None:
+    def __init__(self, decision_id: str, errors: list[str],
+                 locations: list[tuple[Any, ...]] | None = None) -> None:
         self.decision_id = decision_id
         self.errors = errors
+        #: per error, the path in the facts it is about (for file:line:column in fact files)
+        self.locations = locations if locations is not None else [() for _ in errors]
         super().__init__(f"facts for {decision_id} are invalid: " + "; ".join(errors))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from qpr_rules._truncate import truncate
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import decode_utf8, read_regular_file, unreadable
-from qpr_rules.yaml_source import load_yaml_text
+from qpr_rules.yaml_source import SourceMap, load_yaml_text
 
 #: Facts are one case: a megabyte is far beyond any real one.
 MAX_FACTS_BYTES = 1024 * 1024
@@ -82,11 +82,24 @@ def load_facts_text(text: str, name: str) -> Any:
 
 def load_facts_file(path: Path) -> Any:
     """Facts from a .json file (JSON) or any other file (YAML, of which JSON is a subset)."""
+    return load_facts_file_located(path)[0]
+
+
+def load_facts_file_located(path: Path) -> tuple[Any, SourceMap | None]:
+    """The facts and where each value is in the file, so that an invalid fact is reported as
+    file:line:column (None when positions cannot be had: such errors then name the field only)."""
     text = decode_utf8(read_regular_file(path, MAX_FACTS_BYTES), str(path))
     if path.suffix == ".json":
-        return load_json_text(text, str(path))
-    data, _ = load_yaml_text(text, str(path))
-    return data
+        return load_json_text(text, str(path)), _json_positions(text, str(path))
+    return load_yaml_text(text, str(path))
+
+
+def _json_positions(text: str, name: str) -> SourceMap | None:
+    """Positions of a JSON document, read by the YAML reader (JSON is YAML's flow style)."""
+    try:
+        return load_yaml_text(text, name)[1]
+    except PolicyError:
+        return None
 
 
 def load_facts_bytes(raw: bytes, name: str = "<stdin>") -> Any:

@@ -12,9 +12,10 @@ import click
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.engine import Engine
-from qpr_rules.errors import PolicyError, QprRulesError
-from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file
+from qpr_rules.errors import FactsError, PolicyError, QprRulesError
+from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file_located
 from qpr_rules.files import UNREADABLE
+from qpr_rules.yaml_source import SourceMap
 
 EXIT_FAILED = 1  # a check or test failed, or a policy is invalid
 EXIT_USAGE = 2  # the command was used wrongly (click's own convention)
@@ -31,9 +32,26 @@ def load_engine(paths: Sequence[str], as_of: Any = None) -> Engine:
 
 def read_facts(source: str) -> Any:
     """Facts from a JSON or YAML file, or from standard input with `-` (see facts_input.py)."""
+    return read_facts_located(source)[0]
+
+
+def read_facts_located(source: str) -> tuple[Any, SourceMap | None]:
+    """The facts, and the positions of their values in a facts file (None for standard input)."""
     if source == "-":
-        return load_facts_bytes(sys.stdin.buffer.read(MAX_FACTS_BYTES + 1))
-    return load_facts_file(Path(source))
+        return load_facts_bytes(sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)), None
+    return load_facts_file_located(Path(source))
+
+
+def report_fact_positions(engine: Engine, decision: str, facts: Any, where: SourceMap | None) -> None:
+    """For invalid facts read from a file: each problem as file:line:column on stderr, pointing at
+    the value (or, for an unknown field, its key; for a missing one, the mapping it belongs in)."""
+    if where is None:
+        return
+    try:
+        engine.validate_facts(decision, facts)
+    except FactsError as exc:
+        for loc, message in zip(exc.locations, exc.errors, strict=True):
+            click.echo(str(where.problem(loc, message)), err=True)
 
 
 class _Group(click.Group):

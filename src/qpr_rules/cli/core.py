@@ -7,7 +7,15 @@ import json
 
 import click
 
-from qpr_rules.cli.app import EXIT_DENIED, EXIT_FAILED, cli, load_engine, policy_paths, read_facts
+from qpr_rules.cli.app import (
+    EXIT_DENIED,
+    EXIT_FAILED,
+    cli,
+    load_engine,
+    policy_paths,
+    read_facts_located,
+    report_fact_positions,
+)
 from qpr_rules.cli.output import console, is_terminal
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
@@ -82,7 +90,8 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
             raise SystemExit(EXIT_FAILED)
         return
     assert facts_src is not None
-    result = engine.decide(decision, read_facts(facts_src))
+    facts, where = read_facts_located(facts_src)
+    result = engine.decide(decision, facts)
     if fmt == "json":
         click.echo(result.to_json(indent=2))
     else:
@@ -92,6 +101,7 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
         for cq in result.consequences:
             click.echo(f"  consequence: {cq.text}")
     if result.status == "error":
+        report_fact_positions(engine, decision, facts, where)
         raise SystemExit(EXIT_FAILED)
     if exit_code and result.outcome == engine.spec(decision).decision.on_error:
         raise SystemExit(EXIT_DENIED)
@@ -110,9 +120,11 @@ def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.
       qpr-rules explain qpr.placement --facts examples/placement_home_on_hold.yaml
     """
     engine = load_engine(policies, as_of.date() if as_of else None)
-    result = engine.decide(decision, read_facts(facts_src))
+    facts, where = read_facts_located(facts_src)
+    result = engine.decide(decision, facts)
     click.echo(render_trace(engine, result), nl=False)
     if result.status == "error":
+        report_fact_positions(engine, decision, facts, where)
         raise SystemExit(EXIT_FAILED)
 
 

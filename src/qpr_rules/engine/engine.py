@@ -24,7 +24,7 @@ from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
-from qpr_rules.facts.validation_messages import fact_errors
+from qpr_rules.facts.validation_messages import located_fact_errors
 from qpr_rules.policy.conditions import Condition
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
@@ -221,7 +221,8 @@ class Engine:
                 facts = _given_fields(facts)
             return model.model_validate(facts)
         except ValidationError as exc:
-            raise FactsError(decision_id, fact_errors(exc, model)) from None
+            located = located_fact_errors(exc, model)
+            raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:

@@ -95,7 +95,13 @@ def _given(value: Any) -> str:
 
 def fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     """One message per invalid fact field."""
-    out = []
+    return [message for _, message in located_fact_errors(exc, model)]
+
+
+def located_fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[tuple[Any, ...], str]]:
+    """(where in the facts, message) per invalid fact field; `where` is the path of the value,
+    or for an unknown field the path of its key (ending in "__key__", as SourceMap keeps keys)."""
+    out: list[tuple[tuple[Any, ...], str]] = []
     for err in exc.errors(include_url=False):
         loc = clean_loc(err["loc"], model)
         where = truncate(describe_loc(loc) or "(facts)")  # a hostile key is echoed only in part
@@ -108,7 +114,8 @@ def fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
             if hint:  # name the whole path of the suggestion: child.agee -> child.age
                 close = hint.split("'")[1]
                 hint = f" (did you mean {(parent + '.' if parent else '') + close!r}?)"
-            out.append(f"{where}: unknown field{hint}; allowed here: {', '.join(allowed) or 'none'}")
+            known = ", ".join(allowed) or "none"
+            out.append(((*loc, "__key__"), f"{where}: unknown field{hint}; allowed here: {known}"))
             continue
         if kind == "missing":
             owner = model_at(model, loc[:-1])
@@ -116,12 +123,12 @@ def fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
             if owner is not None and loc and loc[-1] in owner.model_fields:
                 d = owner.model_fields[str(loc[-1])].description
                 desc = f" ({d})" if d else ""
-            out.append(f"{where}: required, missing{desc}")
+            out.append((loc[:-1], f"{where}: required, missing{desc}"))
             continue
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         if isinstance(got, dict) and kind == "value_error":  # a model-level check: the input is the parent
-            out.append(f"{where}: {msg}")
+            out.append((loc, f"{where}: {msg}"))
         else:
-            out.append(f"{where}: {msg} (got {_given(got)}){_allowed_values(err)}")
+            out.append((loc, f"{where}: {msg} (got {_given(got)}){_allowed_values(err)}"))
     return out
