@@ -213,21 +213,23 @@ def test_policies_near_every_limit_are_refused_or_run(tmp_path: Path, name: str,
 def test_the_named_condition_check_takes_bounded_time(tmp_path: Path) -> None:
     path = write_policy(tmp_path, _policy(_rule("chain", "{use: c400}"), _chain(400)))
     code = f"""
-        import time, resource
+        import time, tracemalloc
         from qpr_rules import PolicyError
         from qpr_rules.policy.loader import load_policy_set
         start = time.monotonic()
+        tracemalloc.start()  # the memory the check itself allocates, not the interpreter's imports
         try:
             load_policy_set([{str(path)!r}])
         except PolicyError as exc:
             print(exc.problems[0].message[:80])
-        print(round(time.monotonic() - start, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        peak = tracemalloc.get_traced_memory()[1]
+        print(round(time.monotonic() - start, 2), peak // (1024 * 1024))
     """
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
     message, numbers = result.stdout.strip().splitlines()
     seconds, megabytes = numbers.split()
     assert message.startswith("this condition nests named conditions 401 deep (uses 'c400' (")
-    assert float(seconds) < 5 and int(megabytes) < 200
+    assert float(seconds) < 5 and int(megabytes) < 100  # expanding it would take gigabytes
 
 
 def test_a_decision_beyond_one_rulesets_budget_is_split_and_answers_the_same(tmp_path: Path) -> None:
@@ -288,7 +290,7 @@ def test_limits_are_what_the_docs_say() -> None:
 def test_far_dates_fail_closed_before_any_date_arithmetic() -> None:
     # qpr.placement adds days to hold dates: 9999-12-31 + days would raise OverflowError in the
     # reference evaluator; the limit check runs first and names the field
-    facts = placement_facts(hold={"kind": "time_limited", "placed_on": "9999-12-01", "ends_on": "9999-12-31"})
+    facts = placement_facts(hold={"kind": "time_limited", "placed_on": "9999-12-01", "review_after": "9999-12-31"})
     decision = Engine.from_bundled().decide("qpr.placement", facts)
     assert decision.outcome == "deny" and decision.status == "error"
     assert "home.hold.placed_on: the date 9999-12-01 is out of range" in decision.reason

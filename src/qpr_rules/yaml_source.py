@@ -130,7 +130,8 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode) -> Any:
-        if node.style is None and (why := ambiguous_scalar(node.value)):
+        # a plain scalar: style None from PyYAML's Python parser, '' from libyaml's
+        if not node.style and (why := ambiguous_scalar(node.value)):
             self._error(node, why)
             return None
         try:

@@ -90,6 +90,8 @@ def _allowed_values(err: Any) -> str:
 def _given(value: Any) -> str:
     """The given value as the JSON the caller sent, cut short."""
     text = json.dumps(value, default=str, ensure_ascii=False)
+    # a lone surrogate cannot be written out: show it escaped, as \ud800, never crash the caller
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text[:60] + "..." if len(text) > 60 else text
 
 
@@ -105,6 +107,7 @@ def located_fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[tu
     for err in exc.errors(include_url=False):
         loc = clean_loc(err["loc"], model)
         where = truncate(describe_loc(loc) or "(facts)")  # a hostile key is echoed only in part
+        where = where.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates escaped
         kind = err["type"]
         if kind == "extra_forbidden":
             owner = model_at(model, loc[:-1])
