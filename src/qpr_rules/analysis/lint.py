@@ -20,7 +20,7 @@ from qpr_rules.analysis.source_check import source_problems
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.paths import field_types
-from qpr_rules.policy.conditions import fact_paths
+from qpr_rules.policy.conditions import fact_paths, raw_mappings
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
 from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
@@ -161,19 +161,8 @@ def _lint_static(ps: PolicySet, report: CheckReport) -> None:
 
 def _used_conditions(bodies: Sequence[Any], named: dict[str, Any]) -> set[str]:
     """Names reachable through `{use: NAME}` from the rules' (and invariants') conditions."""
-    used: set[str] = set()
-    stack: list[Any] = list(bodies)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            name = node.get("use")
-            if isinstance(name, str) and name in named and name not in used:
-                used.add(name)
-                stack.append(named[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return used
+    return {name for node in raw_mappings(bodies, named)
+            if isinstance(name := node.get("use"), str) and name in named}
 
 
 def _lint_sources(ps: PolicySet, sources: Path | None, report: CheckReport) -> None:

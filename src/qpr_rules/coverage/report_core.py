@@ -22,7 +22,7 @@ from typing import Any
 from qpr_rules.analysis.source_check import document_path, sentence_index, source_problems
 from qpr_rules.coverage.data import CoverageData, condition_paths
 from qpr_rules.errors import PolicyError
-from qpr_rules.policy.conditions import render
+from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
 
 LEVELS = ("rules", "conditions", "clauses", "sources")
@@ -257,22 +257,7 @@ def _clauses(f: LoadedFile, rules: list[CompiledRule], data: CoverageData) -> li
 
 def _params_read(when: Any, named: dict[str, Any]) -> set[str]:
     """Parameters a condition reads (`{param: NAME}`), through `{use: ...}` too."""
-    out: set[str] = set()
-    stack: list[Any] = [when]
-    used: set[str] = set()
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("param"), str):
-                out.add(node["param"])
-            name = node.get("use")
-            if isinstance(name, str) and name in named and name not in used:
-                used.add(name)
-                stack.append(named[name])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
+    return {node["param"] for node in raw_mappings([when], named) if isinstance(node.get("param"), str)}
 
 
 def _sentences(f: LoadedFile, sources: Path | None) -> list[SentenceCov]:

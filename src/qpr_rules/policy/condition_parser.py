@@ -14,7 +14,7 @@ YAML location, so coverage, explanations and errors can point back at it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
@@ -370,3 +370,22 @@ def literal_problem(value: Any, ftype: FieldType) -> str | None:
         return (f"is not allowed here{did_you_mean(value, ftype.enum_values)}; "
                 f"expected {ftype.describe()}")
     return f"does not match the fact, which is {ftype.describe()}"
+
+
+def raw_mappings(bodies: Iterable[Any], named: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every mapping of conditions as written in YAML (before parsing), following `{use: NAME}`
+    into the named conditions, each named one visited once. For what the parsed tree no longer
+    shows: which names are used, which `{param: NAME}` are read."""
+    stack: list[Any] = list(bodies)
+    visited: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            yield node
+            name = node.get("use")
+            if isinstance(name, str) and name in named and name not in visited:
+                visited.add(name)
+                stack.append(named[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

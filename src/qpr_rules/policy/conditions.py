@@ -36,6 +36,7 @@ from qpr_rules.policy.condition_parser import (
     has_disjunction,
     literal_problem,
     parse_condition,
+    raw_mappings,
 )
 
 _show = show  # the names before the split, still imported by other branches
@@ -46,5 +47,5 @@ __all__ = [
     "All", "AnyOf", "CmpOp", "Compare", "Condition", "Contains", "Count", "FactRef", "InSet",
     "Literal_", "Loc", "Node", "Not", "Operand", "ParseContext", "Present", "Quantified", "Scalar",
     "atoms", "fact_paths", "has_disjunction", "kind_of", "literal_problem", "parse_condition",
-    "render", "show",
+    "raw_mappings", "render", "show",
 ]
