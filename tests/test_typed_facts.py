@@ -28,10 +28,16 @@ def test_dumps_of_a_fact_model_decide_like_the_original(decision_id: str) -> Non
     for facts in cases:
         original = ENGINE.decide(decision_id, facts)
         typed = ENGINE.validate_facts(decision_id, facts)
+        assert model.model_validate(typed.model_dump()) == typed  # the dump comes back unchanged
+        assert model.model_validate_json(typed.model_dump_json()) == typed
         for form in (typed, typed.model_dump(), typed.model_dump(mode="json"), typed.model_dump_json()):
             again = ENGINE.decide(decision_id, form)
             assert again.status != "error", (decision_id, again.errors)
             assert again.to_json() == original.to_json(), (decision_id, type(form).__name__)
+
+
+def test_every_registered_fact_model_is_some_decisions_so_its_dumps_are_checked_above() -> None:
+    assert set(registered_fact_types().values()) <= {ENGINE.fact_model(d) for d in ENGINE.decision_ids}
 
 
 def test_a_derived_value_that_contradicts_the_facts_is_refused() -> None:
