@@ -80,14 +80,10 @@ def load_facts_text(text: str, name: str) -> Any:
     return load_json_text(text, name)
 
 
-def load_facts_file(path: Path) -> Any:
-    """Facts from a .json file (JSON) or any other file (YAML, of which JSON is a subset)."""
-    return load_facts_file_located(path)[0]
-
-
-def load_facts_file_located(path: Path) -> tuple[Any, SourceMap | None]:
-    """The facts and where each value is in the file, so that an invalid fact is reported as
-    file:line:column (None when positions cannot be had: such errors then name the field only)."""
+def load_facts_file(path: Path) -> tuple[Any, SourceMap | None]:
+    """Facts from a .json file (JSON) or any other file (YAML, of which JSON is a subset), and
+    where each value is in the file, so that an invalid fact is reported as file:line:column
+    (None when positions cannot be had: such errors then name the field only)."""
     text = decode_utf8(read_regular_file(path, MAX_FACTS_BYTES), str(path))
     if path.suffix == ".json":
         return load_json_text(text, str(path)), _json_positions(text, str(path))

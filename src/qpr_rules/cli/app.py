@@ -13,7 +13,7 @@ from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import FactsError, PolicyError, QprRulesError
-from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file_located
+from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file
 from qpr_rules.files import UNREADABLE
 from qpr_rules.yaml_source import SourceMap
 
@@ -30,16 +30,12 @@ def load_engine(paths: Sequence[str], as_of: Any = None) -> Engine:
     return Engine.load(policy_paths(paths), as_of=as_of)
 
 
-def read_facts(source: str) -> Any:
-    """Facts from a JSON or YAML file, or from standard input with `-` (see facts_input.py)."""
-    return read_facts_located(source)[0]
-
-
-def read_facts_located(source: str) -> tuple[Any, SourceMap | None]:
-    """The facts, and the positions of their values in a facts file (None for standard input)."""
+def read_facts(source: str) -> tuple[Any, SourceMap | None]:
+    """Facts from a JSON or YAML file, or from standard input with `-` (see facts_input.py), and
+    the positions of their values in a facts file (None for standard input)."""
     if source == "-":
         return load_facts_bytes(sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)), None
-    return load_facts_file_located(Path(source))
+    return load_facts_file(Path(source))
 
 
 def report_fact_positions(engine: Engine, decision: str, facts: Any, where: SourceMap | None) -> None:

@@ -13,7 +13,7 @@ from qpr_rules.cli.app import (
     cli,
     load_engine,
     policy_paths,
-    read_facts_located,
+    read_facts,
     report_fact_positions,
 )
 from qpr_rules.cli.output import console, is_terminal
@@ -90,7 +90,7 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
             raise SystemExit(EXIT_FAILED)
         return
     assert facts_src is not None
-    facts, where = read_facts_located(facts_src)
+    facts, where = read_facts(facts_src)
     result = engine.decide(decision, facts)
     if fmt == "json":
         click.echo(result.to_json(indent=2))
@@ -120,7 +120,7 @@ def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.
       qpr-rules explain qpr.placement --facts examples/placement_home_on_hold.yaml
     """
     engine = load_engine(policies, as_of.date() if as_of else None)
-    facts, where = read_facts_located(facts_src)
+    facts, where = read_facts(facts_src)
     result = engine.decide(decision, facts)
     click.echo(render_trace(engine, result), nl=False)
     if result.status == "error":
