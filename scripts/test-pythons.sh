@@ -11,14 +11,7 @@ for v in $versions; do
   py=$(bash scripts/find-python.sh "$v") || {
     echo "error: Python $v not found on PATH or under pyenv; install it or set QPR_PYTHONS" >&2; exit 1; }
   venv=".venv-$v"
-  if ! "$venv/bin/python" -c 'import qpr_rules, durable, pytest' >/dev/null 2>&1 ||
-     [ pyproject.toml -nt "$venv/.installed" ] || [ setup.py -nt "$venv/.installed" ]; then
-    rm -rf "$venv"
-    "$py" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    "$venv/bin/python" -m pip install --quiet -e '.[test]' 2>&1 | { grep -v -e '^WARNING: Location' -e 'is still \*beta\*' -e 'warnings.warn(msg' || true; }
-    touch "$venv/.installed"
-  fi
+  VENV="$venv" PYTHON="$py" bash scripts/setup.sh
   echo "== Python $v ($("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])'))"
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_packaging.py tests/test_engine.py \
     tests/test_durable_guards.py tests/test_differential.py tests/test_python_versions.py
