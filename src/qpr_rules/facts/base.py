@@ -8,9 +8,9 @@ so a misspelt field can never be silently ignored by a rule.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import to_jsonable_python
 
 from qpr_rules._suggest import did_you_mean
@@ -33,30 +33,37 @@ class FactModel(BaseModel):
 
 class DerivedFactModel(FactModel):
     """A fact model with derived (computed) fields. The check of given derived values is a
-    wrap validator, which costs about as much again as validating the model itself, so only the
-    models that have derived fields carry it (measured in bench/; docs/benchmarks.md)."""
+    validator that runs on every validation of the model, so only the models that have derived
+    fields carry it."""
 
-    @model_validator(mode="wrap")
+    #: the names of the model's derived (computed) fields, set once its class is built
+    _derived_names: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
-    def _derived_fields_are_not_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._derived_names = frozenset(cls.model_computed_fields)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_not_inputs(cls, data: Any) -> Any:
         """Derived (computed) fields appear in model_dump() but are never inputs: a dump fed back
         decides exactly like the original. A derived value given is checked against the one
-        computed from the facts, so a stale or hand-edited value is refused, never believed."""
-        derived = cls.__dict__.get("_derived_names")
-        if derived is None:  # once per class: pydantic's model_computed_fields is a slow property
-            derived = tuple(cls.model_computed_fields)
-            type.__setattr__(cls, "_derived_names", derived)
-        if not isinstance(data, dict) or data.keys().isdisjoint(derived):
-            return handler(data)
-        given = {k: data[k] for k in derived if k in data}
-        instance = handler({k: v for k, v in data.items() if k not in derived})
-        for name, value in given.items():
-            computed = getattr(instance, name)
+        computed from the facts, so a stale or hand-edited value is refused, never believed.
+        A before validator that returns at once when no derived value is given (a wrap validator
+        cost a microsecond more per model on every call: bench/)."""
+        if type(data) is not dict or data.keys().isdisjoint(cls._derived_names):
+            return data
+        derived = cls._derived_names & data.keys()
+        stripped = {k: v for k, v in data.items() if k not in derived}
+        instance = cls.model_validate(stripped)
+        for name in sorted(derived):
+            value, computed = data[name], getattr(instance, name)
             if to_jsonable_python(computed) != to_jsonable_python(value):
                 raise ValueError(f"{name} is derived from the other facts, not an input: given "
                                  f"{to_jsonable_python(value)!r}, but the facts give "
                                  f"{to_jsonable_python(computed)!r}; leave it out")
-        return instance
+        return stripped
 
 
 _REGISTRY: dict[str, type[FactModel]] = {}
