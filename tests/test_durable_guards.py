@@ -90,7 +90,20 @@ def test_the_raw_hazard_crashes_the_process() -> None:
 
 def test_every_ruleset_has_the_guard_rule(engine: Engine) -> None:
     ruleset = engine._runtimes["tiny.placement"].durable
-    assert durable_host.GUARD_RULE in ruleset._host.get_ruleset(ruleset.name).get_definition()
+    definition = ruleset.definition
+    guard = definition.pop(durable_host.GUARD_RULE)
+    assert guard == {"all": [{"m": {messages.MARKER: 1}}], "pri": 1_000_000}
+    assert definition and all(rule["pri"] < guard["pri"] for rule in definition.values())  # after every rule
+
+
+class EngineStandIn:
+    """durable_rules' C engine with some of its calls replaced (the rest pass through)."""
+
+    def __init__(self, real: Any, **replaced: Any) -> None:
+        self._real, self._replaced = real, replaced
+
+    def __getattr__(self, name: str) -> Any:
+        return self._replaced.get(name) or getattr(self._real, name)
 
 
 # (b) at most 1,024 live sids per ruleset ------------------------------------------------------
@@ -126,14 +139,28 @@ def test_a_durable_failure_fails_closed_and_counts_the_sid_as_leaked(monkeypatch
     def broken(*args: object) -> None:
         raise RuntimeError("engine down")
 
-    monkeypatch.setattr(ruleset._host, "assert_fact", broken)
+    monkeypatch.setattr(durable_host, "_engine", EngineStandIn(durable_host._engine, assert_fact=broken))
     decision = engine.decide("tiny.placement", CLEARED)
     assert (decision.outcome, decision.status) == ("deny", "error")
     assert decision.errors == ("durable_rules failed: engine down",)
     assert ruleset.leaked == 1
 
 
-# (c) no timer threads; actions run on the calling thread -------------------------------------
+def test_a_case_durable_rules_does_not_take_fails_closed_and_is_never_deleted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.load(TINY)
+    ruleset = engine._runtimes["tiny.placement"].durable
+    deleted: list[str] = []
+    stand_in = EngineStandIn(durable_host._engine, assert_fact=lambda handle, text: (1, 7),
+                             delete_state=lambda handle, sid: deleted.append(sid))
+    monkeypatch.setattr(durable_host, "_engine", stand_in)
+    decision = engine.decide("tiny.placement", CLEARED)
+    assert (decision.outcome, decision.status) == ("deny", "error")
+    assert decision.errors == ("durable_rules did not take the case (result code 1)",)
+    assert (ruleset.leaked, deleted) == (1, [])
+
+
+# (c), (d) no timer threads; actions taken on the calling thread, for its case; errors raised ---
 
 
 def test_no_timer_threads_are_started() -> None:
@@ -144,25 +171,24 @@ def test_no_timer_threads_are_started() -> None:
     assert set(threading.enumerate()) == before
 
 
-def test_actions_run_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_actions_are_taken_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = durable_host._engine
     seen: list[tuple[str, int]] = []
-    original = durable_host.DurableRuleset._action
 
-    def recording(self: durable_host.DurableRuleset, rule_id: str) -> Any:
-        run = original(self, rule_id)
+    def recording(name: str) -> Any:
+        def call(*args: Any) -> Any:
+            seen.append((name, threading.get_ident()))
+            return getattr(real, name)(*args)
+        return call
 
-        def wrapped(c: Any) -> None:
-            seen.append((rule_id, threading.get_ident()))
-            run(c)
-
-        return wrapped
-
-    monkeypatch.setattr(durable_host.DurableRuleset, "_action", recording)
+    calls = ("assert_fact", "start_action_for_state", "complete_and_start_action", "delete_state")
+    monkeypatch.setattr(durable_host, "_engine", EngineStandIn(real, **{c: recording(c) for c in calls}))
     engine = Engine.load(TINY)
     assert engine.decide("tiny.placement", ON_HOLD).outcome == "deny"
     main = threading.get_ident()
-    assert seen == [("tiny.placement.hold", main), ("tiny.placement.cleared", main),
-                    (durable_host.GUARD_RULE, main)]
+    # two rules fire (hold, cleared), then the guard: three actions, each completed
+    assert seen == [("assert_fact", main), ("start_action_for_state", main),
+                    *[("complete_and_start_action", main)] * 3, ("delete_state", main)]
     seen.clear()
     worker: list[int] = []
 
@@ -173,16 +199,16 @@ def test_actions_run_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> N
     thread = threading.Thread(target=work)
     thread.start()
     thread.join()
-    assert seen == [("tiny.placement.cleared", worker[0]), (durable_host.GUARD_RULE, worker[0])]
+    assert seen and {ident for _, ident in seen} == {worker[0]}
 
 
 def test_an_action_on_another_thread_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = Engine.load(TINY)
     original = durable_host._Case.__init__
 
-    def elsewhere(self: durable_host._Case) -> None:
-        original(self)
-        self.thread = -1  # as if a timer thread had run the action
+    def elsewhere(self: durable_host._Case, sid: str) -> None:
+        original(self, sid)
+        self.thread = -1  # as if another thread were taking the case's actions
 
     monkeypatch.setattr(durable_host._Case, "__init__", elsewhere)
     decision = engine.decide("tiny.placement", CLEARED)
@@ -191,51 +217,66 @@ def test_an_action_on_another_thread_fails_closed(monkeypatch: pytest.MonkeyPatc
                                "rule __case__ ran on another thread",)
 
 
-# (d) exceptions inside actions are not swallowed ---------------------------------------------
-
-
-def test_an_error_recorded_by_an_action_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_action_for_another_case_fails_closed_and_the_state_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = Engine.load(TINY)
+    ruleset = engine._runtimes["tiny.placement"].durable
+    real = durable_host._engine
 
-    class Exploding(list[str]):
-        def append(self, item: str) -> None:
-            raise RuntimeError(f"boom in {item}")
+    def someone_elses(handle: int, state: int) -> Any:
+        state_json, action = real.start_action_for_state(handle, state)
+        return state_json.replace('"sid":"c', '"sid":"other-c'), action
 
-    original = durable_host._Case.__init__
-
-    def exploding(self: durable_host._Case) -> None:
-        original(self)
-        self.fired = Exploding()
-
-    monkeypatch.setattr(durable_host._Case, "__init__", exploding)
-    decision = engine.decide("tiny.placement", CLEARED)
-    assert (decision.outcome, decision.status, decision.allowed) == ("deny", "error", False)
-    assert decision.errors == ("rule tiny.placement.cleared action failed: RuntimeError('boom in "
-                               "tiny.placement.cleared'); rule __case__ action failed: RuntimeError('boom in "
-                               "__case__')",)
-
-
-def test_an_exception_escaping_an_action_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """durable_rules swallows it into the result's `exception`: the host must look there."""
-    original = durable_host.DurableRuleset._action
-
-    def raising(self: durable_host.DurableRuleset, rule_id: str) -> Any:
-        run = original(self, rule_id)
-
-        def wrapped(c: Any) -> None:
-            run(c)
-            if rule_id != durable_host.GUARD_RULE:
-                raise RuntimeError(f"boom in {rule_id}")
-
-        return wrapped
-
-    monkeypatch.setattr(durable_host.DurableRuleset, "_action", raising)
-    engine = Engine.load(TINY)
+    deleted: list[str] = []
+    monkeypatch.setattr(durable_host, "_engine", EngineStandIn(
+        real, start_action_for_state=someone_elses, delete_state=lambda h, sid: deleted.append(sid)))
     decision = engine.decide("tiny.placement", CLEARED)
     assert (decision.outcome, decision.status) == ("deny", "error")
     (error,) = decision.errors
-    assert error.startswith("durable_rules action failed: exception caught boom in tiny.placement.cleared")
-    assert engine.decide("tiny.placement", NO_RULE).status == "default"  # no rule action ran: no error
+    assert "for another case than c" in error and error.endswith("durable_rules ran no action for the case")
+    assert (ruleset.leaked, deleted) == (1, [])  # no action of its own ran: never deleted
+
+
+def test_an_action_the_ruleset_does_not_have_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.load(TINY)
+    real = durable_host._engine
+
+    def renamed(handle: int, state: int) -> Any:
+        more = real.complete_and_start_action(handle, state)
+        return more and more.replace('{"__case__"', '{"r99"')
+
+    monkeypatch.setattr(durable_host, "_engine", EngineStandIn(real, complete_and_start_action=renamed))
+    decision = engine.decide("tiny.placement", CLEARED)
+    assert (decision.outcome, decision.status) == ("deny", "error")
+    (error,) = decision.errors
+    assert error.startswith('durable_rules started an action the ruleset does not have: {"r99"')
+
+
+def test_a_case_whose_guard_action_never_comes_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.load(TINY)
+    real = durable_host._engine
+
+    def cut_short(handle: int, state: int) -> Any:
+        real.complete_and_start_action(handle, state)  # the guard's action is dropped unread
+        return None
+
+    monkeypatch.setattr(durable_host, "_engine", EngineStandIn(real, complete_and_start_action=cut_short))
+    decision = engine.decide("tiny.placement", CLEARED)
+    assert (decision.outcome, decision.status) == ("deny", "error")
+    assert decision.errors == ("the guard rule did not fire for the case",)
+
+
+def test_a_batch_answers_as_one_case_at_a_time_and_leaves_no_state() -> None:
+    engine = Engine.load(TINY)
+    runtime = engine._runtimes["tiny.placement"]
+    ruleset = runtime.durable
+    models = [engine.validate_facts("tiny.placement", (ON_HOLD, CLEARED, NO_RULE)[i % 3]) for i in range(300)]
+    batch = [json.loads(runtime.messages.json(m, f"b{i}")) for i, m in enumerate(models)]
+    alone = [ruleset.evaluate({**m, "sid": f"a{i}", "id": f"a{i}"}) for i, m in enumerate(batch)]
+    assert ruleset.evaluate_many(batch) == alone
+    assert alone[:3] == [["tiny.placement.hold", "tiny.placement.cleared"], ["tiny.placement.cleared"], []]
+    assert (ruleset.leaked, ruleset._cases) == (0, {})
+    # every state was deleted: posting the same sids again starts fresh cases
+    assert ruleset.evaluate_many(batch) == alone
 
 
 # (e) string/number/bool coercion: facts are typed before they reach the engine ---------------

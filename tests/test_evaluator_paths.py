@@ -120,14 +120,14 @@ def test_a_disagreement_between_durable_and_compiled_fails_closed(monkeypatch: p
     honest = engine.decide("qpr.placement", facts)
     ruleset = engine._runtimes["qpr.placement"].durable
     assert ruleset is not None
-    real = ruleset.evaluate
+    real = ruleset.evaluate_json
 
-    def lying(message: dict[str, Any]) -> list[str]:  # durable answers the allow rule flipped
-        fired = real(message)
+    def lying(message: str, sid: str) -> list[str]:  # durable answers the allow rule flipped
+        fired = real(message, sid)
         allow = "qpr.placement.allow"
         return [r for r in fired if r != allow] if allow in fired else [*fired, allow]
 
-    monkeypatch.setattr(ruleset, "evaluate", lying)
+    monkeypatch.setattr(ruleset, "evaluate_json", lying)
     lied = engine.decide("qpr.placement", facts)
     assert lied.status == "error" and lied.outcome == "deny", honest
     assert "durable_rules and the compiled evaluator disagree" in lied.reason

@@ -11,7 +11,7 @@ Decision would have held, so the JSON is the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _encode_str  # what json.dumps uses for a str
 from typing import Any, Protocol
 
@@ -126,16 +126,17 @@ class AnswerBook:
         self.revision = revision
         self.explainer = ModelExplainer(spec.fact_model)
         self._memo: dict[int, _Entry] = {}
+        self._bits = {r.rule_id: 1 << i for i, r in enumerate(self.rules)}
 
     def fired_ids(self, mask: int) -> list[str]:
         return [r.rule_id for i, r in enumerate(self.rules) if mask >> i & 1]
 
-    def mask_of(self, rule_ids: Sequence[str]) -> int:
+    def mask_of(self, rule_ids: Iterable[str]) -> int:
         """The mask of a set of rule ids (KeyError for an id the decision does not have)."""
-        index = {r.rule_id: i for i, r in enumerate(self.rules)}
+        bits = self._bits
         mask = 0
         for rid in rule_ids:
-            mask |= 1 << index[rid]
+            mask |= bits[rid]
         return mask
 
     def _entry(self, mask: int) -> _Entry:

@@ -1,16 +1,26 @@
-"""durable_rules behind guards. Every hazard measured in shared/notes/durable-rules.md is
-handled here, and each has a regression test in tests/test_durable_guards.py:
+"""durable_rules behind guards, driven through its C engine (`durable_rules_engine`) directly.
+
+durable_rules' Python host (`durable.engine.Host`) costs three times its C engine per case: it
+JSON-decodes the state and the message of every action, wraps them in Closure objects, runs a
+Python callback, JSON-encodes the state back and starts timer threads. Our rules have no Python
+actions: all a case needs is *which* rules fired. So the message is encoded once, the C engine
+matches it, and each action it starts is read by name (the first key of the action's JSON) and
+completed; nothing is decoded, and no state is written back.
+
+Every hazard measured in shared/notes/durable-rules.md is handled here, and each has a
+regression test in tests/test_durable_guards.py:
 
 - segfault on delete_state of a sid where no action ran: every ruleset has a guard rule
   matching the case marker, so an action always runs; if it did not, the state is left
   (counted as leaked) rather than deleted;
 - at most 1,024 live sids per ruleset: one sid per case, deleted after the case, under a
-  lock, so at most one is live; leaked sids are counted and the ruleset is rebuilt under a
-  new name long before the limit;
-- timer threads that run actions on other threads: the Host's `_run` is disabled, and an
-  action that runs on another thread is an error;
-- swallowed action exceptions: actions catch and record their own errors, which the
-  caller then raises;
+  lock, so at most one is live (a batch holds at most BATCH_LIMIT); leaked sids are counted and
+  the ruleset is rebuilt under a new name long before the limit;
+- timer threads that run actions on other threads: no Host is made, so no timer thread is
+  started; each action is taken by the thread that posted the case, and an action that is not
+  the case's (another thread's, another sid's) is an error;
+- swallowed errors: an error code, an action the ruleset does not have, a missing guard action
+  are each raised to the caller, which fails closed;
 - no thread safety in the C extension: one process-wide lock around every call;
 - rulesets register once per name: names are versioned with a process-wide counter;
 - rulesets are never freed by durable_rules' Python host (and at most 131,072 handles exist
@@ -20,21 +30,23 @@ handled here, and each has a regression test in tests/test_durable_guards.py:
 
 from __future__ import annotations
 
-import copy
 import itertools
+import json
 import re
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from qpr_rules.engine.durable_compiler import MARKER
-from qpr_rules.engine.durable_import import import_durable_engine
+from qpr_rules.engine.durable_import import import_durable_c_engine
 from qpr_rules.errors import EngineError
 
-_durable: Any = import_durable_engine()  # durable_rules ships no type hints
-_Host: Any = _durable.Host
+#: durable_rules' C engine (it ships no type hints). A module attribute, so a test can stand a
+#: failing engine in its place.
+_engine: ModuleType = import_durable_c_engine()
 
 #: The C extension is process-global and has no locks: every call goes through this lock.
 DURABLE_LOCK = threading.RLock()
@@ -42,11 +54,16 @@ _NAMES = itertools.count()
 GUARD_RULE = "__case__"
 #: Rebuild the ruleset when this many sids could not be deleted (durable allows 1,024 live).
 LEAK_LIMIT = 256
+#: Most cases posted in one batch: their states are live together until the batch is read.
+BATCH_LIMIT = 64
+#: assert_fact's result codes (durable_rules' rules.h): 0 matched and queued actions,
+#: 1 no rule matched the fact (our guard rule always does, so this is an error here).
+_OK = 0
 
 
 #: Handles of rulesets no longer used, deleted at the next safe point: a finalizer may run during
-#: garbage collection inside another durable_rules call (an action allocates), and the C
-#: extension must not be re-entered then. list.append and list.pop are atomic.
+#: garbage collection while another thread is inside a durable_rules call, and the C extension
+#: must not be re-entered then. list.append and list.pop are atomic.
 _RETIRED: list[int] = []
 
 
@@ -57,14 +74,7 @@ def _retire(handle: int) -> None:
 def _delete_retired() -> None:
     """Delete retired rulesets in durable_rules; called under DURABLE_LOCK, outside any call."""
     while _RETIRED:
-        _durable.durable_rules_engine.delete_ruleset(_RETIRED.pop())
-
-
-class _QuietHost(_Host):
-    """A Host without its timer threads, which would run actions on other threads."""
-
-    def _run(self) -> None:
-        return None
+        _engine.delete_ruleset(_RETIRED.pop())
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,12 @@ class CompiledDurableRule:
 
 
 class _Case:
-    __slots__ = ("errors", "fired", "ran", "thread")
+    """One posted case: what its actions said, and whether deleting its state is safe."""
 
-    def __init__(self) -> None:
+    __slots__ = ("errors", "fired", "ran", "sid", "thread")
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
         self.ran = False  # some action ran for this sid: deleting its state is then safe
         self.fired: list[str] = []
         self.errors: list[str] = []
@@ -85,35 +98,36 @@ class _Case:
 
 
 class DurableRuleset:
-    """One decision's rules registered in durable_rules, evaluated one case at a time."""
+    """One decision's rules registered in durable_rules' C engine, one case (or a batch) at a time."""
 
     def __init__(self, label: str, rules: Sequence[CompiledDurableRule]) -> None:
         self._label = re.sub(r"[^a-zA-Z0-9_]", "_", label)
         self._rules = list(rules)
+        # action name in durable_rules -> rule id (short names: they lead every action's JSON)
+        self._actions = {f"r{i}": rule.rule_id for i, rule in enumerate(self._rules)}
+        self._actions[GUARD_RULE] = GUARD_RULE
         self._cases: dict[str, _Case] = {}
         self.leaked = 0
         self._build()
 
+    @property
+    def definition(self) -> dict[str, Any]:
+        """The ruleset as registered in durable_rules: one rule per policy rule, and the guard."""
+        definition: dict[str, Any] = {f"r{i}": {"all": [{"m": rule.expression}], "pri": rule.priority}
+                                      for i, rule in enumerate(self._rules)}
+        definition[GUARD_RULE] = {"all": [{"m": {MARKER: 1}}], "pri": 1_000_000}
+        return definition
+
     def _build(self) -> None:
-        self.name = f"qpr_{self._label}_{next(_NAMES)}"
-        definition: dict[str, Any] = {}
-        for i, rule in enumerate(self._rules):
-            definition[f"r{i}"] = {
-                "all": [{"m": rule.expression}],
-                "pri": rule.priority,
-                "run": self._action(rule.rule_id),
-            }
-        definition[GUARD_RULE] = {
-            "all": [{"m": {MARKER: 1}}],
-            "pri": 1_000_000,
-            "run": self._action(GUARD_RULE),
-        }
-        self._host = _QuietHost()
-        # registration mutates the dict it is given (it removes `run`): give it a copy
+        name = f"qpr_{self._label}_{next(_NAMES)}"
+        text = json.dumps(self.definition, ensure_ascii=False)
         with DURABLE_LOCK:
             _delete_retired()
-            self._host.set_rulesets({self.name: copy.deepcopy(definition)})
-            handle = self._host.get_ruleset(self.name)._handle
+            try:
+                handle = _engine.create_ruleset(name, text)
+            except Exception as exc:
+                raise EngineError(f"durable_rules refused the ruleset {name}: {exc}") from exc
+        self.name, self._handle = name, handle
         old = getattr(self, "_finalizer", None)
         # the callback holds the handle only, never self (which would keep self alive)
         self._finalizer = weakref.finalize(self, _retire, handle)
@@ -126,53 +140,140 @@ class DurableRuleset:
         with DURABLE_LOCK:
             _delete_retired()
 
-    def _action(self, rule_id: str) -> Callable[[Any], None]:
-        def run(c: Any) -> None:
-            try:
-                case = self._cases[c.m["sid"]]
-            except Exception:
-                return
-            case.ran = True
-            try:
-                if threading.get_ident() != case.thread:
-                    case.errors.append(f"rule {rule_id} ran on another thread")
-                case.fired.append(rule_id)
-            except Exception as exc:
-                case.errors.append(f"rule {rule_id} action failed: {exc!r}")
-
-        return run
-
     def evaluate(self, message: dict[str, Any]) -> list[str]:
-        """Ids of the rules that fired for message (a fresh sid), the guard rule excluded."""
-        sid = message["sid"]
+        """Ids of the rules that fired for message (with a fresh sid), the guard rule excluded."""
+        return self.evaluate_json(json.dumps(message, ensure_ascii=False), message["sid"])
+
+    def evaluate_json(self, text: str, sid: str) -> list[str]:
+        """evaluate() of a message already encoded as JSON (its sid given alongside)."""
+        case = _Case(sid)
         with DURABLE_LOCK:
-            _delete_retired()
-            case = self._cases[sid] = _Case()
+            if _RETIRED:
+                _delete_retired()
             try:
+                code, state = _engine.assert_fact(self._handle, text)
+            except BaseException as exc:
+                self._leak()  # a state may exist where no action ran: never delete it
+                raise EngineError(f"durable_rules failed: {exc}") from exc
+            if code != _OK:
+                self._leak()
+                raise EngineError(f"durable_rules did not take the case (result code {code})")
+            self._run_actions(_engine.start_action_for_state(self._handle, state), state, case)
+            self._finish(case)
+        return self._fired(case)
+
+    def evaluate_many(self, messages: Sequence[dict[str, Any]]) -> list[list[str]]:
+        """evaluate() for each message (distinct sids), posted to durable_rules together in
+        batches of at most BATCH_LIMIT: one JSON text and one call per batch."""
+        out: list[list[str]] = []
+        for start in range(0, len(messages), BATCH_LIMIT):
+            batch = messages[start:start + BATCH_LIMIT]
+            if len(batch) == 1:
+                out.append(self.evaluate(batch[0]))
+                continue
+            text = json.dumps(batch, ensure_ascii=False)
+            with DURABLE_LOCK:
+                if _RETIRED:
+                    _delete_retired()
+                cases = [_Case(m["sid"]) for m in batch]
+                self._cases.update((c.sid, c) for c in cases)
                 try:
-                    result = self._host.assert_fact(self.name, message)
-                except BaseException as exc:
-                    self._leak()  # a state may exist where no action ran: never delete it
-                    raise EngineError(f"durable_rules failed: {exc}") from exc
-                if not case.ran:
-                    self._leak()
-                    raise EngineError("durable_rules ran no action for the case")
-                self._host.delete_state(self.name, sid)
-                if case.errors:
-                    raise EngineError("; ".join(case.errors))
-                if result is None:
-                    raise EngineError("durable_rules deferred the case to another thread")
-                if isinstance(result, dict) and result.get("exception"):
-                    raise EngineError(f"durable_rules action failed: {result['exception']}")
-                if GUARD_RULE not in case.fired:
-                    raise EngineError("the guard rule did not fire for the case")
-            finally:
-                self._cases.pop(sid, None)
-        # a rule whose condition has alternatives fires once per matching branch: dedupe
-        return [r for r in dict.fromkeys(case.fired) if r != GUARD_RULE]
+                    try:
+                        code, _ = _engine.assert_facts(self._handle, text)
+                    except BaseException as exc:
+                        for _ in cases:
+                            self._leak()
+                        raise EngineError(f"durable_rules failed: {exc}") from exc
+                    if code != _OK:
+                        for _ in cases:
+                            self._leak()
+                        raise EngineError(f"durable_rules did not take the cases (result code {code})")
+                    errors: list[str] = []
+                    # every case's guard action is pending: take them until none is left
+                    while started := _engine.start_action(self._handle):
+                        state_json, action, state = started
+                        case = self._case_of(state_json)
+                        if case is None:  # its cases that ran no action are left, never deleted
+                            errors.append(f"durable_rules started an action for a state of no "
+                                          f"posted case: {state_json[:80]}")
+                            break
+                        self._run_actions((state_json, action), state, case)
+                    for case in cases:
+                        try:
+                            self._finish(case)
+                        except EngineError as exc:
+                            errors.append(str(exc))
+                    if errors:
+                        raise EngineError("; ".join(dict.fromkeys(errors)))
+                finally:
+                    for case in cases:
+                        self._cases.pop(case.sid, None)
+            out.extend(self._fired(case) for case in cases)
+        return out
+
+    def _case_of(self, state_json: str) -> _Case | None:
+        """The posted case whose state this is (its sid, read from the state's JSON)."""
+        match = _STATE_SID.search(state_json)
+        return self._cases.get(match.group(1)) if match else None
+
+    def _run_actions(self, started: tuple[str, str] | None, state: int, case: _Case) -> None:
+        """Take each action durable_rules starts for the case's state: note the rule by name, and
+        complete it (our rules do nothing but be noted, so the state is never written back)."""
+        sid_marker = f'"sid":"{case.sid}"'
+        actions, fired = self._actions, case.fired
+        while started is not None:
+            state_json, action = started
+            name = action[2:action.find('"', 2)]  # '{"r3":{"m":...}}': the name is the first key
+            rule = actions.get(name)
+            if rule is None or sid_marker not in state_json or threading.get_ident() != case.thread:
+                self._refuse(case, name, rule, action, state_json)
+            else:
+                case.ran = True
+                fired.append(rule)
+            more = _engine.complete_and_start_action(self._handle, state)
+            started = (state_json, more) if more else None
+
+    @staticmethod
+    def _refuse(case: _Case, name: str, rule: str | None, action: str, state_json: str) -> None:
+        """Record why an action is not the case's to take (a rule it names still ran)."""
+        if f'"sid":"{case.sid}"' not in state_json:
+            case.errors.append(f"durable_rules started {name or action[:40]!r} for another case "
+                               f"than {case.sid}")
+        elif rule is None:
+            case.errors.append(f"durable_rules started an action the ruleset does not have: {action[:80]}")
+        else:
+            case.ran = True
+            case.errors.append(f"rule {rule} ran on another thread")
+            case.fired.append(rule)
+
+    def _finish(self, case: _Case) -> None:
+        """Delete the case's state when that is safe; raise what went wrong with the case."""
+        if not case.ran:
+            self._leak()
+            raise EngineError("; ".join([*case.errors, "durable_rules ran no action for the case"]))
+        _engine.delete_state(self._handle, case.sid)
+        if case.errors:
+            raise EngineError("; ".join(case.errors))
+        if GUARD_RULE not in case.fired:
+            raise EngineError("the guard rule did not fire for the case")
+
+    @staticmethod
+    def _fired(case: _Case) -> list[str]:
+        # the guard fires last (its priority is the lowest); a rule whose condition has
+        # alternatives fires once per matching branch: dedupe
+        fired = case.fired
+        if fired[-1] == GUARD_RULE and GUARD_RULE not in fired[:-1]:
+            fired = fired[:-1]
+        else:
+            fired = [r for r in fired if r != GUARD_RULE]
+        return list(dict.fromkeys(fired)) if len(fired) > 1 else fired
 
     def _leak(self) -> None:
         self.leaked += 1
         if self.leaked >= LEAK_LIMIT:
             self.leaked = 0
             self._build()
+
+
+#: a state's JSON as durable_rules gives it: '{ "sid":"c12", "id":"sid-c12", "$s":1}'
+_STATE_SID = re.compile(r'"sid":"((?:[^"\\]|\\.)*)"')

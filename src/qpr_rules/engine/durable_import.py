@@ -41,3 +41,15 @@ def import_durable_engine() -> ModuleType:
         raise ImportError(f"durable_rules could not be imported on Python {sys.version.split()[0]}: "
                           f"{exc}") from exc
     return engine
+
+
+def import_durable_c_engine() -> ModuleType:
+    """durable_rules' C engine, `durable_rules_engine`, which engine/durable_host.py drives
+    directly, without its Python host (the shim is loaded first where needed)."""
+    load_pyeval_shim()
+    try:
+        import durable_rules_engine  # type: ignore[import-not-found]  # a C extension without stubs
+    except ImportError as exc:  # pragma: no cover - depends on the interpreter and the build
+        raise ImportError(f"durable_rules' engine could not be imported on Python "
+                          f"{sys.version.split()[0]}: {exc}") from exc
+    return durable_rules_engine

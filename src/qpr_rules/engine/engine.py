@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
@@ -19,7 +19,7 @@ from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule
 from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
-from qpr_rules.engine.messages import to_message
+from qpr_rules.engine.message_writer import MessageWriter
 from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
@@ -75,6 +75,7 @@ class _DecisionRuntime:
     def __init__(self, spec: DecisionSpec, policies: PolicySet, durable: bool) -> None:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
+        self.messages = MessageWriter(spec.fact_model, self.list_paths)
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
                                    tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
@@ -84,6 +85,11 @@ class _DecisionRuntime:
                                          spec.decision.id)
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self._wants_durable = durable  # the fast path never registers a ruleset
+        self.fast = not durable
+        #: pydantic's validator of the decision's facts, called directly for a dict (the same
+        #: call model_validate makes, without its per-call checks of its keyword arguments)
+        self.validate_dict: Callable[[dict[str, Any]], FactModel] = \
+            spec.fact_model.__pydantic_validator__.validate_python
         self._rulesets: list[DurableRuleset] | None = None
 
     @property
@@ -108,11 +114,12 @@ class _DecisionRuntime:
         rulesets = self.rulesets
         return rulesets[0] if rulesets else None
 
-    def evaluate(self, message: dict[str, Any]) -> list[str]:
+    def evaluate(self, message: str, sid: str) -> list[str]:
+        """The rules durable_rules fires for one message (its JSON text, and its sid)."""
         rulesets = self.rulesets
         if len(rulesets) == 1:
-            return rulesets[0].evaluate(message)
-        return [rule for ruleset in rulesets for rule in ruleset.evaluate(message)]
+            return rulesets[0].evaluate_json(message, sid)
+        return [rule for ruleset in rulesets for rule in ruleset.evaluate_json(message, sid)]
 
     def close(self) -> None:
         for ruleset in self._rulesets or []:
@@ -221,25 +228,29 @@ class Engine:
                 facts = _given_fields(facts)
             return model.model_validate(facts)
         except ValidationError as exc:
-            located = located_fact_errors(exc, model)
-            raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
+            raise _facts_error(decision_id, model, exc) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
         the answer is then the decision's on_error outcome (deny for placements), with the
         error as the reason. Raises UnknownDecisionError for an unknown decision id."""
-        runtime = self._runtime(decision_id)
-        spec = runtime.spec.decision
+        runtime = self._runtimes.get(decision_id) or self._runtime(decision_id)
         model: FactModel | None = None
         try:
-            model = self.validate_facts(decision_id, facts)
+            if type(facts) is dict:  # the common case, validated without a detour
+                try:
+                    model = runtime.validate_dict(facts)
+                except ValidationError as exc:
+                    raise _facts_error(decision_id, runtime.spec.fact_model, exc) from None
+            else:
+                model = self.validate_facts(decision_id, facts)
             decision = self._decide(runtime, model)
         except FactsError as exc:
             decision = self._error(runtime, "the facts are invalid", exc.errors)
         except EngineError as exc:
             decision = self._error(runtime, "evaluation failed", [str(exc)])
         except Exception as exc:  # fail closed on anything unforeseen, too
-            decision = self._error(runtime, f"evaluation failed in {spec.id}", [repr(exc)])
+            decision = self._error(runtime, f"evaluation failed in {decision_id}", [repr(exc)])
         return decision if self._log is None else self._logged(runtime, model, decision)
 
     def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision) -> Decision:
@@ -268,20 +279,22 @@ class Engine:
         )
 
     def _decide(self, runtime: _DecisionRuntime, model: FactModel) -> Decision:
-        mask = runtime.compiled.mask(model)
-        if runtime.durable is None:  # the fast path, chosen explicitly
-            return runtime.answers.decision(mask, model)
-        facts = model.model_dump(mode="python")
+        if runtime.fast:  # the fast path, chosen explicitly
+            return runtime.answers.decision(runtime.compiled.mask(model), model)
+        sid = f"c{next(_CASES)}"
         # the message first: it checks the limits, which keep date arithmetic in range too
-        message = to_message(facts, runtime.list_paths, f"c{next(_CASES)}")
-        fired_ids = runtime.evaluate(message)
-        compiled_ids = runtime.answers.fired_ids(mask)
-        if set(fired_ids) != set(compiled_ids):
+        fired_ids = runtime.evaluate(runtime.messages.json(model, sid), sid)
+        mask = runtime.compiled.mask(model)
+        try:
+            durable_mask = runtime.answers.mask_of(fired_ids)
+        except KeyError as exc:
+            raise EngineError(f"durable_rules fired a rule the decision does not have: {exc}") from None
+        if durable_mask != mask:
             raise EngineError(
                 "durable_rules and the compiled evaluator disagree: durable fired "
-                f"{sorted(fired_ids)}, compiled fired {sorted(compiled_ids)}"
+                f"{sorted(fired_ids)}, compiled fired {sorted(runtime.answers.fired_ids(mask))}"
             )
-        return runtime.answers.decision(mask, model, facts)
+        return runtime.answers.decision(mask, model)
 
     def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
                     jobs: int = 1) -> Iterator[Decision]:
@@ -326,6 +339,11 @@ def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, .
         for item in items or ():
             out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
     return tuple(out)
+
+
+def _facts_error(decision_id: str, model: type[FactModel], exc: ValidationError) -> FactsError:
+    located = located_fact_errors(exc, model)
+    return FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located])
 
 
 def _given_fields(value: Any) -> Any:

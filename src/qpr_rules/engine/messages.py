@@ -101,3 +101,4 @@ def to_message(facts: Mapping[str, Any], list_paths: list[str], case_id: str) ->
     message["sid"] = case_id
     message["id"] = case_id
     return message
+

@@ -79,23 +79,28 @@ class Home(DerivedFactModel):
 
     # Derived from children_placed, never given: durable_rules cannot compare a list's items
     # with another fact, so rules on the children already placed read these instead.
+    # (read on every decision: written for speed, a list rather than a generator, and no work
+    # at all for a home with no child placed)
     @computed_field  # type: ignore[prop-decorator]
     @property
     def youngest_placed_age(self) -> int | None:
         """Age of the youngest child already placed (absent when none is)."""
-        return min((c.age for c in self.children_placed), default=None)
+        children = self.children_placed
+        return min([c.age for c in children]) if children else None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def oldest_placed_age(self) -> int | None:
         """Age of the oldest child already placed (absent when none is)."""
-        return max((c.age for c in self.children_placed), default=None)
+        children = self.children_placed
+        return max([c.age for c in children]) if children else None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def genders_placed(self) -> list[Gender]:
         """Genders of the children already placed, each once."""
-        return sorted({c.gender for c in self.children_placed})
+        children = self.children_placed
+        return sorted({c.gender for c in children}) if children else []
 
 
 class Placement(FactModel):

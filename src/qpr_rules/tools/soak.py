@@ -29,7 +29,6 @@ from pydantic import ValidationError
 
 from qpr_rules.analysis.generate import generate
 from qpr_rules.engine.engine import Engine
-from qpr_rules.engine.messages import to_message
 from qpr_rules.errors import EngineError
 
 
@@ -57,7 +56,8 @@ def soak_decision(engine: Engine, decision_id: str, cases: int, seed: int = 0, k
     while result.cases < cases:
         raw = generate(model, rnd)
         try:
-            facts = model.model_validate(raw).model_dump(mode="python")
+            validated = model.model_validate(raw)
+            facts = validated.model_dump(mode="python")
         except ValidationError:
             result.skipped += 1
             if result.skipped > 20 * cases + 1000:
@@ -67,7 +67,7 @@ def soak_decision(engine: Engine, decision_id: str, cases: int, seed: int = 0, k
         sid = f"soak{result.cases}"
         reference = {r.compiled.id for r in runtime.rules if r.check(facts)}
         try:
-            fired = set(runtime.evaluate(to_message(facts, runtime.list_paths, sid)))
+            fired = set(runtime.evaluate(runtime.messages.json(validated, sid), sid))
         except EngineError as exc:
             if len(result.errors) < keep:
                 result.errors.append(f"{exc} for {json.dumps(raw, default=str)}")
