@@ -287,8 +287,8 @@ class Engine:
         mask = runtime.compiled.mask(model)
         try:
             durable_mask = runtime.answers.mask_of(fired_ids)
-        except KeyError as exc:
-            raise EngineError(f"durable_rules fired a rule the decision does not have: {exc}") from None
+        except KeyError:  # a rule the decision does not have: never an agreement
+            durable_mask = -1
         if durable_mask != mask:
             raise EngineError(
                 "durable_rules and the compiled evaluator disagree: durable fired "
