@@ -14,8 +14,8 @@ regression test in tests/test_durable_guards.py:
   matching the case marker, so an action always runs; if it did not, the state is left
   (counted as leaked) rather than deleted;
 - at most 1,024 live sids per ruleset: one sid per case, deleted after the case, under a
-  lock, so at most one is live (a batch holds at most BATCH_LIMIT); leaked sids are counted and
-  the ruleset is rebuilt under a new name long before the limit;
+  lock, so at most one is live; leaked sids are counted and the ruleset is rebuilt under a new
+  name long before the limit;
 - timer threads that run actions on other threads: no Host is made, so no timer thread is
   started; each action is taken by the thread that posted the case, and an action that is not
   the case's (another thread's, another sid's) is an error;
@@ -54,8 +54,6 @@ _NAMES = itertools.count()
 GUARD_RULE = "__case__"
 #: Rebuild the ruleset when this many sids could not be deleted (durable allows 1,024 live).
 LEAK_LIMIT = 256
-#: Most cases posted in one batch: their states are live together until the batch is read.
-BATCH_LIMIT = 64
 #: assert_fact's result codes (durable_rules' rules.h): 0 matched and queued actions,
 #: 1 no rule matched the fact (our guard rule always does, so this is an error here).
 _OK = 0
@@ -98,7 +96,11 @@ class _Case:
 
 
 class DurableRuleset:
-    """One decision's rules registered in durable_rules' C engine, one case (or a batch) at a time."""
+    """One decision's rules registered in durable_rules' C engine, evaluated one case at a time.
+
+    Cases are posted one by one: durable_rules' batched posts (assert_facts, then start_action
+    for each state) measured slower per case (13.7 us at 8 a batch, 15.7 us at 64) than single
+    posts (11.2 us), so a batch gains nothing here (docs/benchmarks.md)."""
 
     def __init__(self, label: str, rules: Sequence[CompiledDurableRule]) -> None:
         self._label = re.sub(r"[^a-zA-Z0-9_]", "_", label)
@@ -106,7 +108,6 @@ class DurableRuleset:
         # action name in durable_rules -> rule id (short names: they lead every action's JSON)
         self._actions = {f"r{i}": rule.rule_id for i, rule in enumerate(self._rules)}
         self._actions[GUARD_RULE] = GUARD_RULE
-        self._cases: dict[str, _Case] = {}
         self.leaked = 0
         self._build()
 
@@ -161,60 +162,6 @@ class DurableRuleset:
             self._run_actions(_engine.start_action_for_state(self._handle, state), state, case)
             self._finish(case)
         return self._fired(case)
-
-    def evaluate_many(self, messages: Sequence[dict[str, Any]]) -> list[list[str]]:
-        """evaluate() for each message (distinct sids), posted to durable_rules together in
-        batches of at most BATCH_LIMIT: one JSON text and one call per batch."""
-        out: list[list[str]] = []
-        for start in range(0, len(messages), BATCH_LIMIT):
-            batch = messages[start:start + BATCH_LIMIT]
-            if len(batch) == 1:
-                out.append(self.evaluate(batch[0]))
-                continue
-            text = json.dumps(batch, ensure_ascii=False)
-            with DURABLE_LOCK:
-                if _RETIRED:
-                    _delete_retired()
-                cases = [_Case(m["sid"]) for m in batch]
-                self._cases.update((c.sid, c) for c in cases)
-                try:
-                    try:
-                        code, _ = _engine.assert_facts(self._handle, text)
-                    except BaseException as exc:
-                        for _ in cases:
-                            self._leak()
-                        raise EngineError(f"durable_rules failed: {exc}") from exc
-                    if code != _OK:
-                        for _ in cases:
-                            self._leak()
-                        raise EngineError(f"durable_rules did not take the cases (result code {code})")
-                    errors: list[str] = []
-                    # every case's guard action is pending: take them until none is left
-                    while started := _engine.start_action(self._handle):
-                        state_json, action, state = started
-                        case = self._case_of(state_json)
-                        if case is None:  # its cases that ran no action are left, never deleted
-                            errors.append(f"durable_rules started an action for a state of no "
-                                          f"posted case: {state_json[:80]}")
-                            break
-                        self._run_actions((state_json, action), state, case)
-                    for case in cases:
-                        try:
-                            self._finish(case)
-                        except EngineError as exc:
-                            errors.append(str(exc))
-                    if errors:
-                        raise EngineError("; ".join(dict.fromkeys(errors)))
-                finally:
-                    for case in cases:
-                        self._cases.pop(case.sid, None)
-            out.extend(self._fired(case) for case in cases)
-        return out
-
-    def _case_of(self, state_json: str) -> _Case | None:
-        """The posted case whose state this is (its sid, read from the state's JSON)."""
-        match = _STATE_SID.search(state_json)
-        return self._cases.get(match.group(1)) if match else None
 
     def _run_actions(self, started: tuple[str, str] | None, state: int, case: _Case) -> None:
         """Take each action durable_rules starts for the case's state: note the rule by name, and
@@ -275,5 +222,3 @@ class DurableRuleset:
             self._build()
 
 
-#: a state's JSON as durable_rules gives it: '{ "sid":"c12", "id":"sid-c12", "$s":1}'
-_STATE_SID = re.compile(r'"sid":"((?:[^"\\]|\\.)*)"')
