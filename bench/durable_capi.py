@@ -1,20 +1,12 @@
-"""Prototype for issue 12 item 3 (bench only, not used by the library): durable_rules driven
-through its C extension (`durable_rules_engine`) directly instead of its Python host.
+"""The raw durable_rules baseline of bench_placement.py (bench only): the same rules registered
+in durable_rules' C extension (`durable_rules_engine`) and driven with the least work a case can
+take: its message dumped to JSON once, asserted into a fresh state, each action read by name (the
+first key of its JSON) and completed, the state deleted. The guard rule and case marker are kept
+(deleting a state where no action ran crashes durable_rules); nothing else of the library's host
+(engine/durable_host.py) is: no leak counter, no thread or case checks, no limits.
 
-What the host does per case, and what this prototype keeps or drops:
-
-- host: `assert_fact` json.dumps the message, the C engine matches, then for each action
-  the host json.loads the state and the message, builds a Closure, runs the Python action,
-  json.dumps the state back (`update_state`) and calls `complete_and_start_action`;
-- here: the message is dumped once; for each action only its *name* is read (the first key of
-  the message JSON; the state is never decoded or written back, since our actions do not change
-  it); `complete_and_start_action` continues; then `delete_state`. The guard rule (an action
-  always runs, so deleting the state is safe) and the case marker are kept; the process lock,
-  leak counter and thread check would be the same few lines as in durable_host.py.
-
-`CApiRuleset.evaluate(message)` returns the ids of the rules that fired, like
-`DurableRuleset.evaluate`; the benchmark checks it against the hand-written rules on every case
-before timing it.
+`CApiRuleset.evaluate(message_json, sid)` returns the ids of the rules that fired; the benchmark
+checks it against the hand-written rules on every case before timing it.
 """
 
 from __future__ import annotations
