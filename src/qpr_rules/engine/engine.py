@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
@@ -346,14 +346,9 @@ def _facts_error(decision_id: str, model: type[FactModel], exc: ValidationError)
     return FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located])
 
 
-def _given_fields(value: Any) -> Any:
+def _given_fields(value: FactModel) -> dict[str, Any]:
     """A fact model instance as plain data for validating again: its declared fields only, at
-    every level (derived, computed fields are left out; an unset field is left absent)."""
-    if isinstance(value, BaseModel):
-        return {name: _given_fields(getattr(value, name)) for name in type(value).model_fields
-                if hasattr(value, name)}
-    if isinstance(value, (list, tuple)):
-        return [_given_fields(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _given_fields(v) for k, v in value.items()}
-    return value
+    every level (derived, computed fields are left out; a field never set is left absent, so a
+    model_construct() without a required field is refused). pydantic's own dump, which walks
+    the instance in Rust: it does not check the values (warnings off), validation does."""
+    return value.model_dump(mode="python", exclude_computed_fields=True, warnings=False)
