@@ -272,10 +272,20 @@ def test_facts_just_inside_the_limits_are_decided() -> None:
 
 
 def test_a_message_too_large_for_durable_rules_fails_closed() -> None:
-    engine = Engine.load(ROOT / "tests" / "fixtures" / "tiny")
-    children = [{"age": 3, "gender": "male"}] * 700_000  # ~17 MB as a message, every text short
-    decision = engine.decide("tiny.placement", placement_facts(children_placed=children))
+    # qpr.placement reads the children placed (it counts them), so all of them are posted
+    children = [{"age": 3, "gender": "male"}] * 700_000  # ~19 MB as a message, every text short
+    decision = Engine.from_bundled().decide("qpr.placement", placement_facts(children_placed=children))
     assert decision.status == "error" and "durable_rules takes at most 16,777,214 (error 314)" in decision.reason
+
+
+def test_facts_no_rule_reads_are_not_posted_so_their_size_is_no_limit() -> None:
+    # tiny.placement reads no child placed: durable_rules gets none of them (each value is still
+    # checked against the limits), and the case is decided as the compiled evaluator decides it
+    children = [{"age": 3, "gender": "male"}] * 700_000
+    facts = placement_facts(children_placed=children)
+    durable = Engine.load(ROOT / "tests" / "fixtures" / "tiny").decide("tiny.placement", facts)
+    fast = Engine.load(ROOT / "tests" / "fixtures" / "tiny", evaluator="compiled").decide("tiny.placement", facts)
+    assert durable.status == "decided" and durable.to_json() == fast.to_json()
 
 
 def test_limits_are_what_the_docs_say() -> None:

@@ -27,27 +27,52 @@ PLACEMENT: dict[str, Any] = {
 }
 
 
-def _checked(model: Any, sid: str) -> str:
-    """The message as to_message builds it, value by value, in the same JSON form."""
+def _checked(model: Any, sid: str, writer: MessageWriter | None = None) -> str:
+    """The message as to_message builds it, value by value (of it, what writer writes), in the
+    same JSON form."""
     paths = list_paths(type(model))
-    return json.dumps(to_message(model.model_dump(mode="python"), paths, sid), ensure_ascii=False,
-                      separators=(",", ":"))
+    message = to_message(model.model_dump(mode="python"), paths, sid)
+    if writer is not None:
+        message = writer.written(message)
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("decision_id", ENGINE.decision_ids)
 def test_the_written_message_is_to_messages_message_key_for_key(decision_id: str) -> None:
     model_type = ENGINE.fact_model(decision_id)
-    writer = MessageWriter(model_type, list_paths(model_type))
+    whole = MessageWriter(model_type, list_paths(model_type))
+    engines = ENGINE._runtimes[decision_id].messages  # what decide() posts: the facts the rules read
     bound = max_properties(model_type)
     assert bound is not None
     cases = sample(model_type, 150, seed=11)
     assert len(cases) >= 100
     for i, facts in enumerate(cases):
         model = model_type.model_validate(facts)
-        written = writer.json(model, f"c{i}")
+        written = whole.json(model, f"c{i}")
         # compared as text: the same keys, in the same order, with the same values
         assert json.dumps(json.loads(written), separators=(",", ":")) == _checked(model, f"c{i}")
-        assert _properties(json.loads(written)) <= bound + len(writer.list_paths) + 3
+        assert _properties(json.loads(written)) <= bound + len(whole.list_paths) + 3
+        read = engines.json(model, f"c{i}")
+        assert json.dumps(json.loads(read), separators=(",", ":")) == _checked(model, f"c{i}", engines)
+
+
+def test_durable_rules_gets_the_facts_the_rules_read_and_every_fact_is_limit_checked() -> None:
+    writer = ENGINE._runtimes["qpr.placement"].messages
+    model = PlacementRequest.model_validate(PLACEMENT)
+    message = json.loads(writer.json(model, "c1"))
+    # placement.date, child.id, home.id, home.approval are read by no placement rule (hold_state,
+    # derived from the dates, is): left out; the lengths of the lists read are kept
+    assert message == {"placement": {"status": "proposed", "cleared_with_pco": True},
+                       "child": {"age": 7, "gender": "female"},
+                       "home": {"approval_status": "active", "children_placed": [{"age": 3, "gender": "male"}],
+                                "youngest_placed_age": 3, "oldest_placed_age": 3, "genders_placed": ["male"]},
+                       "hold_state": "none", "__len__home__children_placed": 1, "__len__home__genders_placed": 1,
+                       "__qpr__": 1, "sid": "c1", "id": "c1"}
+    too_long = PlacementRequest.model_validate({**PLACEMENT, "home": {**PLACEMENT["home"], "id": "x" * 70_000}})
+    with pytest.raises(EngineError, match=r"home\.id: the text is 70,000 bytes long"):
+        writer.json(too_long, "c2")
+    decision = Engine.from_bundled().decide("qpr.placement", too_long)
+    assert decision.status == "error" and "home.id: the text is 70,000 bytes long" in decision.reason
 
 
 def _properties(message: dict[str, Any]) -> int:

@@ -25,7 +25,7 @@ from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import located_fact_errors
-from qpr_rules.policy.conditions import Condition
+from qpr_rules.policy.conditions import Condition, fact_paths
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
 
@@ -75,7 +75,9 @@ class _DecisionRuntime:
     def __init__(self, spec: DecisionSpec, policies: PolicySet, durable: bool) -> None:
         self.spec = spec
         self.list_paths = list_paths(spec.fact_model)
-        self.messages = MessageWriter(spec.fact_model, self.list_paths)
+        # durable_rules gets the facts the rules read (every fact is still limit-checked)
+        self.messages = MessageWriter(spec.fact_model, self.list_paths,
+                                      {p for r in spec.rules for p in fact_paths(r.condition)})
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
                                    tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
