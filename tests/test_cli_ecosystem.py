@@ -95,6 +95,17 @@ def test_decide_imports_only_what_it_needs() -> None:
                 or ".".join(m.split(".")[:3]) in never}
 
 
+def test_main_leaves_a_callers_garbage_collector_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """The collector is tuned for the `qpr-rules` process only (main() without argv)."""
+    import gc
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main(["list", "--decisions"])
+    assert "qpr.placement" in capsys.readouterr().out
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
 def test_every_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     commands = _commands(cli)
     assert {("decide",), ("list",), ("fmt",), ("schema", "facts")} <= set(commands)
