@@ -95,6 +95,20 @@ def test_decide_imports_only_what_it_needs() -> None:
                 or ".".join(m.split(".")[:3]) in never}
 
 
+def test_no_command_module_imports_test_tools() -> None:
+    """Every command's module, imported as `qpr-rules` would, brings in neither pytest nor
+    hypothesis (the pytest plugin is loaded by pytest alone), nor z3 (imported when prove runs)."""
+    from qpr_rules.cli.app import COMMAND_MODULES
+
+    modules = sorted({f"qpr_rules.cli.{m}" for ms in COMMAND_MODULES.values() for m in ms})
+    code = f"import sys; import {', '.join(modules)}; print(' '.join(sys.modules))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert set(modules) <= loaded
+    assert not {m for m in loaded if m.split(".")[0] in {"pytest", "_pytest", "hypothesis", "z3"}
+                or m == "qpr_rules.pytest_plugin"}
+
+
 def test_main_leaves_a_callers_garbage_collector_alone(capsys: pytest.CaptureFixture[str]) -> None:
     """The collector is tuned for the `qpr-rules` process only (main() without argv)."""
     import gc
