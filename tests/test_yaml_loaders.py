@@ -112,11 +112,15 @@ def test_the_c_composer_never_sees_an_anchor_or_alias(text: str, applies: bool) 
 
 
 def test_bundled_policies_are_read_by_the_c_composer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load time depends on it (issue 12: under 150 ms); a file read by the Python composer is
+    still read correctly, only twice as slowly."""
     calls = _Calls(monkeypatch)
-    paths = sorted((ROOT / "policies").glob("*.yaml"))
-    for path in paths:
+    for path in sorted((ROOT / "policies").glob("*.yaml")):
         yaml_source.load_yaml_file(path)
-    assert (calls.c, calls.python) == ([True] * len(paths), [])
+        assert (calls.c, calls.python) == ([True], []), (
+            f"{path.name} is read by the slower Python composer: it holds `&` or `*` before a "
+            "non-blank character (an anchor or alias to YAML; write `and`, or a space after it)")
+        calls.c.clear()
 
 
 def _tree(node: Any) -> Any:
