@@ -63,6 +63,63 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
     return found
 
 
+def test_every_command_is_imported_from_the_module_that_defines_it() -> None:
+    """main imports a command's module only when that command runs (COMMAND_MODULES): a command
+    missing there, or listed under the wrong module, would not be found."""
+    from qpr_rules.cli import analyst, core, coverage, prove  # noqa: F401  (registers the commands)
+    from qpr_rules.cli.app import COMMAND_MODULES
+
+    assert set(COMMAND_MODULES) == set(cli.commands)
+    for name, command in cli.commands.items():
+        defined = {c.callback.__module__ for c in [command, *getattr(command, "commands", {}).values()]
+                   if c.callback is not None}
+        assert defined == {f"qpr_rules.cli.{m}" for m in COMMAND_MODULES[name]}, name
+
+
+def test_decide_imports_only_what_it_needs() -> None:
+    """`qpr-rules decide` answers without importing the analyst and test tools (scenarios,
+    coverage, analysis, z3, pytest, hypothesis) or the other commands' modules."""
+    code = ("import sys; from qpr_rules.cli.app import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, "decide", "qpr.placement", "--facts",
+                          str(ROOT / "examples" / "placement_home_on_hold.yaml")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("deny (decided)")
+    loaded = set(out.stderr.split())
+    assert "qpr_rules.cli.core" in loaded
+    never = {"pytest", "_pytest", "hypothesis", "z3", "qpr_rules.pytest_plugin", "qpr_rules.scenarios",
+             "qpr_rules.coverage", "qpr_rules.analysis", "qpr_rules.tools", "qpr_rules.cli.analyst",
+             "qpr_rules.cli.coverage", "qpr_rules.cli.prove", "qpr_rules.cli.batch", "multiprocessing"}
+    assert not {m for m in loaded if m.split(".")[0] in never or ".".join(m.split(".")[:2]) in never
+                or ".".join(m.split(".")[:3]) in never}
+
+
+def test_no_command_module_imports_test_tools() -> None:
+    """Every command's module, imported as `qpr-rules` would, brings in neither pytest nor
+    hypothesis (the pytest plugin is loaded by pytest alone), nor z3 (imported when prove runs)."""
+    from qpr_rules.cli.app import COMMAND_MODULES
+
+    modules = sorted({f"qpr_rules.cli.{m}" for ms in COMMAND_MODULES.values() for m in ms})
+    code = f"import sys; import {', '.join(modules)}; print(' '.join(sys.modules))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert set(modules) <= loaded
+    assert not {m for m in loaded if m.split(".")[0] in {"pytest", "_pytest", "hypothesis", "z3"}
+                or m == "qpr_rules.pytest_plugin"}
+
+
+def test_main_leaves_a_callers_garbage_collector_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """The collector is tuned for the `qpr-rules` process only (main() without argv)."""
+    import gc
+
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main(["list", "--decisions"])
+    assert "qpr.placement" in capsys.readouterr().out
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
 def test_every_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     commands = _commands(cli)
     assert {("decide",), ("list",), ("fmt",), ("schema", "facts")} <= set(commands)

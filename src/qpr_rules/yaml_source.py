@@ -29,6 +29,7 @@ MAX_DEPTH = 64
 Loc = tuple[str | int, ...]
 _PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
                         ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -73,8 +74,15 @@ _AMBIGUOUS = [
 ]
 
 
+#: Every pattern above needs its first character in this set: a value that starts with anything
+#: else (most policy text) is not ambiguous, without running six regular expressions on it.
+_AMBIGUOUS_FIRST = frozenset("yYnNoO+-0123456789")
+
+
 def ambiguous_scalar(value: str) -> str | None:
     """Why a plain (unquoted) scalar is ambiguous between YAML 1.1 and 1.2, or None."""
+    if not value or value[0] not in _AMBIGUOUS_FIRST:
+        return None
     for pattern, why in _AMBIGUOUS:
         if pattern.fullmatch(value):
             shown = value if len(value) <= 40 else value[:40] + "..."
@@ -90,10 +98,12 @@ class _Builder:
     def __init__(self, smap: SourceMap) -> None:
         self.smap = smap
         self.problems: list[Problem] = []
-        self._scalars = _ScalarLoader("")  # one constructor for every scalar of the file
+        self._scalars = _ScalarLoader("")  # one constructor for the file's non-text scalars
 
     def build(self, node: Node, loc: Loc, depth: int = 0) -> Any:
-        self.smap.positions.setdefault(loc, _pos(node))
+        positions = self.smap.positions
+        if loc not in positions:
+            positions[loc] = _pos(node)
         if depth > MAX_DEPTH:
             self._error(node, f"nesting deeper than {MAX_DEPTH} levels; flatten the structure")
             return None
@@ -113,6 +123,7 @@ class _Builder:
                     self._error(key_node, "mapping keys must be plain scalars")
                     continue
                 key = self._scalar(key_node)
+                key_pos = _pos(key_node)
                 if key in seen:
                     line, col = seen[key]
                     self._error(
@@ -121,10 +132,16 @@ class _Builder:
                         "each key may appear once in a mapping: merge the two or rename one",
                     )
                     continue
-                seen[key] = _pos(key_node)
-                self.smap.positions[(*loc, key)] = _pos(value_node)
-                self.smap.positions.setdefault((*loc, key, "__key__"), _pos(key_node))
-                out[key] = self.build(value_node, (*loc, key), depth + 1)
+                seen[key] = key_pos
+                here = (*loc, key)
+                positions[here] = _pos(value_node)
+                key_loc = (*here, "__key__")
+                if key_loc not in positions:
+                    positions[key_loc] = key_pos
+                if type(value_node) is ScalarNode and depth < MAX_DEPTH and value_node.tag in _PLAIN_TAGS:
+                    out[key] = self._scalar(value_node)  # build()'s checks, inline: most values are text
+                else:
+                    out[key] = self.build(value_node, here, depth + 1)
             return out
         self._error(node, f"unsupported YAML node {type(node).__name__}")
         return None
@@ -134,6 +151,8 @@ class _Builder:
         if not node.style and (why := ambiguous_scalar(node.value)):
             self._error(node, why)
             return None
+        if node.tag == _STR_TAG:  # what SafeConstructor gives for text, without its dispatch
+            return node.value
         try:
             return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
@@ -184,8 +203,9 @@ _CParser: Any = _libyaml_parser()
 
 #: Parse with libyaml's parser when PyYAML has it (the bundled policies load several times
 #: faster); the composing above it is the same Python code either way, so anchors, aliases,
-#: tags, duplicate keys, depth and size are refused identically. tests/test_yaml_loaders.py runs
-#: the hostile-file tests under both; set False to use the pure-Python parser only.
+#: tags, duplicate keys, depth and size are refused identically (libyaml's own composer, below,
+#: only accepts). tests/test_yaml_loaders.py runs the hostile-file tests under each path; set
+#: False to use the pure-Python parser only.
 USE_LIBYAML = _CParser is not None
 
 
@@ -227,11 +247,93 @@ def _compose(text: str) -> tuple[_ScalarLoader, Node | None]:
     return _compose_with(_ScalarLoader, text)
 
 
+# The fast path: libyaml composes the whole tree in C (the Python composer above costs as much
+# as the parse itself). libyaml's composer expands aliases and forgets anchors, so it is used
+# only on text that cannot hold either: an anchor or alias is `&` or `*` directly followed by
+# its name, and text with no `&` or `*` before a non-blank character has neither. It recurses in
+# C, so it is used only where libyaml refuses nesting deeper than about a thousand levels
+# (`_libyaml_bounds_nesting`); deeper text would otherwise overflow the C stack. And it is used
+# only to accept: a document it cannot compose, or whose tree the builder finds any problem in
+# (a tag, a duplicate key, depth, an ambiguous or invalid value, an empty file), is read again
+# by the path above, so every refusal, its message and its position are the ones that path
+# gives. What it accepts, the path above accepts alike: tests/test_yaml_loaders.py compares the
+# two trees on every YAML file in the repository and on edge cases.
+_ANCHOR_OR_ALIAS = re.compile(r"[&*]\S")
+
+#: Compose in C where the text allows (above); False: always the Python composer.
+USE_C_COMPOSER = _CParser is not None
+
+
+if _CParser is not None:
+
+    class _CComposer(_CParser, Resolver):
+        """libyaml's parser and composer with PyYAML's tag resolver, and no constructor."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Resolver.__init__(self)
+
+        def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+            """Resolver.resolve, answering at once for a scalar that no implicit resolver can
+            claim (quoted, or plain and starting with a character none is registered for)."""
+            if (kind is ScalarNode and not self.yaml_path_resolvers and value
+                    and (not implicit[0] or (value[0] not in self.yaml_implicit_resolvers
+                                             and None not in self.yaml_implicit_resolvers))):
+                return self.DEFAULT_SCALAR_TAG
+            return Resolver.resolve(self, kind, value, implicit)
+
+
+def _compose_in_c(text: str) -> Node | None:
+    return _CComposer(text).get_single_node()
+
+
+_NESTING_BOUNDED: bool | None = None
+
+
+def _libyaml_bounds_nesting() -> bool:
+    """Whether this libyaml refuses deep nesting (the one here stops at 1,000 levels; a build
+    without the limit would not), found once per process by composing a document 1,100 levels
+    deep: about a millisecond, and harmless for the C stack either way."""
+    global _NESTING_BOUNDED
+    if _NESTING_BOUNDED is None:
+        depth = 1100
+        try:
+            _compose_in_c("[" * depth + "]" * depth)
+            _NESTING_BOUNDED = False
+        except yaml.YAMLError:
+            _NESTING_BOUNDED = True
+    return _NESTING_BOUNDED
+
+
+def _c_composer_applies(text: str) -> bool:
+    if not (USE_C_COMPOSER and USE_LIBYAML and _CParser is not None):
+        return False
+    if ("&" in text or "*" in text) and _ANCHOR_OR_ALIAS.search(text):
+        return False
+    return _libyaml_bounds_nesting()
+
+
+def _load_fast(text: str, file: str) -> tuple[Any, SourceMap] | None:
+    """The document read by the C composer, or None where the reference path must read it."""
+    try:
+        node = _compose_in_c(text)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if node is None:
+        return None
+    smap = SourceMap(file)
+    builder = _Builder(smap)
+    data = builder.build(node, ())
+    return None if builder.problems else (data, smap)
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise PolicyError listing every problem found."""
-    smap = SourceMap(file)
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Problem(file, 1, 1, f"file is larger than {MAX_BYTES} bytes")])
+    if _c_composer_applies(text) and (done := _load_fast(text, file)) is not None:
+        return done
+    smap = SourceMap(file)
     try:
         loader, node = _compose(text)
     except yaml.MarkedYAMLError as exc:

@@ -17,6 +17,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel
+from pydantic.fields import ComputedFieldInfo
+from pydantic_core import PydanticUndefined
 
 from qpr_rules._suggest import did_you_mean
 
@@ -91,6 +93,17 @@ def type_of(annotation: object, optional: bool = False) -> FieldType:
     raise PathError(f"unsupported field type {inner!r}")
 
 
+def _computed_return_type(computed: ComputedFieldInfo) -> object:
+    """The declared return type of a computed field. pydantic fills return_type in when it builds
+    the model's schema; a model whose build is deferred (built on its first validation) has only
+    the property's annotation until then, read here the way pydantic reads it."""
+    if computed.return_type is not PydanticUndefined:
+        return computed.return_type
+    prop = computed.wrapped_property
+    fget = prop.fget if isinstance(prop, property) else getattr(prop, "func", prop)
+    return typing.get_type_hints(fget, include_extras=True)["return"]
+
+
 @functools.cache  # models are classes, fixed once defined; the loader asks for each many times
 def field_types(model: type[BaseModel]) -> Mapping[str, tuple[FieldType, bool]]:
     """Each field of model, given or computed (a pydantic computed_field, such as a list's
@@ -100,7 +113,7 @@ def field_types(model: type[BaseModel]) -> Mapping[str, tuple[FieldType, bool]]:
         ft = type_of(info.annotation)
         out[name] = (ft, ft.optional or (not info.is_required() and info.default is None))
     for name, computed in model.model_computed_fields.items():
-        ft = type_of(computed.return_type)
+        ft = type_of(_computed_return_type(computed))
         out[name] = (ft, ft.optional)
     return MappingProxyType(out)
 

@@ -21,7 +21,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import Problem
@@ -65,15 +65,21 @@ def _outcome_type(outcomes: tuple[str, ...]) -> Any:
 Shape = tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...]  # (name, fact model, outcomes)
 
 
-@functools.cache  # pydantic builds a model in milliseconds; every load would pay it per invariant
+#: The scope models only carry types for the condition checker (model_fields, read by
+#: facts/paths.py); nothing validates against them, so pydantic never builds their validators
+#: and serializers (a few milliseconds each, at every load) unless something asks for them.
+_DEFERRED = ConfigDict(defer_build=True)
+
+
+@functools.cache  # the same shapes recur in every load of a process
 def _scope_model(shape: Shape) -> type[BaseModel]:
     if len(shape) == 1 and shape[0][0] == "":
         _, model, outcomes = shape[0]
         return create_model(f"{model.__name__}WithOutcome", __base__=model,
-                            outcome=(_outcome_type(outcomes), ...))
-    outcome_model = create_model("Outcomes", **{  # type: ignore[call-overload]
+                            __cls_kwargs__={"defer_build": True}, outcome=(_outcome_type(outcomes), ...))
+    outcome_model = create_model("Outcomes", __config__=_DEFERRED, **{  # type: ignore[call-overload]
         name: (_outcome_type(outcomes), ...) for name, _, outcomes in shape})
-    return create_model("Decisions", **{  # type: ignore[call-overload]
+    return create_model("Decisions", __config__=_DEFERRED, **{  # type: ignore[call-overload]
         name: (model, ...) for name, model, _ in shape}, outcome=(outcome_model, ...))
 
 
