@@ -1,7 +1,7 @@
 """A fact model whose pydantic build is deferred (`defer_build=True`: validators built on first
 use, not at import) must type-check conditions exactly as a built one: the condition checker
 reads a computed field's type from its declaration until pydantic fills it in
-(facts/paths.py, _computed_return_type). Invariant scope models are always deferred."""
+(facts/paths.py, computed_return_type). Invariant scope models are always deferred."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic_core import PydanticUndefined
 
 from qpr_rules import Engine
 from qpr_rules.facts.base import registered_fact_types
-from qpr_rules.facts.paths import FieldType, _computed_return_type, field_types, resolve, type_of
+from qpr_rules.facts.paths import FieldType, computed_return_type, field_types, resolve, type_of
 from qpr_rules.policy.invariants import invariant_scope
 
 
@@ -67,9 +67,10 @@ def _models() -> list[type[BaseModel]]:
 
 @pytest.mark.parametrize("model", _models(), ids=lambda m: m.__name__)
 def test_every_fact_models_computed_fields_read_alike_from_their_declarations(model: type[BaseModel]) -> None:
+    model.model_rebuild()  # fact models defer their build: pydantic fills return_type in when built
     for name, computed in model.model_computed_fields.items():
         declared = dataclasses.replace(computed, return_type=PydanticUndefined)
-        assert type_of(_computed_return_type(declared)) == type_of(computed.return_type), name
+        assert type_of(computed_return_type(declared)) == type_of(computed.return_type), name
 
 
 def test_invariant_scope_models_are_not_built_at_load() -> None:

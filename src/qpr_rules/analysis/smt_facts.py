@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Strict
 from pydantic_core import PydanticUndefined
 
 from qpr_rules.facts import common
-from qpr_rules.facts.paths import FieldType, type_of
+from qpr_rules.facts.paths import FieldType, computed_return_type, type_of
 
 DATE_MIN = dt.date.min.toordinal()
 DATE_MAX = dt.date.max.toordinal()
@@ -122,7 +122,7 @@ class FactEncoder:
             build = COMPUTED.get(key)
             if build is None:
                 self.unmodelled.append(f"computed field {key}")
-                ft = type_of(computed.return_type)
+                ft = type_of(computed_return_type(computed))
                 obj.fields[name] = self._field(ft, f"{path}.{name}", z3.BoolVal(False), [], None)
             else:
                 obj.fields[name] = build(self, obj, f"{path}.{name}")
@@ -301,7 +301,7 @@ def _hold_state(hold_path: str, date_path: str) -> Callable[[FactEncoder, ObjEnc
 
     def build(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
         assert obj.model is not None
-        ft = type_of(obj.model.model_computed_fields[path.rsplit(".", 1)[1]].return_type)
+        ft = type_of(computed_return_type(obj.model.model_computed_fields[path.rsplit(".", 1)[1]]))
         hold = lookup(obj, hold_path)
         on = _scalar_at(obj, date_path)
         placed = _scalar_at(obj, f"{hold_path}.placed_on")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, overload
@@ -88,11 +88,22 @@ class _DecisionRuntime:
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self._wants_durable = durable  # the fast path never registers a ruleset
         self.fast = not durable
-        #: pydantic's validator of the decision's facts, called directly for a dict (the same
-        #: call model_validate makes, without its per-call checks of its keyword arguments)
-        self.validate_dict: Callable[[dict[str, Any]], FactModel] = \
-            spec.fact_model.__pydantic_validator__.validate_python
+        self.fact_model = spec.fact_model
+        self._validator: Any = None
         self._rulesets: list[DurableRuleset] | None = None
+
+    @property
+    def validator(self) -> Any:
+        """pydantic's validator of the decision's facts (a pydantic_core SchemaValidator). Fact
+        models defer their build (facts/base.py: a process builds only the models it uses), so
+        the first call builds it, once, under a lock, rather than in whichever threads first
+        validate at the same moment."""
+        validator = self._validator
+        if validator is None:
+            with _REGISTERING:
+                self.fact_model.model_rebuild()  # a no-op when built
+                validator = self._validator = self.fact_model.__pydantic_validator__
+        return validator
 
     @property
     def rulesets(self) -> list[DurableRuleset]:
@@ -218,7 +229,9 @@ class Engine:
         Give `as_type` (the decision's fact model, e.g. `PlacementRequest`) to get that type
         statically: `engine.validate_facts("qpr.placement", data, PlacementRequest).child.age`
         type-checks. TypeError if the decision takes another fact type."""
-        model = self.fact_model(decision_id)
+        runtime = self._runtime(decision_id)
+        runtime.validator  # noqa: B018  (builds the fact model once, under a lock)
+        model = runtime.spec.fact_model
         if as_type is not None and as_type is not model:
             raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
         try:
@@ -240,8 +253,8 @@ class Engine:
         model: FactModel | None = None
         try:
             if type(facts) is dict:  # the common case, validated without a detour
-                try:
-                    model = runtime.validate_dict(facts)
+                try:  # the call model_validate makes, without its checks of its keyword arguments
+                    model = runtime.validator.validate_python(facts)
                 except ValidationError as exc:
                     raise _facts_error(decision_id, runtime.spec.fact_model, exc) from None
             else:

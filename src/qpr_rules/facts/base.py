@@ -19,7 +19,8 @@ from qpr_rules._suggest import did_you_mean
 class FactModel(BaseModel):
     """Base of all fact models: frozen, no unknown fields, strict scalars."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False,
+                              defer_build=True)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -93,7 +93,7 @@ def type_of(annotation: object, optional: bool = False) -> FieldType:
     raise PathError(f"unsupported field type {inner!r}")
 
 
-def _computed_return_type(computed: ComputedFieldInfo) -> object:
+def computed_return_type(computed: ComputedFieldInfo) -> object:
     """The declared return type of a computed field. pydantic fills return_type in when it builds
     the model's schema; a model whose build is deferred (built on its first validation) has only
     the property's annotation until then, read here the way pydantic reads it."""
@@ -113,7 +113,7 @@ def field_types(model: type[BaseModel]) -> Mapping[str, tuple[FieldType, bool]]:
         ft = type_of(info.annotation)
         out[name] = (ft, ft.optional or (not info.is_required() and info.default is None))
     for name, computed in model.model_computed_fields.items():
-        ft = type_of(_computed_return_type(computed))
+        ft = type_of(computed_return_type(computed))
         out[name] = (ft, ft.optional)
     return MappingProxyType(out)
 
