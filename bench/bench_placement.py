@@ -468,6 +468,15 @@ def main() -> int:
             return frozenset({f"error: {d.reason}"})
         return frozenset(r.id for r in d.fired)
 
+    mask, fired_sets = runtime.compiled.mask, {}  # the fired rules per mask, as the answers memo them
+
+    def compiled_alone(model: Any) -> frozenset[str]:
+        bits = mask(model)
+        found = fired_sets.get(bits)
+        if found is None:
+            found = fired_sets[bits] = frozenset(runtime.answers.fired_ids(bits))
+        return found
+
     def floor(facts: dict[str, Any]) -> frozenset[str]:
         validate(facts)  # what any typed entry point pays
         return expected_fired(facts)
@@ -483,6 +492,7 @@ def main() -> int:
         ("durable_rules under the guarded host (C API), JSON given", durable_only, written, "fired"),
         ("raw durable_rules: its C API, fresh state, deleted", durable_capi, messages, "fired"),
         ("raw durable_rules, the message decide posts", durable_capi, read_messages, "fired"),
+        ("compiled evaluator alone, validated model (fired rules)", compiled_alone, models, "fired"),
         *peers(cases),
     ]
 
