@@ -166,30 +166,34 @@ class DurableRuleset:
     def _run_actions(self, started: tuple[str, str] | None, state: int, case: _Case) -> None:
         """Take each action durable_rules starts for the case's state: note the rule by name, and
         complete it (our rules do nothing but be noted, so the state is never written back)."""
-        sid_marker = f'"sid":"{case.sid}"'
-        actions, fired = self._actions, case.fired
-        while started is not None:
-            state_json, action = started
+        if started is None:
+            return
+        state_json, action = started
+        # every action of the loop is for this one state, taken by this one thread: whose case
+        # the state is (its sid) and which thread takes its actions are checked once
+        foreign = f'"sid":"{case.sid}"' not in state_json
+        elsewhere = threading.get_ident() != case.thread
+        actions, fired, handle = self._actions, case.fired, self._handle
+        while action:
             name = action[2:action.find('"', 2)]  # '{"r3":{"m":...}}': the name is the first key
             rule = actions.get(name)
-            if rule is None or sid_marker not in state_json or threading.get_ident() != case.thread:
-                self._refuse(case, name, rule, action, state_json)
+            if rule is None or foreign or elsewhere:
+                self._refuse(case, name, rule, action, foreign)
             else:
-                case.ran = True
                 fired.append(rule)
-            more = _engine.complete_and_start_action(self._handle, state)
-            started = (state_json, more) if more else None
+            action = _engine.complete_and_start_action(handle, state)
+        case.ran = bool(fired)  # an action of the case's own state ran: deleting it is safe
 
     @staticmethod
-    def _refuse(case: _Case, name: str, rule: str | None, action: str, state_json: str) -> None:
-        """Record why an action is not the case's to take (a rule it names still ran)."""
-        if f'"sid":"{case.sid}"' not in state_json:
+    def _refuse(case: _Case, name: str, rule: str | None, action: str, foreign: bool) -> None:
+        """Record why an action is not the case's to take (a rule it names, on its own state but
+        another thread, still counts as run)."""
+        if foreign:
             case.errors.append(f"durable_rules started {name or action[:40]!r} for another case "
                                f"than {case.sid}")
         elif rule is None:
             case.errors.append(f"durable_rules started an action the ruleset does not have: {action[:80]}")
         else:
-            case.ran = True
             case.errors.append(f"rule {rule} ran on another thread")
             case.fired.append(rule)
 

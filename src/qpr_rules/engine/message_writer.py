@@ -141,48 +141,49 @@ class _Generator:
             if may_be_absent or ft.optional:  # absent values are left out of the message
                 self.emit(f"if {value} is not None:", depth)
                 inner += 1
-            text = self.value(ft, value, inner, sub, f"{path}{name}")
+            text = self.value(ft, value, inner, sub, f"{path}{name}", json.dumps(name) + ":")
             if parts is not None and text is not None:
-                self.emit(f"{parts}.append({json.dumps(name) + ':'!r} + {text})", inner)
+                self.emit(f"{parts}.append({text})", inner)
             elif self.lines[-1].endswith(":"):
                 self.emit("pass", inner)
         return parts
 
     def value(self, ft: FieldType, var: str, depth: int, tree: ReadTree | bool | None,
-              path: str | None = None) -> str | None:
+              path: str | None = None, key: str = "") -> str | None:
         """Statements checking var (not None) against the limits, and an expression for its JSON
-        (None when the rules do not read it: tree None). path: where var is in the facts (None
-        inside a list's items)."""
+        preceded by key (`"name":`; none for a list's items), or None when the rules do not read
+        it (tree None). path: where var is in the facts (None inside a list's items)."""
         written = tree is not None
+        prefix = f"{key!r} + " if key else ""
         match ft.kind:
-            case "bool":
-                return f"('true' if {var} else 'false')" if written else None
+            case "bool":  # the whole part is a constant
+                return f"({key + 'true'!r} if {var} else {key + 'false'!r})" if written else None
             case "int":
                 self.emit(f"if not -{DURABLE_MAX_INT} <= {var} <= {DURABLE_MAX_INT}: raise _Unsettled", depth)
-                return f"str({var})" if written else None
+                return f"{prefix}str({var})" if written else None
             case "number":
                 self.emit(f"if {var} != {var} or {var} in (_INF, -_INF): raise _Unsettled", depth)
-                return f"repr({var})" if written else None
+                return f"{prefix}repr({var})" if written else None
             case "string":
                 self.emit(f"if len({var}) > {DURABLE_MAX_STRING_BYTES} or not {var}.isascii(): "
                           "raise _Unsettled", depth)
-                return f"_quote({var})" if written else None
-            case "enum":
+                return f"{prefix}_quote({var})" if written else None
+            case "enum":  # the whole part per value, from a table
                 if not written:
                     return None
                 table = self.fresh("e")
-                self.consts[table] = {v: json.dumps(v) for v in ft.enum_values}
+                self.consts[table] = {v: key + json.dumps(v) for v in ft.enum_values}
                 return f"{table}[{var}]"
             case "date":
                 day = self.fresh("d")
                 self.emit(f"{day} = {var}.toordinal()", depth)
                 self.emit(f"if not {MIN_FACT_DATE.toordinal()} <= {day} <= {MAX_FACT_DATE.toordinal()}: "
                           "raise _Unsettled", depth)
-                return f"str({day})" if written else None
+                return f"{prefix}str({day})" if written else None
             case "object":
                 assert ft.model is not None
                 parts = self.obj(ft.model, var, depth, tree, f"{path}." if path is not None else "")
-                return f"'{{' + ','.join({parts}) + '}}'" if parts is not None else None
+                return f"{key + '{'!r} + ','.join({parts}) + '}}'" if parts is not None else None
             case "list":
                 assert ft.item is not None
                 if path in self.lengths:
@@ -197,7 +198,7 @@ class _Generator:
                 text = self.value(ft.item, item, depth + 1, True if written else None)
                 if written:
                     self.emit(f"{items}.append({text})", depth + 1)
-                    return f"'[' + ','.join({items}) + ']'"
+                    return f"{key + '['!r} + ','.join({items}) + ']'"
                 if self.lines[-1].endswith(":"):
                     self.emit("pass", depth + 1)
                 return None
