@@ -170,8 +170,8 @@ def test_a_lazy_decision_is_a_decision_in_every_way_callers_see() -> None:
 
 
 def test_a_fact_model_with_derived_fields_must_check_them() -> None:
-    """Only models with derived fields carry the (costly) check of given derived values, so a
-    model that declares one without DerivedFactModel is refused when it is defined."""
+    """Only models derived from DerivedFactModel check given derived values, so a model that
+    declares one without it is refused when it is defined."""
     from pydantic import computed_field
 
     from qpr_rules.facts.base import DerivedFactModel, FactModel

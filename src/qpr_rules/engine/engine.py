@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import threading
@@ -252,13 +253,11 @@ class Engine:
         runtime = self._runtimes.get(decision_id) or self._runtime(decision_id)
         model: FactModel | None = None
         try:
-            if type(facts) is dict:  # the common case, validated without a detour
-                try:  # the call model_validate makes, without its checks of its keyword arguments
+            if type(facts) is dict:  # the common case: straight to pydantic's validator
+                with contextlib.suppress(ValidationError):
                     model = runtime.validator.validate_python(facts)
-                except ValidationError as exc:
-                    raise _facts_error(decision_id, runtime.spec.fact_model, exc) from None
-            else:
-                model = self.validate_facts(decision_id, facts)
+            if model is None:  # anything else, or refused (derived fields given back, or invalid
+                model = self.validate_facts(decision_id, facts)  # facts, worded): the long way
             decision = self._decide(runtime, model)
         except FactsError as exc:
             decision = self._error(runtime, "the facts are invalid", exc.errors)

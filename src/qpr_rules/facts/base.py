@@ -7,13 +7,15 @@ so a misspelt field can never be silently ignored by a rule.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.config import ExtraValues
 
 from qpr_rules._suggest import did_you_mean
+from qpr_rules.facts.derived_inputs import contradictions, has_unknown_keys, strip_derived
 
 
 class FactModel(BaseModel):
@@ -31,40 +33,61 @@ class FactModel(BaseModel):
             raise TypeError(f"{cls.__name__} has derived (computed) fields "
                             f"{sorted(cls.model_computed_fields)}: derive it from DerivedFactModel")
 
+    # Derived fields given back (a dump fed back): see facts/derived_inputs.py. On every fact
+    # model, not only those with derived fields: a model can hold one that has them.
+    @classmethod
+    def model_validate(cls, obj: Any, *, strict: bool | None = None, extra: ExtraValues | None = None,
+                       from_attributes: bool | None = None, context: Any | None = None,
+                       by_alias: bool | None = None, by_name: bool | None = None) -> Self:
+        options: dict[str, Any] = {"strict": strict, "extra": extra, "context": context, "by_alias": by_alias,
+                   "by_name": by_name}
+        try:
+            return super().model_validate(obj, from_attributes=from_attributes, **options)
+        except ValidationError as exc:
+            if not has_unknown_keys(exc):
+                raise
+            stripped, given = strip_derived(cls, obj)
+            if not given:
+                raise
+        instance = super().model_validate(stripped, from_attributes=from_attributes, **options)
+        refused = contradictions(instance, given, cls.__name__)
+        if refused is not None:
+            raise refused
+        return instance
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *, strict: bool | None = None,
+                            extra: ExtraValues | None = None, context: Any | None = None,
+                            by_alias: bool | None = None, by_name: bool | None = None) -> Self:
+        options: dict[str, Any] = {"strict": strict, "extra": extra, "context": context, "by_alias": by_alias,
+                   "by_name": by_name}
+        try:
+            return super().model_validate_json(json_data, **options)
+        except ValidationError as exc:
+            if not has_unknown_keys(exc):
+                raise
+            try:
+                data = json.loads(json_data)
+            except ValueError:
+                raise exc from None
+            stripped, given = strip_derived(cls, data)
+            if not given:
+                raise
+        # what is left is validated as JSON again, so JSON's rules (dates as text) still hold
+        instance = super().model_validate_json(json.dumps(stripped), **options)
+        refused = contradictions(instance, given, cls.__name__)
+        if refused is not None:
+            raise refused
+        return instance
+
 
 class DerivedFactModel(FactModel):
-    """A fact model with derived (computed) fields. The check of given derived values is a
-    validator that runs on every validation of the model, so only the models that have derived
-    fields carry it."""
-
-    #: the names of the model's derived (computed) fields, set once its class is built
-    _derived_names: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls._derived_names = frozenset(cls.model_computed_fields)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _derived_fields_are_not_inputs(cls, data: Any) -> Any:
-        """Derived (computed) fields appear in model_dump() but are never inputs: a dump fed back
-        decides exactly like the original. A derived value given is checked against the one
-        computed from the facts, so a stale or hand-edited value is refused, never believed.
-        A before validator that returns at once when no derived value is given (a wrap validator
-        cost a microsecond more per model on every call: bench/)."""
-        if type(data) is not dict or data.keys().isdisjoint(cls._derived_names):
-            return data
-        derived = cls._derived_names & data.keys()
-        stripped = {k: v for k, v in data.items() if k not in derived}
-        instance = cls.model_validate(stripped)
-        for name in sorted(derived):
-            value, computed = data[name], getattr(instance, name)
-            if to_jsonable_python(computed) != to_jsonable_python(value):
-                raise ValueError(f"{name} is derived from the other facts, not an input: given "
-                                 f"{to_jsonable_python(value)!r}, but the facts give "
-                                 f"{to_jsonable_python(computed)!r}; leave it out")
-        return stripped
+    """A fact model with derived (computed) fields. They appear in model_dump() but are never
+    inputs: a dump fed back validates to the same model, and a derived value that contradicts
+    the facts is refused (FactModel.model_validate, facts/derived_inputs.py). Only after
+    pydantic refused an unknown key is anything done about them, so a validation that succeeds
+    pays nothing. Declaring derived fields on a model not derived from this class is refused at
+    import, so a new derived field is never taken for an input unnoticed."""
 
 
 _REGISTRY: dict[str, type[FactModel]] = {}
