@@ -341,10 +341,6 @@ COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
 }
 
 
-def _no_constraint(obj: ObjEnc) -> z3.BoolRef:
-    return z3.BoolVal(True)
-
-
 def _has(obj: ObjEnc, name: str) -> z3.BoolRef:
     return obj.fields[name].present
 
@@ -415,9 +411,6 @@ def _referral_steps_in_order(obj: ObjEnc) -> z3.BoolRef:
 
 
 VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
-    # refuses computed fields given as input when they contradict the facts; the encoding's facts
-    # are the given fields only (computed ones follow from them), so every valid fact stays valid
-    "DerivedFactModel._derived_fields_are_not_inputs": _no_constraint,
     "Hold._coherent": _hold_coherent,
     "Restrictions._coherent": _restrictions_coherent,
     "ProposedAction._coherent": _proposed_action_coherent,
