@@ -433,7 +433,7 @@ def main() -> int:
     models = [engine.validate_facts(DECISION, f) for f in cases]
     dumped = [m.model_dump(mode="python") for m in models]
     texts = [json.dumps(f, default=dt.date.isoformat) for f in cases]
-    messages = [to_message(d, runtime.list_paths, f"b{i}") for i, d in enumerate(dumped)]
+    messages = [to_message(d, runtime.messages.list_paths, f"b{i}") for i, d in enumerate(dumped)]
     fresh = itertools.count()
     capi = CApiRuleset("placement", [(r.compiled.id, compile_rule_expression(r.condition),
                                       r.compiled.rule.priority) for r in runtime.rules])

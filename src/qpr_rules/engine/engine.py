@@ -75,9 +75,8 @@ class _DecisionRuntime:
 
     def __init__(self, spec: DecisionSpec, policies: PolicySet, durable: bool) -> None:
         self.spec = spec
-        self.list_paths = list_paths(spec.fact_model)
         # durable_rules gets the facts the rules read (every fact is still limit-checked)
-        self.messages = MessageWriter(spec.fact_model, self.list_paths,
+        self.messages = MessageWriter(spec.fact_model, list_paths(spec.fact_model),
                                       {p for r in spec.rules for p in fact_paths(r.condition)})
         ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
@@ -87,13 +86,10 @@ class _DecisionRuntime:
         self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
                                          spec.decision.id)
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
-        self._wants_durable = durable  # the fast path never registers a ruleset
-        self.fast = not durable
-        self.fact_model = spec.fact_model
+        self.fast = not durable  # the fast path never registers a ruleset
         self._validator: Any = None
         self._rulesets: list[DurableRuleset] | None = None
 
-    @property
     def validator(self) -> Any:
         """pydantic's validator of the decision's facts (a pydantic_core SchemaValidator). Fact
         models defer their build (facts/base.py: a process builds only the models it uses), so
@@ -102,8 +98,8 @@ class _DecisionRuntime:
         validator = self._validator
         if validator is None:
             with _REGISTERING:
-                self.fact_model.model_rebuild()  # a no-op when built
-                validator = self._validator = self.fact_model.__pydantic_validator__
+                self.spec.fact_model.model_rebuild()  # a no-op when built
+                validator = self._validator = self.spec.fact_model.__pydantic_validator__
         return validator
 
     @property
@@ -111,7 +107,7 @@ class _DecisionRuntime:
         """The decision's durable_rules rulesets (none on the fast path), registered the first time
         they are needed, so a process answering one decision registers only its own. Usually one;
         more when the rules together exceed durable_rules' limits (policy/limits.py)."""
-        if self._rulesets is None and self._wants_durable:
+        if self._rulesets is None and not self.fast:
             with _REGISTERING:
                 if self._rulesets is None:
                     compiled = [CompiledDurableRule(r.compiled.id,
@@ -231,7 +227,7 @@ class Engine:
         statically: `engine.validate_facts("qpr.placement", data, PlacementRequest).child.age`
         type-checks. TypeError if the decision takes another fact type."""
         runtime = self._runtime(decision_id)
-        runtime.validator  # noqa: B018  (builds the fact model once, under a lock)
+        runtime.validator()  # the fact model is built once, under a lock, before it validates
         model = runtime.spec.fact_model
         if as_type is not None and as_type is not model:
             raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
@@ -244,7 +240,8 @@ class Engine:
                 facts = _given_fields(facts)
             return model.model_validate(facts)
         except ValidationError as exc:
-            raise _facts_error(decision_id, model, exc) from None
+            located = located_fact_errors(exc, model)
+            raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
@@ -255,7 +252,7 @@ class Engine:
         try:
             if type(facts) is dict:  # the common case: straight to pydantic's validator
                 with contextlib.suppress(ValidationError):
-                    model = runtime.validator.validate_python(facts)
+                    model = runtime.validator().validate_python(facts)
             if model is None:  # anything else, or refused (derived fields given back, or invalid
                 model = self.validate_facts(decision_id, facts)  # facts, worded): the long way
             decision = self._decide(runtime, model)
@@ -353,11 +350,6 @@ def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, .
         for item in items or ():
             out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
     return tuple(out)
-
-
-def _facts_error(decision_id: str, model: type[FactModel], exc: ValidationError) -> FactsError:
-    located = located_fact_errors(exc, model)
-    return FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located])
 
 
 def _given_fields(value: FactModel) -> dict[str, Any]:
