@@ -222,12 +222,12 @@ def _checked(ft: FieldType) -> bool:
             assert_never(ft.kind)
 
 
-def compile_message_writer(model: type[BaseModel], list_paths: list[str],
+def compile_message_writer(model: type[BaseModel], written_lists: list[str],
                            tree: ReadTree | bool = True) -> tuple[Callable[..., str], str]:
     """The function writing model's messages: `write(facts, case_id)` -> JSON text, raising
     _Unsettled for a case it does not settle; and its source. Every value is checked against
-    the limits; only those under tree are written (with the lengths of the lists written)."""
-    written_lists = [path for path in list_paths if _reads(tree, path)]
+    the limits; only those under tree are written, with the lengths of written_lists (the list
+    paths under tree)."""
     gen = _Generator(written_lists)
     for length in gen.lengths.values():
         gen.emit(f"{length} = None", 1)
@@ -266,8 +266,9 @@ class MessageWriter:
                  read: Iterable[str] | None = None) -> None:
         self.list_paths = list_paths
         self.tree: ReadTree | bool = True if read is None else read_tree(read)
-        self._written_lengths = {len_key(p) for p in list_paths if _reads(self.tree, p)}
-        self._write, self.source = compile_message_writer(model, list_paths, self.tree)
+        written_lists = [path for path in list_paths if _reads(self.tree, path)]
+        self._written_lengths = {len_key(path) for path in written_lists}
+        self._write, self.source = compile_message_writer(model, written_lists, self.tree)
         bound = max_properties(model)
         clash = messages.RESERVED & set(field_types(model))
         # None: the writer cannot settle this model's property count or reserved names
