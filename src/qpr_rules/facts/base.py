@@ -7,6 +7,7 @@ so a misspelt field can never be silently ignored by a rule.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, Self, TypeVar
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.config import ExtraValues
 
 from qpr_rules._suggest import did_you_mean
-from qpr_rules.facts.derived_inputs import contradictions, has_unknown_keys, strip_derived
+from qpr_rules.facts.derived_inputs import checked, given_back
 
 
 class FactModel(BaseModel):
@@ -39,46 +40,35 @@ class FactModel(BaseModel):
     def model_validate(cls, obj: Any, *, strict: bool | None = None, extra: ExtraValues | None = None,
                        from_attributes: bool | None = None, context: Any | None = None,
                        by_alias: bool | None = None, by_name: bool | None = None) -> Self:
-        options: dict[str, Any] = {"strict": strict, "extra": extra, "context": context, "by_alias": by_alias,
-                   "by_name": by_name}
+        options: dict[str, Any] = {"strict": strict, "extra": extra, "from_attributes": from_attributes,
+                                   "context": context, "by_alias": by_alias, "by_name": by_name}
         try:
-            return super().model_validate(obj, from_attributes=from_attributes, **options)
+            return super().model_validate(obj, **options)
         except ValidationError as exc:
-            if not has_unknown_keys(exc):
-                raise
-            stripped, given = strip_derived(cls, obj)
-            if not given:
-                raise
-        instance = super().model_validate(stripped, from_attributes=from_attributes, **options)
-        refused = contradictions(instance, given, cls.__name__)
-        if refused is not None:
-            raise refused
-        return instance
+            stripped, given = given_back(cls, exc, lambda: obj)
+        return checked(super().model_validate(stripped, **options), given)
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, *, strict: bool | None = None,
                             extra: ExtraValues | None = None, context: Any | None = None,
                             by_alias: bool | None = None, by_name: bool | None = None) -> Self:
-        options: dict[str, Any] = {"strict": strict, "extra": extra, "context": context, "by_alias": by_alias,
-                   "by_name": by_name}
+        options: dict[str, Any] = {"strict": strict, "extra": extra, "context": context,
+                                   "by_alias": by_alias, "by_name": by_name}
         try:
             return super().model_validate_json(json_data, **options)
         except ValidationError as exc:
-            if not has_unknown_keys(exc):
-                raise
-            try:
-                data = json.loads(json_data)
-            except ValueError:
-                raise exc from None
-            stripped, given = strip_derived(cls, data)
-            if not given:
-                raise
+            stripped, given = given_back(cls, exc, functools.partial(_parsed, json_data, exc))
         # what is left is validated as JSON again, so JSON's rules (dates as text) still hold
-        instance = super().model_validate_json(json.dumps(stripped), **options)
-        refused = contradictions(instance, given, cls.__name__)
-        if refused is not None:
-            raise refused
-        return instance
+        return checked(super().model_validate_json(json.dumps(stripped), **options), given)
+
+
+def _parsed(json_data: str | bytes | bytearray, refused: ValidationError) -> Any:
+    """The JSON pydantic refused for an unknown key (so it parsed it), parsed again; the refusal
+    stands should json read it otherwise."""
+    try:
+        return json.loads(json_data)
+    except ValueError:
+        raise refused from None
 
 
 class DerivedFactModel(FactModel):

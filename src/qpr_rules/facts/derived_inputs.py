@@ -11,7 +11,8 @@ validator run on every validation cost 0.35 us a model: docs/benchmarks.md).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
@@ -19,10 +20,36 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_pyt
 from qpr_rules.facts.paths import FieldType, field_types
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
-def has_unknown_keys(exc: ValidationError) -> bool:
-    return any(error["type"] == "extra_forbidden" for error in exc.errors())
+def given_back(model: type[BaseModel], refused: ValidationError,
+               data: Callable[[], Any]) -> tuple[Any, list[tuple[Loc, Any]]]:
+    """After pydantic refused some data: the data (read by `data()` only when the refusal was of
+    an unknown key) without its derived fields, and each one taken out with where it was.
+    Raises `refused` itself otherwise, or when the data gives no derived field back: the
+    refusal then stands as pydantic worded it."""
+    if any(error["type"] == "extra_forbidden" for error in refused.errors()):
+        stripped, given = strip_derived(model, data())
+        if given:
+            return stripped, given
+    raise refused
+
+
+def checked(instance: M, given: list[tuple[Loc, Any]]) -> M:
+    """instance, once each derived value given back agrees with the one computed from it;
+    otherwise a ValidationError naming each that does not."""
+    errors: list[InitErrorDetails] = []
+    for loc, value in given:
+        computed = _at(instance, loc)
+        if to_jsonable_python(computed) != to_jsonable_python(value):
+            message = (f"{loc[-1]} is derived from the other facts, not an input: given "
+                       f"{to_jsonable_python(value)!r}, but the facts give "
+                       f"{to_jsonable_python(computed)!r}; leave it out")
+            errors.append({"type": PydanticCustomError("derived_field", message), "loc": loc, "input": value})
+    if errors:
+        raise ValidationError.from_exception_data(type(instance).__name__, errors)
+    return instance
 
 
 def strip_derived(model: type[BaseModel], data: Any, loc: Loc = ()) -> tuple[Any, list[tuple[Loc, Any]]]:
@@ -58,19 +85,6 @@ def _strip_value(ft: FieldType, value: Any, loc: Loc) -> tuple[Any, list[tuple[L
             given.extend(inner)
         return items, given
     return value, []
-
-
-def contradictions(instance: BaseModel, given: list[tuple[Loc, Any]], title: str) -> ValidationError | None:
-    """A ValidationError naming each derived value given that differs from the one computed."""
-    errors: list[InitErrorDetails] = []
-    for loc, value in given:
-        computed = _at(instance, loc)
-        if to_jsonable_python(computed) != to_jsonable_python(value):
-            message = (f"{loc[-1]} is derived from the other facts, not an input: given "
-                       f"{to_jsonable_python(value)!r}, but the facts give "
-                       f"{to_jsonable_python(computed)!r}; leave it out")
-            errors.append({"type": PydanticCustomError("derived_field", message), "loc": loc, "input": value})
-    return ValidationError.from_exception_data(title, errors) if errors else None
 
 
 def _at(instance: Any, loc: Loc) -> Any:
