@@ -33,23 +33,20 @@ def load_pyeval_shim() -> str | None:
 
 
 def import_durable_engine() -> ModuleType:
-    """durable_rules' `durable.engine` module, with the shim loaded first where needed."""
-    load_pyeval_shim()
-    try:
-        from durable import engine
-    except ImportError as exc:  # pragma: no cover - depends on the interpreter and the build
-        raise ImportError(f"durable_rules could not be imported on Python {sys.version.split()[0]}: "
-                          f"{exc}") from exc
-    return engine
+    """durable_rules' `durable.engine` module (its Python host), with the shim loaded first where
+    needed. The library does not use it; the tests and bench/ do."""
+    return _import_after_shim("durable.engine", "durable_rules")
 
 
 def import_durable_c_engine() -> ModuleType:
     """durable_rules' C engine, `durable_rules_engine`, which engine/durable_host.py drives
     directly, without its Python host (the shim is loaded first where needed)."""
+    return _import_after_shim("durable_rules_engine", "durable_rules' engine")
+
+
+def _import_after_shim(module: str, what: str) -> ModuleType:
     load_pyeval_shim()
     try:
-        import durable_rules_engine  # type: ignore[import-not-found]  # a C extension without stubs
+        return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the interpreter and the build
-        raise ImportError(f"durable_rules' engine could not be imported on Python "
-                          f"{sys.version.split()[0]}: {exc}") from exc
-    return durable_rules_engine
+        raise ImportError(f"{what} could not be imported on Python {sys.version.split()[0]}: {exc}") from exc
