@@ -48,6 +48,15 @@ def model_at(root: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | Non
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def missing_field_description(root: type[BaseModel], loc: Sequence[Any]) -> str:
+    """ " (its description)" of the required field at loc that is missing, or "" when it has none."""
+    owner = model_at(root, loc[:-1])
+    if owner is None or not loc or loc[-1] not in owner.model_fields:
+        return ""
+    description = owner.model_fields[str(loc[-1])].description
+    return f" ({description})" if description else ""
+
+
 def describe_input(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
@@ -121,12 +130,7 @@ def located_fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[tu
             out.append(((*loc, "__key__"), f"{where}: unknown field{hint}; allowed here: {known}"))
             continue
         if kind == "missing":
-            owner = model_at(model, loc[:-1])
-            desc = ""
-            if owner is not None and loc and loc[-1] in owner.model_fields:
-                d = owner.model_fields[str(loc[-1])].description
-                desc = f" ({d})" if d else ""
-            out.append((loc[:-1], f"{where}: required, missing{desc}"))
+            out.append((loc[:-1], f"{where}: required, missing{missing_field_description(model, loc)}"))
             continue
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ValidationError
 
 from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import Problem
-from qpr_rules.facts.validation_messages import clean_loc, describe_input, describe_loc, model_at
+from qpr_rules.facts.validation_messages import (
+    clean_loc,
+    describe_input,
+    describe_loc,
+    missing_field_description,
+    model_at,
+)
 from qpr_rules.policy.model import ID_PATTERN
 from qpr_rules.yaml_source import SourceMap
 
@@ -30,11 +36,7 @@ def problems_from(exc: ValidationError, root: type[BaseModel], smap: SourceMap,
                 msg += f"; allowed here: {', '.join(allowed)}"
             out.append(smap.problem((*prefix, *clean, "__key__"), msg, "unknown-key"))
         elif kind == "missing":
-            owner = model_at(root, clean[:-1])
-            desc = ""
-            if owner is not None and clean and clean[-1] in owner.model_fields:
-                d = owner.model_fields[str(clean[-1])].description
-                desc = f" ({d})" if d else ""
+            desc = missing_field_description(root, clean)
             parent = describe_loc((*prefix, *clean[:-1])) or "the top level"
             out.append(smap.problem((*prefix, *clean[:-1]),
                                     f"missing required key {clean[-1]!r} in {parent}{desc}"
