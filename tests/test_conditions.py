@@ -48,7 +48,7 @@ parameters:
 conditions:
   young-child: {fact: child.age, lt: 3}
 decisions:
-  - {id: ops.d, title: d, facts: placement_request, outcomes: [hit, deny], combine: collect-all,
+  - {id: ops.d, title: d, facts: placement_request, outcomes: [deny, hit], combine: collect-all,
      default: deny, on_error: deny, placement: true}
 rules:
 """

@@ -409,7 +409,9 @@ WIDE = """
     effective_from: 2024-01-01
     decisions:
       - {id: w.d, title: d, facts: wide_test, outcomes: [deny, allow], combine: deny-overrides,
-         default: allow, on_error: deny}
+         default: allow, on_error: deny, on_error_obligations: [{who: tester, do: Fix the facts.}]}
+    roles:
+      - {id: tester, title: Tester}
     rules:
       - {id: w.r, decision: w.d, title: r, outcome: deny, when: {fact: f0, eq: 1}}
     '''.replace("\\n    ", "\\n"))

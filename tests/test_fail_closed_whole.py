@@ -40,7 +40,6 @@ def test_base_policy_loads(tmp_path: Path) -> None:
     assert engine.decide("tiny.placement", PENDING_HOLD).outcome == "deny"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_precedence_with_allow_before_deny_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("combine: deny-overrides", "combine: precedence").replace(
         "outcomes: [deny, allow]", "outcomes: [allow, deny]")
@@ -48,7 +47,6 @@ def test_precedence_with_allow_before_deny_is_refused(tmp_path: Path) -> None:
     assert any("can let 'allow' win over a deny that fired" in m for m in messages), messages
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_collect_all_with_allow_before_deny_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("combine: deny-overrides", "combine: collect-all").replace(
         "outcomes: [deny, allow]", "outcomes: [allow, deny]")
@@ -62,7 +60,6 @@ def test_precedence_with_deny_first_is_accepted(tmp_path: Path) -> None:
     assert Engine.load([tmp_path]).decide("tiny.placement", PENDING_HOLD).outcome == "deny"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_first_applicable_with_an_allow_ordered_before_a_deny_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("    outcome: allow", "    priority: 1\n    outcome: allow").replace("combine: deny-overrides", "combine: first-applicable")
     messages = _refused(tmp_path, text)
@@ -88,7 +85,6 @@ NOT_PLACEMENT = """\
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_a_silent_error_answer_is_refused(tmp_path: Path) -> None:
     # a non-placement decision over other facts: borrow the concern fact type
     text = BASE.replace("rules:\n", NOT_PLACEMENT.replace("placement_request", "qpr_concern") + "rules:\n", 1)
@@ -96,7 +92,6 @@ def test_a_silent_error_answer_is_refused(tmp_path: Path) -> None:
     assert any("tiny.hold-note" in m and "on_error" in m and "duty" in m for m in messages), messages
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_a_malformed_concern_owes_a_duty() -> None:
     """A concern that cannot be read is not silently `no-route`: someone must fix it."""
     engine = Engine.from_bundled()
@@ -106,7 +101,6 @@ def test_a_malformed_concern_owes_a_duty() -> None:
     assert all(ob.do for ob in decision.obligations)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 def test_every_bundled_error_answer_carries_a_duty_or_denies_a_placement() -> None:
     engine = Engine.from_bundled()
     for did in engine.decision_ids:
@@ -140,7 +134,6 @@ BEYOND_LIMITS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.2: not yet refused")
 @pytest.mark.parametrize("name", sorted(BEYOND_LIMITS))
 def test_facts_beyond_the_engines_limits_are_refused_alike(name: str) -> None:
     facts = BEYOND_LIMITS[name]
@@ -154,6 +147,8 @@ def test_facts_beyond_the_engines_limits_are_refused_alike(name: str) -> None:
 
 def test_facts_at_the_limits_are_accepted() -> None:
     engine = Engine.from_bundled(evaluator="compiled")
-    for facts in (_with("placement.date", "1800-01-01"), _with("placement.date", "2399-12-31"),
+    # (a placement dated 1800 is before the QPR policy's first version: the hold's date is used)
+    for facts in (_with("home.hold", {"kind": "time_limited", "placed_on": "1800-01-01"}),
+                  _with("placement.date", "2399-12-31"),
                   _with("child.id", "x" * 65535)):
         assert engine.decide("qpr.placement", facts).status == "decided"

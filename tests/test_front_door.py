@@ -108,7 +108,6 @@ def _text_doors(engine: Engine, raw: bytes, tmp_path: Path) -> dict[str, tuple[s
     return answers
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.1: the doors read facts differently")
 @pytest.mark.parametrize("name", sorted(TEXT_CASES))
 def test_every_text_door_gives_the_same_refusal(engine: Engine, tmp_path: Path, name: str) -> None:
     answers = _text_doors(engine, _bytes(name), tmp_path)
@@ -118,7 +117,6 @@ def test_every_text_door_gives_the_same_refusal(engine: Engine, tmp_path: Path, 
     assert errors.pop()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.1: the doors read facts differently")
 def test_a_duplicate_key_is_named_where_it_is(engine: Engine) -> None:
     decision = engine.decide(DECISION, ESCAPED_DUPLICATE)
     at = ESCAPED_DUPLICATE.index('"\\u0068old"') + 1
@@ -127,7 +125,6 @@ def test_a_duplicate_key_is_named_where_it_is(engine: Engine) -> None:
         "keep the one you mean",)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.1: the doors read facts differently")
 def test_a_byte_order_mark_is_read_alike_at_every_door(engine: Engine, tmp_path: Path) -> None:
     """A UTF-8 byte-order mark at the start of a document is dropped at every door (JSON allows
     a reader to ignore it), never refused at one and read at another."""
@@ -168,7 +165,6 @@ def _construct_cases() -> dict[str, Callable[[], dict[str, Any]]]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.1: the doors read facts differently")
 @pytest.mark.parametrize("name", sorted(_construct_cases()))
 def test_unvalidated_models_are_validated_at_every_door(engine: Engine, fast: Engine, name: str) -> None:
     facts = _construct_cases()[name]()

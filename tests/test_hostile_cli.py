@@ -188,7 +188,7 @@ def test_non_utf8_is_located(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_bytes(b"placement:\n  date: caf\xe9\n")
     code, output = _invoke(COMMANDS["decide"](path, TINY))
-    assert code == 1 and f"{path}:2:12: the file is not UTF-8 text: invalid continuation byte (byte 0xe9)" in output
+    assert code == 1 and f"{path}:2:12: the text is not UTF-8: invalid continuation byte (byte 0xe9)" in output
 
 
 def test_echoed_input_is_truncated(tmp_path: Path) -> None:

@@ -46,7 +46,6 @@ def two_versions(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_a_future_version_is_not_applied_to_an_earlier_placement(two_versions: Path) -> None:
     engine = Engine.load([two_versions])
     decision = engine.decide("tiny.placement", _dated(ON_HOLD, "2025-06-01"))
@@ -57,7 +56,6 @@ def test_a_future_version_is_not_applied_to_an_earlier_placement(two_versions: P
     assert later.outcome == "allow" and "tiny@2030-01-01" in later.policy_revision
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 @pytest.mark.parametrize("evaluator", ["durable", "compiled"])
 def test_every_door_applies_the_same_version(two_versions: Path, evaluator: str) -> None:
     engine = Engine.load([two_versions], evaluator=evaluator)  # type: ignore[arg-type]
@@ -68,7 +66,6 @@ def test_every_door_applies_the_same_version(two_versions: Path, evaluator: str)
     assert answers[0].outcome == "deny"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_the_cli_applies_the_version_by_the_placement_date(two_versions: Path, tmp_path: Path) -> None:
     facts = tmp_path / "facts.json"
     facts.write_text(json.dumps(_dated(ON_HOLD, "2025-06-01")))
@@ -77,14 +74,12 @@ def test_the_cli_applies_the_version_by_the_placement_date(two_versions: Path, t
     assert json.loads(result.stdout)["outcome"] == "deny", result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_a_placement_before_every_version_is_refused(two_versions: Path) -> None:
     decision = Engine.load([two_versions]).decide("tiny.placement", _dated(ON_HOLD, "2023-12-31"))
     assert (decision.outcome, decision.status) == ("deny", "error")
     assert "no version of policy 'tiny' is in force on 2023-12-31; the earliest starts 2024-01-01" in decision.reason
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_an_explicit_as_of_still_chooses_the_version(two_versions: Path) -> None:
     engine = Engine.load([two_versions], as_of=dt.date(2031, 1, 1))
     assert engine.decide("tiny.placement", _dated(ON_HOLD, "2025-06-01")).outcome == "allow"
@@ -105,7 +100,6 @@ rules:
 RECORD = {"action": "file_with_pco", "record": "other"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_an_undated_decision_takes_as_of_from_the_caller(tmp_path: Path) -> None:
     write_policy(tmp_path, BASE.replace("rules:\n", UNDATED, 1), "v1.yaml")
     write_policy(tmp_path, LATER.replace("rules:\n", UNDATED, 1), "v2.yaml")
@@ -126,7 +120,6 @@ def test_dated_by_must_name_a_date_fact(tmp_path: Path) -> None:
     assert any("dated_by" in p.message or "child.age" in p.message for p in info.value.problems)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.3: versions chosen by the clock, not the decision date")
 def test_the_bundled_placement_is_dated_by_its_date() -> None:
     engine = Engine.from_bundled()
     assert engine.spec("qpr.placement").decision.dated_by == "placement.date"

@@ -147,6 +147,8 @@ def test_a_decision_without_rules_is_a_check_warning(tmp_path: Path) -> None:
     combine: first-applicable
     default: incomplete
     on_error: incomplete
+    on_error_obligations:
+      - {who: pco, do: Fix the record's facts.}
 rules:
 """)
     report = check([write_policy(tmp_path, text)], sources=ROOT.parent / "shared" / "seeds")

@@ -74,3 +74,8 @@ class UnknownDecisionError(QprRulesError, KeyError):
 
 class EngineError(QprRulesError):
     """durable_rules failed, or disagreed with the compiled evaluator. Decisions fail closed."""
+
+
+class PolicyVersionError(QprRulesError):
+    """No version of a decision's policy applies to the question: none is in force on its date, or
+    the facts carry no date and the policy has several versions. Decisions fail closed."""

@@ -1,4 +1,7 @@
-"""Facts read from files and standard input as strictly as policies are.
+"""Facts read from files, standard input and text as strictly as policies are: the one reader of
+a facts document. `Engine.decide` reads JSON given as str or bytes with `parse_json_facts`, and
+the command line reads `--facts`, stdin and each `--batch` line with the same function, so every
+door refuses the same documents with the same words (tests/test_front_door.py).
 
 JSON: a duplicate key is an error (Python's json keeps the last one silently, so
 `"cleared_with_pco": false, "cleared_with_pco": true` would read as true), and NaN/Infinity
@@ -29,11 +32,13 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+    out = dict(pairs)  # in C: the common case, no duplicate, costs one comparison of lengths
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return out
 
 
@@ -41,13 +46,31 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number facts can hold")
 
 
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+
+
 def _position(text: str, key: str) -> tuple[int, int]:
-    """Line and column of the second `"key":` in text (where the duplicate is), best effort."""
-    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
-    found = list(pattern.finditer(text))
-    at = found[1].start() if len(found) > 1 else 0
-    line = text.count("\n", 0, at) + 1
-    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+    """Line and column of the key that repeats one before it in the same object (the duplicate
+    json refused), however it is spelled (`"\\u0068old"` is `"hold"`). The text parsed up to
+    that key, so a scan of its strings and brackets is enough."""
+    objects: list[set[str] | None] = []  # per open bracket: the keys seen ({) or None ([)
+    tokens = list(_TOKEN.finditer(text))
+    for i, token in enumerate(tokens):
+        part = token.group()
+        if part in "{[":
+            objects.append(set() if part == "{" else None)
+        elif part in "}]":
+            if objects:
+                objects.pop()
+        elif part.startswith('"') and i + 1 < len(tokens) and tokens[i + 1].group() == ":":
+            keys = objects[-1] if objects else None
+            name = json.loads(part)
+            if keys is not None:
+                if name == key and name in keys:
+                    at = token.start()
+                    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+                keys.add(name)
+    return 1, 1
 
 
 def load_json_text(text: str, name: str) -> Any:
@@ -96,6 +119,25 @@ def _json_positions(text: str, name: str) -> SourceMap | None:
         return load_yaml_text(text, name)[1]
     except PolicyError:
         return None
+
+
+def parse_json_facts(data: str | bytes | bytearray, name: str = "<facts>") -> Any:
+    """Facts given as one JSON document (str, or bytes in UTF-8; a leading byte-order mark is
+    dropped, as a JSON reader may): what every door that takes JSON text reads with.
+    PolicyError naming the line and column of the first problem."""
+    if isinstance(data, str):
+        return load_json_text(data.removeprefix("\ufeff"), name)
+    if len(data) > MAX_FACTS_BYTES:
+        raise PolicyError([Problem(name, 1, 1, f"the facts are larger than {MAX_FACTS_BYTES} bytes")])
+    return load_json_text(decode_utf8(bytes(data), name), name)
+
+
+def document_errors(exc: PolicyError) -> list[str]:
+    """A facts document's problems as a decision's errors: `line L, column C: message`. No file
+    name: the same document gives the same words at every door (the command line names the file
+    on standard error)."""
+    return [f"line {p.line}, column {p.column}: {p.message}" if p.line > 0 else p.message
+            for p in exc.problems]
 
 
 def load_facts_bytes(raw: bytes, name: str = "<stdin>") -> Any:

@@ -56,5 +56,5 @@ def decode_utf8(raw: bytes, name: str) -> str:
         before = raw[:exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
-        message = f"the file is not UTF-8 text: {exc.reason} (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        message = f"the text is not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
         raise PolicyError([Problem(name, line, column, message)]) from None

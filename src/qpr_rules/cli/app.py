@@ -12,9 +12,10 @@ import click
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
+from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import FactsError, PolicyError, QprRulesError
-from qpr_rules.facts_input import MAX_FACTS_BYTES, load_facts_bytes, load_facts_file
+from qpr_rules.facts_input import MAX_FACTS_BYTES, document_errors, load_facts_bytes, load_facts_file
 from qpr_rules.files import UNREADABLE
 from qpr_rules.yaml_source import SourceMap
 
@@ -37,6 +38,24 @@ def read_facts(source: str) -> tuple[Any, SourceMap | None]:
     if source == "-":
         return load_facts_bytes(sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)), None
     return load_facts_file(Path(source))
+
+
+def decide_source(engine: Engine, decision: str, source: str) -> tuple[Decision, Any, SourceMap | None]:
+    """The decision for the facts in source (a file, or - for stdin), the facts read and their
+    positions. A document that cannot be read as facts (malformed JSON or YAML, a duplicate key,
+    not UTF-8) is answered like any invalid facts, with the decision's error answer (deny for a
+    placement) and the same words `Engine.decide` gives for that text; its problems are printed
+    as file:line:column on stderr. A path that is not a readable file is wrong usage (exit 2)."""
+    engine.spec(decision)  # an unknown decision is refused before reading anything
+    try:
+        facts, where = read_facts(source)
+    except PolicyError as exc:
+        if all(p.code == UNREADABLE for p in exc.problems):
+            raise
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        return engine.refuse(decision, document_errors(exc)), None, None
+    return engine.decide(decision, facts), facts, where
 
 
 def report_fact_positions(engine: Engine, decision: str, facts: Any, where: SourceMap | None) -> None:

@@ -22,10 +22,13 @@ from qpr_rules.engine.batch import decide_many
 from qpr_rules.engine.engine import Engine
 
 
-def _lines(stream: IO[bytes], advance: list[int]) -> Iterator[str]:
+def _lines(stream: IO[bytes], advance: list[int]) -> Iterator[bytes]:
+    """Each line as bytes: the engine's one reader decodes and parses it (facts_input.py), so a
+    line gets the refusals a --facts file gets, word for word (a bad byte is refused, not
+    replaced)."""
     for raw in stream:
         advance[0] += len(raw)
-        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        yield raw.rstrip(b"\r\n")
 
 
 def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple[int, int, int]:

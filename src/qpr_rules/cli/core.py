@@ -11,9 +11,9 @@ from qpr_rules.cli.app import (
     EXIT_DENIED,
     EXIT_FAILED,
     cli,
+    decide_source,
     load_engine,
     policy_paths,
-    read_facts,
     report_fact_positions,
 )
 from qpr_rules.cli.output import console, is_terminal
@@ -90,8 +90,7 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
             raise SystemExit(EXIT_FAILED)
         return
     assert facts_src is not None
-    facts, where = read_facts(facts_src)
-    result = engine.decide(decision, facts)
+    result, facts, where = decide_source(engine, decision, facts_src)
     if fmt == "json":
         click.echo(result.to_json(indent=2))
     else:
@@ -120,8 +119,7 @@ def explain(decision: str, facts_src: str, policies: tuple[str, ...], as_of: dt.
       qpr-rules explain qpr.placement --facts examples/placement_home_on_hold.yaml
     """
     engine = load_engine(policies, as_of.date() if as_of else None)
-    facts, where = read_facts(facts_src)
-    result = engine.decide(decision, facts)
+    result, facts, where = decide_source(engine, decision, facts_src)
     click.echo(render_trace(engine, result), nl=False)
     if result.status == "error":
         report_fact_positions(engine, decision, facts, where)

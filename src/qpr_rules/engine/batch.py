@@ -9,10 +9,8 @@ so memory stays bounded however long the input is, and answers come back in inpu
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
-import json
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -60,12 +58,8 @@ def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool) -> list[Any]:
 
 
 def decision_json(engine: Engine, decision_id: str, facts: Any) -> str:
-    """One batch output line: the Decision JSON for facts. A JSON text is parsed as `decide
-    --facts` parses a file (json.loads); text that is not JSON goes to decide as it is, whose
-    answer is then the decision's error answer naming the JSON problem, like any invalid facts."""
-    if isinstance(facts, str):
-        with contextlib.suppress(ValueError, RecursionError):
-            facts = json.loads(facts)
+    """One batch output line: the Decision JSON for facts. JSON text (str or bytes) goes to
+    decide as it is, to the one reader every door uses."""
     return engine.decide(decision_id, facts).to_json()
 
 
@@ -76,7 +70,7 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool) -> Iterator[Any]:
-    recipe = _EngineRecipe(tuple(f.path for f in engine.policies.files), engine.as_of,
+    recipe = _EngineRecipe(engine.policies.paths, engine.as_of,
                            engine.evaluator, engine.digest)
     # spawn, not fork: durable_rules' C state and its lock must not be copied mid-use
     context = multiprocessing.get_context("spawn")

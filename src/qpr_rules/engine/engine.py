@@ -22,10 +22,11 @@ from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.message_writer import MessageWriter
 from qpr_rules.engine.reference import Check, compile_condition
-from qpr_rules.errors import EngineError, FactsError, UnknownDecisionError
+from qpr_rules.errors import EngineError, FactsError, PolicyError, PolicyVersionError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import located_fact_errors
+from qpr_rules.facts_input import document_errors, parse_json_facts
 from qpr_rules.policy.conditions import Condition, fact_paths
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
@@ -78,13 +79,14 @@ class _DecisionRuntime:
         # durable_rules gets the facts the rules read (every fact is still limit-checked)
         self.messages = MessageWriter(spec.fact_model, list_paths(spec.fact_model),
                                       {p for r in spec.rules for p in fact_paths(r.condition)})
-        ordered = sorted(spec.rules, key=lambda r: (r.rule.priority, str(r.file.path), r.index))
+        ordered = sorted(spec.rules, key=lambda r: r.order)
         self.rules = [_RuleRuntime(r, compile_condition(r.condition), _fired(r), _obligations(r),
                                    tuple(ob.for_each for ob in r.rule.obligations), _consequences(r))
                       for r in ordered]
         self.by_id = {r.compiled.id: r for r in self.rules}
         self.compiled = compile_decision(spec.fact_model, [r.condition for r in self.rules],
                                          spec.decision.id)
+        self.error_duties = _error_duties(spec)
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self.fast = not durable  # the fast path never registers a ruleset
         self._validator: Any = None
@@ -171,6 +173,7 @@ class Engine:
         self.as_of: dt.date | None = None  # set by load(); worker processes reload with it
         self._runtimes = {did: _DecisionRuntime(spec, policies, evaluator == "durable")
                           for did, spec in policies.decisions.items()}
+        self._versions: dict[dt.date, Engine] = {}  # other versions' engines, loaded when needed
         self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
         self._on_log_error = on_log_error
 
@@ -231,9 +234,14 @@ class Engine:
         model = runtime.spec.fact_model
         if as_type is not None and as_type is not model:
             raise TypeError(f"{decision_id} takes {model.__name__} facts, not {as_type.__name__}")
+        if isinstance(facts, (str, bytes, bytearray)):
+            # the one reader of JSON text (facts_input.py): a duplicate key, NaN, a bad byte are
+            # refused here with the same words as at every other door, never kept last-wins
+            try:
+                facts = parse_json_facts(facts)
+            except PolicyError as exc:
+                raise FactsError(decision_id, document_errors(exc)) from None
         try:
-            if isinstance(facts, (str, bytes)):
-                return model.model_validate_json(facts)
             if isinstance(facts, FactModel):
                 # validated again, even of the right type: model_construct and
                 # model_copy(update=...) build instances that were never validated
@@ -243,11 +251,23 @@ class Engine:
             located = located_fact_errors(exc, model)
             raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
-    def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> Decision:
+    def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
+               as_of: dt.date | None = None) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
         the answer is then the decision's on_error outcome (deny for placements), with the
-        error as the reason. Raises UnknownDecisionError for an unknown decision id."""
+        error as the reason. Raises UnknownDecisionError for an unknown decision id.
+
+        Versions: an Engine loaded without as_of applies the version of the decision's policy in
+        force on the decision's own date (its `dated_by` fact, such as the placement date), else
+        on as_of given here; never on today's date, so the same facts give the same bytes. An
+        Engine loaded with as_of applies the versions in force on that date to every question."""
+        return self._answer(decision_id, facts, as_of)[1]
+
+    def _answer(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
+                as_of: dt.date | None) -> tuple[Engine, Decision]:
+        """decide()'s answer, and the engine (this one, or another version's) that gave it."""
         runtime = self._runtimes.get(decision_id) or self._runtime(decision_id)
+        engine = self
         model: FactModel | None = None
         try:
             if type(facts) is dict:  # the common case: straight to pydantic's validator
@@ -255,14 +275,65 @@ class Engine:
                     model = runtime.validator().validate_python(facts)
             if model is None:  # anything else, or refused (derived fields given back, or invalid
                 model = self.validate_facts(decision_id, facts)  # facts, worded): the long way
-            decision = self._decide(runtime, model)
-        except FactsError as exc:
-            decision = self._error(runtime, "the facts are invalid", exc.errors)
-        except EngineError as exc:
-            decision = self._error(runtime, "evaluation failed", [str(exc)])
-        except Exception as exc:  # fail closed on anything unforeseen, too
-            decision = self._error(runtime, f"evaluation failed in {decision_id}", [repr(exc)])
-        return decision if self._log is None else self._logged(runtime, model, decision)
+            if self.as_of is None:
+                engine = self._engine_in_force(runtime, model, as_of)
+                runtime = engine._runtime(decision_id)
+            decision = engine._decide(runtime, model)
+        except Exception as exc:  # fail closed on anything, the unforeseen too
+            engine, runtime = self, self._runtimes[decision_id]
+            decision = self._failed(runtime, exc)
+        return engine, decision if engine._log is None else engine._logged(runtime, model, decision)
+
+    def _failed(self, runtime: _DecisionRuntime, exc: Exception) -> Decision:
+        """The error answer for what went wrong while deciding."""
+        match exc:
+            case FactsError():
+                return self._error(runtime, "the facts are invalid", exc.errors)
+            case PolicyVersionError():
+                return self._error(runtime, "no version of the policy applies", [str(exc)])
+            case EngineError():
+                return self._error(runtime, "evaluation failed", [str(exc)])
+            case _:
+                return self._error(runtime, f"evaluation failed in {runtime.spec.decision.id}", [repr(exc)])
+
+    def refuse(self, decision_id: str, errors: list[str]) -> Decision:
+        """The answer for facts that could not even be read (a malformed document the caller
+        parsed itself, as the command line does for YAML): the decision's on_error outcome, with
+        errors as the reason, logged like any answer. UnknownDecisionError for an unknown id."""
+        runtime = self._runtime(decision_id)
+        decision = self._error(runtime, "the facts are invalid", errors)
+        return decision if self._log is None else self._logged(runtime, None, decision)
+
+    def _engine_in_force(self, runtime: _DecisionRuntime, model: FactModel, as_of: dt.date | None) -> Engine:
+        """This engine, or one loaded from the same files with the version of the decision's policy
+        that is in force on the decision's date; PolicyVersionError when none can be chosen."""
+        spec = runtime.spec
+        policy = spec.file.policy
+        versions = self.policies.versions.get(policy.id, (policy.effective_from,))
+        day = _date_at(model, spec.decision.dated_by) if spec.decision.dated_by else None
+        day = day or as_of
+        if day is None:
+            if len(versions) == 1:
+                return self
+            raise PolicyVersionError(
+                f"the facts of {spec.decision.id} carry no date and policy {policy.id!r} has versions "
+                f"from {', '.join(v.isoformat() for v in versions)}: pass as_of, the date the question "
+                "is about")
+        in_force = [v for v in versions if v <= day]
+        if not in_force:
+            raise PolicyVersionError(f"no version of policy {policy.id!r} is in force on {day.isoformat()}; "
+                                     f"the earliest starts {versions[0].isoformat()}")
+        chosen = in_force[-1]
+        if chosen == policy.effective_from:
+            return self
+        with _REGISTERING:
+            engine = self._versions.get(chosen)
+            if engine is None:  # loaded once per version, from the very files this engine loaded
+                # the same files and the same log: its answers are logged like this engine's
+                engine = self._versions[chosen] = Engine.load(
+                    list(self.policies.paths), as_of=chosen, evaluator=self.evaluator,
+                    decision_log=self._log, on_log_error=self._on_log_error)
+        return engine
 
     def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision) -> Decision:
         """The decision once its log record is written; never returned as logged when it is not."""
@@ -285,7 +356,7 @@ class Engine:
         return Decision(
             decision=spec.id, outcome=spec.on_error, status="error",
             reason=f"{what}; failing closed with {spec.on_error!r}: " + "; ".join(errors),
-            errors=tuple(errors), policy_digest=self.digest,
+            obligations=runtime.error_duties, errors=tuple(errors), policy_digest=self.digest,
             policy_revision=self.policies.revision,
         )
 
@@ -317,11 +388,12 @@ class Engine:
 
         return decide_many(self, decision_id, cases, jobs)
 
-    def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str) -> str:
+    def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str,
+                as_of: dt.date | None = None) -> str:
         """A readable trace: each rule, fired or not and why, with the quoted policy text."""
         from qpr_rules.engine.explain import render_trace
 
-        return render_trace(self, self.decide(decision_id, facts))
+        return render_trace(*self._answer(decision_id, facts, as_of))
 
 
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
@@ -329,6 +401,20 @@ def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
     return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
                             _citation(rule, ob.clause) if ob.clause else None)
                  for ob in rule.rule.obligations)
+
+
+def _error_duties(spec: DecisionSpec) -> tuple[Obligation, ...]:
+    """The duties every error answer of the decision carries (its `on_error_obligations`)."""
+    file = spec.file
+    roles = {r.id: r.title for r in file.policy.roles}
+
+    def cite(clause_id: str) -> Citation:
+        clause = file.clause(clause_id)
+        return Citation(clause.id, file.policy.source.document, clause.section, clause.text)
+
+    return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, spec.decision.id,
+                            cite(ob.clause) if ob.clause else None)
+                 for ob in spec.decision.on_error_obligations)
 
 
 def _consequences(rule: CompiledRule) -> tuple[Consequence, ...]:
@@ -350,6 +436,14 @@ def _expand(rule: _RuleRuntime, facts: Mapping[str, Any]) -> tuple[Obligation, .
         for item in items or ():
             out.append(replace(ob, do=ob.do.replace("{item}", str(getattr(item, "value", item)))))
     return tuple(out)
+
+
+def _date_at(model: FactModel, path: str) -> dt.date | None:
+    """The date at a fact path (checked at load to be a date fact), or None when it is absent."""
+    value: Any = model
+    for part in path.split("."):
+        value = getattr(value, part, None)
+    return value if isinstance(value, dt.date) else None
 
 
 def _given_fields(value: FactModel) -> dict[str, Any]:

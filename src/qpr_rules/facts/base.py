@@ -22,8 +22,11 @@ from qpr_rules.facts.derived_inputs import checked, given_back
 class FactModel(BaseModel):
     """Base of all fact models: frozen, no unknown fields, strict scalars."""
 
+    # revalidate_instances: an instance met anywhere in the facts (a Home in a dict, a Hold in a
+    # Home) is validated again, never trusted: model_construct() and model_copy(update=...) make
+    # instances that were never validated (a permanent hold "reinstated", an age of -5).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, use_enum_values=False,
-                              defer_build=True)
+                              defer_build=True, revalidate_instances="always")
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Date, Flag
+from qpr_rules.facts.common import Date, Flag, FreeText
 
 
 class IntervieweeRole(StrEnum):
@@ -34,11 +34,12 @@ class Interviewee(FactModel):
 class Template(FactModel):
     """The blanks of the county template, as the county filled them in."""
 
-    county_name: str | None = None
-    cycle: str | None = Field(default=None, description="The county's cycle in the process (first, second)")
-    focus_area: str | None = None
-    referrals_and_cases: str | None = None
-    selection_criteria: str | None = None
+    county_name: FreeText | None = None
+    cycle: FreeText | None = Field(default=None,
+                                   description="The county's cycle in the process (first, second)")
+    focus_area: FreeText | None = None
+    referrals_and_cases: FreeText | None = None
+    selection_criteria: FreeText | None = None
     selection_goal_date: Date | None = None
 
 

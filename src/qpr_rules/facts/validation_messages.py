@@ -134,7 +134,8 @@ def located_fact_errors(exc: ValidationError, model: type[BaseModel]) -> list[tu
             continue
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
-        if isinstance(got, dict) and kind == "value_error":  # a model-level check: the input is the parent
+        # a model-level check: the input is the parent, as data or as an instance given again
+        if isinstance(got, (dict, BaseModel)) and kind == "value_error":
             out.append((loc, f"{where}: {msg}"))
         else:
             out.append((loc, f"{where}: {msg} (got {_given(got)}){_allowed_values(err)}"))

@@ -28,6 +28,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+from qpr_rules.facts.common import MAX_FACT_DATE as _MAX_FACT_DATE
+from qpr_rules.facts.common import MAX_TEXT_BYTES, MAX_WHOLE_NUMBER
+from qpr_rules.facts.common import MIN_FACT_DATE as _MIN_FACT_DATE
 from qpr_rules.policy.conditions import (
     All,
     AnyOf,
@@ -63,10 +66,10 @@ DURABLE_MAX_MATCHES = 65
 DURABLE_MAX_COMBINATORS = 15
 #: Strings of this many UTF-8 bytes or more compare wrongly: two different strings of 65,536
 #: bytes that share their first 65,535 compare equal. Measured: 65,535 right, 65,536 wrong.
-DURABLE_MAX_STRING_BYTES = 65535
+DURABLE_MAX_STRING_BYTES = MAX_TEXT_BYTES  # the fact models enforce it (facts/common.py)
 #: Integers are read with C `atol`, which saturates: beyond this, different numbers compare
 #: equal. Measured: 2**63 - 1 right, 2**63 wrong.
-DURABLE_MAX_INT = 2**63 - 1
+DURABLE_MAX_INT = MAX_WHOLE_NUMBER
 #: A message holding text of more than this many bytes fails with error 314. Measured: 16,777,214
 #: pass, 16,777,215 fail. Checked on the whole message's JSON, which is longer than its text.
 DURABLE_MAX_MESSAGE_BYTES = 16_777_214
@@ -90,9 +93,10 @@ MAX_USE_DEPTH = 32
 #: Day offsets in policies (`plus_days`, `within_days`): a century either way keeps every date
 #: computation inside the calendar for every fact date the engine accepts.
 MAX_DAY_OFFSET = 36525
-#: The dates facts may hold: with MAX_DAY_OFFSET, date arithmetic never leaves year 1..9999.
-MIN_FACT_DATE = dt.date(1800, 1, 1)
-MAX_FACT_DATE = dt.date(2399, 12, 31)
+#: The dates facts may hold (the fact models enforce them: facts/common.py): with MAX_DAY_OFFSET,
+#: date arithmetic never leaves year 1..9999.
+MIN_FACT_DATE = _MIN_FACT_DATE
+MAX_FACT_DATE = _MAX_FACT_DATE
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ class CompiledRule:
     def line(self) -> int:
         return self.file.smap.at(("rules", self.index))[0]
 
+    @property
+    def order(self) -> tuple[int, str, int]:
+        """Where the rule is evaluated among its decision's rules: priority, then file order."""
+        return (self.rule.priority, str(self.file.path), self.index)
+
 
 @dataclass(frozen=True)
 class DecisionSpec:
@@ -72,6 +77,12 @@ class PolicySet:
     digest: str
     revision: str
     invariants: tuple[CompiledInvariant, ...] = ()  # guarantees for `qpr-rules prove`
+    #: every version found of each policy id (effective_from dates, ascending), the ones left out
+    #: by as_of included: the engine applies the version in force on a decision's own date
+    versions: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
+    #: every policy file read, versions left out by as_of included (what a worker process or an
+    #: engine for another version loads again)
+    paths: tuple[Path, ...] = ()
 
     def rules(self) -> list[CompiledRule]:
         return [r for d in self.decisions.values() for r in d.rules]
@@ -118,6 +129,9 @@ def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -
             loaded.append(parse_policy_file(path))
         except PolicyError as exc:
             problems.extend(exc.problems)
+    versions: dict[str, set[dt.date]] = {}
+    for f in loaded:
+        versions.setdefault(f.policy.id, set()).add(f.policy.effective_from)
     loaded = _select_versions(loaded, as_of, problems)
     decisions = _check_set(loaded, problems)
     invariants = compile_invariants(loaded, decisions, problems)
@@ -125,7 +139,9 @@ def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -
         raise PolicyError(problems)
     digest = _digest(loaded)
     revision = ",".join(f"{f.policy.id}@{f.policy.revision.isoformat()}" for f in loaded)
-    return PolicySet(tuple(loaded), decisions, digest, revision, invariants)
+    return PolicySet(tuple(loaded), decisions, digest, revision, invariants,
+                     {pid: tuple(sorted(dates)) for pid, dates in sorted(versions.items())},
+                     tuple(files))
 
 
 def _select_versions(files: list[LoadedFile], as_of: dt.date | None,
@@ -170,6 +186,7 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
                                 f"{did_you_mean(d.facts, fact_types)}; known: {', '.join(fact_types)}"))
             else:
                 problems.extend(log_fact_problems(f, i, model))
+                problems.extend(_dated_by_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -186,6 +203,18 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
         for name, value in params.items():
             if (why := value_problem(value)) is not None:
                 problems.append(f.smap.problem(("parameters", name, "value"), why, "limit"))
+        for i, d in enumerate(f.policy.decisions):
+            for j, ob in enumerate(d.on_error_obligations):
+                at = ("decisions", i, "on_error_obligations", j)
+                if ob.who not in role_ids:
+                    problems.append(f.smap.problem((*at, "who"),
+                                    _unknown("role", ob.who, role_ids, "declare it under `roles:`")))
+                if ob.clause is not None and ob.clause not in clause_ids:
+                    problems.append(f.smap.problem((*at, "clause"),
+                                    _unknown("clause", ob.clause, clause_ids)))
+                if ob.for_each is not None:  # an error answer has no facts to repeat over
+                    problems.append(f.smap.problem((*at, "for_each"), "an error answer's duty cannot "
+                                    "repeat over facts (they are invalid): remove for_each"))
         named = {n: (body, ("conditions", n)) for n, body in f.policy.conditions.items()}
         for i, rule in enumerate(f.policy.rules):
             loc = ("rules", i)
@@ -273,6 +302,22 @@ def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
 
 
 _LOGGABLE_KINDS = ("bool", "int", "number", "enum", "date")
+
+
+def _dated_by_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`dated_by:` names a date fact of the decision's facts."""
+    path = f.policy.decisions[index].dated_by
+    if path is None:
+        return []
+    loc = ("decisions", index, "dated_by")
+    try:
+        ftype = resolve(model, path)
+    except PathError as exc:
+        return [f.smap.problem(loc, f"unknown fact path {path!r}: {exc}")]
+    if ftype.kind != "date":
+        return [f.smap.problem(loc, f"dated_by names the decision's own date, but {path} is "
+                                    f"{ftype.describe()}; name a date fact")]
+    return []
 
 
 def log_fact_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:

@@ -98,6 +98,13 @@ class Decision(Strict):
     placement: StrictBool = Field(
         default=False, description="A placement question: on error the answer must be a denial"
     )
+    dated_by: Text | None = Field(
+        default=None, description="The fact path of the decision's own date (a placement's date): "
+        "without an explicit as_of, the version of the policy in force on that date is applied")
+    on_error_obligations: list[Obligation] = Field(
+        default_factory=list, description="Duties every error answer carries (invalid facts, a "
+        "failed evaluation): who must fix the input. Required unless `placement: true`, whose "
+        "error answer is a denial")
     log_facts: list[Text] = Field(
         default_factory=list, description="Fact paths whose values the decision log records: "
         "yes/no, numbers, dates and enum values only, never names or free text")
