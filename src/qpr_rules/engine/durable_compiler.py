@@ -6,7 +6,9 @@ negate, `$iall` is false on an empty list, and any comparison with an absent fie
 false, so negating one is false too. Negations are therefore pushed down to the atoms
 (negation normal form), where each negated atom is written with the opposite operator
 OR'ed with "the field is absent", and list quantifiers use a length projection
-(`__len__<path>`, added to every message by messages.py) to handle empty lists.
+(`__len__<path>`, added to every message by messages.py) to handle empty lists. An item
+condition with alternatives under `some` is written as one `$iany` per alternative: durable_rules
+keeps only the last test it made on an item (`_some`, issue 18.7).
 """
 
 from __future__ import annotations
@@ -134,15 +136,45 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
             # some:  $iany(c)              not some:  absent | empty | $iall(not c)
             # every: empty | $iall(c)      not every: absent | $iany(not c)
             if not cond.every and not negate:
-                return {"$iany": {path: _compile(cond.cond, False, "$i.")}}
+                return _some(path, _compile(cond.cond, False, "$i."))
             absent = _absent_cases((path, cond.optional))
             if not cond.every:
                 return _either(*absent, empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
             if not negate:
                 return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
-            return _either(*absent, {"$iany": {path: _compile(cond.cond, True, "$i.")}})
+            return _either(*absent, _some(path, _compile(cond.cond, True, "$i.")))
         case _:
             assert_never(cond)
+
+
+def _some(path: str, item: Expr) -> Expr:
+    """"Some item of the list at path satisfies item", written so durable_rules gets it right.
+
+    Inside `$iany`/`$iall` durable_rules tests an item's fields one after another and keeps only
+    the last result (`isArrayMatch` in its events.c): an alternative that held on one field is
+    forgotten when a test on a later field fails (issue 18.7: `some: {any: [age lt 3, gender in
+    [female, male]]}` was false for a child aged 1, nonbinary). A conjunction is safe, so an item
+    condition with alternatives is written as one `$iany` per alternative (its disjunctive normal
+    form), which is the same condition: some(a or b) == some(a) or some(b). The universal
+    quantifier has no such split; the loader refuses alternatives under it
+    (policy/condition_parser.py)."""
+    terms = _terms(item)
+    if len(terms) == 1:
+        return {"$iany": {path: item}}
+    return _either(*({"$iany": {path: _both(*term)}} for term in terms))
+
+
+def _terms(expr: Expr) -> list[list[Expr]]:
+    """expr's disjunctive normal form: its alternatives, each a list of tests that must all hold.
+    (policy/limits.py counts them, and their `$and`s, from the condition tree.)"""
+    if "$or" in expr:
+        return [term for part in expr["$or"] for term in _terms(part)]
+    if "$and" in expr:
+        terms: list[list[Expr]] = [[]]
+        for part in expr["$and"]:
+            terms = [left + right for left in terms for right in _terms(part)]
+        return terms
+    return [[expr]]
 
 
 def _contains(cond: Contains, path: str, negate: bool) -> Expr:

@@ -231,9 +231,10 @@ def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc
     if universal and ctx.for_durable and has_disjunction(inner, ctx.negated):
         ctx.errors.append((vloc, f"this condition is checked for every item of {path} (`every`, or "
                                  "`some` under `not`) and holds an alternative (any, in with several "
-                                 "values, or a negated all / optional field); durable_rules evaluates "
-                                 "such alternatives per branch over all items, which is wrong. Split "
-                                 "it into separate rules, or state it with `some` for the failing case"))
+                                 "values, or a negated all / optional field); durable_rules keeps only "
+                                 "the last test it makes on an item, so an alternative that holds can be "
+                                 "forgotten and the answer is wrong. Split it into separate rules, or "
+                                 "state it with `some` for the failing case"))
         return None
     return Quantified(loc, path, op == "every", inner, ftype.optional)
 
@@ -241,9 +242,12 @@ def _parse_atom(path: str, ftype: FieldType, op: str, value: Any, vloc: Loc, loc
 def has_disjunction(cond: Condition, negated: bool) -> bool:
     """Whether cond, with negations pushed to the atoms, contains an alternative (an OR).
 
-    durable_rules expands alternatives into separate branches; under `$iall` that turns
-    "every item satisfies A or B" into "every item satisfies A, or every item satisfies B",
-    so the loader refuses alternatives inside universally quantified item conditions.
+    Inside `$iany`/`$iall` durable_rules tests an item's fields one after another and keeps only
+    the last result (`isArrayMatch` in its events.c), so an alternative that held on one field
+    is forgotten when a test on a later field fails (issue 18.7). Under `some` the compiler
+    writes one `$iany` per alternative (some(A or B) is some(A) or some(B)); "every item
+    satisfies A or B" has no such split, so the loader refuses alternatives inside universally
+    quantified item conditions.
     """
     match cond:
         case Not(item=item):

@@ -160,7 +160,7 @@ def condition_size(cond: Condition, negate: bool = False) -> Size:
             return _negated_comparison(optional, right) if negate else _ONE
         case Quantified(every=every, cond=inner, optional=optional):
             if not every and not negate:
-                return condition_size(inner, False)
+                return _some_size(condition_size(inner, False))
             # absent, empty and the quantifier over items exclude one another ($iall and
             # $iany are false on an empty list, every test is false on an absent one)
             if not every:
@@ -169,8 +169,8 @@ def condition_size(cond: Condition, negate: bool = False) -> Size:
             if not negate:
                 body = condition_size(inner, False)
                 return Size(1 + body.terms, body.matches)
-            body = condition_size(inner, True)
-            return Size(optional + body.terms, body.matches)
+            some = _some_size(condition_size(inner, True))
+            return Size(optional + some.terms, some.matches)
         case _:
             assert_never(cond)
 
@@ -203,12 +203,65 @@ def condition_combinators(cond: Condition, negate: bool = False) -> int:
             return 2 * count + (count > 1) + right.optional
         case Quantified(every=every, cond=inner, optional=optional):
             if not every and not negate:
-                return condition_combinators(inner, False)
+                return _some_combinators(inner, False)
             if not every:
                 return 1 + condition_combinators(inner, True)
             if not negate:
                 return 1 + condition_combinators(inner, False)
-            return int(optional) + condition_combinators(inner, True)
+            return int(optional) + _some_combinators(inner, True)
+        case _:
+            assert_never(cond)
+
+
+# An item condition with alternatives under `some` is compiled as one `$iany` per alternative
+# (engine/durable_compiler.py `_some`: durable_rules keeps only the last test it made on an item,
+# issue 18.7): its size and combinators are counted as written that way.
+
+
+def _some_size(body: Size) -> Size:
+    """`some` over an item condition of body's size: each alternative is its own `$iany`, and
+    all of them can hold at once (each through another item)."""
+    return body if body.terms == 1 else Size(body.terms, body.terms)
+
+
+def _some_combinators(inner: Condition, negate: bool) -> int:
+    """`$and`/`$or` nodes of `some` over inner: inner's own when it has one alternative; else an
+    `$or` of the `$iany`s and an `$and` in each alternative of more than one test."""
+    terms = condition_size(inner, negate).terms
+    if terms == 1:
+        return condition_combinators(inner, negate)
+    return 1 + terms - _single_test_terms(inner, negate)
+
+
+def _single_test_terms(cond: Condition, negate: bool) -> int:
+    """How many of cond's alternatives (as engine/durable_compiler.py writes cond, negations
+    pushed down) are one test each, not an `$and` of several. An `$and` of several parts has
+    none: each of its alternatives takes a test from every part."""
+    match cond:
+        case Not(item=item):
+            return _single_test_terms(item, not negate)
+        case All(items=items) | AnyOf(items=items):
+            if len(items) == 1:
+                return _single_test_terms(items[0], negate)
+            if isinstance(cond, All) != negate:
+                return 0
+            return sum(_single_test_terms(c, negate) for c in items)
+        case Compare(ftype=ftype, right=right):
+            ref_optional = isinstance(right, FactRef) and right.optional
+            if not negate:  # [$and of "the reference is present" and] the comparison
+                return int(not ref_optional)
+            return 1 + ftype.optional + ref_optional  # absent | absent reference | opposite
+        case Count(right=right, optional=optional):
+            ref_optional = isinstance(right, FactRef) and right.optional
+            return int(not ref_optional) if not negate else 1 + optional + ref_optional
+        case InSet(values=values, ftype=ftype):
+            # one equality per value; negated: absent | an `$and` of the `$neq`s
+            return len(values) if not negate else ftype.optional + (len(values) == 1)
+        case Present():
+            return 1
+        case Contains() | Quantified():
+            # only asked of item conditions, where the parser refuses these (condition_parser.py)
+            raise ValueError(f"{type(cond).__name__} cannot be inside an item condition")
         case _:
             assert_never(cond)
 
