@@ -51,7 +51,8 @@ def test_a_line_per_decision_with_what_coverage_needs_and_no_facts_by_default(tm
     engine.decide("qpr.placement", {"placement": "not facts"})
     one, two = _lines(log)
     assert set(one) == {"v", "time", "id", "decision", "digest", "revision", "outcome", "status", "fired",
-                        "atoms", "facts", "prev"}
+                        "atoms", "facts", "prev", "continues"}  # continues: on a file's first line only
+    assert set(two) == set(one) - {"continues"} and one["continues"] is None
     assert (one["decision"], one["outcome"], one["status"], one["digest"]) == (
         "qpr.placement", first.outcome, "decided", engine.digest)
     assert one["fired"] == [r.id for r in first.fired]
@@ -249,8 +250,9 @@ def test_a_line_cut_short_is_ended_kept_and_reported(tmp_path: Path) -> None:
 
 def _chained(records: list[dict[str, Any]]) -> bytes:
     out, prev = [], GENESIS
-    for r in records:
-        line = json.dumps({**r, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
+    for i, r in enumerate(records):
+        first = {"continues": None} if i == 0 and r["v"] != 1 else {}  # as the writer starts a log
+        line = json.dumps({**r, **first, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
         out.append(line + b"\n")
         prev = line_hash(line)
     return b"".join(out)
@@ -287,8 +289,6 @@ def test_threads_share_one_log(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- issue 18.5: no silent data loss
 
-XF5 = "issue 18.5: the decision log cannot lose data silently"
-
 
 def _errors(*paths: Path, checkpoint: str | None = None) -> list[str]:
     engine = Engine.load([POLICIES])
@@ -297,7 +297,6 @@ def _errors(*paths: Path, checkpoint: str | None = None) -> list[str]:
     return [f"{Path(p.file).name}:{p.line}:{p.code}" for p in read.problems if p.severity == "error"]
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_deleting_the_first_lines_of_a_log_fails_verify(tmp_path: Path) -> None:
     log = tmp_path / "d.log"
     _write_log(log, 5)
@@ -307,7 +306,6 @@ def test_deleting_the_first_lines_of_a_log_fails_verify(tmp_path: Path) -> None:
     assert _errors(log) == ["d.log:1:log-head-missing"]
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_deleting_the_first_rotated_file_fails_verify(tmp_path: Path) -> None:
     log = tmp_path / "d.log"
     _write_log(log, 12, max_bytes=3000)
@@ -323,7 +321,6 @@ def test_deleting_the_first_rotated_file_fails_verify(tmp_path: Path) -> None:
     assert result.exit_code == 1 and f"continues {parts[0].name}" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_a_checkpoint_finds_a_removed_tail(tmp_path: Path) -> None:
     import re
 
@@ -343,7 +340,7 @@ def test_a_checkpoint_finds_a_removed_tail(tmp_path: Path) -> None:
     assert _errors(log) == []
     assert _errors(log, checkpoint=checkpoint) == ["d.log:3:log-tail-missing"]
     log.write_bytes(b"".join(lines[:3] + lines[5:]))  # the checkpointed line removed, later ones kept
-    assert _errors(log, checkpoint=checkpoint) == ["d.log:4:log-chain-broken", "d.log:4:log-checkpoint-mismatch"]
+    assert _errors(log, checkpoint=checkpoint) == ["d.log:4:log-checkpoint-mismatch", "d.log:4:log-chain-broken"]
     bad = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", "--checkpoint", checkpoint,
                                    str(log)])
     assert bad.exit_code == 1 and "does not verify" in bad.output
@@ -352,7 +349,6 @@ def test_a_checkpoint_finds_a_removed_tail(tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "LINES:HASH" in wrong.output
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_a_v1_log_still_verifies_and_is_counted(tmp_path: Path) -> None:
     sink = MemorySink()
     engine = Engine.load([POLICIES], decision_log=sink)
@@ -368,7 +364,6 @@ def test_a_v1_log_still_verifies_and_is_counted(tmp_path: Path) -> None:
     assert sink.records[0]["v"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_a_log_name_with_glob_characters_keeps_every_rotated_part(tmp_path: Path) -> None:
     log = tmp_path / "dec[prod].log"
     _write_log(log, 40, max_bytes=3000)
@@ -377,7 +372,6 @@ def test_a_log_name_with_glob_characters_keeps_every_rotated_part(tmp_path: Path
     assert _errors(log) == []
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_a_stray_file_beside_the_log_stops_nothing(tmp_path: Path) -> None:
     log = tmp_path / "decisions.log"
     for name in ("decisions.log.\u00b2", "decisions.log.lock.1", "decisions.log.12a", "decisions.log.-1"):
@@ -389,7 +383,6 @@ def test_a_stray_file_beside_the_log_stops_nothing(tmp_path: Path) -> None:
     assert "8 line(s)" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_an_atom_the_decision_did_not_evaluate_never_makes_the_log_raise(tmp_path: Path) -> None:
     """The compiled evaluator stops at the permanent hold; the log evaluates every atom, and one
     of them (a hold placed 9999-12-31, plus the waiting days) overflows the date range."""

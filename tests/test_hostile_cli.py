@@ -232,7 +232,6 @@ XF8 = "issue 18.8: no traceback from any command"
 
 
 @CONSOLE
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_coverage_and_batch_refuse_devices_and_fifos_as_the_real_console_script(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -246,7 +245,6 @@ def test_coverage_and_batch_refuse_devices_and_fifos_as_the_real_console_script(
 
 
 @CONSOLE
-@pytest.mark.xfail(strict=True, reason=XF5)
 def test_a_batch_on_standard_input_bounds_each_line(tmp_path: Path) -> None:
     full = {**GOOD, "home": {**GOOD["home"], "hold": None, "restrictions": None, "children_placed": []}}
     line = json.dumps(full).encode() + b"\n"
@@ -272,7 +270,6 @@ def _coverage_data() -> dict[str, object]:
     return data.to_json()
 
 
-@pytest.mark.xfail(strict=True, reason=XF8)
 def test_coverage_report_refuses_crafted_data(tmp_path: Path) -> None:
     good = _coverage_data()
     rules = good["rules"]
@@ -305,7 +302,6 @@ def test_coverage_report_refuses_crafted_data(tmp_path: Path) -> None:
         assert code == 2 and f"cannot read coverage data {path}" in output, (name, output)
 
 
-@pytest.mark.xfail(strict=True, reason=XF8)
 def test_coverage_run_refuses_a_log_that_is_not_a_new_file(tmp_path: Path) -> None:
     for log in ("/dev/null", str(tmp_path), str(tmp_path / "missing-dir" / "d.log")):
         code, output = _invoke(["coverage", "run", "-p", str(TINY), "--log", log])
