@@ -227,9 +227,6 @@ def test_fifo_and_stdin_as_the_real_console_script(tmp_path: Path) -> None:
 
 # ------------------------------------------------- issue 18.5, 18.8: logs, coverage data, batches
 
-XF5 = "issue 18.5: devices and FIFOs are refused or read bounded"
-XF8 = "issue 18.8: no traceback from any command"
-
 
 @CONSOLE
 def test_coverage_and_batch_refuse_devices_and_fifos_as_the_real_console_script(tmp_path: Path) -> None:
@@ -308,7 +305,6 @@ def test_coverage_run_refuses_a_log_that_is_not_a_new_file(tmp_path: Path) -> No
         assert code == 2 and "--log" in output, (log, output)
 
 
-@pytest.mark.xfail(strict=True, reason=XF8)
 def test_terminal_escapes_in_scenario_names_are_not_printed(tmp_path: Path) -> None:
     scenarios = tmp_path / "s.yaml"
     scenarios.write_text(
