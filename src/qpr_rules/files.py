@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.errors import PolicyError, Problem, QprRulesError
 
 #: Problem code of a path that cannot be read at all (the CLI exits 2 for it: wrong usage).
 UNREADABLE = "unreadable"
@@ -88,8 +88,8 @@ def decode_utf8(raw: bytes, name: str) -> str:
         raise PolicyError([Problem(name, line, column, message)]) from None
 
 
-class OutputError(Exception):
-    """An output path that cannot be written (the CLI turns it into a usage error)."""
+class OutputError(QprRulesError):
+    """An output path that cannot be written (the coverage commands turn it into a usage error)."""
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
