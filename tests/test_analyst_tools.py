@@ -258,3 +258,45 @@ def test_committed_fact_schemas_are_in_sync() -> None:
     assert committed == set(schemas)
     for name, schema in schemas.items():
         assert (ROOT / "schemas" / "facts" / f"{name}.schema.json").read_text() == render(schema), name
+
+
+# ------------------------------------------------------------------------ issue 18.6 and 18.8
+
+
+def _invoke_caught(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{args}: {result.exception!r}") from result.exception
+    return result.exit_code, result.output
+
+
+def test_diff_never_passes_a_revision_to_git_as_an_option(tmp_path: Path) -> None:
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    for rev in (f"--output={victim}", f"git:--output={victim}", "-o" + str(victim), "--remote=/nowhere"):
+        code, out = _invoke_caught("diff", "--", rev, str(ROOT / "policies"))
+        assert code == 1 and "nor a git revision" in out, (rev, out)
+        assert victim.read_text() == "keep me", rev
+
+
+def test_fmt_on_a_self_referencing_symlink_is_a_clear_error(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    for args in (["fmt", str(loop)], ["fmt", "--check", str(loop)], ["fmt", "--diff", str(loop)],
+                 ["fmt", str(tmp_path)]):
+        code, out = _invoke_caught(*args)
+        assert code == 2 and "loop.yaml: cannot read: Too many levels of symbolic links" in out, (args, out)
+
+
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029"])
+def test_fmt_refuses_line_breaks_that_yaml_versions_read_differently(tmp_path: Path, brk: str) -> None:
+    for i, text in enumerate([f"a: 1{brk}b: 2\n", f"a: x{brk}y\nb: 2\n", f'a: "x{brk}y"\n', f"# c{brk}a: 1\n"]):
+        path = tmp_path / f"{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        for args in (["fmt", str(path)], ["fmt", "--check", str(path)], ["fmt", "--diff", str(path)],
+                     ["validate", str(path)]):
+            code, out = _invoke_caught(*args)
+            assert code == 1 and f"{path}:1:" in out and f"U+{ord(brk):04X}" in out, (args, out)
+        assert path.read_text(encoding="utf-8") == text

@@ -242,3 +242,77 @@ def test_records_that_do_not_fit_are_counted_apart_and_never_crash_the_reader() 
     assert data.malformed == len(bad) and sum(data.decisions.values()) == 0
     assert all(h.evaluated == 0 for h in data.rules.values())
     assert data.add(good) and data.rules["qpr.placement.hold-pending-qpr"].fired == 1
+
+
+# ------------------------------------------------------- issue 18.6: reports write only their target
+
+
+def _empty_data(tmp_path: Path) -> Path:
+    from qpr_rules import Engine
+    from qpr_rules.coverage.data import CoverageData
+
+    saved = tmp_path / "empty.json"
+    CoverageData.for_policies(Engine.load([POLICIES]).policies).save(saved)
+    return saved
+
+
+def _report(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["coverage", "report", *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{args}: {result.exception!r}") from result.exception
+    return result.exit_code, result.output
+
+
+def test_html_report_never_follows_a_symlink_planted_in_its_directory(tmp_path: Path) -> None:
+    data = _empty_data(tmp_path)
+    out = tmp_path / "cov"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "index.html").symlink_to(victim)
+    (out / "qpr.html").symlink_to(victim)
+    code, output = _report("--format", "html", "-o", str(out), str(data))
+    assert code == 0, output
+    assert victim.read_text() == "keep me"
+    assert not (out / "index.html").is_symlink() and "<html" in (out / "index.html").read_text()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_a_text_report_replaces_a_planted_symlink_not_its_target(tmp_path: Path) -> None:
+    data = _empty_data(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "report.txt").symlink_to(victim)
+    code, output = _report("-o", str(tmp_path / "report.txt"), str(data))
+    assert code == 0, output
+    assert victim.read_text() == "keep me" and "TOTAL" in (tmp_path / "report.txt").read_text()
+
+
+def test_report_outputs_that_cannot_be_written_are_clear_errors(tmp_path: Path) -> None:
+    data = _empty_data(tmp_path)
+    existing = tmp_path / "existing.txt"
+    existing.write_text("x")
+    cases = [(["--format", "html", "-o", str(existing)], "is a file, not a directory"),
+             (["-o", "/"], "is a directory"),
+             (["-o", str(tmp_path)], "is a directory"),
+             (["-o", "/proc/version"], "cannot write in /proc"),
+             (["-o", str(tmp_path / "no-such-dir" / "r.txt")], "no such directory"),
+             (["--format", "html", "-o", "/proc/version"], "is a file, not a directory")]
+    for args, expected in cases:
+        code, output = _report(*args, str(data))
+        assert code == 2 and expected in output, (args, output)
+    assert existing.read_text() == "x"
+
+
+def test_a_policy_with_the_id_index_does_not_overwrite_the_index(full: CoverageReport, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from qpr_rules.coverage.htmlreport import write_html
+
+    files = [replace(f, policy="index") if f.policy == "qpr" else f for f in full.files]
+    index = write_html(replace(full, files=files), tmp_path / "cov")
+    text = index.read_text()
+    assert 'id="totals"' in text  # still the index of every policy
+    pages = {p.name for p in index.parent.iterdir()} - {"index.html"}
+    assert len(pages) == len(full.files)
+    assert all(f'href="{page}"' in text for page in pages)

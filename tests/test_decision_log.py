@@ -51,7 +51,8 @@ def test_a_line_per_decision_with_what_coverage_needs_and_no_facts_by_default(tm
     engine.decide("qpr.placement", {"placement": "not facts"})
     one, two = _lines(log)
     assert set(one) == {"v", "time", "id", "decision", "digest", "revision", "outcome", "status", "fired",
-                        "atoms", "facts", "prev"}
+                        "atoms", "facts", "prev", "continues"}  # continues: on a file's first line only
+    assert set(two) == set(one) - {"continues"} and one["continues"] is None
     assert (one["decision"], one["outcome"], one["status"], one["digest"]) == (
         "qpr.placement", first.outcome, "decided", engine.digest)
     assert one["fired"] == [r.id for r in first.fired]
@@ -249,8 +250,9 @@ def test_a_line_cut_short_is_ended_kept_and_reported(tmp_path: Path) -> None:
 
 def _chained(records: list[dict[str, Any]]) -> bytes:
     out, prev = [], GENESIS
-    for r in records:
-        line = json.dumps({**r, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
+    for i, r in enumerate(records):
+        first = {"continues": None} if i == 0 and r["v"] != 1 else {}  # as the writer starts a log
+        line = json.dumps({**r, **first, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
         out.append(line + b"\n")
         prev = line_hash(line)
     return b"".join(out)
@@ -283,3 +285,119 @@ def test_threads_share_one_log(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(_lines(log)) == 60 and _verify(log) == []
+
+
+# ---------------------------------------------------------------- issue 18.5: no silent data loss
+
+
+def _errors(*paths: Path, checkpoint: str | None = None) -> list[str]:
+    engine = Engine.load([POLICIES])
+    read = read_logs(expand_logs(paths), CoverageData.for_policies(engine.policies), verify=True,
+                     checkpoint=checkpoint)
+    return [f"{Path(p.file).name}:{p.line}:{p.code}" for p in read.problems if p.severity == "error"]
+
+
+def test_deleting_the_first_lines_of_a_log_fails_verify(tmp_path: Path) -> None:
+    log = tmp_path / "d.log"
+    _write_log(log, 5)
+    assert _errors(log) == []
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[2:]))
+    assert _errors(log) == ["d.log:1:log-head-missing"]
+
+
+def test_deleting_the_first_rotated_file_fails_verify(tmp_path: Path) -> None:
+    log = tmp_path / "d.log"
+    _write_log(log, 12, max_bytes=3000)
+    parts = expand_logs([log])
+    assert len(parts) >= 3 and _errors(log) == []
+    first = _lines(parts[0])[0]
+    assert first["v"] == 2 and first["continues"] is None  # the first file says it is the first
+    second = _lines(parts[1])[0]
+    assert second["continues"] == {"file": parts[0].name, "hash": line_hash(parts[0].read_bytes().splitlines()[-1])}
+    parts[0].unlink()
+    assert _errors(log) == [f"{parts[1].name}:1:log-head-missing"]
+    result = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", str(log)])
+    assert result.exit_code == 1 and f"continues {parts[0].name}" in result.output
+
+
+def test_a_checkpoint_finds_a_removed_tail(tmp_path: Path) -> None:
+    import re
+
+    log = tmp_path / "d.log"
+    _write_log(log, 4)
+    result = CliRunner().invoke(cli, ["coverage", "log", "--no-progress", str(log)])
+    match = re.search(r"checkpoint (\d+:[0-9a-f]{64})", result.output)
+    assert match is not None, result.output
+    checkpoint = match.group(1)
+    assert checkpoint == f"4:{line_hash(log.read_bytes().splitlines()[-1])}"
+    _write_log(log, 2)  # the log goes on growing: the checkpoint still holds
+    ok = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", "--checkpoint", checkpoint,
+                                  str(log)])
+    assert ok.exit_code == 0, ok.output
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:3]))  # the tail cut off: without the checkpoint, nothing shows it
+    assert _errors(log) == []
+    assert _errors(log, checkpoint=checkpoint) == ["d.log:3:log-tail-missing"]
+    log.write_bytes(b"".join(lines[:3] + lines[5:]))  # the checkpointed line removed, later ones kept
+    assert _errors(log, checkpoint=checkpoint) == ["d.log:4:log-checkpoint-mismatch", "d.log:4:log-chain-broken"]
+    bad = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", "--checkpoint", checkpoint,
+                                   str(log)])
+    assert bad.exit_code == 1 and "does not verify" in bad.output
+    wrong = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", "--checkpoint", "x:y",
+                                     str(log)])
+    assert wrong.exit_code == 2 and "LINES:HASH" in wrong.output
+
+
+def test_a_v1_log_still_verifies_and_is_counted(tmp_path: Path) -> None:
+    sink = MemorySink()
+    engine = Engine.load([POLICIES], decision_log=sink)
+    for _ in range(3):
+        engine.decide("qpr.placement", HOLD)
+    log = tmp_path / "d.log"
+    log.write_bytes(_chained([{**r, "v": 1} for r in sink.records]))  # what a v1 writer wrote
+    data = CoverageData.for_policies(engine.policies)
+    read = read_logs([log], data, verify=True)
+    assert read.problems == [] and read.counted == 3
+    _write_log(log, 2)  # a v2 writer goes on from a v1 log: one chain
+    assert _lines(log)[-1]["v"] == 2 and _errors(log) == []
+    assert sink.records[0]["v"] == 2
+
+
+def test_a_log_name_with_glob_characters_keeps_every_rotated_part(tmp_path: Path) -> None:
+    log = tmp_path / "dec[prod].log"
+    _write_log(log, 40, max_bytes=3000)
+    parts = expand_logs([log])
+    assert sum(len(_lines(p)) for p in parts) == 40
+    assert _errors(log) == []
+
+
+def test_a_stray_file_beside_the_log_stops_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "decisions.log"
+    for name in ("decisions.log.\u00b2", "decisions.log.lock.1", "decisions.log.12a", "decisions.log.-1"):
+        (tmp_path / name).write_text("stray\n")
+    _write_log(log, 8, max_bytes=3000)
+    assert sum(len(_lines(p)) for p in expand_logs([log])) == 8
+    result = CliRunner().invoke(cli, ["coverage", "log", "--verify", "--no-progress", str(log)])
+    assert result.exit_code == 0, result.output
+    assert "8 line(s)" in result.output
+
+
+def test_an_atom_the_decision_did_not_evaluate_never_makes_the_log_raise(tmp_path: Path) -> None:
+    """The compiled evaluator stops at the permanent hold; the log evaluates every atom, and one
+    of them (a hold placed 9999-12-31, plus the waiting days) overflows the date range."""
+    import datetime as dt
+
+    facts = load_yaml_file(ROOT / "examples" / "qpr_reinstatement_permanent.yaml")[0]
+    facts["hold"]["placed_on"] = facts["request"]["date"] = dt.date(9999, 12, 31)
+    log = tmp_path / "d.log"
+    engine = Engine.load([POLICIES], evaluator="compiled", decision_log=log)
+    decision = engine.decide("qpr.reinstatement", facts)
+    assert decision.status == "decided" and decision.outcome == "not-eligible"
+    (line,) = _lines(log)
+    assert line["fired"] == [r.id for r in decision.fired] and line["outcome"] == decision.outcome
+    vector = line["atoms"]["qpr.reinstatement.before-default-wait"]
+    assert vector[0] == "0" and "x" in vector  # what was computed, and which atom could not be
+    data = CoverageData.for_policies(engine.policies)
+    read = read_logs([log], data, verify=True)
+    assert read.problems == [] and read.counted == 1

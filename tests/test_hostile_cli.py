@@ -21,6 +21,7 @@ from qpr_rules.cli.app import cli
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("qpr-rules")
 TINY = ROOT / "tests" / "fixtures" / "tiny"
+POLICIES = ROOT / "policies"
 GOOD = {"placement": {"date": "2024-05-01", "cleared_with_pco": True}, "child": {"age": 7, "gender": "female"},
         "home": {"id": "H", "approval": "rfa", "approval_status": "active"}}
 POLICY = (TINY / "tiny.yaml").read_text(encoding="utf-8")
@@ -222,3 +223,98 @@ def test_fifo_and_stdin_as_the_real_console_script(tmp_path: Path) -> None:
                                 capture_output=True, input=stdin, timeout=60)
         assert result.returncode in (1, 2) and b"Traceback" not in result.stderr, result.stderr[-1000:]
         assert (result.stdout + result.stderr).strip()
+
+
+# ------------------------------------------------- issue 18.5, 18.8: logs, coverage data, batches
+
+
+@CONSOLE
+def test_coverage_and_batch_refuse_devices_and_fifos_as_the_real_console_script(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in ("/dev/zero", "/dev/urandom", str(fifo)):
+        for args in (["coverage", "log", "--no-progress", "-p", str(TINY), path],
+                     ["coverage", "report", "-p", str(TINY), path],
+                     ["decide", "tiny.placement", "--batch", path, "-p", str(TINY)]):
+            result = subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=60)
+            assert result.returncode == 2 and "is not a regular file" in result.stderr, (args, result.stderr)
+            assert "Traceback" not in result.stderr
+
+
+@CONSOLE
+def test_a_batch_on_standard_input_bounds_each_line(tmp_path: Path) -> None:
+    full = {**GOOD, "home": {**GOOD["home"], "hold": None, "restrictions": None, "children_placed": []}}
+    line = json.dumps(full).encode() + b"\n"
+    stdin = line + b"x" * (3 * 1024 * 1024) + b"\n" + line  # a line of 3 MB between two good ones
+    result = subprocess.run([str(CLI), "decide", "tiny.placement", "--batch", "-", "-p", str(TINY)],
+                            capture_output=True, input=stdin, timeout=120)
+    answers = [json.loads(a) for a in result.stdout.splitlines()]
+    assert [a["status"] for a in answers] == ["decided", "error", "decided"], result.stderr[-500:]
+    assert "longer than" in answers[1]["reason"]
+    assert b"Traceback" not in result.stderr
+
+
+def _coverage_data() -> dict[str, object]:
+    from qpr_rules import Engine
+    from qpr_rules.coverage.collect import DataSink
+    from qpr_rules.coverage.data import CoverageData
+    from qpr_rules.yaml_source import load_yaml_file
+
+    engine = Engine.load([POLICIES])
+    data = CoverageData.for_policies(engine.policies)
+    facts = load_yaml_file(ROOT / "examples" / "placement_home_on_hold.yaml")[0]
+    Engine(engine.policies, decision_log=DataSink(data)).decide("qpr.placement", facts)
+    return data.to_json()
+
+
+def test_coverage_report_refuses_crafted_data(tmp_path: Path) -> None:
+    good = _coverage_data()
+    rules = good["rules"]
+    assert isinstance(rules, dict)
+    rid, hits = next((k, h) for k, h in rules.items() if h["vectors"])
+    vector, (count, result) = next(iter(hits["vectors"].items()))
+
+    def with_vectors(vectors: dict[str, object]) -> dict[str, object]:
+        return {**good, "rules": {**rules, rid: {**hits, "vectors": vectors}}}
+
+    crafted = {
+        "wrong-vector-length": with_vectors({vector + "1": [count, result]}),
+        "not-a-vector": with_vectors({"2" * len(vector): [count, result]}),
+        "top-level-list": [good],
+        "negative-count": with_vectors({vector: [-5, result]}),
+        "float-count": with_vectors({vector: [1.5, result]}),
+        "negative-decisions": {**good, "decisions": {"tiny.placement": -1}},
+        "string-malformed": {**good, "malformed": "1"},
+        "missing-digest": {k: v for k, v in good.items() if k != "digest"},
+        "bool-result": with_vectors({vector: [count, "yes"]}),
+    }
+    ok = tmp_path / "ok.json"
+    ok.write_text(json.dumps(good))
+    code, output = _invoke(["coverage", "report", "-p", str(POLICIES), str(ok)])
+    assert code == 0, output
+    for name, data in crafted.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(data))
+        code, output = _invoke(["coverage", "report", "-p", str(POLICIES), str(path)])
+        assert code == 2 and f"cannot read coverage data {path}" in output, (name, output)
+
+
+def test_coverage_run_refuses_a_log_that_is_not_a_new_file(tmp_path: Path) -> None:
+    for log in ("/dev/null", str(tmp_path), str(tmp_path / "missing-dir" / "d.log")):
+        code, output = _invoke(["coverage", "run", "-p", str(TINY), "--log", log])
+        assert code == 2 and "--log" in output, (log, output)
+
+
+def test_terminal_escapes_in_scenario_names_are_not_printed(tmp_path: Path) -> None:
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(
+        "format: qpr-rules/scenarios-v1\ndecision: tiny.placement\nscenarios:\n"
+        '  - name: "evil \\e]0;owned\\a \\e[2J \\x9b31m \\u202e end"\n'
+        "    facts:\n      placement: {date: 2024-05-01, cleared_with_pco: true}\n"
+        "      child: {age: 7, gender: female}\n"
+        "      home: {id: H, approval: rfa, approval_status: active}\n"
+        "    expect: {outcome: deny}\n", encoding="utf-8")
+    code, output = _invoke(["test", str(scenarios), "-p", str(TINY)])
+    assert "evil" in output and code in (0, 1)
+    assert not any(c in output for c in "\x1b\x07\x9b\u202e"), repr(output)
+    assert "\\x1b" in output

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -190,3 +191,35 @@ def test_a_mark_on_text_a_clause_quotes_is_reported(policies: Path) -> None:
     path.write_text(text.replace("clauses:\n", clause, 1))
     codes = _codes(policies)
     assert [c[:3] for c in codes] == [("not-normative-quoted", "warning", "qpi_site.yaml")]
+
+
+@pytest.mark.parametrize("document", ["/proc/self/environ", "../../secret.txt", "../qpr.yaml", "sub/../../x.txt",
+                                      "..", ".", "a\\..\\b.txt"])
+def test_source_document_must_be_a_file_name_in_sources(policies: Path, document: str) -> None:
+    from click.testing import CliRunner
+
+    import qpr_rules.cli.analyst  # noqa: F401  (registers check)
+    from qpr_rules.cli.app import cli
+
+    (policies.parent / "secret.txt").write_text("SECRET-VALUE in the secret file")
+    qpr = policies / "qpr.yaml"
+    text = qpr.read_text()
+    anchor = "  document: 000_4b5b4e0ce51b2960.txt\n"
+    assert text.count(anchor) == 1
+    qpr.write_text(text.replace(anchor, f"  document: {json.dumps(document)}\n"))
+    for command in ("validate", "check"):
+        result = CliRunner().invoke(cli, [command, str(policies)])
+        assert result.exit_code == 1, (command, result.output)
+        assert "qpr.yaml:9:" in result.output and "source.document" in result.output, result.output
+        assert "SECRET-VALUE" not in result.output and "PATH=" not in result.output
+
+
+def test_a_symlink_in_sources_pointing_outside_is_refused(policies: Path) -> None:
+    secret = policies.parent / "secret.txt"
+    secret.write_text("SECRET-VALUE")
+    document = sources_dir(policies / "qpr.yaml") / "000_4b5b4e0ce51b2960.txt"
+    document.unlink()
+    document.symlink_to(secret)
+    problems = [p for p in check([policies]).problems if p.severity == "error"]
+    assert any("outside" in p.message and p.code == "source-missing" for p in problems), problems
+    assert not any("SECRET-VALUE" in p.message for p in problems)

@@ -205,3 +205,70 @@ def test_every_path_agrees_on_edge_cases(name: str) -> None:
         assert fast[0] == "error", name
     else:
         assert fast[0] == "ok", name
+
+
+# ---------------------------------------------- issue 18.8: every scalar YAML 1.1 and 1.2 read apart
+
+
+@pytest.mark.parametrize("value", ["-.5", "+.5", "0x1_0", "-0x10", "+0x10", "1.5_0", ".5e3", ".5_0", "-.5e-3"])
+@pytest.mark.parametrize("path", PATHS)
+def test_scalars_read_apart_by_the_yaml_versions_are_refused(value: str, path: str) -> None:
+    result = _read(f"a: {value}\n", path)
+    assert result[0] == "error" and result[1][0].startswith(f"f.yaml:1:4: the unquoted value {value!r}"), result
+    assert _read(f"a: '{value}'\n", path)[:2] == ("ok", {"a": value})  # quoted: text, as both read it
+
+
+def _yaml12_core(value: str) -> Any:
+    """What YAML 1.2's core schema reads a plain scalar as (the spec's regular expressions)."""
+    import math
+    import re
+
+    if re.fullmatch(r"null|Null|NULL|~|", value):
+        return None
+    if re.fullmatch(r"true|True|TRUE|false|False|FALSE", value):
+        return value.lower() == "true"
+    if re.fullmatch(r"[-+]?[0-9]+", value):
+        return int(value)
+    if re.fullmatch(r"0o[0-7]+", value):
+        return int(value[2:], 8)
+    if re.fullmatch(r"0x[0-9a-fA-F]+", value):
+        return int(value[2:], 16)
+    if re.fullmatch(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?", value):
+        return float(value)
+    if re.fullmatch(r"[-+]?\.(?:inf|Inf|INF)", value):
+        return -math.inf if value.startswith("-") else math.inf
+    if re.fullmatch(r"\.(?:nan|NaN|NAN)", value):
+        return math.nan
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b
+
+
+def test_every_number_like_scalar_the_versions_read_apart_is_refused() -> None:
+    """Every short string over the characters of numbers: where PyYAML (YAML 1.1) and YAML 1.2's
+    core schema read it apart, the loader refuses it; where they agree, it reads what both read."""
+    import datetime as dt
+    import itertools
+
+    alphabet = "01789._eE+-xXob:"
+    missed = []
+    for size in range(1, 5):
+        for chars in itertools.product(alphabet, repeat=size):
+            value = "".join(chars)
+            try:
+                old = yaml.safe_load(f"a: {value}\n")
+            except (yaml.YAMLError, ValueError):
+                continue  # not a plain scalar here, or PyYAML itself fails on it
+            if not isinstance(old, dict) or "a" not in old or isinstance(old["a"], dt.date | list | dict):
+                continue
+            try:
+                data, _ = yaml_source.load_yaml_text(f"a: {value}\n", "f.yaml")
+            except PolicyError:
+                continue
+            if not (_same(old["a"], _yaml12_core(value)) and _same(data["a"], old["a"])):
+                missed.append(value)
+    assert missed == []

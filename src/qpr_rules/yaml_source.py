@@ -74,19 +74,78 @@ _AMBIGUOUS = [
 ]
 
 
-#: Every pattern above needs its first character in this set: a value that starts with anything
-#: else (most policy text) is not ambiguous, without running six regular expressions on it.
-_AMBIGUOUS_FIRST = frozenset("yYnNoO+-0123456789")
+#: Every pattern above, and every number of either version, needs its first character in this
+#: set: a value that starts with anything else (most policy text) is not ambiguous, without
+#: running a regular expression on it.
+_AMBIGUOUS_FIRST = frozenset("yYnNoO+-.0123456789")
+
+_NUMBER_LIKE = re.compile(r"[0-9][0-9a-fA-F_]*[._xXeE]")
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_RESOLVER = Resolver()  # YAML 1.1's implicit tags, as PyYAML resolves them
+_NUMBERS = SafeConstructor()
+
+# YAML 1.2's core schema, from the spec (10.3.2): what a plain scalar is read as there.
+_CORE_INT = re.compile(r"[-+]?[0-9]+")
+_CORE_OCT = re.compile(r"0o[0-7]+")
+_CORE_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+
+
+def _yaml12_number(value: str) -> int | float | None:
+    """The number YAML 1.2's core schema reads value as, or None when it reads text (or a
+    boolean or null, which YAML 1.1 reads alike except yes/no/on/off, refused above)."""
+    if _CORE_INT.fullmatch(value):
+        return int(value)
+    if _CORE_OCT.fullmatch(value):
+        return int(value[2:], 8)
+    if _CORE_HEX.fullmatch(value):
+        return int(value[2:], 16)
+    if _CORE_FLOAT.fullmatch(value) or _CORE_SPECIAL.fullmatch(value):
+        return float(value.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf")
+                     .replace(".nan", "nan").replace(".NaN", "nan").replace(".NAN", "nan"))
+    return None
+
+
+def _yaml11_number(value: str) -> int | float | None:
+    """The number PyYAML (YAML 1.1) reads value as, or None when it reads something else."""
+    tag = _RESOLVER.resolve(ScalarNode, value, (True, False))
+    try:
+        if tag == _INT_TAG:
+            return int(_NUMBERS.construct_yaml_int(ScalarNode(tag, value)))
+        if tag == _FLOAT_TAG:
+            return float(_NUMBERS.construct_yaml_float(ScalarNode(tag, value)))
+    except ValueError:  # `._` matches 1.1's float pattern and is no number
+        return None
+    return None
+
+
+def _same_number(a: int | float | None, b: int | float | None) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # nan and nan
+        return True
+    return type(a) is type(b) and a == b
+
+
+def _described(number: int | float | None) -> str:
+    return "text" if number is None else f"the number {number!r}"
 
 
 def ambiguous_scalar(value: str) -> str | None:
     """Why a plain (unquoted) scalar is ambiguous between YAML 1.1 and 1.2, or None."""
     if not value or value[0] not in _AMBIGUOUS_FIRST:
         return None
+    shown = value if len(value) <= 40 else value[:40] + "..."
     for pattern, why in _AMBIGUOUS:
         if pattern.fullmatch(value):
-            shown = value if len(value) <= 40 else value[:40] + "..."
             return f"the unquoted value {shown!r} {why}"
+    # what no pattern names (-.5, 0x1_0, 1.5_0, .5e3 ...): the two readings compared, for a value
+    # that can be a number other than plain digits (7, 365 and dates read alike and skip this)
+    if value[0] not in "+-." and not _NUMBER_LIKE.match(value):
+        return None
+    old, new = _yaml11_number(value), _yaml12_number(value)
+    if not _same_number(old, new):
+        return (f"the unquoted value {shown!r} is {_described(old)} in YAML 1.1 but {_described(new)} in "
+                "YAML 1.2; write the number plainly (0.5, -16), or quote it for text")
     return None
 
 
@@ -327,10 +386,31 @@ def _load_fast(text: str, file: str) -> tuple[Any, SourceMap] | None:
     return None if builder.problems else (data, smap)
 
 
+#: Line breaks in YAML 1.1 (PyYAML, ruamel's round trip) that YAML 1.2 and most editors read as
+#: ordinary characters: the same text would be other lines, or other values, to each.
+_VERSION_BREAKS = {"\x85": "U+0085 (next line)", "\u2028": "U+2028 (line separator)",
+                   "\u2029": "U+2029 (paragraph separator)"}
+
+
+def _version_breaks(text: str, file: str) -> list[Problem]:
+    problems = []
+    for char, name in _VERSION_BREAKS.items():
+        at = text.find(char)
+        if at >= 0:
+            line = text.count("\n", 0, at) + 1
+            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            problems.append(Problem(file, line, column, f"the character {name} is a line break in YAML 1.1 "
+                                    "but not in YAML 1.2 (nor in most editors); replace it with a newline "
+                                    "or a space"))
+    return sorted(problems, key=lambda p: (p.line, p.column))
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise PolicyError listing every problem found."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PolicyError([Problem(file, 1, 1, f"file is larger than {MAX_BYTES} bytes")])
+    if ("\x85" in text or "\u2028" in text or "\u2029" in text) and (breaks := _version_breaks(text, file)):
+        raise PolicyError(breaks)
     if _c_composer_applies(text) and (done := _load_fast(text, file)) is not None:
         return done
     smap = SourceMap(file)

@@ -68,14 +68,23 @@ def materialise(side: str, workdir: Path, repo: Path) -> Path:
     if not side.startswith("git:") and path.exists():
         return path
     rev = side.removeprefix("git:")
+    if not rev or rev.startswith("-"):  # git would read it as an option (--output=FILE writes FILE)
+        raise DiffError(f"{side!r} is neither a directory nor a git revision (a revision never "
+                        "starts with -)")
     try:
-        blob = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", rev, "policies"],
+        # the revision resolved to a commit first, then only its hash reaches `git archive`, and
+        # the path after `--`: nothing given can be read as an option or a path outside policies/
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
+                                 f"{rev}^{{commit}}"], check=True, capture_output=True,
+                                text=True).stdout.strip()
+        blob = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, "--", "policies"],
                               check=True, capture_output=True).stdout
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
+        stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
         raise DiffError(f"{side!r} is neither a directory nor a git revision with policies/: "
-                        f"{stderr.decode(errors='replace').strip() or exc}") from None
-    target = workdir / rev.replace("/", "_")
+                        f"{stderr.strip() or 'not a git revision'}") from None
+    target = workdir / commit
     with tarfile.open(fileobj=BytesIO(blob)) as tar:
         tar.extractall(target, filter="data")
     return target / "policies"

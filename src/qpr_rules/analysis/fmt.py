@@ -57,8 +57,8 @@ def format_file(path: Path, check_only: bool = False) -> bool:
     permissions. The new text is written to a temporary file next to the target (named so that no
     tool takes it for a policy: it ends in .tmp and starts with a dot) and renamed over it; the
     temporary files an interrupted run left behind are removed by the next run."""
-    target = path.resolve() if path.is_symlink() else path
-    original = decode_utf8(read_regular_file(target, MAX_BYTES), str(path))
+    original = decode_utf8(read_regular_file(path, MAX_BYTES), str(path))  # a link loop: refused here
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     formatted = format_text(original, str(path))
     if formatted == original:
         return False

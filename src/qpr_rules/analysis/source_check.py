@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qpr_rules.errors import Problem
+from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import decode_utf8, read_regular_file
 from qpr_rules.policy.loader import LoadedFile
 from qpr_rules.policy.sentences import IndexedSentence, index_sentences, sentences_held
 from qpr_rules.policy.sources import sources_dir, unquoted_clauses
@@ -26,16 +27,43 @@ def sentence_index(f: LoadedFile, text: str) -> list[IndexedSentence]:
                            [(m.text, m.reason) for m in f.policy.not_normative])
 
 
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
+def read_document(f: LoadedFile, sources: Path | None = None) -> str | Problem:
+    """The text of the source document a policy file quotes, or the source-missing problem.
+
+    The document must be a regular file inside the sources directory once every symlink is
+    resolved: a link out of it (to /proc/self/environ, or a secret elsewhere) is refused, never
+    read, since check and the HTML report print what they read."""
+    document = document_path(f, sources)
+    directory = (sources or sources_dir(f.path)).resolve()
+    line, col = f.smap.at(("source", "document"))
+    where = "the --sources directory" if sources else f"{sources_dir(f.path)}/ beside the policy"
+
+    def missing(why: str) -> Problem:
+        return Problem(f.smap.file, line, col, f"source document {f.policy.source.document} {why} "
+                       f"{where}; add the document there, or fix `source.document`", "source-missing")
+
+    try:
+        real = document.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a dangling link, a link loop
+        return missing("not found in")
+    if real.parent != directory:
+        return missing("is a link to a file outside")
+    try:
+        return decode_utf8(read_regular_file(real, MAX_DOCUMENT_BYTES), str(document))
+    except PolicyError as exc:
+        return missing(f"cannot be read ({exc.problems[0].message}) in")
+
+
 def source_problems(f: LoadedFile, sources: Path | None = None) -> list[Problem]:
     """Errors for a missing document and for quotes not found in it; a warning per sentence that
     no clause quotes and that is not marked as not normative."""
     document = document_path(f, sources)
-    if not document.is_file():
-        line, col = f.smap.at(("source", "document"))
-        where = "the --sources directory" if sources else f"{sources_dir(f.path)}/ beside the policy"
-        return [Problem(f.smap.file, line, col, f"source document {f.policy.source.document} not found in "
-                        f"{where}; add the document there, or fix `source.document`", "source-missing")]
-    text = document.read_text(encoding="utf-8")
+    text = read_document(f, sources)
+    if isinstance(text, Problem):
+        return [text]
     problems: list[Problem] = []
     missing = set(unquoted_clauses([(c.id, c.text) for c in f.policy.clauses], text))
     for i, clause in enumerate(f.policy.clauses):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from qpr_rules._truncate import printable
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.app import EXIT_FAILED, EXIT_USAGE, cli
 from qpr_rules.cli.core import schema
@@ -60,15 +61,15 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
             if result.passed:
                 passed += 1
                 if not quiet:
-                    click.echo(f"PASS {f}:{s.line} {s.name}")
+                    click.echo(printable(f"PASS {f}:{s.line} {s.name}"))
             else:
                 failed += 1
-                click.echo(f"FAIL {f}:{s.line} {s.name}")
+                click.echo(printable(f"FAIL {f}:{s.line} {s.name}"))
                 for line in result.failures:
-                    click.echo(f"     {line}")
+                    click.echo(printable(f"     {line}"))
                 if result.decision is not None:
                     trace = render_trace(engine, result.decision).rstrip()
-                    click.echo("     " + trace.replace("\n", "\n     "))
+                    click.echo("\n".join(printable(f"     {line}") for line in trace.split("\n")))
     for p in problems:
         click.echo(str(p), err=True)
     click.echo(f"{passed} passed, {failed} failed" + (f", {len(problems)} problem(s) in files"

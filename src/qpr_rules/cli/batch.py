@@ -10,24 +10,31 @@ it is a terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-import click
-
 from qpr_rules.engine.batch import decide_many
 from qpr_rules.engine.engine import Engine
+from qpr_rules.facts_input import MAX_FACTS_BYTES
+from qpr_rules.files import open_regular
 
 
 def _lines(stream: IO[bytes], advance: list[int]) -> Iterator[bytes]:
     """Each line as bytes: the engine's one reader decodes and parses it (facts_input.py), so a
     line gets the refusals a --facts file gets, word for word (a bad byte is refused, not
-    replaced)."""
-    for raw in stream:
+    replaced). A line longer than a facts file may be (MAX_FACTS_BYTES) is read past in pieces,
+    never held whole (standard input may be endless: `< /dev/zero`): its first MAX_FACTS_BYTES + 1
+    bytes stand for it, which the reader refuses as too large."""
+    while raw := stream.readline(MAX_FACTS_BYTES + 1):
         advance[0] += len(raw)
+        if len(raw) > MAX_FACTS_BYTES and not raw.endswith(b"\n"):
+            while (more := stream.readline(MAX_FACTS_BYTES + 1)) and not more.endswith(b"\n"):
+                advance[0] += len(more)
+            advance[0] += len(more)
         yield raw.rstrip(b"\r\n")
 
 
@@ -41,11 +48,8 @@ def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple
             total = None
         else:
             path = Path(source)
-            try:
-                stream = stack.enter_context(path.open("rb"))
-                total = path.stat().st_size
-            except OSError as exc:
-                raise click.UsageError(f"cannot read {source}: {exc.strerror}") from None
+            stream = stack.enter_context(open_regular(path))  # a device or FIFO: refused
+            total = os.fstat(stream.fileno()).st_size
         read = [0]
         answers = decide_many(engine, decision_id, _lines(stream, read), jobs=jobs, as_json=True)
         bar = progress_bar(stack, "deciding")

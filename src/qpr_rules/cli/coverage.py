@@ -10,13 +10,16 @@ from typing import Any
 
 import click
 
+from qpr_rules._truncate import truncate
 from qpr_rules.cli.app import EXIT_FAILED, cli, policy_paths
-from qpr_rules.coverage.collect import expand_logs, probe, read_logs, run_scenarios
+from qpr_rules.coverage.collect import expand_logs, parse_checkpoint, probe, read_logs, run_scenarios
 from qpr_rules.coverage.data import CoverageData
 from qpr_rules.coverage.report_core import LEVELS, CoverageReport, build_report, percent
 from qpr_rules.engine.engine import Engine
+from qpr_rules.files import OutputError, read_regular_file, regular_file, write_atomic
 
 FORMATS = ["text", "json", "lcov", "xml", "html"]
+MAX_DATA_BYTES = 256 * 1024 * 1024  # saved coverage data grows with combinations seen, not decisions
 
 
 @cli.group()
@@ -70,9 +73,8 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
       qpr-rules coverage run --show-missing --fail-under 95
       qpr-rules coverage run --format lcov > policies.lcov
     """
-    if log and Path(log).exists() and Path(log).stat().st_size:
-        raise click.UsageError(f"--log {log}: the file exists; give a new file (the run's coverage is "
-                               "read back from it, so it must hold this run's decisions only)")
+    if log:
+        _check_new_log(Path(log))
     run = run_scenarios(policy_paths(opts["policies"]), [Path(p) for p in paths], jobs=jobs,
                         log=Path(log) if log else None)
     for p in run.problems:
@@ -85,30 +87,62 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
     sys.exit(code)
 
 
+def _check_new_log(log: Path) -> None:
+    """--log must name a new file (or an empty regular file) in an existing directory: the run's
+    coverage is read back from it, so it must hold this run's decisions only, and /dev/null or a
+    FIFO would make the read-back empty or block."""
+    why = None
+    if log.is_symlink() or (log.exists() and not log.is_file()):
+        why = "is not a regular file"
+    elif log.exists() and log.stat().st_size:
+        why = "the file exists"
+    elif not log.parent.is_dir():
+        why = f"no such directory {log.parent}"
+    if why:
+        raise click.UsageError(f"--log {log}: {why}; give a new file (the run's coverage is read back from "
+                               "it, so it must hold this run's decisions only)")
+
+
+def _checkpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    try:
+        return parse_checkpoint(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @coverage.command(name="log")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--verify", is_flag=True, help="Check the hash chain: a removed, reordered or edited "
-                                             "line is an error.")
+                                             "line, or a removed first file or first lines, is an error.")
+@click.option("--checkpoint", callback=_checkpoint, metavar="LINES:HASH", default=None,
+              help="Also check the log against a checkpoint printed by an earlier `coverage log` (kept "
+                   "elsewhere): fewer lines, or another line at LINES, is an error. Implies --verify.")
 @click.option("--progress/--no-progress", default=None, help="A progress bar (default: on a terminal).")
 @_report_options
-def log_(files: tuple[str, ...], verify: bool, progress: bool | None, **opts: Any) -> None:
+def log_(files: tuple[str, ...], verify: bool, checkpoint: tuple[int, str] | None, progress: bool | None,
+         **opts: Any) -> None:
     """Coverage from decision logs (their rotated parts are read too, oldest first).
 
     \b
     Example:
       qpr-rules coverage log decisions.jsonl --verify    # also check the hash chain
+      qpr-rules coverage log decisions.jsonl --checkpoint 1200:3f5a...   # and that no tail was cut
     """
+    verify = verify or checkpoint is not None
+    paths = expand_logs(Path(f) for f in files)
+    sizes = [regular_file(p).st_size for p in paths]  # a device or FIFO is refused before reading
     engine = Engine.load(policy_paths(opts["policies"]))
     data = CoverageData.for_policies(engine.policies)
-    paths = expand_logs(Path(f) for f in files)
     show = sys.stderr.isatty() if progress is None else progress
-    total = sum(p.stat().st_size for p in paths)
-    with click.progressbar(length=total, label="reading", file=sys.stderr) if show else _NoBar() as bar:
-        read = read_logs(paths, data, verify=verify, progress=bar.update)
+    with click.progressbar(length=sum(sizes), label="reading", file=sys.stderr) if show else _NoBar() as bar:
+        read = read_logs(paths, data, verify=verify, progress=bar.update, checkpoint=checkpoint)
     for p in read.problems:
         click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
     click.echo(f"{read.lines} line(s) in {len(paths)} file(s), {read.counted} counted; "
-               f"last line's hash {read.head}", err=True)
+               f"checkpoint {read.lines}:{read.head} (keep it apart from the log; give it to "
+               "--checkpoint later to find a removed tail)", err=True)
     code = _report(engine, data, opts)
     if any(p.severity == "error" for p in read.problems) and verify:
         click.echo("the decision log does not verify", err=True)
@@ -129,11 +163,11 @@ def report_(data_files: tuple[str, ...], **opts: Any) -> None:
     engine = Engine.load(policy_paths(opts["policies"]))
     data = CoverageData.for_policies(engine.policies)
     for f in data_files or (".qpr-coverage.json",):
+        raw = read_regular_file(Path(f), MAX_DATA_BYTES)  # a device or FIFO: refused, not read
         try:
-            saved = json.loads(Path(f).read_text(encoding="utf-8"))
-            data.merge_json(saved)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise click.UsageError(f"cannot read coverage data {f}: {exc}") from None
+            data.merge_json(json.loads(raw))
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError too
+            raise click.UsageError(f"cannot read coverage data {f}: {truncate(str(exc))}") from None
     sys.exit(_report(engine, data, opts))
 
 
@@ -165,7 +199,10 @@ def _write(report: CoverageReport, opts: dict[str, Any]) -> None:
     if fmt == "html":
         from qpr_rules.coverage.htmlreport import write_html
 
-        index = write_html(report, Path(output or "qpr-coverage-html"))
+        try:
+            index = write_html(report, Path(output or "qpr-coverage-html"))
+        except OutputError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--output'") from None
         click.echo(f"wrote {index}", err=True)
         return
     if fmt == "text":
@@ -185,7 +222,10 @@ def _write(report: CoverageReport, opts: dict[str, Any]) -> None:
 
         text = render_cobertura(report)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            write_atomic(Path(output), text)
+        except OutputError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--output'") from None
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -22,6 +22,7 @@ from qpr_rules.coverage.data import CoverageData
 from qpr_rules.engine.decision_log import GENESIS, JsonlDecisionLog, line_hash, rotated_files
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import open_regular
 from qpr_rules.scenarios.runner import (
     ScenarioResult,
     check_references,
@@ -142,19 +143,34 @@ class LogRead:
 
 
 def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
-              progress: Callable[[int], None] | None = None) -> LogRead:
+              progress: Callable[[int], None] | None = None,
+              checkpoint: tuple[int, str] | str | None = None) -> LogRead:
     """Stream decision logs into data. With verify, check every line's `prev` against the hash
-    of the line before it (across files, in the order given)."""
+    of the line before it (across files, in the order given), and that the log starts where it
+    says: its first file's first line says it is the first (`continues` null), and a later file
+    given alone, or lines removed from a file's start, are errors. With a checkpoint (lines, hash
+    of the line at that count, as `coverage log` printed it earlier), the log must still have
+    that line there: a removed tail or a rewritten end is an error. Only regular files are read
+    (a device or FIFO raises the unreadable PolicyError before anything is read)."""
+    if isinstance(checkpoint, str):
+        checkpoint = parse_checkpoint(checkpoint)
     out = LogRead()
     prev: str | None = None  # unknown before the first line
+    where: tuple[str, int] = (str(paths[0]) if paths else "", 0)
     for path in paths:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             for number, (raw, size, digest) in enumerate(_lines(f), start=1):
                 out.lines += 1
                 out.bytes += size
                 if progress is not None:
                     progress(size)
                 where = (str(path), number)
+                if checkpoint is not None and out.lines == checkpoint[0] and digest != checkpoint[1]:
+                    out.problems.append(Problem(
+                        *where, 1, f"the checkpoint says line {checkpoint[0]} has the hash "
+                                   f"{checkpoint[1][:16]}..., this line has {digest[:16]}...: the log "
+                                   "was rewritten here",
+                        "log-checkpoint-mismatch"))
                 if raw is None:
                     out.problems.append(Problem(*where, 1, f"a line longer than {MAX_LINE} bytes: not read "
                                                            "(no writer of this library makes one)",
@@ -174,11 +190,27 @@ def read_logs(paths: Sequence[Path], data: CoverageData, verify: bool = False,
                     continue
                 if verify:
                     _check_chain(record, prev, where, out.problems)
+                    if number == 1:
+                        _check_start(record, prev, where, out.problems)
                 prev = digest
                 if data.add(record):
                     out.counted += 1
     out.head = prev or GENESIS
+    if checkpoint is not None and out.lines < checkpoint[0]:
+        out.problems.append(Problem(*where, 1, f"the log has {out.lines} line(s), the checkpoint says "
+                                               f"{checkpoint[0]}: the lines after this one were removed",
+                                    "log-tail-missing"))
     return out
+
+
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """(lines, hash) from `LINES:HASH` as `coverage log` prints it; ValueError otherwise."""
+    lines, _, digest = text.partition(":")
+    if not (lines.isascii() and lines.isdigit() and len(digest) == 64
+            and all(c in "0123456789abcdef" for c in digest)):
+        raise ValueError(f"{text[:100]!r}: write LINES:HASH as `coverage log` prints it "
+                         "(e.g. 1200:3f5a...; the hash has 64 hex digits)")
+    return int(lines), digest
 
 
 MAX_LINE = 1 << 20  # a decision line is about a kilobyte; a longer one is not parsed (memory stays bounded)
@@ -214,11 +246,39 @@ def _parse(raw: bytes) -> Mapping[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def _check_start(record: Mapping[str, Any], prev: str | None, where: tuple[str, int],
+                 problems: list[Problem]) -> None:
+    """A file's first line, from format 2 on, says where the log continues from."""
+    if record.get("v") == 1:
+        return  # format 1 had no `continues`: _check_chain's note on a mid-way start is all there is
+    if "continues" not in record:
+        problems.append(Problem(*where, 1, "this line does not say where the log continues from, as the "
+                                           "first line of every file does: the lines before it in this "
+                                           "file were removed", "log-head-missing"))
+        return
+    continues = record["continues"]
+    if continues is None:
+        if prev is None and record.get("prev") != GENESIS:
+            problems.append(Problem(*where, 1, "the log's first line has a prev other than the genesis "
+                                               f"({GENESIS[:16]}...): the line was edited",
+                                    "log-chain-broken"))
+        return
+    if prev is not None:
+        return  # _check_chain has checked that the chain goes on from the file before
+    if isinstance(continues, dict):
+        name, digest = continues.get("file"), str(continues.get("hash"))
+        message = (f"this file continues {name} (whose last line has the hash {digest[:16]}...), which "
+                   "was not given: give every part of the log, or it was removed")
+    else:
+        message = f"`continues` is {str(continues)[:40]!r}: neither null nor a file and a hash"
+    problems.append(Problem(*where, 1, message, "log-head-missing"))
+
+
 def _check_chain(record: Mapping[str, Any], prev: str | None, where: tuple[str, int],
                  problems: list[Problem]) -> None:
     given = record.get("prev")
     if prev is None:
-        if given != GENESIS:
+        if given != GENESIS and record.get("v") == 1:
             problems.append(Problem(*where, 1, f"the chain starts mid-way (prev {str(given)[:16]}...): "
                                                "earlier parts of this log were not given", "log-chain-start",
                                     "info"))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qpr_rules.engine.decision_log import LOG_FORMAT
+from qpr_rules.engine.decision_log import READ_FORMATS
+from qpr_rules.files import write_atomic
 from qpr_rules.policy.conditions import Condition, atoms
 from qpr_rules.policy.loader import CompiledRule, PolicySet
 
@@ -50,20 +51,24 @@ class RuleHits:
     vectors: Counter[str] = field(default_factory=Counter)  # atom results -> decisions seen with them
     results: dict[str, bool] = field(default_factory=dict)  # atom results -> the rule's result
 
-    @property
-    def true(self) -> Counter[str]:
-        """Condition path -> decisions in which that atom was true."""
+    def _count(self, value: str) -> Counter[str]:
         out: Counter[str] = Counter({p: 0 for p in self.paths})
         for b, n in self.vectors.items():
             for path, bit in zip(self.paths, b, strict=True):
-                if bit == "1":
+                if bit == value:
                     out[path] += n
         return out
 
     @property
+    def true(self) -> Counter[str]:
+        """Condition path -> decisions in which that atom was true."""
+        return self._count("1")
+
+    @property
     def false(self) -> Counter[str]:
-        true = self.true
-        return Counter({p: self.evaluated - true[p] for p in self.paths})
+        """Condition path -> decisions in which that atom was false (an `x`, an atom that could
+        not be evaluated, is neither)."""
+        return self._count("0")
 
 
 @dataclass
@@ -94,16 +99,18 @@ class CoverageData:
             return False
         atoms_seen = record.get("atoms")
         fired = record.get("fired")
-        if record.get("v") != LOG_FORMAT or type(atoms_seen) is not dict or type(fired) is not list:
+        version = record.get("v")
+        if version not in READ_FORMATS or type(atoms_seen) is not dict or type(fired) is not list:
             self.malformed += 1
             return False
+        allowed = "01" if version == 1 else "01x"  # v2 records an atom that could not be evaluated
         if not all(type(rid) is str for rid in fired):
             self.malformed += 1
             return False
         fired_set = set(fired)
         lengths = self._lengths
         for rid, b in atoms_seen.items():  # all checked before anything is counted
-            if type(b) is not str or lengths.get(rid) != len(b) or b.strip("01"):
+            if type(b) is not str or lengths.get(rid) != len(b) or b.strip(allowed):
                 self.malformed += 1
                 return False
         decision = str(record.get("decision"))
@@ -137,10 +144,15 @@ class CoverageData:
                       for rid, h in sorted(self.rules.items())},
         }
 
-    def merge_json(self, data: Mapping[str, Any]) -> None:
-        """Add counts saved by to_json (of the same digest; another digest is counted apart)."""
-        if data.get("format") != DATA_FORMAT:
-            raise ValueError(f"not a qpr-rules coverage data file (format {data.get('format')!r})")
+    def merge_json(self, data: Any) -> None:
+        """Add counts saved by to_json (of the same digest; another digest is counted apart).
+        The whole file is checked before anything is added (ValueError naming the first thing
+        wrong): a count is a whole number, never negative, and a vector has one 0, 1 or x per
+        condition of its rule."""
+        if not isinstance(data, dict) or data.get("format") != DATA_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a qpr-rules coverage data file (format {found!r})")
+        _check_saved(data)
         if data["digest"] != self.digest:
             self.foreign[data["digest"]] += sum(data["decisions"].values())
             return
@@ -160,4 +172,53 @@ class CoverageData:
                 mine.results.setdefault(b, result)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), sort_keys=True), encoding="utf-8")
+        write_atomic(path, json.dumps(self.to_json(), sort_keys=True))
+
+
+def _count(value: Any, where: str) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{where}: {value!r} is not a count (a whole number, 0 or more)")
+    return value
+
+
+def _counts(value: Any, where: str) -> None:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object of counts, got {type(value).__name__}")
+    for key, n in value.items():
+        _count(n, f"{where}.{key}")
+
+
+def _check_saved(data: dict[str, Any]) -> None:
+    """Raise ValueError unless data has the shape to_json gives (see merge_json)."""
+    missing = [k for k in ("digest", "decisions", "errors", "foreign", "malformed", "rules") if k not in data]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    if type(data["digest"]) is not str:
+        raise ValueError("digest: expected text")
+    for key in ("decisions", "errors", "foreign"):
+        _counts(data[key], key)
+    _count(data["malformed"], "malformed")
+    if not isinstance(data["rules"], dict):
+        raise ValueError("rules: expected an object")
+    for rid, h in data["rules"].items():
+        where = f"rules.{rid}"
+        if not isinstance(h, dict) or set(h) != {"evaluated", "fired", "paths", "vectors"}:
+            raise ValueError(f"{where}: expected evaluated, fired, paths and vectors")
+        evaluated = _count(h["evaluated"], f"{where}.evaluated")
+        if _count(h["fired"], f"{where}.fired") > evaluated:
+            raise ValueError(f"{where}: fired more often than evaluated")
+        paths = h["paths"]
+        if not isinstance(paths, list) or not all(type(p) is str for p in paths):
+            raise ValueError(f"{where}.paths: expected a list of condition paths")
+        if not isinstance(h["vectors"], dict):
+            raise ValueError(f"{where}.vectors: expected an object")
+        total = 0
+        for b, entry in h["vectors"].items():
+            if len(b) != len(paths) or b.strip("01x"):
+                raise ValueError(f"{where}.vectors: {b[:80]!r} is not one 0, 1 or x for each of the rule's "
+                                 f"{len(paths)} condition(s)")
+            if not isinstance(entry, list) or len(entry) != 2 or type(entry[1]) is not bool:
+                raise ValueError(f"{where}.vectors.{b}: expected [count, result]")
+            total += _count(entry[0], f"{where}.vectors.{b}")
+        if total != evaluated:
+            raise ValueError(f"{where}: the vectors count {total} decisions, evaluated says {evaluated}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qpr_rules.coverage.report_core import ClauseCov, CoverageReport, FileCov, RuleCov, SentenceCov, percent
+from qpr_rules.files import OutputError, write_atomic
 
 
 @dataclass
@@ -36,23 +37,34 @@ def _row(s: SentenceCov, clauses: dict[str, ClauseCov]) -> SentenceRow:
 
 
 def _page_name(f: FileCov) -> str:
-    return f"{f.policy}.html"
+    """POLICY.html; a policy whose id is `index` gets `_index.html` (no policy id starts with
+    `_`, so that name is no other policy's page either), and the index stays the index."""
+    return "_index.html" if f.policy == "index" else f"{f.policy}.html"
 
 
 def write_html(report: CoverageReport, directory: Path) -> Path:
-    """Write index.html and a page per policy into directory; returns the index's path."""
+    """Write index.html and a page per policy into directory; returns the index's path.
+
+    Each page is written atomically (`files.write_atomic`): a symlink planted in directory under
+    a page's name is replaced, never followed. The index is written last, so that it never links
+    to a page not yet written."""
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"{directory}: is a file, not a directory; give a directory for the html report")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot make the directory: {exc.strerror or exc}") from None
     env = Environment(loader=PackageLoader("qpr_rules.coverage", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["percent"] = percent
     env.globals["page_name"] = _page_name
-    directory.mkdir(parents=True, exist_ok=True)
     for f in report.files:
         clauses = {c.id: c for c in f.clauses}
         rules: dict[str, RuleCov] = {r.id: r for r in f.rules}
         rows = [_row(s, clauses) for s in f.sentences]
         html = env.get_template("policy.html.j2").render(report=report, file=f, rows=rows, rules=rules,
                                                          name=Path(f.path).name)
-        (directory / _page_name(f)).write_text(html, encoding="utf-8")
+        write_atomic(directory / _page_name(f), html)
     index = directory / "index.html"
-    index.write_text(env.get_template("index.html.j2").render(report=report), encoding="utf-8")
+    write_atomic(index, env.get_template("index.html.j2").render(report=report))
     return index

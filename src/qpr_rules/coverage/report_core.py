@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qpr_rules.analysis.source_check import document_path, sentence_index, source_problems
+from qpr_rules.analysis.source_check import document_path, read_document, sentence_index
 from qpr_rules.coverage.data import CoverageData, condition_paths
-from qpr_rules.errors import PolicyError
+from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
 
@@ -228,7 +228,7 @@ def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool, probe: CoverageDat
 def _mcdc_pair(vectors: dict[str, bool], i: int) -> tuple[str, str] | None:
     """Unique-cause MC/DC: two recorded cases equal in every atom but i, with different results."""
     for b, result in sorted(vectors.items()):
-        if b[i] != "0":
+        if b[i] != "0" or "x" in b:  # an atom not evaluated might differ too: no pair with it
             continue
         flipped = f"{b[:i]}1{b[i + 1:]}"
         other = vectors.get(flipped)
@@ -261,11 +261,11 @@ def _params_read(when: Any, named: dict[str, Any]) -> set[str]:
 
 
 def _sentences(f: LoadedFile, sources: Path | None) -> list[SentenceCov]:
-    path = document_path(f, sources)
-    if not path.is_file():  # never a silent 100%: the same error as `check` gives
-        raise PolicyError([p for p in source_problems(f, sources) if p.code == "source-missing"])
+    text = read_document(f, sources)
+    if isinstance(text, Problem):  # never a silent 100%: the same error as `check` gives
+        raise PolicyError([text])
     return [SentenceCov(i.sentence.line, i.sentence.normalised, i.status, list(i.clauses), i.marked)
-            for i in sentence_index(f, path.read_text(encoding="utf-8"))]
+            for i in sentence_index(f, text)]
 
 
 def percent(value: float) -> str:

@@ -74,6 +74,24 @@ def traced(cond: Condition) -> Traced:
     return memo
 
 
-def bits(values: Sequence[bool]) -> str:
-    """Atom results as a compact string, "1" for true, in atom order (the log's form)."""
-    return "".join("1" if v else "0" for v in values)
+def traced_atoms(cond: Condition) -> Callable[[Facts], tuple[bool | None, ...]]:
+    """Each atom's value in `atoms(cond)` order, None for an atom whose evaluation raises (date
+    arithmetic out of range in an atom that the decision, stopping earlier, never evaluated)."""
+    checks = [compile_condition(a) for a in atoms(cond)]
+
+    def values(facts: Facts) -> tuple[bool | None, ...]:
+        out: list[bool | None] = []
+        for check in checks:
+            try:
+                out.append(check(facts))
+            except Exception:
+                out.append(None)
+        return tuple(out)
+
+    return values
+
+
+def bits(values: Sequence[bool | None]) -> str:
+    """Atom results as a compact string, "1" for true, "0" for false, "x" for an atom that could
+    not be evaluated, in atom order (the log's form)."""
+    return "".join("x" if v is None else "1" if v else "0" for v in values)

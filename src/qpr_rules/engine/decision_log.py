@@ -5,7 +5,14 @@ outcome and status, the rules that fired, every atomic condition's result per ru
 of 0s and 1s in the order of the rule's atoms, see `engine/atoms.py`), the values of the fact
 fields the decision declares loggable (`log_facts:`; the loader allows no free text there), and
 `prev`: the SHA-256 of the line before it, so that a removed, reordered or edited line is found
-by `qpr-rules coverage log --verify`.
+by `qpr-rules coverage log --verify`. The first line of each file also holds `continues`: null in
+the log's first file, else the previous file's name and the hash of its last line, so that a
+removed first file, or removed first lines, are found too (a removed tail is found against a
+checkpoint kept elsewhere: docs/audit.md). An atom that the decision did not need and that
+cannot be evaluated (date arithmetic out of range, say) is recorded as `x`: the log records what
+the decision computed and never fails a decision that was answered.
+
+Format versions (`v`): 1 had no `continues` and no `x`; 2 adds them. Readers accept both.
 
 Writing is an audit operation, so:
 - a line is written with one `write` on a file opened for appending, under an exclusive lock
@@ -15,7 +22,9 @@ Writing is an audit operation, so:
   SIGKILL) leaves only whole lines and every decision it returned as logged is in the file
   (`fsync=True` also survives a power loss, at a cost per decision);
 - when the file reaches `max_bytes` it is renamed to `NAME.000001` (then `.000002` ...) and a new
-  file starts; the chain goes on across files, and nothing is deleted;
+  file starts; the chain goes on across files, and nothing is deleted. Rotated parts are found by
+  their exact name (NAME, a dot and ASCII digits): no glob, so `dec[prod].log` is no pattern and a
+  stray `NAME.²` or `NAME.old` beside the log is ignored;
 - a line that cannot be written raises DecisionLogError; the Engine then raises or fails closed,
   as the application chose, and never returns the decision as if it were logged.
 """
@@ -26,6 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -33,14 +43,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from qpr_rules.engine.atoms import bits, traced
+from qpr_rules.engine.atoms import bits, traced, traced_atoms
 from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.reference import get_path
 from qpr_rules.errors import EngineError, QprRulesError
 from qpr_rules.policy.loader import CompiledRule
 
 GENESIS = "0" * 64  # `prev` of the first line of a log
-LOG_FORMAT = 1
+LOG_FORMAT = 2
+READ_FORMATS = (1, 2)  # the versions readers accept (a v1 log still verifies and is counted)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -67,7 +78,13 @@ def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None,
     if facts is not None and decision.status != "error":
         fired = {r.id for r in decision.fired}
         for rule in rules:
-            result, values = traced(rule.condition)(facts)
+            try:
+                result, values = traced(rule.condition)(facts)
+            except Exception:
+                # an atom the decision did not need (it stopped at an earlier one) fails on these
+                # facts: record each atom that can be evaluated, and `x` for the others
+                atoms[rule.id] = bits(traced_atoms(rule.condition)(facts))
+                continue
             if result != (rule.id in fired):  # the same closures as the reference evaluator
                 raise EngineError(f"rule {rule.id}: the evaluation with every condition recorded gives "
                                   f"{result}, the decision {rule.id in fired}")
@@ -145,8 +162,11 @@ class JsonlDecisionLog:
                 self._rotate()
                 fd = os.open(self.path, flags, 0o640)
                 st = os.fstat(fd)
-            prev = self._previous_hash(st)
-            line = (json.dumps({**record, "prev": prev}, sort_keys=True, separators=(",", ":"),
+            prev, continues = self._previous(st)
+            entry = {**record, "prev": prev}
+            if not st.st_size:  # the file's first line says where the log continues from
+                entry["continues"] = continues
+            line = (json.dumps(entry, sort_keys=True, separators=(",", ":"),
                                ensure_ascii=False) + "\n").encode("utf-8")
             if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
                 # a line cut short (a power loss, or another writer's disk-full): end it, so that it
@@ -163,24 +183,43 @@ class JsonlDecisionLog:
             if fd >= 0:
                 os.close(fd)
 
-    def _previous_hash(self, st: os.stat_result) -> str:
+    def _previous(self, st: os.stat_result) -> tuple[str, dict[str, str] | None]:
+        """The hash of the line before the one to write, and (for a file's first line) where
+        the log continues from: None in its first file, else the last rotated part."""
         if self._last is not None and self._last[:2] == (st.st_ino, st.st_size):
-            return self._last[2]  # nobody wrote since we did
+            return self._last[2], None  # nobody wrote since we did
         if st.st_size:
-            return line_hash(_last_line(self.path))
+            return line_hash(_last_line(self.path)), None
         rotated = rotated_files(self.path)
-        return line_hash(_last_line(rotated[-1])) if rotated else GENESIS
+        if not rotated:
+            return GENESIS, None
+        last = line_hash(_last_line(rotated[-1]))
+        return last, {"file": rotated[-1].name, "hash": last}
 
     def _rotate(self) -> None:
         rotated = rotated_files(self.path)
-        number = int(rotated[-1].name.rsplit(".", 1)[1]) + 1 if rotated else 1
+        number = _part_number(self.path.name, rotated[-1].name) + 1 if rotated else 1
         os.rename(self.path, self.path.with_name(f"{self.path.name}.{number:06d}"))
 
 
+_PART = re.compile(r"\.([0-9]+)", re.ASCII)  # what follows NAME in a rotated part's name
+
+
+def _part_number(name: str, part: str) -> int:
+    return int(part[len(name) + 1:])
+
+
 def rotated_files(path: Path) -> list[Path]:
-    """The rotated parts of a log, oldest first (NAME.000001, NAME.000002, ...)."""
-    parts = [p for p in path.parent.glob(f"{path.name}.*") if p.name.rsplit(".", 1)[1].isdigit()]
-    return sorted(parts, key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    """The rotated parts of a log, oldest first (NAME.000001, NAME.000002, ...): the files of
+    the log's directory named exactly NAME, a dot and ASCII digits (no glob: NAME may hold
+    `[`, `*` or `?`, and a stray `NAME.²` or `NAME.bak` is not a part)."""
+    name = path.name
+    try:
+        entries = os.listdir(path.parent)
+    except OSError:
+        return []
+    parts = [path.with_name(e) for e in entries if e.startswith(name) and _PART.fullmatch(e, len(name))]
+    return sorted(parts, key=lambda p: _part_number(name, p.name))
 
 
 def _last_line(path: Path) -> bytes:

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 #: What an id may be: the hint about allowed characters is given for this pattern only.
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -31,6 +40,16 @@ class Source(Strict):
     title: Text
     publisher: Text | None = None
     revised: dt.date | None = Field(default=None, description="Revision date printed on the source")
+
+    @field_validator("document")
+    @classmethod
+    def _a_file_name(cls, value: str) -> str:
+        # the document is read and printed (check, the HTML report): a path could name any file
+        # the reader can read (/proc/self/environ, ../../secret.txt); a name stays in sources/
+        if value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError(f"source.document must be a file name in sources/ beside the policy, not a "
+                             f"path ({value[:80]!r}): no directories, no .., no / or \\")
+        return value
 
 
 class Role(Strict):
