@@ -56,7 +56,6 @@ FEWER_THAN_4 = ("        - {fact: home.hold.kind, eq: time_limited}\n"
                 "        - {fact: home.children_placed, count: {lt: 4}}\n    outcome: deny")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: a count beyond the list bound is proved")
 def test_a_count_beyond_the_list_bound_is_a_counterexample(tmp_path: Path) -> None:
     """A hold that denies only homes with fewer than 4 children lets a home with 4 be allowed."""
     engine = Engine.load([policy(tmp_path, changed(TIME_LIMITED, FEWER_THAN_4))])
@@ -82,7 +81,6 @@ FOUR_AGES = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: a proof that depends on the list bound says plain PROVED")
 def test_a_proof_that_depends_on_the_bound_says_so(tmp_path: Path) -> None:
     """An invariant that only four different children can break holds for every list of up to 3
     items: the verdict names the bound, never plain 'proved'; a larger bound finds the home."""
@@ -107,10 +105,14 @@ ON_ERROR_ELIGIBLE = changed("    default_reason: no rule makes the request eligi
                             "    on_error: eligible-for-review")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: a date out of the engine's range answers on_error unseen")
 def test_a_date_outside_the_engines_range_answers_on_error(tmp_path: Path) -> None:
+    """By default a proof covers the facts the engine accepts (the fact models refuse the rest);
+    with beyond_range the values past its range are in, answering on_error, and the counterexample
+    replays. Either way no counterexample holds a date the engine refuses unless asked."""
     engine = Engine.load([policy(tmp_path, ON_ERROR_ELIGIBLE)])
-    result = prove_invariant(engine, invariant(engine, "qpr.inv.pending-hold-not-eligible"))
+    inv = invariant(engine, "qpr.inv.pending-hold-not-eligible")
+    assert prove_invariant(engine, inv).status == "proved"
+    result = prove_invariant(engine, inv, beyond_range=True)
     assert result.status == "counterexample", (result.status, result.message)
     (side,) = result.sides
     assert side.outcome == "eligible-for-review"
@@ -167,7 +169,6 @@ def _longer(facts: Any, n: int) -> Any:
     return facts
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: a rule that fires is reported dead")
 def test_static_findings_agree_with_decided_facts(tmp_path: Path) -> None:
     """Every planted dead rule is found, and no rule reported dead fires, no rule reported
     shadowed decides, and every conflict's example fires both rules, on generated facts (and
@@ -220,7 +221,6 @@ def _long_id_rules(n: int) -> str:
 """ for k, o in (("a", "deny"), ("b", "allow")))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: solver calls have no time limit")
 def test_long_text_literals_finish_in_time(tmp_path: Path) -> None:
     d = policy(tmp_path, TINY.rstrip("\n") + "\n" + _long_id_rules(1000), "tiny.yaml")
     started = time.monotonic()
@@ -231,7 +231,6 @@ def test_long_text_literals_finish_in_time(tmp_path: Path) -> None:
     assert not dead, dead  # both rules fire (on their own home id): neither is dead
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: --list-bound has no upper limit")
 def test_the_list_bound_has_an_upper_limit() -> None:
     out = cli("prove", "--list-bound", "17")
     assert out.returncode == 2
@@ -240,7 +239,6 @@ def test_the_list_bound_has_an_upper_limit() -> None:
     assert out.returncode == 2 and "--timeout" in out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18.4: a solver that gives up is not reported as UNKNOWN")
 def test_a_solver_that_gives_up_is_unknown_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     import z3
     from click.testing import CliRunner
@@ -259,3 +257,13 @@ def test_a_solver_that_gives_up_is_unknown_with_its_reason(monkeypatch: pytest.M
     assert out.exit_code == 4, out.output
     assert "UNKNOWN" in out.output and "timeout" in out.output
     assert "PROVED " not in out.output
+
+
+def test_the_cli_limits_are_the_analysis_limits() -> None:
+    from qpr_rules.analysis import smt_facts, smt_solve
+    from qpr_rules.cli import prove as command
+
+    assert (command.DEFAULT_LIST_BOUND, command.MAX_LIST_BOUND) == (smt_facts.DEFAULT_LIST_BOUND,
+                                                                    smt_facts.MAX_LIST_BOUND)
+    assert (command.DEFAULT_TIMEOUT_S, command.MAX_TIMEOUT_S) == (smt_solve.DEFAULT_TIMEOUT_S,
+                                                                  smt_solve.MAX_TIMEOUT_S)
