@@ -41,7 +41,7 @@ def compare_decision(old: DecisionSpec, new: DecisionSpec,
     differ = z3.Or(*[a.outcome_is.get(o, z3.BoolVal(False)) != b.outcome_is.get(o, z3.BoolVal(False))
                      for o in names])
     solver = z3.Solver()
-    solver.add(*encoder.constraints, differ)
+    solver.add(*encoder.all_constraints(), differ)
     verdict = solver.check()
     if verdict == z3.unsat:
         if encoder.unmodelled:

@@ -144,7 +144,7 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             v = operand(right, ftype.item, scope)
             member = z3.Or(*[z3.And(g, _scalar(item).value == v.value) for g, item in lst.items],
                            _beyond(lst, ("contains", v.value.get_id()),
-                                   lambda ghost: _scalar(ghost).value == v.value))
+                                   lambda item, _: _scalar(item).value == v.value))
             return z3.And(lst.present, v.present, member), v.error
         case Count(path=path, op=op, right=right):
             lst = _list(lookup(scope, path))
@@ -157,11 +157,12 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
                 assert isinstance(entry, ObjEnc)
                 value, error = translate(inner, entry)
                 per_item.append((guard, value, error))
-            past = _beyond(lst, ("every" if every else "some", inner),
-                           lambda ghost: translate(inner, typing.cast(ObjEnc, ghost))[0])
+            # `every` past the slots: no item there fails (one reading for some and every)
+            past = _beyond(lst, ("fails" if every else "passes", inner),
+                           lambda item, _: (z3.Not if every else _same)(
+                               translate(inner, typing.cast(ObjEnc, item))[0]))
             if every:
-                holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item],
-                               z3.Implies(lst.arbitrary, past))
+                holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item], z3.Not(past))
             else:
                 holds = z3.Or(*[z3.And(g, v) for g, v, _ in per_item], past)
             return z3.And(lst.present, holds), _item_errors(per_item, stop_on=not every)
@@ -169,12 +170,15 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             assert_never(cond)
 
 
-def _beyond(lst: ListEnc, key: object, test: Callable[[Enc], z3.BoolRef]) -> z3.BoolRef:
-    """On an arbitrary list, test read on the ghost item kept for key (false otherwise)."""
-    if lst.ghost is None or z3.is_false(z3.simplify(lst.arbitrary)):
+def _beyond(lst: ListEnc, key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+    """Whether some item past the slots of an arbitrary list passes test (false otherwise)."""
+    if lst.past is None or z3.is_false(z3.simplify(lst.arbitrary)):
         return FALSE
-    ghost, _ = lst.ghost(key)
-    return z3.And(lst.arbitrary, test(ghost))
+    return lst.past(key, test)
+
+
+def _same(value: z3.BoolRef) -> z3.BoolRef:
+    return value
 
 
 def _short_circuit(parts: list[tuple[z3.BoolRef, z3.BoolRef]], stop_on: bool) -> z3.BoolRef:

@@ -37,7 +37,7 @@ class DecisionModel:
 
     @property
     def constraints(self) -> list[z3.BoolRef]:
-        return self.encoder.constraints
+        return self.encoder.all_constraints()
 
     def outcome_term(self) -> z3.ArithRef:
         """The outcome as an index into sorted(outcomes), the enum encoding of outcome fields."""

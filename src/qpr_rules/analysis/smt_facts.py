@@ -9,8 +9,11 @@ values agree), dates as Int day ordinals between date.min and date.max.
 Lists have an unbounded length (so `count` is exact for every length) and `bound` item slots.
 Past the bound the items are either copies of the last slot (then every condition on items is
 exact: the encoding stands for real facts, and counterexamples replay) or, when the list's
-`arbitrary` flag holds, anything valid: a condition on those items is then read on a "ghost"
-item, one per condition, which over-approximates every real list. A proof without the
+`arbitrary` flag holds, anything valid: conditions on those items are then read on a pool of
+"ghost" items, one more for each condition read, and hold when some ghost satisfies them
+(`every` as "no ghost fails"). Every real list is one of these: take as ghosts, per condition,
+an item past the slots that witnesses it (the pool only ever holds real items, so the readings
+agree with one another). A proof without the
 `exact()` constraints covers every length; with them, only lists whose items past the bound
 repeat the last one, so such a verdict names the bound.
 
@@ -77,8 +80,9 @@ class ListEnc:
     given: bool = True
     # the items past the slots are anything valid (not copies of the last slot)
     arbitrary: z3.BoolRef = field(default_factory=lambda: z3.BoolVal(False))
-    # the ghost item standing for those items in one condition (by key), and its validity
-    ghost: Callable[[object], tuple[Enc, z3.BoolRef]] | None = None
+    # past(key, test): "some item past the slots passes test(item, beyond_range)" on an
+    # arbitrary list, read on the ghost pool (one reading per key)
+    past: Callable[[object, Callable[[Enc, z3.BoolRef], z3.BoolRef]], z3.BoolRef] | None = None
 
 
 Enc = ScalarEnc | ObjEnc | ListEnc
@@ -132,6 +136,18 @@ class FactEncoder:
         # what makes the encoding exact: no arbitrary list items, no text of undecided size
         self.exactness: list[z3.BoolRef] = []
         self._fresh = 0
+        # the ghost pools' readings, defined over the whole pool once everything is translated
+        self._readings: list[Callable[[], list[z3.BoolRef]]] = []
+
+    def all_constraints(self) -> list[z3.BoolRef]:
+        """The constraints, with each ghost reading defined over its list's whole pool (call it
+        after every condition is translated: a later reading adds a ghost)."""
+        defined: list[z3.BoolRef] = []
+        done = 0
+        while done < len(self._readings):  # a reading may read a nested list's pool in turn
+            done = len(self._readings)
+            defined = [c for define in list(self._readings) for c in define()]
+        return [*self.constraints, *defined]
 
     def fresh(self, kind: str = "b") -> Any:
         """A fresh variable with a short name (names never carry policy text)."""
@@ -209,25 +225,37 @@ class FactEncoder:
         for i in range(bound):
             guard = z3.And(present, length > i)
             items.append((guard, self._field(ft.item, f"{path}[{i}]", guard, item_meta, item_annotation)))
-        ghosts: dict[object, tuple[Enc, z3.BoolRef]] = {}
+        pool: list[tuple[Enc, z3.BoolRef, z3.BoolRef]] = []  # (ghost, it exists, beyond range)
+        readings: dict[object, tuple[z3.BoolRef, Callable[[Enc, z3.BoolRef], z3.BoolRef]]] = {}
 
-        def ghost(key: object) -> tuple[Enc, z3.BoolRef]:
-            """One valid item past the slots, for the condition keyed key (the same condition
-            reads the same ghost, so a rule and an invariant that share it agree)."""
-            if key not in ghosts:
-                marks = len(self.constraints), len(self.invalid)
-                assert ft.item is not None
-                enc = self._field(ft.item, f"{path}[+{len(ghosts)}]", arbitrary, item_meta, item_annotation)
-                built = self.constraints[marks[0]:]
-                bad = self.invalid[marks[1]:]
-                del self.constraints[marks[0]:], self.invalid[marks[1]:]
-                self.constraints.append(z3.Implies(arbitrary, z3.And(*built)))
-                ghosts[key] = (enc, z3.Or(*bad) if bad else z3.BoolVal(False))
-            return ghosts[key]
+        def add_ghost() -> None:
+            assert ft.item is not None
+            exists = z3.Bool(f"{path}[+{len(pool)}]?")
+            marks = len(self.constraints), len(self.invalid)
+            enc = self._field(ft.item, f"{path}[+{len(pool)}]", z3.And(arbitrary, exists), item_meta,
+                              item_annotation)
+            built, bad = self.constraints[marks[0]:], self.invalid[marks[1]:]
+            del self.constraints[marks[0]:], self.invalid[marks[1]:]
+            self.constraints.append(z3.Implies(z3.And(arbitrary, exists), z3.And(*built)))
+            pool.append((enc, exists, z3.Or(*bad) if bad else z3.BoolVal(False)))
 
+        def past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+            if key not in readings:
+                add_ghost()  # a witness of its own for each reading keeps the pool sound
+                readings[key] = (self.fresh(), test)
+            return readings[key][0]
+
+        def define() -> list[z3.BoolRef]:
+            out = [z3.Implies(arbitrary, z3.Or(*[e for _, e, _ in pool]))] if pool else []
+            for var, test in list(readings.values()):
+                out.append(var == z3.Or(*[z3.And(arbitrary, exists, test(enc, bad))
+                                          for enc, exists, bad in pool]))
+            return out
+
+        self._readings.append(define)
         # an arbitrary item past the slots may itself be beyond the engine's range
-        self.invalid.append(z3.And(arbitrary, ghost("invalid")[1]))
-        return ListEnc(ft, present, length, items, arbitrary=arbitrary, ghost=ghost)
+        self.invalid.append(past("beyond-range", lambda _enc, bad: bad))
+        return ListEnc(ft, present, length, items, arbitrary=arbitrary, past=past)
 
     def _scalar(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any]) -> ScalarEnc:
         value: z3.ExprRef
@@ -332,11 +360,16 @@ def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
         beyond = [z3.Implies(g, value <= a if youngest else value >= a) for g, a in ages]
         # past the slots: copies of the last one (nothing new), or arbitrary items, one of
         # which (a ghost) may hold the extreme age
-        assert placed.ghost is not None
-        ghost = typing.cast(ObjEnc, placed.ghost(("extreme-age", youngest))[0])
-        other = z3.And(placed.arbitrary, value == typing.cast(ScalarEnc, ghost.fields["age"]).value)
+        assert placed.past is not None
+
+        def age(item: Enc) -> z3.ArithRef:
+            return typing.cast(ScalarEnc, typing.cast(ObjEnc, item).fields["age"]).value
+
+        other = placed.past(("age-is", path), lambda item, _: age(item) == value)
+        outside = placed.past(("age-beyond", path), lambda item, _: age(item) < value if youngest
+                              else age(item) > value)
         enc.constraints.append(z3.Implies(placed.length > 0, z3.And(
-            *beyond, z3.Or(*[z3.And(g, value == a) for g, a in ages], other))))
+            *beyond, z3.Not(outside), z3.Or(*[z3.And(g, value == a) for g, a in ages], other))))
         return ScalarEnc(FieldType("int", optional=True), z3.And(obj.present, placed.length > 0), value,
                          given=False)
 
@@ -349,9 +382,9 @@ def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
     slots: list[tuple[z3.BoolRef, Enc]] = []
     for k in range(len(gender_ft.enum_values)):
         # arbitrary items past the slots may hold any gender (read on a ghost per gender)
-        assert placed.ghost is not None
-        ghost = typing.cast(ObjEnc, placed.ghost(("gender", k))[0])
-        other = z3.And(placed.arbitrary, typing.cast(ScalarEnc, ghost.fields["gender"]).value == k)
+        assert placed.past is not None
+        other = placed.past(("gender", k), lambda item, _, k=k: typing.cast(  # type: ignore[misc]
+            ScalarEnc, typing.cast(ObjEnc, item).fields["gender"]).value == k)
         has = z3.Or(*[z3.And(g, typing.cast(ScalarEnc, e.fields["gender"]).value == k) for g, e in items],
                     other)
         slots.append((has, ScalarEnc(gender_ft, has, z3.IntVal(k), given=False)))
@@ -410,15 +443,17 @@ def _regions_to_notify(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
     enc.constraints.append(more >= 0)
     length = z3.If(children.arbitrary, distinct + more, distinct)
     ft = FieldType("list", item=FieldType("string"))
-    ghosts: dict[object, tuple[Enc, z3.BoolRef]] = {}
+    readings: dict[object, z3.BoolRef] = {}
 
-    def ghost(key: object) -> tuple[Enc, z3.BoolRef]:
-        if key not in ghosts:
-            ghosts[key] = (ScalarEnc(ft.item or FieldType("string"), children.arbitrary, z3.String(
-                f"{path}[+{len(ghosts)}]"), given=False), z3.BoolVal(False))
-        return ghosts[key]
+    def past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+        """A region of a child past the slots: read on a text of its own (any region)."""
+        if key not in readings:
+            region = ScalarEnc(ft.item or FieldType("string"), children.arbitrary,
+                               z3.String(f"{path}[+{len(readings)}]"), given=False)
+            readings[key] = z3.And(children.arbitrary, test(region, z3.BoolVal(False)))
+        return readings[key]
 
-    return ListEnc(ft, obj.present, length, slots, given=False, arbitrary=children.arbitrary, ghost=ghost)
+    return ListEnc(ft, obj.present, length, slots, given=False, arbitrary=children.arbitrary, past=past)
 
 
 COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
