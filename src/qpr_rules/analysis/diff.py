@@ -205,8 +205,7 @@ def render_text(report: DiffReport) -> str:
             lines.append(f"    ({what} other obligations)")
     if report.proofs:
         lines.append("")
-        lines.append("proved by the solver, for every valid fact (outcomes only; lists of objects up to "
-                     "3 items):")
+        lines.append("proved by the solver, for every valid fact (outcomes only; lists of any length):")
     for p in report.proofs:
         if p.verdict == "same":
             lines.append(f"  {p.decision}: same answer for every valid fact")

@@ -16,22 +16,26 @@ from typing import Any, Literal
 import yaml
 import z3
 
+from qpr_rules.analysis import smt_solve
 from qpr_rules.analysis.smt_conditions import TRUE, translate
 from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
+    MAX_LIST_BOUND,
     Enc,
     ObjEnc,
     ScalarEnc,
     facts_from_model,
     nice_model,
 )
+from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.reference import compile_condition
+from qpr_rules.errors import FactsError
 from qpr_rules.facts.paths import FieldType
 from qpr_rules.policy.invariants import OUTCOME, CompiledInvariant
 
-Status = Literal["proved", "counterexample", "not-claimed", "error"]
+Status = Literal["proved", "proved-bounded", "counterexample", "not-claimed", "unknown", "error"]
 
 
 @dataclass
@@ -53,7 +57,7 @@ class InvariantResult:
     message: str = ""
     sides: list[Side] = field(default_factory=list)
     unmodelled: list[str] = field(default_factory=list)
-    list_bound: int | None = None  # set when some list length was bounded
+    list_bound: int | None = None  # set when the proof holds only for lists up to this bound
     seconds: float = 0.0
 
     def scenario_yaml(self) -> str:
@@ -79,49 +83,84 @@ def invariant_scope(inv: CompiledInvariant, models: dict[str, DecisionModel]) ->
     return ObjEnc(None, TRUE, fields)
 
 
-def prove_invariant(engine: Engine, inv: CompiledInvariant,
-                    list_bound: int = DEFAULT_LIST_BOUND) -> InvariantResult:
-    """Prove inv, or find a counterexample and replay it through the engine."""
+def prove_invariant(engine: Engine, inv: CompiledInvariant, list_bound: int = DEFAULT_LIST_BOUND,
+                    timeout_s: float = DEFAULT_TIMEOUT_S, beyond_range: bool = False) -> InvariantResult:
+    """Prove inv, or find a counterexample and replay it through the engine.
+
+    Two questions, each a solver call bounded by timeout_s. First over every fact, lists of any
+    length with arbitrary items past the bound (over-approximated, so unsat is a proof for every
+    length). When that finds something, again over the exact encoding (items past the bound
+    repeat the last one): sat is a real counterexample; unsat proves the invariant only for
+    lists of up to list_bound items, and the verdict says so.
+
+    The facts covered are those the engine accepts (policy/limits.py: dates 1800-2399, ...);
+    beyond_range adds the values beyond that range, which the engine answers with on_error."""
     started = time.perf_counter()
-    models = {name: decision_model(engine.spec(did), prefix=name or "facts", list_bound=list_bound)
+    models = {name: decision_model(engine.spec(did), prefix=name or "facts", list_bound=list_bound,
+                                   beyond_range=beyond_range)
               for name, did in inv.decisions.items()}
     scope = invariant_scope(inv, models)
     when = translate(inv.when, scope)[0] if inv.when is not None else TRUE
     then = translate(inv.then, scope)[0]
-    solver = z3.Solver()
+    solver = smt_solve.solver(timeout_s)
     for dm in models.values():
         solver.add(*dm.constraints)
-    solver.push()
-    solver.add(when)
-    vacuous = solver.check() == z3.unsat  # no valid fact meets `when`: nothing would be proved
-    solver.pop()
-    solver.add(when, z3.Not(then))
+    exact = z3.And(*[dm.encoder.exact() for dm in models.values()])
     unmodelled = sorted({u for dm in models.values() for u in dm.encoder.unmodelled})
-    bounded = any(dm.encoder.bounded_lists for dm in models.values())
-    result = InvariantResult(inv, "proved", unmodelled=unmodelled,
-                             list_bound=list_bound if bounded else None)
-    verdict = solver.check()
-    if vacuous:
-        result.status = "error"
-        result.message = "vacuous: no valid fact satisfies `when`, so the invariant says nothing"
-    elif verdict == z3.unsat:
-        if unmodelled:
-            result.status = "not-claimed"
-            result.message = "no counterexample, but not proved: the translation does not model " + \
-                "; ".join(unmodelled)
-    elif verdict == z3.sat:
-        model = nice_model(solver, [dm.facts for dm in models.values()])
-        result.status = "counterexample"
+    result = InvariantResult(inv, "proved", unmodelled=unmodelled)
+
+    def finish(status: Status, message: str = "") -> InvariantResult:
+        result.status, result.message = status, message
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def check(*extra: z3.BoolRef) -> z3.CheckSatResult:
+        solver.push()
+        solver.add(*extra)
         try:
-            result.sides = _replay(engine, inv, models, model)
-        except ReplayMismatch as exc:
-            result.status = "error"
-            result.message = str(exc)
-    else:
-        result.status = "not-claimed"
-        result.message = f"the solver gave up ({solver.reason_unknown()})"
-    result.seconds = time.perf_counter() - started
-    return result
+            verdict = solver.check()
+            if verdict == z3.unknown:
+                result.message = smt_solve.why_unknown(solver, timeout_s)
+            return verdict
+        finally:
+            solver.pop()
+
+    # vacuous: no fact of any length meets `when` (a real witness is looked for first: cheaper)
+    witness = check(when, exact)
+    if witness == z3.unsat:
+        witness = check(when)
+    if witness == z3.unknown:
+        return finish("unknown", result.message)
+    if witness == z3.unsat:
+        return finish("error", "vacuous: no valid fact satisfies `when`, so the invariant says nothing")
+    verdict = check(when, z3.Not(then))
+    if verdict == z3.unknown:
+        return finish("unknown", result.message)
+    if verdict == z3.unsat:
+        if unmodelled:
+            return finish("not-claimed", "no counterexample, but not proved: the translation does not "
+                          "model " + "; ".join(unmodelled))
+        return finish("proved")
+    solver.add(when, z3.Not(then), exact)
+    verdict = solver.check()
+    if verdict == z3.unknown:
+        return finish("unknown", smt_solve.why_unknown(solver, timeout_s))
+    if verdict == z3.unsat:
+        result.list_bound = list_bound
+        lists = sorted({p for dm in models.values() for p in dm.encoder.bounded_lists if "[" not in p})
+        further = min(list_bound + 1, MAX_LIST_BOUND)
+        bounded = (f"proved for lists of up to {list_bound} items ({', '.join(lists)}); a counterexample "
+                   f"would need more different items than that: --list-bound {further} looks further")
+        if unmodelled:
+            return finish("not-claimed", bounded + "; and not proved: the translation does not model "
+                          + "; ".join(unmodelled))
+        return finish("proved-bounded", bounded)
+    model = nice_model(solver, [dm.facts for dm in models.values()], timeout_s=timeout_s)
+    try:
+        result.sides = _replay(engine, inv, models, model)
+    except ReplayMismatch as exc:
+        return finish("error", str(exc))
+    return finish("counterexample")
 
 
 def _replay(engine: Engine, inv: CompiledInvariant, models: dict[str, DecisionModel],
@@ -133,12 +172,17 @@ def _replay(engine: Engine, inv: CompiledInvariant, models: dict[str, DecisionMo
         did = dm.spec.decision.id
         facts = facts_from_model(dm.facts, model)
         decision = engine.decide(did, facts)
-        if decision.status == "error":
-            raise ReplayMismatch(f"{inv.id}: the counterexample for {did} does not replay: "
-                           f"{'; '.join(decision.errors)} (facts: {facts})")
+        solver_raises = z3.is_true(model.eval(dm.raises, model_completion=True))
+        if (decision.status == "error") != solver_raises:
+            raise ReplayMismatch(f"{inv.id}: the counterexample for {did} does not replay: the solver "
+                                 f"{'expects' if solver_raises else 'does not expect'} the on_error answer, "
+                                 f"the engine answers {decision.outcome!r} "
+                                 f"({'; '.join(decision.errors) or 'no error'}; facts: {facts})")
         solver_fired = {r.id for r in dm.rules
                         if z3.is_true(model.eval(dm.fires[r.id], model_completion=True))}
         engine_fired = {r.id for r in decision.fired}
+        if solver_raises:  # the engine answers on_error without firing rules
+            solver_fired = engine_fired
         if solver_fired != engine_fired:
             wrong = sorted(solver_fired ^ engine_fired)
             raise ReplayMismatch(f"{inv.id}: the translation and the engine disagree on rule(s) "
@@ -150,7 +194,7 @@ def _replay(engine: Engine, inv: CompiledInvariant, models: dict[str, DecisionMo
             raise ReplayMismatch(f"{inv.id}: the translation of {did}'s combine strategy "
                            f"({dm.spec.decision.combine}) gives {solver_outcome!r}, the engine "
                            f"{decision.outcome!r} (fired: {sorted(engine_fired)})")
-        dumped[name] = engine.validate_facts(did, facts).model_dump(mode="python")
+        dumped[name] = _dumped(engine, did, facts, dm, model)
         outcomes[name] = decision.outcome
         sides.append(Side(name, did, facts, decision.outcome, [r.id for r in decision.fired], None))
     if not _violates(inv, dumped, outcomes):
@@ -159,6 +203,17 @@ def _replay(engine: Engine, inv: CompiledInvariant, models: dict[str, DecisionMo
     for side in sides:
         side.expected = _demanded(inv, dumped, outcomes, side.name, models[side.name])
     return sides
+
+
+def _dumped(engine: Engine, did: str, facts: dict[str, Any], dm: DecisionModel,
+            model: z3.ModelRef) -> dict[str, Any]:
+    """The facts as the invariant's conditions read them (computed fields included): from the
+    fact model, or, for values the fact model refuses (beyond the engine's range), from the
+    solver's model, computed fields and all."""
+    try:
+        return engine.validate_facts(did, facts).model_dump(mode="python")
+    except FactsError:
+        return facts_from_model(dm.facts, model, computed=True)
 
 
 def _combined(inv: CompiledInvariant, dumped: dict[str, Any], outcomes: dict[str, str]) -> dict[str, Any]:
@@ -222,10 +277,17 @@ class ProveReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "proved" for r in self.results)
+        """Every invariant proved (for every list length, or for lists up to the bound)."""
+        return all(r.status in ("proved", "proved-bounded") for r in self.results)
+
+    @property
+    def unknown(self) -> bool:
+        return any(r.status == "unknown" for r in self.results)
 
 
-def prove_all(engine: Engine, list_bound: int = DEFAULT_LIST_BOUND) -> ProveReport:
+def prove_all(engine: Engine, list_bound: int = DEFAULT_LIST_BOUND, timeout_s: float = DEFAULT_TIMEOUT_S,
+              beyond_range: bool = False) -> ProveReport:
     started = time.perf_counter()
-    results = [prove_invariant(engine, inv, list_bound) for inv in engine.policies.invariants]
+    results = [prove_invariant(engine, inv, list_bound, timeout_s, beyond_range)
+               for inv in engine.policies.invariants]
     return ProveReport(results, time.perf_counter() - started)

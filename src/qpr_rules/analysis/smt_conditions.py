@@ -5,11 +5,17 @@ on an empty list, both false on an absent one. Each condition gives two formulas
 and whether evaluating it raises (a date shifted by `plus_days` past year 9999 raises in
 Python, and the engine then answers the decision's on_error outcome), with the same
 short-circuit order as the reference evaluator's `all`/`any`.
+
+`contains`, `some` and `every` read the list's slots; past them, items repeat the last slot
+(nothing to add) or, on an arbitrary list, are read on a ghost item kept for the condition
+(see smt_facts): `some` may hold on it, `every` may fail on it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import typing
+from collections.abc import Callable
 from typing import assert_never
 
 import z3
@@ -136,7 +142,9 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             lst = _list(lookup(scope, path))
             assert ftype.item is not None
             v = operand(right, ftype.item, scope)
-            member = z3.Or(*[z3.And(g, _scalar(item).value == v.value) for g, item in lst.items])
+            member = z3.Or(*[z3.And(g, _scalar(item).value == v.value) for g, item in lst.items],
+                           _beyond(lst, ("contains", v.value.get_id()),
+                                   lambda item, _: _scalar(item).value == v.value))
             return z3.And(lst.present, v.present, member), v.error
         case Count(path=path, op=op, right=right):
             lst = _list(lookup(scope, path))
@@ -149,13 +157,28 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
                 assert isinstance(entry, ObjEnc)
                 value, error = translate(inner, entry)
                 per_item.append((guard, value, error))
+            # `every` past the slots: no item there fails (one reading for some and every)
+            past = _beyond(lst, ("fails" if every else "passes", inner),
+                           lambda item, _: (z3.Not if every else _same)(
+                               translate(inner, typing.cast(ObjEnc, item))[0]))
             if every:
-                holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item])
+                holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item], z3.Not(past))
             else:
-                holds = z3.Or(*[z3.And(g, v) for g, v, _ in per_item])
+                holds = z3.Or(*[z3.And(g, v) for g, v, _ in per_item], past)
             return z3.And(lst.present, holds), _item_errors(per_item, stop_on=not every)
         case _:
             assert_never(cond)
+
+
+def _beyond(lst: ListEnc, key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+    """Whether some item past the slots of an arbitrary list passes test (false otherwise)."""
+    if lst.past is None or z3.is_false(z3.simplify(lst.arbitrary)):
+        return FALSE
+    return lst.past(key, test)
+
+
+def _same(value: z3.BoolRef) -> z3.BoolRef:
+    return value
 
 
 def _short_circuit(parts: list[tuple[z3.BoolRef, z3.BoolRef]], stop_on: bool) -> z3.BoolRef:

@@ -5,7 +5,7 @@ deny-overrides answers deny whenever a deny rule fires, else the first outcome i
 decision's `outcomes` order that some fired rule gives; precedence and collect-all answer the
 first outcome in `outcomes` order that fired; first-applicable answers the outcome of the first
 rule that fired in priority order (priority, file, position). No rule fired: the default.
-Evaluation raised: on_error.
+Evaluation raised, or a fact value is beyond the engine's range: on_error.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class DecisionModel:
 
     @property
     def constraints(self) -> list[z3.BoolRef]:
-        return self.encoder.constraints
+        return self.encoder.all_constraints()
 
     def outcome_term(self) -> z3.ArithRef:
         """The outcome as an index into sorted(outcomes), the enum encoding of outcome fields."""
@@ -50,7 +50,8 @@ class DecisionModel:
 
 def decision_model(spec: DecisionSpec, prefix: str = "facts", list_bound: int = DEFAULT_LIST_BOUND,
                    rules: list[CompiledRule] | None = None,
-                   encoder: FactEncoder | None = None, facts: ObjEnc | None = None) -> DecisionModel:
+                   encoder: FactEncoder | None = None, facts: ObjEnc | None = None,
+                   beyond_range: bool = False) -> DecisionModel:
     """The decision over the fact encoding (a fresh one, or the one given to share facts)."""
     if encoder is None or facts is None:
         encoder = FactEncoder(prefix, list_bound)
@@ -63,6 +64,14 @@ def decision_model(spec: DecisionSpec, prefix: str = "facts", list_bound: int = 
         fires[r.id] = value
         if not z3.is_false(error):
             errors.append(error)
+    # Facts beyond the engine's range (policy/limits.py) answer on_error, as an evaluation error
+    # does. By default they are outside the facts a proof covers (the fact models refuse them,
+    # as they refuse any invalid fact); beyond_range keeps them in, answering on_error.
+    invalid = [e for e in encoder.invalid if not z3.is_false(z3.simplify(e))]
+    if beyond_range:
+        errors += invalid
+    elif invalid:
+        encoder.constraints.append(z3.Not(z3.Or(*invalid)))
     raises = z3.Or(*errors) if errors else FALSE
     return DecisionModel(spec, encoder, facts, ordered, fires, raises,
                          combine(spec, ordered, fires, raises))

@@ -4,8 +4,23 @@ Each field becomes a variable with its presence (optional fields may be absent, 
 under an absent object is absent too): booleans as Bool, whole numbers as Int within the
 model's ge/le/gt/lt bounds, numbers as Real, text as String with its length bounds, enum
 values as Int (the index of the value in the sorted value list, so two enums with the same
-values agree), dates as Int day ordinals between date.min and date.max. Lists have a length
-and `bound` item slots (the proof states the bound). Computed fields and model validators are
+values agree), dates as Int day ordinals between date.min and date.max.
+
+Lists have an unbounded length (so `count` is exact for every length) and `bound` item slots.
+Past the bound the items are either copies of the last slot (then every condition on items is
+exact: the encoding stands for real facts, and counterexamples replay) or, when the list's
+`arbitrary` flag holds, anything valid: conditions on those items are then read on a pool of
+"ghost" items, one more for each condition read, and hold when some ghost satisfies them
+(`every` as "no ghost fails"). Every real list is one of these: take as ghosts, per condition,
+an item past the slots that witnesses it (the pool only ever holds real items, so the readings
+agree with one another). A proof without the
+`exact()` constraints covers every length; with them, only lists whose items past the bound
+repeat the last one, so such a verdict names the bound.
+
+Values beyond the engine's range (policy/limits.py: dates before 1800 or after 2399, whole
+numbers past 2**63 - 1, text over 65,535 UTF-8 bytes) are in the encoding, collected in
+`invalid`: the engine answers the decision's on_error outcome for them. Computed fields and
+model validators are
 Python code: each one the translation knows is listed in COMPUTED and VALIDATORS below; any
 other one is recorded in `unmodelled`, and a proof that reads it is not claimed.
 """
@@ -26,10 +41,19 @@ from pydantic_core import PydanticUndefined
 
 from qpr_rules.facts import common
 from qpr_rules.facts.paths import FieldType, computed_return_type, type_of
+from qpr_rules.policy.limits import DURABLE_MAX_INT, DURABLE_MAX_STRING_BYTES, MAX_FACT_DATE, MIN_FACT_DATE
 
 DATE_MIN = dt.date.min.toordinal()
 DATE_MAX = dt.date.max.toordinal()
+FACT_DATE_MIN = MIN_FACT_DATE.toordinal()
+FACT_DATE_MAX = MAX_FACT_DATE.toordinal()
+#: Text of at most this many characters is within DURABLE_MAX_STRING_BYTES whatever its
+#: characters (4 UTF-8 bytes at most each); text of more than DURABLE_MAX_STRING_BYTES characters
+#: is beyond it. In between, whether it is beyond depends on the characters: the encoding
+#: leaves it open (a free flag), and exact() excludes that zone.
+SURE_STRING_CHARS = DURABLE_MAX_STRING_BYTES // 4
 DEFAULT_LIST_BOUND = 3
+MAX_LIST_BOUND = 16
 
 
 @dataclass
@@ -54,6 +78,11 @@ class ListEnc:
     length: z3.ArithRef
     items: list[tuple[z3.BoolRef, Enc]]  # (the item exists, its encoding)
     given: bool = True
+    # the items past the slots are anything valid (not copies of the last slot)
+    arbitrary: z3.BoolRef = field(default_factory=lambda: z3.BoolVal(False))
+    # past(key, test): "some item past the slots passes test(item, beyond_range)" on an
+    # arbitrary list, read on the ghost pool (one reading per key)
+    past: Callable[[object, Callable[[Enc, z3.BoolRef], z3.BoolRef]], z3.BoolRef] | None = None
 
 
 Enc = ScalarEnc | ObjEnc | ListEnc
@@ -102,6 +131,32 @@ class FactEncoder:
         self.constraints: list[z3.BoolRef] = []
         self.unmodelled: list[str] = []
         self.bounded_lists: list[str] = []
+        # a value beyond the engine's range: the decision answers on_error (see the docstring)
+        self.invalid: list[z3.BoolRef] = []
+        # what makes the encoding exact: no arbitrary list items, no text of undecided size
+        self.exactness: list[z3.BoolRef] = []
+        self._fresh = 0
+        # the ghost pools' readings, defined over the whole pool once everything is translated
+        self._readings: list[Callable[[], list[z3.BoolRef]]] = []
+
+    def all_constraints(self) -> list[z3.BoolRef]:
+        """The constraints, with each ghost reading defined over its list's whole pool (call it
+        after every condition is translated: a later reading adds a ghost)."""
+        defined: list[z3.BoolRef] = []
+        done = 0
+        while done < len(self._readings):  # a reading may read a nested list's pool in turn
+            done = len(self._readings)
+            defined = [c for define in list(self._readings) for c in define()]
+        return [*self.constraints, *defined]
+
+    def fresh(self, kind: str = "b") -> Any:
+        """A fresh variable with a short name (names never carry policy text)."""
+        self._fresh += 1
+        name = f"{self.prefix}!{kind}{self._fresh}"
+        return z3.Int(name) if kind == "i" else z3.Bool(name)
+
+    def exact(self) -> z3.BoolRef:
+        return z3.And(*self.exactness)
 
     def encode(self, model: type[BaseModel]) -> ObjEnc:
         return self._object(model, self.prefix, z3.BoolVal(True))
@@ -153,7 +208,9 @@ class FactEncoder:
         # A list of enum values needs a slot per value to hold all of them at once (a team with
         # every member); repeats add nothing that contains/count rules on a set could need.
         bound = max(self.list_bound, len(ft.item.enum_values))
-        self.constraints += [length >= 0, length <= bound]
+        arbitrary = z3.Bool(f"{path}#any")
+        self.constraints += [length >= 0, z3.Implies(arbitrary, z3.And(present, length > bound))]
+        self.exactness.append(z3.Not(arbitrary))
         self.bounded_lists.append(path)
         for m in meta:
             if isinstance(m, at.MinLen):
@@ -168,7 +225,37 @@ class FactEncoder:
         for i in range(bound):
             guard = z3.And(present, length > i)
             items.append((guard, self._field(ft.item, f"{path}[{i}]", guard, item_meta, item_annotation)))
-        return ListEnc(ft, present, length, items)
+        pool: list[tuple[Enc, z3.BoolRef, z3.BoolRef]] = []  # (ghost, it exists, beyond range)
+        readings: dict[object, tuple[z3.BoolRef, Callable[[Enc, z3.BoolRef], z3.BoolRef]]] = {}
+
+        def add_ghost() -> None:
+            assert ft.item is not None
+            exists = z3.Bool(f"{path}[+{len(pool)}]?")
+            marks = len(self.constraints), len(self.invalid)
+            enc = self._field(ft.item, f"{path}[+{len(pool)}]", z3.And(arbitrary, exists), item_meta,
+                              item_annotation)
+            built, bad = self.constraints[marks[0]:], self.invalid[marks[1]:]
+            del self.constraints[marks[0]:], self.invalid[marks[1]:]
+            self.constraints.append(z3.Implies(z3.And(arbitrary, exists), z3.And(*built)))
+            pool.append((enc, exists, z3.Or(*bad) if bad else z3.BoolVal(False)))
+
+        def past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+            if key not in readings:
+                add_ghost()  # a witness of its own for each reading keeps the pool sound
+                readings[key] = (self.fresh(), test)
+            return readings[key][0]
+
+        def define() -> list[z3.BoolRef]:
+            out = [z3.Implies(arbitrary, z3.Or(*[e for _, e, _ in pool]))] if pool else []
+            for var, test in list(readings.values()):
+                out.append(var == z3.Or(*[z3.And(arbitrary, exists, test(enc, bad))
+                                          for enc, exists, bad in pool]))
+            return out
+
+        self._readings.append(define)
+        # an arbitrary item past the slots may itself be beyond the engine's range
+        self.invalid.append(past("beyond-range", lambda _enc, bad: bad))
+        return ListEnc(ft, present, length, items, arbitrary=arbitrary, past=past)
 
     def _scalar(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any]) -> ScalarEnc:
         value: z3.ExprRef
@@ -177,16 +264,23 @@ class FactEncoder:
                 value = z3.Bool(path)
             case "int":
                 value = z3.Int(path)
+                self.invalid.append(z3.And(present, z3.Or(value > DURABLE_MAX_INT, value < -DURABLE_MAX_INT)))
             case "number":
                 value = z3.Real(path)
             case "string":
                 value = z3.String(path)
+                size = z3.Length(value)
+                undecided = z3.And(size > SURE_STRING_CHARS, size <= DURABLE_MAX_STRING_BYTES)
+                self.invalid.append(z3.And(present, z3.Or(size > DURABLE_MAX_STRING_BYTES,
+                                                          z3.And(undecided, self.fresh()))))
+                self.exactness.append(z3.Not(undecided))
             case "enum":
                 value = z3.Int(path)
                 self.constraints += [value >= 0, value < len(ft.enum_values)]
             case "date":
                 value = z3.Int(path)
                 self.constraints += [value >= DATE_MIN, value <= DATE_MAX]
+                self.invalid.append(z3.And(present, z3.Or(value < FACT_DATE_MIN, value > FACT_DATE_MAX)))
             case _:
                 raise AssertionError(f"not a scalar: {ft.kind}")
         for m in meta:
@@ -264,8 +358,18 @@ def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
         value = z3.Int(path)
         ages = [(g, typing.cast(ScalarEnc, e.fields["age"]).value) for g, e in items]
         beyond = [z3.Implies(g, value <= a if youngest else value >= a) for g, a in ages]
-        enc.constraints.append(z3.Implies(placed.length > 0,
-                                          z3.And(*beyond, z3.Or(*[z3.And(g, value == a) for g, a in ages]))))
+        # past the slots: copies of the last one (nothing new), or arbitrary items, one of
+        # which (a ghost) may hold the extreme age
+        assert placed.past is not None
+
+        def age(item: Enc) -> z3.ArithRef:
+            return typing.cast(ScalarEnc, typing.cast(ObjEnc, item).fields["age"]).value
+
+        other = placed.past(("age-is", path), lambda item, _: age(item) == value)
+        outside = placed.past(("age-beyond", path), lambda item, _: age(item) < value if youngest
+                              else age(item) > value)
+        enc.constraints.append(z3.Implies(placed.length > 0, z3.And(
+            *beyond, z3.Not(outside), z3.Or(*[z3.And(g, value == a) for g, a in ages], other))))
         return ScalarEnc(FieldType("int", optional=True), z3.And(obj.present, placed.length > 0), value,
                          given=False)
 
@@ -273,11 +377,16 @@ def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
 
 
 def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
-    _, items = _placed_children(obj)
+    placed, items = _placed_children(obj)
     gender_ft = typing.cast(ScalarEnc, items[0][1].fields["gender"]).ft if items else FieldType("enum")
     slots: list[tuple[z3.BoolRef, Enc]] = []
     for k in range(len(gender_ft.enum_values)):
-        has = z3.Or(*[z3.And(g, typing.cast(ScalarEnc, e.fields["gender"]).value == k) for g, e in items])
+        # arbitrary items past the slots may hold any gender (read on a ghost per gender)
+        assert placed.past is not None
+        other = placed.past(("gender", k), lambda item, _, k=k: typing.cast(  # type: ignore[misc]
+            ScalarEnc, typing.cast(ObjEnc, item).fields["gender"]).value == k)
+        has = z3.Or(*[z3.And(g, typing.cast(ScalarEnc, e.fields["gender"]).value == k) for g, e in items],
+                    other)
         slots.append((has, ScalarEnc(gender_ft, has, z3.IntVal(k), given=False)))
     length = z3.Sum(*[z3.If(g, 1, 0) for g, _ in slots]) if slots else z3.IntVal(0)
     return ListEnc(FieldType("list", item=gender_ft), obj.present, length, slots, given=False)
@@ -327,8 +436,24 @@ def _regions_to_notify(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
     for i, (g, r) in enumerate(regions):
         first = z3.And(g, *[z3.Not(z3.And(gj, rj.value == r.value)) for gj, rj in regions[:i]])
         slots.append((first, ScalarEnc(r.ft, first, r.value, given=False)))
-    length = z3.Sum(*[z3.If(g, 1, 0) for g, _ in slots]) if slots else z3.IntVal(0)
-    return ListEnc(FieldType("list", item=FieldType("string")), obj.present, length, slots, given=False)
+    distinct = z3.Sum(*[z3.If(g, 1, 0) for g, _ in slots]) if slots else z3.IntVal(0)
+    # arbitrary children past the slots add regions the slots do not show: any number more, and
+    # any region (a ghost text per condition)
+    more = enc.fresh("i")
+    enc.constraints.append(more >= 0)
+    length = z3.If(children.arbitrary, distinct + more, distinct)
+    ft = FieldType("list", item=FieldType("string"))
+    readings: dict[object, z3.BoolRef] = {}
+
+    def past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+        """A region of a child past the slots: read on a text of its own (any region)."""
+        if key not in readings:
+            region = ScalarEnc(ft.item or FieldType("string"), children.arbitrary,
+                               z3.String(f"{path}[+{len(readings)}]"), given=False)
+            readings[key] = z3.And(children.arbitrary, test(region, z3.BoolVal(False)))
+        return readings[key]
+
+    return ListEnc(ft, obj.present, length, slots, given=False, arbitrary=children.arbitrary, past=past)
 
 
 COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
@@ -430,8 +555,9 @@ def niceness(enc: Enc) -> list[z3.BoolRef]:
     match enc:
         case ObjEnc(fields=fields):
             return [c for e in fields.values() for c in niceness(e)]
-        case ListEnc(items=items):
-            return [c for _, e in items for c in niceness(e)]
+        case ListEnc(items=items, length=length, given=given):
+            # a readable length (a count against a small number needs no more)
+            return [*([length <= 64] if given else []), *(c for _, e in items for c in niceness(e))]
         case ScalarEnc(ft=ft, value=value):
             if ft.kind == "date":
                 return [value >= NICE_FROM, value <= NICE_TO]
@@ -459,10 +585,14 @@ def _small(enc: Enc) -> list[z3.BoolRef]:
             typing.assert_never(enc)
 
 
-def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True) -> z3.ModelRef:
-    """A model of solver's (satisfiable) constraints that reads well: dates in 2020-2030, short
-    capital-letter text, and (minimal) as few optional parts and list items as the solver finds
-    quickly; minimal=False skips that search, for examples produced by the hundred."""
+def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True,
+               timeout_s: float = 5.0) -> z3.ModelRef:
+    """A model of solver's constraints (its last check was sat) that reads well: dates in
+    2020-2030, short capital-letter text, and (minimal) as few optional parts and list items as
+    the solver finds quickly; minimal=False skips that search, for examples produced by the
+    hundred. Each search is bounded by timeout_s; the solver's own model is the fallback."""
+    fallback = solver.model()
+    budget = max(1, int(min(timeout_s, 5.0) * 1000))
     if not minimal:
         solver.push()
         try:
@@ -471,10 +601,9 @@ def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True) -> z
                 return solver.model()
         finally:
             solver.pop()
-        solver.check()
-        return solver.model()
+        return fallback
     opt = z3.Optimize()
-    opt.set("timeout", 5000)
+    opt.set("timeout", budget)
     opt.add(*solver.assertions())
     opt.add(*[c for e in encs for c in niceness(e)])
     for e in encs:
@@ -482,37 +611,38 @@ def nice_model(solver: z3.Solver, encs: list[ObjEnc], minimal: bool = True) -> z
             opt.add_soft(pref)
     if opt.check() == z3.sat:
         return opt.model()
-    solver.push()  # the readable ranges cannot hold (a date near year 9999): the solver's own
-    try:
-        solver.check()
-        return solver.model()
-    finally:
-        solver.pop()
+    return fallback  # the readable ranges cannot hold (a date near year 9999), or no time
 
 
-def facts_from_model(obj: ObjEnc, model: z3.ModelRef) -> dict[str, Any]:
-    """The facts a z3 model stands for, as a scenario's `facts:` mapping (given fields only)."""
+def facts_from_model(obj: ObjEnc, model: z3.ModelRef, computed: bool = False) -> dict[str, Any]:
+    """The facts a z3 model stands for, as a scenario's `facts:` mapping (given fields only; with
+    computed, the computed fields too, as a model_dump would hold them)."""
     assert obj.model is not None
     out: dict[str, Any] = {}
     for name, enc in obj.fields.items():
-        if name in obj.model.model_computed_fields:
+        is_computed = name in obj.model.model_computed_fields
+        if is_computed and not computed:
             continue
         if not z3.is_true(model.eval(enc.present, model_completion=True)):
-            info = obj.model.model_fields[name]
-            if info.is_required():
+            if is_computed or obj.model.model_fields[name].is_required():
                 out[name] = None
             continue
-        out[name] = _value(enc, model)
+        out[name] = _value(enc, model, computed)
     return out
 
 
-def _value(enc: Enc, model: z3.ModelRef) -> Any:
+def _value(enc: Enc, model: z3.ModelRef, computed: bool = False) -> Any:
     match enc:
         case ObjEnc():
-            return facts_from_model(enc, model)
+            return facts_from_model(enc, model, computed)
+        case ListEnc(given=False):  # computed: its slots say which items exist
+            return [_value(e, model) for g, e in enc.items
+                    if z3.is_true(model.eval(g, model_completion=True))]
         case ListEnc():
+            # past the slots, items repeat the last slot (the exact encoding's reading of them)
             n = model.eval(enc.length, model_completion=True).as_long()
-            return [_value(e, model) for _, e in enc.items[:n]]
+            shown = [_value(e, model, computed) for _, e in enc.items[:n]]
+            return shown + shown[-1:] * (n - len(shown)) if shown else shown
         case ScalarEnc(ft=ft, value=value):
             v = model.eval(value, model_completion=True)
             match ft.kind:
@@ -557,6 +687,8 @@ def _pin(enc: Enc, value: Any) -> list[z3.BoolRef]:
             if not enc.given:  # computed: follows from the given fields
                 return []
             out = [enc.length == len(value)]
+            if len(value) <= len(enc.items):
+                out.append(z3.Not(enc.arbitrary))
             for (_, item), v in zip(enc.items, value, strict=False):
                 out += [item.present, *_pin(item, v)] if not isinstance(item, ObjEnc) else _pin(item, v)
             return out

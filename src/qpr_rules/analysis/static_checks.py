@@ -1,4 +1,5 @@
-"""Static checks from the SMT translation, for every valid fact (lists up to the bound):
+"""Static checks from the SMT translation, for every valid fact the engine answers without an
+error (lists of any length; examples are real facts, their lists' items past the bound repeat):
 
 - dead rule: its condition cannot hold for any valid fact;
 - shadowed rule: it fires, but never decides the outcome (first-applicable: an earlier rule
@@ -6,12 +7,18 @@
 - conflicting pair: two rules with different outcomes that fire together (with an example);
 - default region: facts on which no rule fires and the default decides (with an example);
 - disabling default: a fact field whose default value (taken when the field is left out) keeps
-  a restrictive rule (one whose outcome is the decision's fail-closed on_error) from firing.
+  a restrictive rule (one whose outcome is the decision's fail-closed on_error) from firing;
+- unknown: a question the solver could not answer within the time limit (nothing is claimed).
+
+A rule "fires" only on facts the engine decides without an error (on facts beyond its range it
+answers on_error and fires nothing). Claims that something never happens (dead, shadowed, a
+disabling default) are unsat over every list length; examples come from the exact encoding.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import combinations
@@ -34,13 +41,19 @@ from qpr_rules.analysis.smt_facts import (
     facts_from_model,
     nice_model,
 )
+from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S, TimedSolver, why_unknown
+from qpr_rules.analysis.smt_solve import solver as new_solver
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
-Kind = Literal["dead-rule", "shadowed-rule", "conflict", "default-region", "disabling-default"]
+Kind = Literal["dead-rule", "shadowed-rule", "conflict", "default-region", "disabling-default", "unknown"]
 SEVERITY: dict[Kind, Literal["warning", "info"]] = {
     "dead-rule": "warning", "shadowed-rule": "warning", "disabling-default": "info",
-    "conflict": "info", "default-region": "info",
+    "conflict": "info", "default-region": "info", "unknown": "warning",
 }
+
+
+class Unknown(Exception):
+    """The solver ran out of time (or gave up) on a question: the reason."""
 
 
 @dataclass
@@ -58,35 +71,60 @@ class Finding:
 
 def _sat(solver: z3.Solver, *extra: z3.BoolRef, facts: ObjEnc | None = None,
          minimal: bool = False) -> z3.ModelRef | None:
-    """A model with extra, or None; with facts, one with readable values (for examples)."""
+    """A model with extra, or None when there is none; with facts, one with readable values
+    (for examples). Raises Unknown when the solver runs out of time."""
     solver.push()
     solver.add(*extra)
     try:
-        if solver.check() != z3.sat:
+        verdict = solver.check()
+        if verdict == z3.unknown:
+            raise Unknown(why_unknown(solver, solver_timeout(solver)))
+        if verdict != z3.sat:
             return None
-        return nice_model(solver, [facts], minimal) if facts is not None else solver.model()
+        return nice_model(solver, [facts], minimal, solver_timeout(solver)) if facts is not None \
+            else solver.model()
     finally:
         solver.pop()
 
 
-def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND) -> list[Finding]:
+def solver_timeout(solver: z3.Solver) -> float:
+    return solver.timeout_s if isinstance(solver, TimedSolver) else DEFAULT_TIMEOUT_S
+
+
+def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
+                   timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Finding]:
     dm = decision_model(spec, list_bound=list_bound)
-    solver = z3.Solver()
+    solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
     did = spec.decision.id
     out: list[Finding] = []
     live: list[CompiledRule] = []
+    decides = z3.Not(dm.raises)  # the engine fires rules only when it answers without an error
+    exact = dm.encoder.exact()
+
+    def unknown(what: str, exc: Unknown, rules: list[CompiledRule]) -> None:
+        out.append(Finding("unknown", did, f"{what}: not decided, {exc}", rules))
+
     for r in dm.rules:
-        if _sat(solver, dm.fires[r.id]) is None:
+        try:
+            dead = _sat(solver, dm.fires[r.id], decides) is None
+        except Unknown as exc:
+            unknown(f"whether rule {r.id} can fire", exc, [r])
+            continue
+        if dead:
             out.append(Finding("dead-rule", did, f"rule {r.id} can never fire: no valid fact satisfies "
                                "its condition", [r]))
         else:
             live.append(r)
-    out += _shadowed(dm, solver, live)
+    out += _shadowed(dm, solver, live, unknown)
     for a, b in combinations(live, 2):
         if a.rule.outcome == b.rule.outcome:
             continue
-        model = _sat(solver, dm.fires[a.id], dm.fires[b.id], facts=dm.facts)
+        try:
+            model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact, facts=dm.facts)
+        except Unknown as exc:
+            unknown(f"whether {a.id} and {b.id} fire together", exc, [a, b])
+            continue
         if model is not None:
             winner = next(o for o, v in dm.outcome_is.items()
                           if z3.is_true(model.eval(v, model_completion=True)))
@@ -94,15 +132,19 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND) -> 
                                f"fire together; {spec.decision.combine} answers {winner!r} in the example",
                                [a, b], facts_from_model(dm.facts, model)))
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
-    model = _sat(solver, none_fire, facts=dm.facts, minimal=True)
+    try:
+        model = _sat(solver, none_fire, exact, facts=dm.facts, minimal=True)
+        forced = _forced(solver, none_fire, dm.facts, model) if model is not None else []
+    except Unknown as exc:
+        unknown("where the default decides", exc, [])
+        model = None
     if model is not None:
-        forced = _forced(solver, none_fire, dm.facts, model)
         shape = ("; every such fact has " + ", ".join(forced)) if forced else \
             "; no single fact value is common to all of them"
         out.append(Finding("default-region", did, f"no rule fires on some valid facts and the default "
                            f"{spec.decision.default!r} decides{shape}", [],
                            facts_from_model(dm.facts, model)))
-    out += _disabling_defaults(dm, solver, live)
+    out += _disabling_defaults(dm, solver, live, unknown)
     return out
 
 
@@ -152,22 +194,27 @@ def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
             return str(value)
 
 
-def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule]) -> list[Finding]:
+def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
+              unknown: Callable[[str, Unknown, list[CompiledRule]], None]) -> list[Finding]:
     d = dm.spec.decision
     out = []
-    if d.combine == "first-applicable":
-        for i, r in enumerate(dm.rules):
-            if r not in live:
-                continue
-            earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i]]
-            if _sat(solver, dm.fires[r.id], *earlier) is None:
+    decides = z3.Not(dm.raises)
+    for i, r in enumerate(dm.rules):
+        if r not in live:
+            continue
+        try:
+            if d.combine == "first-applicable":
+                earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i]]
+                if _sat(solver, dm.fires[r.id], decides, *earlier) is None:
+                    out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
+                                       "fires, a rule earlier in priority order fires too", [r]))
+            elif d.combine in ("precedence", "deny-overrides") and \
+                    _sat(solver, dm.fires[r.id], decides, dm.outcome_is[r.rule.outcome]) is None:
                 out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
-                                   "fires, a rule earlier in priority order fires too", [r]))
-    elif d.combine in ("precedence", "deny-overrides"):
-        for r in live:
-            if _sat(solver, dm.fires[r.id], dm.outcome_is[r.rule.outcome]) is None:
-                out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it fires, "
-                                   f"a rule with a stronger outcome than {r.rule.outcome!r} fires too", [r]))
+                                   f"fires, a rule with a stronger outcome than {r.rule.outcome!r} "
+                                   "fires too", [r]))
+        except Unknown as exc:
+            unknown(f"whether rule {r.id} ever decides", exc, [r])
     return out
 
 
@@ -197,7 +244,8 @@ def _at_default(enc: Enc, default: Any) -> z3.BoolRef | None:
             return None
 
 
-def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule]) -> list[Finding]:
+def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
+                        unknown: Callable[[str, Unknown, list[CompiledRule]], None]) -> list[Finding]:
     d = dm.spec.decision
     restrictive = [r for r in live if r.rule.outcome == d.on_error]
     out = []
@@ -206,7 +254,12 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
         if at_default is None:
             continue
         for r in restrictive:
-            if _sat(solver, dm.fires[r.id], at_default) is None:
+            try:
+                disabled = _sat(solver, dm.fires[r.id], z3.Not(dm.raises), at_default) is None
+            except Unknown as exc:
+                unknown(f"whether {path} left out keeps rule {r.id} from firing", exc, [r])
+                continue
+            if disabled:
                 shown = default.value if isinstance(default, Enum) else default
                 out.append(Finding("disabling-default", d.id, f"when {path} is left out it defaults to "
                                    f"{shown!r}, and then rule {r.id} ({r.rule.outcome}) cannot fire: a "
@@ -214,5 +267,6 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
     return out
 
 
-def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND) -> list[Finding]:
-    return [f for did in sorted(specs) for f in check_decision(specs[did], list_bound)]
+def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
+              timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Finding]:
+    return [f for did in sorted(specs) for f in check_decision(specs[did], list_bound, timeout_s)]

@@ -11,6 +11,12 @@ import click
 
 from qpr_rules.cli.app import EXIT_FAILED, cli, load_engine
 
+# z3 is imported only when the command runs: these mirror analysis/smt_facts and smt_solve
+# (tests/test_prove_honest.py checks that they agree)
+DEFAULT_LIST_BOUND, MAX_LIST_BOUND = 3, 16
+DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S = 10.0, 3600.0
+EXIT_UNKNOWN = 4  # some question was not answered in time: nothing is claimed for it
+
 
 def _json_default(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -19,14 +25,28 @@ def _json_default(value: Any) -> Any:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--list-bound", default=3, show_default=True,
-              help="Most items a list of objects may hold in the proof (lists of enum values hold "
-                   "at least every value once).")
+@click.option("--list-bound", default=DEFAULT_LIST_BOUND, show_default=True,
+              type=click.IntRange(1, MAX_LIST_BOUND),
+              help=f"Different items a list holds in the solver's model (1 to {MAX_LIST_BOUND}; lists of "
+                   "enum values hold every value once). Counts are exact for any length; a verdict "
+                   "that depends on the bound says 'proved for lists of up to N items'.")
+@click.option("--timeout", "timeout_s", default=DEFAULT_TIMEOUT_S, show_default=True,
+              type=click.FloatRange(0, MAX_TIMEOUT_S, min_open=True),
+              help="Seconds each solver call may take; a call that runs out answers UNKNOWN with "
+                   "the reason (exit code 4).")
+@click.option("--beyond-range", is_flag=True,
+              help="Also cover values beyond the engine's range (dates before 1800 or after 2399, "
+                   "whole numbers past 2**63 - 1, text over 65,535 bytes), which it answers with "
+                   "the decision's on_error outcome.")
 @click.option("--no-static", is_flag=True, help="Only the invariants, not the static checks.")
 @click.option("--conflicts", is_flag=True, help="List every conflicting pair with its example.")
-def prove(paths: tuple[str, ...], fmt: str, list_bound: int, no_static: bool, conflicts: bool) -> None:
+def prove(paths: tuple[str, ...], fmt: str, list_bound: int, timeout_s: float, beyond_range: bool,
+          no_static: bool, conflicts: bool) -> None:
     """Prove each invariant for every valid fact, or print a counterexample scenario file; report
     dead, shadowed and conflicting rules and where the default decides (docs/prove.md).
+
+    Exit codes: 0 every invariant proved and no rule dead or shadowed; 1 a counterexample, an
+    error, or a dead or shadowed rule; 4 otherwise, when a solver call ran out of time (UNKNOWN).
 
     \b
     Example:
@@ -37,12 +57,12 @@ def prove(paths: tuple[str, ...], fmt: str, list_bound: int, no_static: bool, co
     from qpr_rules.analysis.prove import prove_all
     from qpr_rules.analysis.static_checks import check_all
 
-    if list_bound < 1:
-        raise click.UsageError("--list-bound must be at least 1")
     engine = load_engine(paths)
-    report = prove_all(engine, list_bound)
-    findings = [] if no_static else check_all(engine.policies.decisions, list_bound)
-    warnings = [f for f in findings if f.severity == "warning"]
+    report = prove_all(engine, list_bound, timeout_s, beyond_range)
+    findings = [] if no_static else check_all(engine.policies.decisions, list_bound, timeout_s)
+    unknown = report.unknown or any(f.kind == "unknown" for f in findings)
+    failed = any(r.status not in ("proved", "proved-bounded", "unknown") for r in report.results) or \
+        any(f.kind in ("dead-rule", "shadowed-rule") for f in findings)
     if fmt == "json":
         click.echo(json.dumps({
             "invariants": [{"id": r.invariant.id, "clause": r.invariant.invariant.clause,
@@ -54,18 +74,22 @@ def prove(paths: tuple[str, ...], fmt: str, list_bound: int, no_static: bool, co
             "static": [{"kind": f.kind, "severity": f.severity, "decision": f.decision,
                         "rules": [r.id for r in f.rules], "message": f.message, "example": f.example}
                        for f in findings],
+            "list_bound": list_bound, "timeout_seconds": timeout_s,
             "seconds": round(report.seconds, 3)}, indent=2, default=_json_default))
     else:
         _text(report, findings, conflicts, list_bound)
-    if not report.ok or warnings:
+    if failed:
         raise SystemExit(EXIT_FAILED)
+    if unknown:
+        raise SystemExit(EXIT_UNKNOWN)
 
 
 def _text(report: Any, findings: list[Any], show_conflicts: bool, list_bound: int) -> None:
     for r in report.results:
         inv = r.invariant
         where = f"{inv.file.path}:{inv.line}"
-        click.echo(f"{r.status.upper():15} {inv.id}  [{inv.invariant.clause}]  {where}")
+        status = f"PROVED<={r.list_bound}" if r.status == "proved-bounded" else r.status.upper()
+        click.echo(f"{status:15} {inv.id}  [{inv.invariant.clause}]  {where}")
         click.echo(f"{'':15} {inv.invariant.title}")
         if r.message:
             click.echo(f"{'':15} {r.message}")
@@ -76,11 +100,11 @@ def _text(report: Any, findings: list[Any], show_conflicts: bool, list_bound: in
     by_status: dict[str, int] = {}
     for r in report.results:
         by_status[r.status] = by_status.get(r.status, 0) + 1
-    bounded = any(r.list_bound for r in report.results)
+    bounded = by_status.get("proved-bounded", 0)
     click.echo(f"{len(report.results)} invariant(s): "
                + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-               + (f"; lists of objects hold at most {list_bound} items, lists of enum values "
-                  "every value" if bounded else ""))
+               + (f"; {bounded} proved only for lists of up to {list_bound} items (PROVED<={list_bound})"
+                  if bounded else ""))
     if findings:
         click.echo("")
         click.echo("Static checks:")

@@ -1,0 +1,34 @@
+"""Solver calls with a time limit: every check answers sat, unsat or unknown with the reason.
+
+z3 can run for minutes on some text constraints (long literals against the readable-example
+preferences, for one); a proof that has not finished is not a proof, so each call is bounded
+(`qpr-rules prove --timeout`) and a call that runs out says so.
+"""
+
+from __future__ import annotations
+
+import z3
+
+DEFAULT_TIMEOUT_S = 10.0
+MAX_TIMEOUT_S = 3600.0
+
+
+class TimedSolver(z3.Solver):
+    """A solver whose every check stops after timeout_s seconds (then unknown)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.timeout_s = timeout_s
+        self.set("timeout", max(1, int(timeout_s * 1000)))
+
+
+def solver(timeout_s: float = DEFAULT_TIMEOUT_S) -> TimedSolver:
+    return TimedSolver(timeout_s)
+
+
+def why_unknown(s: z3.Solver | z3.Optimize, timeout_s: float | None = None) -> str:
+    """The solver's reason for giving up, worded for a reader."""
+    reason = s.reason_unknown() or "unknown"
+    if reason in ("timeout", "canceled") and timeout_s is not None:
+        return f"the solver ran out of time ({timeout_s:g} s per call; --timeout to allow more)"
+    return f"the solver gave up ({reason})"
