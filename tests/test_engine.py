@@ -170,8 +170,13 @@ def test_as_of_picks_the_version_in_force(tmp_path: Path) -> None:
     old = Engine.load(tmp_path, as_of=dt.date(2024, 12, 31))
     new = Engine.load(tmp_path, as_of=dt.date(2025, 1, 1))
     latest = Engine.load(tmp_path)
-    assert [(e.policies.revision, e.decide("tiny.placement", permanent).outcome) for e in (old, new, latest)] == [
-        ("tiny@2024-01-01", "deny"), ("tiny@2024-12-01", "allow"), ("tiny@2024-12-01", "allow")]
+    assert [(e.policies.revision, e.decide("tiny.placement", permanent).outcome) for e in (old, new)] == [
+        ("tiny@2024-01-01", "deny"), ("tiny@2024-12-01", "allow")]
+    # without as_of at load, a question is answered under the version in force on its own date:
+    # the tiny decision has no `dated_by`, so the caller gives the date (never the clock)
+    assert [latest.decide("tiny.placement", permanent, as_of=day).policy_revision
+            for day in (dt.date(2024, 12, 31), dt.date(2025, 1, 1))] == ["tiny@2024-01-01", "tiny@2024-12-01"]
+    assert latest.decide("tiny.placement", permanent).status == "error"  # no date: no guess
     assert latest.digest == new.digest != old.digest
     assert old.digest == Engine.load(TINY).digest
 

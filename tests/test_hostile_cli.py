@@ -318,3 +318,29 @@ def test_terminal_escapes_in_scenario_names_are_not_printed(tmp_path: Path) -> N
     assert "evil" in output and code in (0, 1)
     assert not any(c in output for c in "\x1b\x07\x9b\u202e"), repr(output)
     assert "\\x1b" in output
+
+
+# ------------------------------------------------------------------ found by the fuzz harness (18.9)
+
+LONG_PATH = "a" * 5000
+
+
+@pytest.mark.parametrize("args", [["validate", "a\0b"], ["prove", "a\0b"], ["list", LONG_PATH],
+                                  ["schema", "facts", "qpr.placement", "-p", LONG_PATH], ["test", LONG_PATH]])
+def test_a_path_the_system_refuses_is_wrong_usage_not_a_traceback(args: list[str]) -> None:
+    from qpr_rules.cli import prove  # noqa: F401  (registers the command)
+
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Traceback" not in result.output
+    assert "NUL byte" in result.output or "File name too long" in result.output
+    assert len(result.output) < 1000  # the path is cut short, not echoed whole
+
+
+def test_coverage_report_of_a_json_list_is_refused(tmp_path: Path) -> None:
+    from qpr_rules.cli import coverage  # noqa: F401  (registers the command)
+
+    data = tmp_path / "list.json"
+    data.write_text("[1, 2]")
+    result = CliRunner().invoke(cli, ["coverage", "report", str(data)])
+    assert result.exit_code in (1, 2) and "not a qpr-rules coverage data file" in result.output

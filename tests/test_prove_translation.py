@@ -375,24 +375,28 @@ def test_the_encoding_admits_the_valid_neighbours(did: str, facts: dict[str, Any
         solver.pop()
 
 
-def test_a_date_shifted_past_year_9999_is_an_error_in_both() -> None:
-    """`plus_days` past date.max raises in Python, and the engine answers on_error; the translation
-    models that as `raises` (so a proof cannot assume such facts decide normally)."""
+def test_dates_past_the_engines_range_are_invalid_facts_and_answer_on_error_beyond_range() -> None:
+    """A date past 2399 is refused by the fact model (facts/common.py), so `plus_days` can never
+    leave the calendar; the engine answers on_error. The translation keeps such facts out of a
+    proof's scope (they are invalid facts), and with beyond_range models them as on_error."""
     facts = {"hold": {"kind": "time_limited", "placed_on": dt.date(9999, 6, 1)},
              "request": {"date": dt.date(9999, 12, 31), "form": "letter",
                          "states_understanding_of_worries": True, "describes_mitigating_actions": True}}
     decision = ENGINE.decide("qpr.reinstatement", facts)
     assert decision.status == "error" and decision.outcome == "not-eligible"
+    assert "the date 9999-12-31 is out of range" in decision.reason
+    dumped = {"hold": {"kind": "time_limited", "placed_on": dt.date(9999, 6, 1), "review_after": None,
+                       "reinstated_on": None},
+              "request": {**facts["request"]}}
     dm, solver = model_for("qpr.reinstatement")
-    dumped = ENGINE.validate_facts("qpr.reinstatement", facts).model_dump(mode="python")
     solver.push()
-    solver.add(*pin_to_facts(dm.facts, dumped), z3.Not(dm.raises))
-    assert solver.check() == z3.unsat
+    solver.add(*pin_to_facts(dm.facts, dumped))
+    assert solver.check() == z3.unsat  # outside the facts a proof covers
     solver.pop()
-    solver.push()
-    solver.add(*pin_to_facts(dm.facts, dumped), z3.Not(dm.outcome_is["not-eligible"]))
-    assert solver.check() == z3.unsat
-    solver.pop()
+    beyond = decision_model(ENGINE.spec("qpr.reinstatement"), list_bound=BOUND, beyond_range=True)
+    wide = z3.Solver()
+    wide.add(*beyond.constraints, *pin_to_facts(beyond.facts, dumped), z3.Not(beyond.outcome_is["not-eligible"]))
+    assert wide.check() == z3.unsat  # beyond the range: the on_error answer, as the engine gives
 
 
 def test_the_smt_combine_is_engine_combine() -> None:

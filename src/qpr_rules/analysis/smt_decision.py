@@ -16,7 +16,7 @@ from typing import assert_never
 import z3
 
 from qpr_rules.analysis.smt_conditions import FALSE, translate
-from qpr_rules.analysis.smt_facts import DEFAULT_LIST_BOUND, FactEncoder, ObjEnc
+from qpr_rules.analysis.smt_facts import DEFAULT_LIST_BOUND, FactEncoder, ObjEnc, ScalarEnc, lookup
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
 
@@ -72,6 +72,14 @@ def decision_model(spec: DecisionSpec, prefix: str = "facts", list_bound: int = 
         errors += invalid
     elif invalid:
         encoder.constraints.append(z3.Not(z3.Or(*invalid)))
+    # A question dated (`dated_by`) before the version's effective_from is answered under another
+    # version, or with on_error when none is loaded (engine.py): outside this version's scope,
+    # which docs/prove.md states ("questions dated on or after effective_from").
+    if spec.decision.dated_by is not None:
+        day = lookup(facts, spec.decision.dated_by)
+        assert isinstance(day, ScalarEnc)
+        start = spec.file.policy.effective_from.toordinal()
+        encoder.constraints.append(z3.Implies(day.present, day.value >= start))
     raises = z3.Or(*errors) if errors else FALSE
     return DecisionModel(spec, encoder, facts, ordered, fires, raises,
                          combine(spec, ordered, fires, raises))

@@ -36,7 +36,7 @@ from typing import Any
 
 import annotated_types as at
 import z3
-from pydantic import BaseModel, BeforeValidator, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Strict
 from pydantic_core import PydanticUndefined
 
 from qpr_rules.facts import common
@@ -294,6 +294,8 @@ class FactEncoder:
                 pass  # strictness is about input types, not the values allowed
             case BeforeValidator(func=common._iso_date):
                 pass  # accepts YYYY-MM-DD text or a date: every date stays possible
+            case AfterValidator(func=common._in_date_range) | AfterValidator(func=common._within_text_limit):
+                pass  # the engine's range: modelled above, as `invalid` (the model refuses it)
             case at.Ge(ge=b) if ft.kind in ("int", "number"):
                 self.constraints.append(value >= b)
             case at.Gt(gt=b) if ft.kind in ("int", "number"):

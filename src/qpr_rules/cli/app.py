@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from qpr_rules._truncate import truncate
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.decision import Decision
@@ -114,6 +115,15 @@ class _Group(click.Group):
         except (QprRulesError, FileNotFoundError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_FAILED)
+        except OSError as exc:  # a path the system refuses (too long, a loop): wrong usage
+            where = truncate(str(exc.filename)) if exc.filename is not None else "a path"
+            click.echo(f"error: {where}: {exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except ValueError as exc:
+            if "null byte" not in str(exc):
+                raise
+            click.echo("error: a path holds a NUL byte, which no file name can hold", err=True)
+            ctx.exit(EXIT_USAGE)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

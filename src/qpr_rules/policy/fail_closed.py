@@ -56,7 +56,7 @@ def decision_problems(decision: Decision, model: type[FactModel] | None,
                                  f"{decision.default!r}) and write a rule for each permission", "error"))
     if decision.placement:
         found.extend(_combining_problems(decision, rules))
-    elif not decision.on_error_obligations:
+    elif not decision.on_error_obligations and not is_placement_facts(model):  # (reported above)
         found.append(("on_error", f"decision {decision.id} answers {decision.on_error!r} on error (invalid "
                                   "facts, a failed evaluation) with no duty to anyone, so an error "
                                   "passes silently: add `on_error_obligations:` naming who must fix "
