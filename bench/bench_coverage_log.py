@@ -56,6 +56,8 @@ def write_log(path: Path, pool: list[dict[str, Any]], lines: int) -> None:
     with path.open("wb") as f:
         for i in range(lines):
             record = {**pool[i % len(pool)], "id": uuid.UUID(int=i).hex, "prev": prev}
+            if i == 0:  # the log's first line says it continues from nothing (format v2)
+                record["continues"] = None
             line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
             f.write(line + b"\n")
             prev = line_hash(line)

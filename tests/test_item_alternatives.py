@@ -43,10 +43,12 @@ jurisdiction: Test
 revision: 2024-01-01
 effective_from: 2024-01-01
 decisions:
-  - {id: t.child, title: c, facts: placement_request, outcomes: [hit, deny], combine: collect-all,
+  - {id: t.child, title: c, facts: placement_request, outcomes: [deny, hit], combine: collect-all,
      default: deny, on_error: deny, placement: true}
   - {id: t.plan, title: p, facts: pqcr_interview_plan, outcomes: [hit, none], combine: collect-all,
-     default: none, on_error: none}
+     default: none, on_error: none, on_error_obligations: [{who: tester, do: Fix the facts.}]}
+roles:
+  - {id: tester, title: Tester}
 rules:
 """
 

@@ -100,9 +100,8 @@ def test_a_proof_that_depends_on_the_bound_says_so(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the engine's range
 
-ON_ERROR_ELIGIBLE = changed("    default_reason: no rule makes the request eligible for review\n    on_error: not-eligible",
-                            "    default_reason: no rule makes the request eligible for review\n"
-                            "    on_error: eligible-for-review")
+ON_ERROR_ELIGIBLE = changed("    dated_by: request.date\n    on_error: not-eligible",
+                            "    dated_by: request.date\n    on_error: eligible-for-review")
 
 
 def test_a_date_outside_the_engines_range_answers_on_error(tmp_path: Path) -> None:
