@@ -51,7 +51,8 @@ _REQUEST_ID_PARAM = {
     "name": "X-Request-ID",
     "in": "header",
     "required": False,
-    "description": "Echoed when it is 1-128 of A-Z a-z 0-9 . _ : @ -; any other value is replaced by a new id "
+    "description": "Echoed when it is 1-128 of A-Z a-z 0-9 . _ : @ -; any other value is replaced "
+    "by a new id "
     "(never refused: a request is answered whatever its id)",
     "schema": {"type": "string"},
 }
