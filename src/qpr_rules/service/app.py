@@ -382,6 +382,21 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc.status, exc.kind, exc.detail, headers=exc.headers)
 
 
+async def _internal(request: Request, exc: Exception) -> Response:
+    """Any other exception: Starlette's ServerErrorMiddleware would send its plain-text page."""
+    return _failure(request)
+
+
+def _failure(request: Request) -> Response:
+    request_id = request.scope["state"]["request_id"]
+    return problem_response(
+        request,
+        500,
+        "internal-error",
+        f"the service failed while answering (request {request_id}); the failure is in its log",
+    )
+
+
 class Guard:
     """The outermost layer: gives each request its id (X-Request-ID, echoed when it is a plain
     token, else a new one), puts the id and the policy digest on every response, logs each
@@ -420,14 +435,7 @@ class Guard:
             log.error("request %s %s %s failed: %r", request_id, scope["method"], scope["path"], exc)
             if status[0] == 0:  # nothing sent yet: a problem, with the refusal on a decision's route
                 scope["app"] = self.app_with_state
-                request = Request(scope, receive)
-                response = problem_response(
-                    request,
-                    500,
-                    "internal-error",
-                    f"the service failed while answering (request {request_id}); the failure is in its log",
-                )
-                await response(scope, receive, send_with_ids)
+                await _failure(Request(scope, receive))(scope, receive, send_with_ids)
         finally:
             REQUEST_ID.reset(token)
             route = _route_name(scope["path"])
@@ -503,6 +511,7 @@ def create_app(config: ServiceConfig | None = None) -> ASGIApp:
 
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _http_exception,
+        Exception: _internal,
         Refused: _refused,
     }
     app = Starlette(routes=_routes(), exception_handlers=handlers, lifespan=lifespan)
