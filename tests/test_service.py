@@ -178,13 +178,13 @@ def test_batch_answers_arrive_before_the_body_ends(server: Server) -> None:
                      "Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
         sock.sendall(b"%x\r\n%s\r\n" % (len(line), line))
         received = b""
-        while b'"outcome":"deny"' not in received:  # the answer, before the body has ended
+        while b'"status":"decided"}\n' not in received:  # the answer, before the body has ended
             chunk = sock.recv(65536)
             assert chunk, received
             received += chunk
         assert received.startswith(b"HTTP/1.1 200")
         sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(line), line))
-        while received.count(b'"outcome":"deny"') < 2:
+        while received.count(b'"status":"decided"}\n') < 2:
             chunk = sock.recv(65536)
             assert chunk, received
             received += chunk

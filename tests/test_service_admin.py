@@ -168,3 +168,44 @@ def test_an_internal_failure_is_a_refusal_not_a_traceback() -> None:
     assert body["outcome"] == "deny" and body["answer"]["outcome"] == "deny"
     assert "Traceback" not in response.text and "injected" not in response.text
     assert response.headers["x-request-id"] in body["detail"]
+
+
+def test_serve_without_the_extra_says_which_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from qpr_rules.cli import serve as serve_cli
+    from qpr_rules.cli.app import cli
+
+    monkeypatch.setattr(serve_cli, "_importable", lambda module: module != "uvicorn")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "pip install 'qpr-rules[serve]'" in result.output and "missing: uvicorn" in result.output
+
+
+def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
+    """Graceful shutdown: a batch whose body is still arriving when SIGTERM comes is answered in
+    full, and then the server shuts down and exits."""
+    import socket
+
+    line = json.dumps(HOLD).encode() + b"\n"
+    with serving(tmp=tmp_path) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall(f"POST /v1/decisions/{PLACEMENT}/batch HTTP/1.1\r\nHost: x\r\n"
+                         "Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+            sock.sendall(b"%x\r\n%s\r\n" % (len(line), line))
+            time.sleep(0.3)
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(line), line))
+            received = b""
+            while not received.endswith(b"0\r\n\r\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        answers = [json.loads(x) for x in received.split(b"\r\n") if x.startswith(b'{"consequences"')]
+        assert [a["outcome"] for a in answers] == ["deny", "deny"], received[-500:]
+        # uvicorn finishes, runs the shutdown, then ends the process by the signal it was sent
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in server.log_text()
