@@ -24,3 +24,13 @@ def test_coverage_log_bench_runs_and_counts_every_line() -> None:
     assert "read 3,000 lines in" in result.stdout and "lines per second" in result.stdout
     assert "chain verified" in result.stdout and "peak RSS" in result.stdout
     assert "3000 decision(s) counted" in result.stdout
+
+
+def test_service_bench_runs_small_with_no_error_and_no_wrong_answer() -> None:
+    """bench/bench_service.py at a few hundred requests (the full run is 10^5: docs/benchmarks.md)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_service.py"), "--requests", "300",
+                             "--workers", "1", "--connections", "8"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "300 answers to 300 requests with distinct facts" in result.stdout
+    assert "errors: 0; missing: 0; wrong answers: 0" in result.stdout

@@ -66,7 +66,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 def test_every_command_is_imported_from_the_module_that_defines_it() -> None:
     """main imports a command's module only when that command runs (COMMAND_MODULES): a command
     missing there, or listed under the wrong module, would not be found."""
-    from qpr_rules.cli import analyst, core, coverage, prove  # noqa: F401  (registers the commands)
+    from qpr_rules.cli import analyst, core, coverage, prove, serve  # noqa: F401  (registers the commands)
     from qpr_rules.cli.app import COMMAND_MODULES
 
     assert set(COMMAND_MODULES) == set(cli.commands)
@@ -90,7 +90,9 @@ def test_decide_imports_only_what_it_needs() -> None:
     assert "qpr_rules.cli.core" in loaded
     never = {"pytest", "_pytest", "hypothesis", "z3", "qpr_rules.pytest_plugin", "qpr_rules.scenarios",
              "qpr_rules.coverage", "qpr_rules.analysis", "qpr_rules.tools", "qpr_rules.cli.analyst",
-             "qpr_rules.cli.coverage", "qpr_rules.cli.prove", "qpr_rules.cli.batch", "multiprocessing"}
+             "qpr_rules.cli.coverage", "qpr_rules.cli.prove", "qpr_rules.cli.batch", "multiprocessing",
+             # the decision service's framework, server and metrics: `serve` alone imports them
+             "qpr_rules.cli.serve", "qpr_rules.service", "starlette", "uvicorn", "prometheus_client"}
     assert not {m for m in loaded if m.split(".")[0] in never or ".".join(m.split(".")[:2]) in never
                 or ".".join(m.split(".")[:3]) in never}
 

@@ -80,6 +80,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["test", "check", "diff", "fmt"], ("analyst",)),
     "coverage": ("coverage",),
     "prove": ("prove",),
+    "serve": ("serve",),  # the decision service: its Starlette/uvicorn imports only when it runs
 }
 
 
