@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from qpr_rules._truncate import printable
-from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.app import EXIT_FAILED, EXIT_USAGE, cli
 from qpr_rules.cli.core import schema
+from qpr_rules.cli.project import as_scenario_paths, current_project
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
@@ -35,10 +35,11 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
 
     \b
     Example:
-      qpr-rules test                          # the bundled policies' scenarios
+      qpr-rules test                          # the project's scenarios (docs/cli.md, "Which policies")
+      qpr-rules test policies                 # a policy directory means its tests/
       qpr-rules test policies/tests/qpr -q
     """
-    files = scenario_files(paths or [bundled_policy_dir() / "tests"])
+    files = scenario_files(as_scenario_paths(paths))
     problems: list[Problem] = []
     engines: dict[Path, Engine] = {}
     passed = failed = 0
@@ -190,7 +191,7 @@ def fmt_(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     from qpr_rules.analysis.fmt import format_file
 
     targets: list[Path] = []
-    for p in map(Path, paths or [str(bundled_policy_dir())]):
+    for p in map(Path, paths or [str(current_project().policies)]):
         targets.extend(sorted(p.rglob("*.yaml")) if p.is_dir() else [p])
     if show_diff:
         _print_fmt_diff(targets)

@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from qpr_rules._truncate import truncate
-from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.cli.output import disable_color
 from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
@@ -26,7 +25,10 @@ EXIT_DENIED = 3  # `decide --exit-code`: the outcome is the decision's denying o
 
 
 def policy_paths(paths: Sequence[str]) -> list[Path]:
-    return [Path(p) for p in paths] if paths else [bundled_policy_dir()]
+    """The policies a command acts on: the paths given, else the project's (cli/project.py)."""
+    from qpr_rules.cli.project import policy_dirs
+
+    return policy_dirs(paths)
 
 
 def load_engine(paths: Sequence[str], as_of: Any = None) -> Engine:

@@ -12,6 +12,7 @@ import click
 
 from qpr_rules._truncate import truncate
 from qpr_rules.cli.app import EXIT_FAILED, cli, policy_paths
+from qpr_rules.cli.project import as_scenario_paths
 from qpr_rules.coverage.collect import expand_logs, parse_checkpoint, probe, read_logs, run_scenarios
 from qpr_rules.coverage.data import CoverageData
 from qpr_rules.coverage.report_core import LEVELS, CoverageReport, build_report, percent
@@ -75,7 +76,8 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
     """
     if log:
         _check_new_log(Path(log))
-    run = run_scenarios(policy_paths(opts["policies"]), [Path(p) for p in paths], jobs=jobs,
+    scenarios = as_scenario_paths(paths) if paths or not opts["policies"] else []
+    run = run_scenarios(policy_paths(opts["policies"]), scenarios, jobs=jobs,
                         log=Path(log) if log else None)
     for p in run.problems:
         click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
