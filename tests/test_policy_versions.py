@@ -123,3 +123,14 @@ def test_dated_by_must_name_a_date_fact(tmp_path: Path) -> None:
 def test_the_bundled_placement_is_dated_by_its_date() -> None:
     engine = Engine.from_bundled()
     assert engine.spec("qpr.placement").decision.dated_by == "placement.date"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_decide_many_takes_the_callers_date_too(tmp_path: Path, jobs: int) -> None:
+    write_policy(tmp_path, BASE.replace("rules:\n", UNDATED, 1), "v1.yaml")
+    write_policy(tmp_path, LATER.replace("rules:\n", UNDATED, 1), "v2.yaml")
+    engine = Engine.load([tmp_path])
+    answers = list(engine.decide_many("tiny.hold-record", [RECORD, json.dumps(RECORD)], jobs=jobs,
+                                      as_of=dt.date(2025, 1, 1)))
+    assert [a.to_json() for a in answers] == [engine.decide("tiny.hold-record", RECORD, as_of=dt.date(2025, 1, 1)).to_json()] * 2
+    assert "tiny@2024-01-01" in answers[0].policy_revision

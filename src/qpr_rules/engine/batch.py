@@ -50,17 +50,17 @@ def _worker_init(recipe: _EngineRecipe) -> None:
     _WORKER["engine"] = engine
 
 
-def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool) -> list[Any]:
+def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool, as_of: dt.date | None) -> list[Any]:
     engine: Engine = _WORKER["engine"]
     if as_json:
-        return [decision_json(engine, decision_id, facts) for decision_id, facts in chunk]
-    return [engine.decide(decision_id, facts) for decision_id, facts in chunk]
+        return [decision_json(engine, decision_id, facts, as_of) for decision_id, facts in chunk]
+    return [engine.decide(decision_id, facts, as_of) for decision_id, facts in chunk]
 
 
-def decision_json(engine: Engine, decision_id: str, facts: Any) -> str:
+def decision_json(engine: Engine, decision_id: str, facts: Any, as_of: dt.date | None = None) -> str:
     """One batch output line: the Decision JSON for facts. JSON text (str or bytes) goes to
     decide as it is, to the one reader every door uses."""
-    return engine.decide(decision_id, facts).to_json()
+    return engine.decide(decision_id, facts, as_of).to_json()
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -69,7 +69,8 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool) -> Iterator[Any]:
+def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
+              as_of: dt.date | None) -> Iterator[Any]:
     recipe = _EngineRecipe(engine.policies.paths, engine.as_of,
                            engine.evaluator, engine.digest)
     # spawn, not fork: durable_rules' C state and its lock must not be copied mid-use
@@ -79,7 +80,7 @@ def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_js
         pending: deque[Future[list[Any]]] = deque()
         try:
             for chunk in _chunks(pairs, CHUNK):
-                pending.append(pool.submit(_worker_chunk, chunk, as_json))
+                pending.append(pool.submit(_worker_chunk, chunk, as_json, as_of))
                 if len(pending) >= 2 * jobs:
                     yield from pending.popleft().result()
             while pending:
@@ -90,9 +91,10 @@ def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_js
 
 
 def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1,
-                 as_json: bool = False) -> Iterator[Any]:
+                 as_json: bool = False, as_of: dt.date | None = None) -> Iterator[Any]:
     """The Decision (or, with as_json, its JSON line) for each (decision id, facts), in input
-    order, lazily; one pool of jobs workers serves every decision (as `diff` impact needs)."""
+    order, lazily; one pool of jobs workers serves every decision (as `diff` impact needs).
+    as_of: the date the questions are about, for decisions whose facts carry none (decide)."""
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, not {jobs}")
     if jobs > 1 and getattr(engine, "_log", None) is not None:
@@ -100,13 +102,13 @@ def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1
                          "processes would answer without writing the log")
     if jobs == 1:
         if as_json:
-            return (decision_json(engine, d, facts) for d, facts in pairs)
-        return (engine.decide(d, facts) for d, facts in pairs)
-    return _parallel(engine, pairs, jobs, as_json)
+            return (decision_json(engine, d, facts, as_of) for d, facts in pairs)
+        return (engine.decide(d, facts, as_of) for d, facts in pairs)
+    return _parallel(engine, pairs, jobs, as_json, as_of)
 
 
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,
-                as_json: bool = False) -> Iterator[Any]:
+                as_json: bool = False, as_of: dt.date | None = None) -> Iterator[Any]:
     """Each case's Decision (or, with as_json, its JSON line), in input order, lazily."""
     engine.spec(decision_id)  # an unknown decision fails now, not in a worker
-    return decide_pairs(engine, ((decision_id, facts) for facts in cases), jobs, as_json)
+    return decide_pairs(engine, ((decision_id, facts) for facts in cases), jobs, as_json, as_of)

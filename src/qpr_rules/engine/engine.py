@@ -296,12 +296,13 @@ class Engine:
             case _:
                 return self._error(runtime, f"evaluation failed in {runtime.spec.decision.id}", [repr(exc)])
 
-    def refuse(self, decision_id: str, errors: list[str]) -> Decision:
+    def refuse(self, decision_id: str, errors: list[str], what: str = "the facts are invalid") -> Decision:
         """The answer for facts that could not even be read (a malformed document the caller
-        parsed itself, as the command line does for YAML): the decision's on_error outcome, with
-        errors as the reason, logged like any answer. UnknownDecisionError for an unknown id."""
+        parsed itself, as the command line does for YAML; a request of the wrong kind): the
+        decision's on_error outcome, with what went wrong and errors as the reason, logged like
+        any answer. UnknownDecisionError for an unknown id."""
         runtime = self._runtime(decision_id)
-        decision = self._error(runtime, "the facts are invalid", errors)
+        decision = self._error(runtime, what, errors)
         return decision if self._log is None else self._logged(runtime, None, decision)
 
     def _engine_in_force(self, runtime: _DecisionRuntime, model: FactModel, as_of: dt.date | None) -> Engine:
@@ -378,15 +379,15 @@ class Engine:
             )
         return runtime.answers.decision(mask, model)
 
-    def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str],
-                    jobs: int = 1) -> Iterator[Decision]:
+    def decide_many(self, decision_id: str, cases: Iterable[Mapping[str, Any] | FactModel | str | bytes],
+                    jobs: int = 1, as_of: dt.date | None = None) -> Iterator[Decision]:
         """decide() for each case, lazily and in order, in bounded memory (an iterator: pass a
         generator to stream any number of cases). jobs > 1 spreads the cases over that many
         worker processes, each loading these same policy files (the cases and Decisions are
         pickled to and fro, so give dicts or JSON text; a decision log is not passed to them)."""
         from qpr_rules.engine.batch import decide_many
 
-        return decide_many(self, decision_id, cases, jobs)
+        return decide_many(self, decision_id, cases, jobs, as_of=as_of)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str,
                 as_of: dt.date | None = None) -> str:
