@@ -47,7 +47,8 @@ def problem(
         body["policy_digest"] = engine.digest
     if engine is not None and decision_id is not None:
         try:
-            refusal = engine.refuse(decision_id, errors or [detail])
+            refusal = engine.refuse(decision_id, errors or [detail],
+                                    what=f"the request was refused ({HTTPStatus(status).phrase})")
         except UnknownDecisionError:
             body["outcome"] = UNKNOWN_OUTCOME
             body["reason"] = f"failing closed with {UNKNOWN_OUTCOME!r}: {detail}"
