@@ -224,7 +224,9 @@ def test_long_text_literals_finish_in_time(tmp_path: Path) -> None:
     d = policy(tmp_path, TINY.rstrip("\n") + "\n" + _long_id_rules(1000), "tiny.yaml")
     started = time.monotonic()
     out = cli("prove", str(d), "--format", "json", "--timeout", "5")
-    assert time.monotonic() - started < 60
+    # a guard against the hang (it ran past 60 s in one solver call before), not a speed test:
+    # each call is capped at 5 s, so even a loaded machine finishes well inside this
+    assert time.monotonic() - started < 300
     report = json.loads(out.stdout)
     dead = [f for f in report["static"] if f["kind"] == "dead-rule"]
     assert not dead, dead  # both rules fire (on their own home id): neither is dead
