@@ -15,5 +15,7 @@ bash scripts/setup.sh
 .venv/bin/qpr-rules coverage run --require rules=100 --require clauses=100 --require sources=100 \
   --require conditions=100 -p policies
 .venv/bin/qpr-rules prove policies >/dev/null  # every invariant proved, no dead or shadowed rule
-.venv/bin/python -m pytest "$@"
+# both cores: pytest-xdist runs the tests in 2 worker processes (each test is independent: its own
+# engine, temporary files and free ports)
+.venv/bin/python -m pytest -n "${QPR_TEST_WORKERS:-2}" "$@"
 bash scripts/test-pythons.sh
