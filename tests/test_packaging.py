@@ -74,6 +74,8 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(EXAMPLES, work / "examples")
     facts = yaml.safe_load((EXAMPLES / "placement_home_on_hold.yaml").read_text(encoding="utf-8"))
     (work / "cases.jsonl").write_text(json.dumps(facts, default=str) + "\n", encoding="utf-8")
+    # a project: the commands act on its policies/ (docs/cli.md, "Which policies")
+    (work / "qpr-rules.toml").write_text('policies = "policies"\n', encoding="utf-8")
     return work
 
 
@@ -156,6 +158,27 @@ def test_shipped_pre_commit_hooks_run_from_the_installed_wheel(installed: Path, 
         result = _run([str(installed / program), *args], cwd=outside)
         out = result.stdout + result.stderr
         assert result.returncode == 0 and "Traceback" not in out, f"hook {hook['id']}: {out[-2000:]}"
+
+
+@pytest.mark.parametrize("config", [True, False])
+def test_the_installed_cli_never_checks_its_own_copy_instead_of_the_files_edited(
+        installed: Path, tmp_path: Path, config: bool) -> None:
+    """Issue 20: in a checkout with a broken policies/qpr.yaml, the wheel's analyst commands used
+    to check the installed policies and exit 0. Configured, they check the files and fail; not
+    configured, they refuse to guess (exit 2)."""
+    work = tmp_path / "checkout"
+    shutil.copytree(ROOT / "policies", work / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+    broken = work / "policies" / "qpr.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("combine: deny-overrides",
+                                                                  "combine: deny-overides", 1), encoding="utf-8")
+    if config:
+        (work / "pyproject.toml").write_text('[tool.qpr-rules]\npolicies = "policies"\n', encoding="utf-8")
+    for args in (["validate"], ["test", "-q"], ["check"], ["coverage", "run"], ["prove", "--no-static"]):
+        result = _run([str(installed / "qpr-rules"), *args], cwd=work)
+        out = result.stdout + result.stderr
+        assert result.returncode == (1 if config else 2), (args, out[-800:])
+        assert "Traceback" not in out
+        assert ("deny-overides" in out or "qpr.yaml" in out) if config else "no qpr-rules configuration" in out
 
 
 def test_json_output_of_the_installed_cli_parses(installed: Path, outside: Path) -> None:
