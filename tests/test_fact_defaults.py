@@ -81,6 +81,8 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Interviewee", "played_main_role_in_case"): ("selection.main-roles", "staff-role-unstated: incomplete"),
     # qpi_site_readiness
     ("SiteReadiness", "qpi_lead"): ("coordinator.identify", "no QPI Lead identified: the site is not ready"),
+    ("Resources", "able_to_involve_community"): (
+        "resources.community", "not said: a site not involving the community already is not ready on that point"),
     # qsr_review: every indicator
     **{("ChildFamilyStatus", f): _ABSENT_RATING for f in (
         "i1a_exposure_to_threats_of_harm", "i1b_risk_to_self_others", "i2_stability", "i3_living_arrangement",
