@@ -79,6 +79,8 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Interviewee", "may_review_case_first"): ("facts.case-review",
                                               "not offered: no-case-review, not-acceptable, for SWs and POs"),
     ("Interviewee", "played_main_role_in_case"): ("selection.main-roles", "staff-role-unstated: incomplete"),
+    ("InterviewPlan", "focus_groups"): ("what.focus-groups", "focus-groups-unstated: incomplete"),
+    ("InterviewPlan", "peer_review_one_week"): ("what.peer-week", "week-unstated: incomplete"),
     # qpi_site_readiness
     ("SiteReadiness", "qpi_lead"): ("coordinator.identify", "no QPI Lead identified: the site is not ready"),
     ("Resources", "able_to_involve_community"): (
