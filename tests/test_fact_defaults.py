@@ -79,6 +79,10 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Interviewee", "may_review_case_first"): ("facts.case-review",
                                               "not offered: no-case-review, not-acceptable, for SWs and POs"),
     ("Interviewee", "played_main_role_in_case"): ("selection.main-roles", "staff-role-unstated: incomplete"),
+    ("CaregiverInformation", "topics_shared_with_birth_parent"): (
+        "staff.information-topics", "not said: birth-parent-unstated, missing"),
+    ("CaregiverInformation", "caregiver_shared_with_staff"): (
+        "staff.information-topics", "not said: caregiver-to-staff, missing"),
     ("InterviewPlan", "focus_groups"): ("what.focus-groups", "focus-groups-unstated: incomplete"),
     ("InterviewPlan", "peer_review_one_week"): ("what.peer-week", "week-unstated: incomplete"),
     # qpi_site_readiness
