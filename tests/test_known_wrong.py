@@ -154,3 +154,45 @@ def test_pytest_reports_known_wrong_as_xfail_and_a_stale_mark_as_failure(policie
     assert "1 failed, 1 xfailed" in result.stdout
     assert "remove the known_wrong mark" in result.stdout
 
+
+
+# A reading whose outcome is right but whose duty is wrong (the wrong actor) is marked with the
+# duty today's answer carries: the same outcome as expected is then allowed, never on its own.
+SUPERVISOR_24_7 = ("{relevant_information_before_placement: true, updates_as_soon_as_reasonably_possible: true, "
+                   "contact_information: {worker: true, supervisor: true, other_resources: true}, "
+                   "support_available_24_7: false, assessment_and_decisions_shared: true, "
+                   "caregiver_invited_to_team_meetings_and_court: true, topics_shared: [], "
+                   "topics_not_applicable: [progress, needs, health_and_mental_health_services, visitation, "
+                   "recreational_and_social_activities, academic_performance, behavioral_functioning, "
+                   "school_placement_issues], topics_shared_with_birth_parent: [], caregiver_shared_with_staff: true}")
+
+
+def info_scenario(expect_who: str, wrong_who: str | None) -> str:
+    mark = (f"    known_wrong: {{outcome: missing, obligations: [{{who: {wrong_who}, do: 24/7}}], "
+            "reason: 'issue 0.2: the wrong actor'}\n") if wrong_who else ""
+    return ("format: qpr-rules/scenarios-v1\ndecision: qpi_commitment.information-sharing\nscenarios:\n"
+            f"  - name: who owes 24/7 support\n    facts: {SUPERVISOR_24_7}\n"
+            f"    expect: {{outcome: missing, obligations: [{{who: {expect_who}, do: 24/7}}]}}\n" + mark)
+
+
+def write_info(policies: Path, text: str) -> Path:
+    path = policies / "tests" / "qpi_commitment" / "marked.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_wrong_duty_with_the_right_outcome_is_failing_as_expected(policies: Path) -> None:
+    wrong = next(o.who for o in Engine.load([policies]).decide(
+        "qpi_commitment.information-sharing", __import__("yaml").safe_load(SUPERVISOR_24_7)).obligations)
+    right = "caregiver" if wrong != "caregiver" else "dcfs-staff"
+    result = result_of(write_info(policies, info_scenario(right, wrong)))
+    assert result.known_wrong and result.failures == []
+    other = "signer" if wrong != "signer" else "caregiver"
+    result = result_of(write_info(policies, info_scenario(right, other)))  # not today's duty
+    assert not result.passed and any("recorded wrong answer" in f for f in result.failures)
+
+
+def test_the_same_outcome_needs_the_wrong_duties_recorded(policies: Path) -> None:
+    text = info_scenario("dcfs-staff", None) + "    known_wrong: {outcome: missing, reason: 'issue 0.2'}\n"
+    with pytest.raises(PolicyError, match="known_wrong"):
+        load_scenario_file(write_info(policies, text))

@@ -38,6 +38,10 @@ class KnownWrong(_Strict):
     before its fix: the scenario fails as expected only while the decision answers exactly this."""
 
     outcome: Id = Field(description="The wrong outcome the decision gives today")
+    obligations: list[ExpectedObligation] = Field(
+        default_factory=list,
+        description=("Duties today's wrong answer carries (each must be among its obligations); "
+                     "required when the outcome is the expected one and only the duties are wrong"))
     reason: Text = Field(description="Why it is wrong, e.g. \"issue 19.5: 'the ability ... to involve' is a "
                                      "capacity\"")
 
@@ -54,9 +58,12 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _wrong_is_not_right(self) -> Scenario:
         # A mark whose wrong answer is the expected one could never tell a fix from the bug.
-        if self.known_wrong is not None and self.known_wrong.outcome == self.expect.outcome:
-            raise ValueError(f"known_wrong.outcome {self.known_wrong.outcome!r} is the expected outcome: "
-                             "record the wrong answer the decision gives today, or drop the mark")
+        wrong = self.known_wrong
+        if wrong is not None and wrong.outcome == self.expect.outcome and not wrong.obligations:
+            raise ValueError(f"known_wrong.outcome {wrong.outcome!r} is the expected outcome: record the "
+                             "wrong answer the decision gives today (its outcome, or with the same "
+                             "outcome the wrong duties it carries in known_wrong.obligations), or drop "
+                             "the mark")
         return self
 
 

@@ -13,7 +13,7 @@ from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.pydantic_errors import problems_from
-from qpr_rules.scenarios.model import Expect, Scenario, ScenarioFile
+from qpr_rules.scenarios.model import Expect, ExpectedObligation, Scenario, ScenarioFile
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
 
 
@@ -149,7 +149,18 @@ def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
         return ScenarioResult(s, decision, [
             f"outcome {decision.outcome!r} is neither the expected {s.scenario.expect.outcome!r} nor the "
             f"recorded wrong answer {wrong.outcome!r}", *failures])
+    absent = [ob for ob in wrong.obligations if not _has_obligation(decision, ob)]
+    if absent:  # the answer went wrong another way than the one recorded
+        return ScenarioResult(s, decision, [
+            "the recorded wrong answer " + repr(wrong.outcome) + " carries "
+            + ", ".join(f"{ob.who}: {ob.do or '(any)'}" for ob in absent) + "; this answer does not",
+            *failures])
     return ScenarioResult(s, decision, wrong_as_recorded=failures)
+
+
+def _has_obligation(decision: Decision, ob: ExpectedObligation) -> bool:
+    return any(o.who == ob.who and (ob.do is None or ob.do.lower() in o.do.lower())
+               for o in decision.obligations)
 
 
 def _mismatches(decision: Decision, exp: Expect) -> list[str]:
@@ -168,8 +179,7 @@ def _mismatches(decision: Decision, exp: Expect) -> list[str]:
         if rid in fired:
             failures.append(f"rule {rid} was expected not to fire but fired")
     for ob in exp.obligations or []:
-        if not any(o.who == ob.who and (ob.do is None or ob.do.lower() in o.do.lower())
-                   for o in decision.obligations):
+        if not _has_obligation(decision, ob):
             failures.append(f"expected an obligation for {ob.who}"
                             + (f" containing {ob.do!r}" if ob.do else "") + ", got "
                             + (", ".join(f"{o.who}: {o.do}" for o in decision.obligations) or "none"))
