@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,7 +111,6 @@ def test_the_independence_age_matches_the_policy_parameter() -> None:
     assert "school_age" not in params  # "7a or 7b" reads no age (issue 19.3)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19.3: the two principles still read as encoded")
 def test_principles_no_indicator_checks_are_marked_as_cited_for_context() -> None:
     # Issue 19.3: "the first consideration for placement will be with kinship connections" and
     # "We separate caregivers who present a threat" are cited by their belief's at-risk rule, but
@@ -121,4 +119,4 @@ def test_principles_no_indicator_checks_are_marked_as_cited_for_context() -> Non
     for cid in ("belief.families.5", "belief.safety.5"):
         clause = clauses[cid]
         assert not clause.computable, cid
-        assert clause.reason and "cited for context" in clause.reason, cid
+        assert clause.reason and "cited for context" in clause.reason.lower(), cid
