@@ -83,6 +83,8 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "staff.information-topics", "not said: birth-parent-unstated, missing"),
     ("CaregiverInformation", "caregiver_shared_with_staff"): (
         "staff.information-topics", "not said: caregiver-to-staff, missing"),
+    ("CaregiverInformation", "concerns_raised"): ("system.heard", "not said: concerns-unstated, missing"),
+    ("CaregiverInformation", "responded_timely"): ("staff.respond.example", "not said: not-timely, missing"),
     ("InterviewPlan", "focus_groups"): ("what.focus-groups", "focus-groups-unstated: incomplete"),
     ("InterviewPlan", "peer_review_one_week"): ("what.peer-week", "week-unstated: incomplete"),
     # qpi_site_readiness

@@ -52,7 +52,11 @@ def test_removals_agree_between_the_evaluators(facts: dict[str, Any]) -> None:
     "topics_shared": st.lists(st.sampled_from(TOPICS), unique=True)},
     optional={"topics_shared_with_birth_parent": st.lists(st.sampled_from(TOPICS), unique=True),
               "caregiver_shared_with_staff": flags,
-              "topics_not_applicable": st.lists(st.sampled_from(TOPICS), unique=True)}))
+              "topics_not_applicable": st.lists(st.sampled_from(TOPICS), unique=True),
+              "concerns_raised": st.lists(st.fixed_dictionaries({
+                  "raised_by": st.sampled_from(["caregiver", "birth_parent", "child", "staff", "other_partner"]),
+                  "responded": flags}), max_size=3),
+              "responded_timely": flags}))
 def test_information_is_complete_only_when_every_promise_is_kept(facts: dict[str, Any]) -> None:
     # "Caregivers and staff share information with each other and the birth parent about ...":
     # every topic that applies to the child, in each direction the sentence names (issue 19.2).
@@ -65,9 +69,13 @@ def test_information_is_complete_only_when_every_promise_is_kept(facts: dict[str
     birth = facts.get("topics_shared_with_birth_parent")
     birth_missing = 1 if birth is None else len(applies - set(birth))
     contact = sum(not v for v in facts["contact_information"].values())
-    missing = sum(not v for v in flags_.values()) + contact + topics_missing + birth_missing + to_staff
-    if "caregiver_shared_with_staff" in flags_ and not flags_["caregiver_shared_with_staff"]:
-        missing -= 1  # counted once, as to_staff
+    # "to be heard and to receive a response to their concerns": not said, or one unanswered
+    concerns = facts.get("concerns_raised")
+    unheard = concerns is None or any(not c["responded"] for c in concerns)
+    timely = facts.get("responded_timely") is not True
+    once = {"caregiver_shared_with_staff", "responded_timely"}  # counted as to_staff and timely
+    missing = (sum(not v for k, v in flags_.items() if k not in once) + contact + topics_missing
+               + birth_missing + to_staff + unheard + timely)
     assert (decision.outcome == "complete") == (missing == 0)
     assert len(decision.fired) == missing
 
