@@ -45,7 +45,8 @@ def test_good_file_has_no_problem(tmp_path: Path) -> None:
     ("format: qpr-rules/scenarios-v1", "format: qpr-rules/v2",
      "1:9: format: Input should be 'qpr-rules/scenarios-v1' (got str 'qpr-rules/v2')"),
     ("    facts: {record", "    fact: {record",
-     "6:5: unknown key 'fact' (did you mean 'facts'?); allowed here: name, decision, clauses, facts, expect"),
+     "6:5: unknown key 'fact' (did you mean 'facts'?); allowed here: name, decision, clauses, facts, expect, "
+     "known_wrong"),
     ("fired: [qpr.records.no-upload]", "fired: qpr.records.no-upload",
      "7:36: scenarios #1.expect.fired: Input should be a valid list (got str 'qpr.records.no-upload'); "
      "write a list: [a, b] or one '- item' per line"),

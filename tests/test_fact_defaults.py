@@ -79,8 +79,18 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Interviewee", "may_review_case_first"): ("facts.case-review",
                                               "not offered: no-case-review, not-acceptable, for SWs and POs"),
     ("Interviewee", "played_main_role_in_case"): ("selection.main-roles", "staff-role-unstated: incomplete"),
+    ("CaregiverInformation", "topics_shared_with_birth_parent"): (
+        "staff.information-topics", "not said: birth-parent-unstated, missing"),
+    ("CaregiverInformation", "caregiver_shared_with_staff"): (
+        "staff.information-topics", "not said: caregiver-to-staff, missing"),
+    ("CaregiverInformation", "concerns_raised"): ("system.heard", "not said: concerns-unstated, missing"),
+    ("CaregiverInformation", "responded_timely"): ("staff.respond.example", "not said: not-timely, missing"),
+    ("InterviewPlan", "focus_groups"): ("what.focus-groups", "focus-groups-unstated: incomplete"),
+    ("InterviewPlan", "peer_review_one_week"): ("what.peer-week", "week-unstated: incomplete"),
     # qpi_site_readiness
     ("SiteReadiness", "qpi_lead"): ("coordinator.identify", "no QPI Lead identified: the site is not ready"),
+    ("Resources", "able_to_involve_community"): (
+        "resources.community", "not said: a site not involving the community already is not ready on that point"),
     # qsr_review: every indicator
     **{("ChildFamilyStatus", f): _ABSENT_RATING for f in (
         "i1a_exposure_to_threats_of_harm", "i1b_risk_to_self_others", "i2_stability", "i3_living_arrangement",

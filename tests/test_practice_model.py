@@ -14,7 +14,7 @@ from qpr_rules.policy.conditions import fact_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = Engine.load([ROOT / "policies" / "practice_model.yaml"])
-SCHOOL_AGE = 5  # parameters.school_age (checked below)
+INDEPENDENCE_AGE = 14  # parameters.independence_age (checked below)
 STATUS = list(ChildFamilyStatus.model_fields)
 PRACTICE = list(PracticePerformance.model_fields)
 
@@ -38,7 +38,7 @@ def number(field: str) -> str:
 def crosswalk() -> dict[str, set[str]]:
     """Which indicator fields each belief's at-risk rule reads, derived from the loaded policy."""
     spec = ENGINE.spec("practice_model.beliefs")
-    return {r.id.split(".")[2]: fact_paths(r.condition) - {"child_age"}  # age picks 7a or 7b
+    return {r.id.split(".")[2]: fact_paths(r.condition) - {"child_age"}  # age: is 8 rated yet
             for r in spec.rules if r.id.endswith(".at-risk")}
 
 
@@ -81,22 +81,42 @@ ratings = st.one_of(st.none(), st.integers(1, 6))
 def test_a_belief_is_at_risk_exactly_when_a_mapped_indicator_is_unacceptable(
     status: dict[str, int | None], practice: dict[str, int | None], age: int
 ) -> None:
-    # "7a or 7b": the one that applies by the child's age (parameter school_age, 5)
-    applies = "7a" if age < SCHOOL_AGE else "7b"
-    status_read = {k: v for k, v in status.items() if number(k) not in {"7a", "7b"} - {applies}}
+    # "7a or 7b": a rating given counts, whichever it is; the pair is unrated only when neither is
+    # rated (issue 19.3). "8 - Pathway to Independence" unrated is not rated only from the
+    # parameter independence_age (14); a rating given counts at any age.
     facts = {"child_age": age, "status": {k: v for k, v in status.items() if v is not None},
              "practice": {k: v for k, v in practice.items() if v is not None}}
     decision = ENGINE.decide("practice_model.beliefs", facts)
     assert decision.status != "error", decision.errors
     fired = {r.id for r in decision.fired}
+    by_number = {number(k): v for k, v in status.items()}
     for belief, (s, p) in SOURCE.items():
-        mapped = [v for k, v in status_read.items() if number(k) in s] + [v for k, v in practice.items() if number(k) in p]
+        mapped = [v for k, v in status.items() if number(k) in s] + [v for k, v in practice.items() if number(k) in p]
         at_risk = any(v is not None and v < 4 for v in mapped)
         assert (f"practice_model.beliefs.{belief}.at-risk" in fired) == at_risk
-        assert (f"practice_model.beliefs.{belief}.not-rated" in fired) == any(v is None for v in mapped)
-    if all(v is not None and v >= 4 for v in [*status_read.values(), *practice.values()]):
+        unrated = [v is None for k, v in status.items() if number(k) in s - {"7a", "7b", "8"}]
+        unrated += [v is None for k, v in practice.items() if number(k) in p]
+        if {"7a", "7b"} <= s:
+            unrated.append(by_number["7a"] is None and by_number["7b"] is None)
+        if "8" in s:
+            unrated.append(by_number["8"] is None and age >= INDEPENDENCE_AGE)
+        assert (f"practice_model.beliefs.{belief}.not-rated" in fired) == any(unrated), belief
+    if not any(r.id.endswith((".at-risk", ".not-rated")) for r in decision.fired):
         assert decision.outcome == "supported"
 
 
-def test_the_school_age_matches_the_policy_parameter() -> None:
-    assert ENGINE.spec("practice_model.beliefs").file.policy.parameters["school_age"].value == SCHOOL_AGE
+def test_the_independence_age_matches_the_policy_parameter() -> None:
+    params = ENGINE.spec("practice_model.beliefs").file.policy.parameters
+    assert params["independence_age"].value == INDEPENDENCE_AGE
+    assert "school_age" not in params  # "7a or 7b" reads no age (issue 19.3)
+
+
+def test_principles_no_indicator_checks_are_marked_as_cited_for_context() -> None:
+    # Issue 19.3: "the first consideration for placement will be with kinship connections" and
+    # "We separate caregivers who present a threat" are cited by their belief's at-risk rule, but
+    # no QSR indicator measures them: the clause index must not make them look encoded.
+    clauses = {c.id: c for c in ENGINE.spec("practice_model.beliefs").file.policy.clauses}
+    for cid in ("belief.families.5", "belief.safety.5"):
+        clause = clauses[cid]
+        assert not clause.computable, cid
+        assert clause.reason and "cited for context" in clause.reason.lower(), cid

@@ -41,6 +41,9 @@ OUTCOME_INERT = {
     "qpr.actions.restrict-period":
         "allowed is qpr.actions' default and its weakest outcome; the rule adds the PCO's duty to "
         "place the hold and record the review date",
+    "qpr.actions.none-proposed":
+        "allowed is qpr.actions' default and its weakest outcome; the rule names the reading in the "
+        "answer to an empty set of actions (\"may be taken\" permits, it does not oblige; issue 19.6)",
 }
 
 

@@ -49,16 +49,35 @@ def test_removals_agree_between_the_evaluators(facts: dict[str, Any]) -> None:
     "contact_information": st.fixed_dictionaries({"worker": flags, "supervisor": flags, "other_resources": flags}),
     "support_available_24_7": flags, "assessment_and_decisions_shared": flags,
     "caregiver_invited_to_team_meetings_and_court": flags,
-    "topics_shared": st.lists(st.sampled_from(TOPICS), unique=True)}))
+    "topics_shared": st.lists(st.sampled_from(TOPICS), unique=True)},
+    optional={"topics_shared_with_birth_parent": st.lists(st.sampled_from(TOPICS), unique=True),
+              "caregiver_shared_with_staff": flags,
+              "topics_not_applicable": st.lists(st.sampled_from(TOPICS), unique=True),
+              "concerns_raised": st.lists(st.fixed_dictionaries({
+                  "raised_by": st.sampled_from(["caregiver", "birth_parent", "child", "staff", "other_partner"]),
+                  "responded": flags}), max_size=3),
+              "responded_timely": flags}))
 def test_information_is_complete_only_when_every_promise_is_kept(facts: dict[str, Any]) -> None:
+    # "Caregivers and staff share information with each other and the birth parent about ...":
+    # every topic that applies to the child, in each direction the sentence names (issue 19.2).
     decision = ENGINE.decide("qpi_commitment.information-sharing", facts)
     assert decision.status != "error"
-    flags_ = {k: v for k, v in facts.items() if k not in ("contact_information", "topics_shared")}
-    topics_missing = len(TOPICS) - len(facts["topics_shared"])  # the eight topics, each checked
-    kept = all(flags_.values()) and all(facts["contact_information"].values()) and topics_missing == 0
-    assert (decision.outcome == "complete") == kept
-    assert len(decision.fired) == sum(not v for v in flags_.values()) + sum(
-        not v for v in facts["contact_information"].values()) + topics_missing
+    flags_ = {k: v for k, v in facts.items() if isinstance(v, bool)}
+    applies = set(TOPICS) - set(facts.get("topics_not_applicable", []))
+    topics_missing = len(applies - set(facts["topics_shared"]))  # each topic that applies
+    to_staff = facts.get("caregiver_shared_with_staff") is not True
+    birth = facts.get("topics_shared_with_birth_parent")
+    birth_missing = 1 if birth is None else len(applies - set(birth))
+    contact = sum(not v for v in facts["contact_information"].values())
+    # "to be heard and to receive a response to their concerns": not said, or one unanswered
+    concerns = facts.get("concerns_raised")
+    unheard = concerns is None or any(not c["responded"] for c in concerns)
+    timely = facts.get("responded_timely") is not True
+    once = {"caregiver_shared_with_staff", "responded_timely"}  # counted as to_staff and timely
+    missing = (sum(not v for k, v in flags_.items() if k not in once) + contact + topics_missing
+               + birth_missing + to_staff + unheard + timely)
+    assert (decision.outcome == "complete") == (missing == 0)
+    assert len(decision.fired) == missing
 
 
 PRINCIPLES = ["respect", "parenting_to_unique_needs", "support_for_reunification", "professional_partner"]
@@ -67,10 +86,12 @@ PRINCIPLES = ["respect", "parenting_to_unique_needs", "support_for_reunification
 @settings(max_examples=200, deadline=None)
 @given(role=st.sampled_from(["system_partner", "foster_parent", "child_welfare_practitioner"]), signed=flags,
        acknowledged=st.lists(st.sampled_from(PRINCIPLES), unique=True))
-def test_a_commitment_is_complete_only_when_signed_with_all_four_principles(
+def test_a_commitment_is_complete_exactly_when_it_acknowledges_all_four_principles(
     role: str, signed: bool, acknowledged: list[str]
 ) -> None:
+    # The commitment asks partners to "understand and acknowledge" the principles, never to
+    # sign: a signature is recorded but changes nothing (issue 19.2).
     decision = ENGINE.decide("qpi_commitment.signed-commitment",
                              {"role": role, "signed": signed, "principles_acknowledged": acknowledged})
     assert decision.status != "error"
-    assert (decision.outcome == "complete") == (signed and set(acknowledged) == set(PRINCIPLES))
+    assert (decision.outcome == "complete") == (set(acknowledged) == set(PRINCIPLES))

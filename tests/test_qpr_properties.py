@@ -392,14 +392,15 @@ def action_items(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(action_items(), max_size=4))
 def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dict[str, Any]]) -> None:
-    # "One or more of the following actions may be taken at the QPR:" (a closed list of five), each
+    # "One or more of the following actions may be taken at the QPR:" (a closed list of five, a
+    # permission: none taken is allowed; removing the children is no action on the home), each
     # with what it needs: proved for every valid fact by qpr.inv.actions-closed-list,
     # qpr.inv.actions-one-or-more, qpr.inv.hold-actions-state-the-hold, qpr.inv.referral-names-agency,
     # qpr.inv.restriction-names-what and qpr.inv.measure-described-and-on-target. Here, on every
     # example: a malformed period fails closed (a validator), otherwise both evaluators agree.
     decision = ENGINE.decide("qpr.actions", {"actions": actions})
     assert decision.status != "error", decision.errors
-    complete = bool(actions) and all(
+    complete = all(
         a["kind"] in ALLOWED_KINDS
         and (a["kind"] != "restrict_children"
              or any(k in a for k in ("min_child_age", "max_child_age", "max_children", "genders")))
@@ -409,9 +410,15 @@ def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dic
         and (a["kind"] not in HOLD_OF or "hold" in a)
         for a in actions)
     assert (decision.outcome == "allowed") == complete
-    # anything outside the five (revoking a license, closing the home ...) is not allowed
-    if any(a["kind"] not in ALLOWED_KINDS for a in actions):
+    # any other action on the home (revoking a license, closing the home ...) is not allowed;
+    # removing the children placed is routed out of the QPR unless something else is refused
+    if any(a["kind"] not in ALLOWED_KINDS | {"remove_children_placed"} for a in actions):
         assert decision.outcome == "not-allowed"
+    elif any(a["kind"] == "remove_children_placed" for a in actions):
+        assert decision.outcome != "allowed"
+        assert any(o.who == "childs-sw" for o in decision.obligations)
+        if all(a["kind"] == "remove_children_placed" for a in actions):
+            assert decision.outcome == "not-a-qpr-action"
     # a measure that never says whether it addresses the concerns is never allowed
     if any(a["kind"] == "corrective_measures" and "addresses_referral_concerns" not in a for a in actions):
         assert decision.outcome != "allowed"

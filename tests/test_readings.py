@@ -56,3 +56,24 @@ def test_the_qpr_page_quotes_only_sentences_the_source_contains() -> None:
     assert len(quotes) >= 10
     for quote in quotes:
         assert normalise(quote) in source, quote
+
+
+def test_every_number_taken_from_outside_the_sources_says_where_it_comes_from() -> None:
+    # Issue 19.3: school_age and acceptable_rating were not in the source and said so only in
+    # prose. A numeric parameter whose value its clauses do not state carries an `origin`, and
+    # the page lists it.
+    engine = Engine.load([ROOT / "policies"])
+    page = PAGE.read_text(encoding="utf-8")
+    files = {str(s.file.path): s.file.policy for s in engine.policies.decisions.values()}
+    numbers = 0
+    for policy in files.values():
+        texts = " ".join(c.text for c in policy.clauses)
+        for name, param in policy.parameters.items():
+            if isinstance(param.value, bool) or not isinstance(param.value, int | float):
+                continue
+            numbers += 1
+            if re.search(rf"\b{param.value}\b", texts) and param.origin is None:
+                continue  # stated by the source itself
+            assert param.origin, f"{policy.id}.{name} = {param.value}: no `origin`"
+            assert f"| `{policy.id}.{name}` | {param.value} |" in page, f"{policy.id}.{name} not on the page"
+    assert numbers >= 3

@@ -21,6 +21,7 @@ from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError
 from qpr_rules.scenarios.model import SCENARIO_FORMAT
 from qpr_rules.scenarios.runner import (
+    STALE_MARK,
     LoadedScenario,
     check_references,
     load_scenario_file,
@@ -135,6 +136,12 @@ class ScenarioItem(pytest.Item):
         if problems:
             raise ScenarioFailure("\n".join(map(str, problems)))
         result = run_scenario(engine, self.scenario)
+        if result.mark_stale:
+            raise ScenarioFailure(f"{self.scenario.file}:{self.scenario.line}: scenario "
+                                  f"{self.scenario.name!r} {STALE_MARK}")
+        if result.known_wrong:
+            mark = self.scenario.scenario.known_wrong
+            pytest.xfail(mark.reason if mark else "known wrong")
         if not result.passed:
             trace = render_trace(engine, result.decision) if result.decision else ""
             raise ScenarioFailure(

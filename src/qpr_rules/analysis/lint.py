@@ -23,7 +23,13 @@ from qpr_rules.facts.paths import field_types
 from qpr_rules.policy.conditions import fact_paths, raw_mappings
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
-from qpr_rules.scenarios.runner import check_references, load_scenario_file, run_scenario, scenario_files
+from qpr_rules.scenarios.runner import (
+    STALE_MARK,
+    check_references,
+    load_scenario_file,
+    run_scenario,
+    scenario_files,
+)
 from qpr_rules.yaml_source import Loc
 
 
@@ -188,7 +194,16 @@ def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) 
                 continue
             result = run_scenario(engine, s)
             report.scenarios_run += 1
-            if not result.passed:
+            if result.mark_stale:  # a warning: `check --strict` refuses it, like a strict xfail
+                report.problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} {STALE_MARK}",
+                                               "known-wrong-passes", "warning"))
+            elif result.known_wrong:
+                mark = s.scenario.known_wrong
+                report.problems.append(Problem(
+                    str(path), s.line, 1, f"scenario {s.name!r} is known wrong"
+                    + (f" ({mark.reason})" if mark else "") + ": " + "; ".join(result.wrong_as_recorded),
+                    "scenario-known-wrong", "info"))
+            elif not result.passed:
                 report.problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
                                                + "; ".join(result.failures), "scenario-failed"))
             if result.decision is not None and result.decision.status != "error":

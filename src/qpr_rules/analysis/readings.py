@@ -32,10 +32,24 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _outside_values(files: list[LoadedFile]) -> list[str]:
+    """The section listing every parameter value taken from outside the source documents."""
+    rows = [f"| `{f.policy.id}.{name}` | {param.value} | {_one_line(param.origin)} |"
+            for f in files for name, param in f.policy.parameters.items() if param.origin]
+    if not rows:
+        return []
+    return ["## Values taken from outside the sources\n",
+            "Every parameter whose value the source document does not state, with where it comes "
+            "from (its `origin`). External references are named, not bundled in `sources/`.\n",
+            "| parameter | value | origin |\n|---|---|---|\n" + "\n".join(rows) + "\n"]
+
+
 def render_readings(paths: list[Path]) -> str:
     """The page, from the policies at paths."""
     out = [HEADER]
-    for f in _files(paths):
+    files = _files(paths)
+    out += _outside_values(files)
+    for f in files:
         p = f.policy
         clauses = [c for c in p.clauses if c.note]
         rules = [r for r in p.rules if r.note]

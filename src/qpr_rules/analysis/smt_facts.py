@@ -458,7 +458,23 @@ def _regions_to_notify(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
     return ListEnc(ft, obj.present, length, slots, given=False, arbitrary=children.arbitrary, past=past)
 
 
+def _focus_area_is_topic_chosen(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+    """InterviewPlan.focus_area_is_topic_chosen, exactly: the template names a topic and every
+    focus area is that text (an arbitrary list's items past the slots read on a ghost)."""
+    areas = obj.fields["focus_areas"]
+    assert isinstance(areas, ListEnc)
+    chosen = _scalar_at(obj, "template.focus_area")
+    slots = [z3.Implies(g, typing.cast(ScalarEnc, item).value == chosen.value) for g, item in areas.items]
+    differs: z3.BoolRef = z3.BoolVal(False)
+    if areas.past is not None and not z3.is_false(z3.simplify(areas.arbitrary)):
+        differs = areas.past(("differs-from-chosen-topic",), lambda item, _: z3.Not(
+            typing.cast(ScalarEnc, item).value == chosen.value))
+    value = z3.And(chosen.present, *slots, z3.Not(differs))
+    return ScalarEnc(FieldType("bool"), obj.present, value, given=False)
+
+
 COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
+    "InterviewPlan.focus_area_is_topic_chosen": _focus_area_is_topic_chosen,
     "Home.youngest_placed_age": _extreme_age(youngest=True),
     "Home.oldest_placed_age": _extreme_age(youngest=False),
     "Home.genders_placed": _genders_placed,

@@ -16,6 +16,7 @@ from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import UNREADABLE
 from qpr_rules.scenarios.runner import (
+    STALE_MARK,
     check_references,
     load_scenario_file,
     policies_for,
@@ -33,6 +34,10 @@ from qpr_rules.schemas import policy_schema, render, scenario_schema
 def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
     """Run YAML scenario files: a line per scenario, a summary, exit 1 on any failure.
 
+    A scenario marked `known_wrong` that gets exactly its recorded wrong answer is reported as
+    KNOWN-WRONG (not a pass, not a failure); one that now passes is FIXED, a failure until the
+    mark is removed.
+
     \b
     Example:
       qpr-rules test                          # the project's scenarios (docs/cli.md, "Which policies")
@@ -42,7 +47,7 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
     files = scenario_files(as_scenario_paths(paths))
     problems: list[Problem] = []
     engines: dict[Path, Engine] = {}
-    passed = failed = 0
+    passed = failed = known_wrong = 0
     for f in files:
         try:
             scenarios = load_scenario_file(f)
@@ -59,7 +64,18 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
                 problems.extend(refs)
                 continue
             result = run_scenario(engine, s)
-            if result.passed:
+            if result.known_wrong:  # failing as recorded: reported, never counted as a pass
+                known_wrong += 1
+                click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
+                if not quiet:
+                    mark = s.scenario.known_wrong
+                    click.echo(printable(f"     {mark.reason}" if mark else ""))
+                    for line in result.wrong_as_recorded:
+                        click.echo(printable(f"     {line}"))
+            elif result.mark_stale:
+                failed += 1
+                click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
+            elif result.passed:
                 passed += 1
                 if not quiet:
                     click.echo(printable(f"PASS {f}:{s.line} {s.name}"))
@@ -73,7 +89,8 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
                     click.echo("\n".join(printable(f"     {line}") for line in trace.split("\n")))
     for p in problems:
         click.echo(str(p), err=True)
-    click.echo(f"{passed} passed, {failed} failed" + (f", {len(problems)} problem(s) in files"
+    click.echo(f"{passed} passed, {failed} failed" + (f", {known_wrong} known wrong" if known_wrong else "")
+               + (f", {len(problems)} problem(s) in files"
                                                        if problems else ""))
     if problems and not passed and not failed and all(p.code == UNREADABLE for p in problems):
         raise SystemExit(EXIT_USAGE)  # only paths that are not readable files: wrong usage

@@ -24,6 +24,7 @@ from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import open_regular
 from qpr_rules.scenarios.runner import (
+    STALE_MARK,
     ScenarioResult,
     check_references,
     load_scenario_file,
@@ -106,7 +107,10 @@ def _run_files(engine: Engine, files: Sequence[Path]) -> tuple[list[ScenarioResu
                 continue
             result = run_scenario(engine, s)
             results.append(result)
-            if not result.passed:
+            if result.mark_stale:
+                problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} {STALE_MARK}",
+                                        "known-wrong-passes"))
+            elif not result.passed:
                 problems.append(Problem(str(path), s.line, 1, f"scenario {s.name!r} fails: "
                                         + "; ".join(result.failures), "scenario-failed"))
     return results, problems

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
-from qpr_rules.facts.base import FactModel, fact_type
+from qpr_rules.facts.base import DerivedFactModel, FactModel, fact_type
 from qpr_rules.facts.common import Date, Flag, FreeText
 
 
@@ -49,11 +49,36 @@ class Reporting(FactModel):
     strengths_identified: Flag
 
 
+class FocusGroupMember(StrEnum):
+    """Those the fact sheet says take part in focus groups ("Birth parents and youth, as well as
+    tribal members and court personnel will participate in focus groups")."""
+
+    BIRTH_PARENTS = "birth_parents"
+    YOUTH = "youth"
+    TRIBAL_MEMBERS = "tribal_members"
+    COURT_PERSONNEL = "court_personnel"
+
+
 @fact_type("pqcr_interview_plan")
-class InterviewPlan(FactModel):
+class InterviewPlan(DerivedFactModel):
     """A county's plan for its PQCR interviews."""
 
     template: Template
     focus_areas: list[str] = Field(default_factory=list)
     interviewees: list[Interviewee] = Field(default_factory=list)
     reporting: Reporting
+    focus_groups: list[FocusGroupMember] | None = Field(
+        default=None,
+        description="Who takes part in the focus groups (absent: not said, answered incomplete)")
+    peer_review_one_week: Flag | None = Field(
+        default=None, description=("The peer reviewers spend one week reviewing the sample of cases "
+                                   "(absent: not said, answered incomplete)"))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def focus_area_is_topic_chosen(self) -> bool:
+        """Every focus area named is the topic the template's blank names, as written ("The PQCR
+        has one focus area. We have chosen (enter your topic area here)."); false when the blank
+        is empty (derived, never given; analysis/smt_facts.py models it exactly)."""
+        chosen = self.template.focus_area
+        return chosen is not None and all(area == chosen for area in self.focus_areas)

@@ -49,6 +49,7 @@ class PracticePerformance(FactModel):
 class QsrReview(FactModel):
     """Ratings of one case on the QSR protocol's indicators."""
 
-    child_age: Age = Field(description="The child's age at the review: which of 7a or 7b applies")
+    child_age: Age = Field(
+        description="The child's age at the review: whether Pathway to Independence is rated yet")
     status: ChildFamilyStatus = Field(description="Child & Family Status indicators")
     practice: PracticePerformance = Field(description="Practice Performance indicators")

@@ -63,6 +63,24 @@ class ContactGiven(FactModel):
     other_resources: Flag
 
 
+class ConcernRaiser(StrEnum):
+    """The system partners who may raise a concern (the commitment's parties)."""
+
+    CAREGIVER = "caregiver"
+    BIRTH_PARENT = "birth_parent"
+    CHILD = "child"
+    STAFF = "staff"
+    OTHER_PARTNER = "other_partner"
+
+
+class ConcernRaised(FactModel):
+    """A concern a system partner raised ("to be heard and to receive a response to their
+    concerns"). Nothing about the partner's motive is asked: see the clause system.heard."""
+
+    raised_by: ConcernRaiser
+    responded: Flag = Field(description="The partner received a response to the concern")
+
+
 @fact_type("caregiver_information")
 class CaregiverInformation(FactModel):
     """What staff shared with a caregiver before and after a placement."""
@@ -77,6 +95,25 @@ class CaregiverInformation(FactModel):
     caregiver_invited_to_team_meetings_and_court: Flag
     topics_shared: list[InformationTopic] = Field(
         description="Topics on which information about the child was shared with the caregiver (empty: none)")
+    # "Caregivers and staff share information with each other and the birth parent": the other
+    # two directions of the same sentence (issue 19.2). Absent means not said, never shared.
+    topics_shared_with_birth_parent: list[InformationTopic] | None = Field(
+        default=None,
+        description=("Topics on which caregivers and staff shared information with the birth parent "
+                     "(absent: not said)"))
+    caregiver_shared_with_staff: Flag | None = Field(
+        default=None,
+        description="The caregiver shared information about the child with staff (absent: not said)")
+    concerns_raised: list[ConcernRaised] | None = Field(
+        default=None, description="Concerns system partners raised (empty: none; absent: not said)")
+    responded_timely: Flag | None = Field(
+        default=None,
+        description=("Staff responded timely to phone calls, emails, requests for services and other "
+                     "resources (absent: not said)"))
+    topics_not_applicable: list[InformationTopic] = Field(
+        default_factory=list,
+        description=("Topics that do not apply to this child (school for an infant, visitation where "
+                     "there is none); empty: every topic applies"))
 
 
 class Principle(StrEnum):
@@ -97,5 +134,6 @@ class SignedCommitment(FactModel):
     """A partner's signed Quality Parenting Commitment."""
 
     role: PartnerRole
-    signed: Flag
+    signed: Flag = Field(
+        description="Recorded, not read: the commitment asks for acknowledgement, not a signature")
     principles_acknowledged: list[Principle] = Field(default_factory=list)

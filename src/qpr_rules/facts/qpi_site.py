@@ -34,7 +34,14 @@ class Resources(FactModel):
     community_involved: Flag = Field(
         description=(
             "Court representatives, health care professionals, "
-            "teachers, attorneys and others involved"))
+            "teachers, attorneys and others involved already"))
+    # "the ability ... to involve other members of the child welfare community" is a capacity: a
+    # site not yet involving them may still be able to. Absent means not said, never "able".
+    able_to_involve_community: Flag | None = Field(
+        default=None,
+        description=("The site is able to involve court representatives, health care professionals, "
+                     "teachers, attorneys and others (absent: not said; a site that involves them "
+                     "already has shown it)"))
     caregivers_birth_parents_youth_involved: Flag
 
 

@@ -63,6 +63,11 @@ class Parameter(Strict):
     )
     description: Text
     clauses: list[Id] = Field(default_factory=list, description="Clauses this value reads")
+    origin: Text | None = Field(
+        default=None,
+        description=("Where a value the source document does not state comes from: an external "
+                     "reference, named (not bundled in sources/), or how it is derived from the "
+                     "text; listed in docs/readings.md"))
 
 
 class Clause(Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qpr_rules.policy.model import Id, Text
 
@@ -33,12 +33,38 @@ class Expect(_Strict):
         default=None, description="Texts that must each be found in one of the decision's consequences")
 
 
+class KnownWrong(_Strict):
+    """The wrong answer the policy gives today, recorded so that a reading can be committed failing
+    before its fix: the scenario fails as expected only while the decision answers exactly this."""
+
+    outcome: Id = Field(description="The wrong outcome the decision gives today")
+    obligations: list[ExpectedObligation] = Field(
+        default_factory=list,
+        description=("Duties today's wrong answer carries (each must be among its obligations); "
+                     "required when the outcome is the expected one and only the duties are wrong"))
+    reason: Text = Field(description="Why it is wrong, e.g. \"issue 19.5: 'the ability ... to involve' is a "
+                                     "capacity\"")
+
+
 class Scenario(_Strict):
     name: Text
     decision: Id | None = Field(default=None, description="Overrides the file's decision")
     clauses: list[Id] = Field(default_factory=list, description="Clauses this scenario checks")
     facts: dict[str, Any]
     expect: Expect
+    known_wrong: KnownWrong | None = Field(
+        default=None, description="Expected to fail: the wrong answer the policy gives today, and why")
+
+    @model_validator(mode="after")
+    def _wrong_is_not_right(self) -> Scenario:
+        # A mark whose wrong answer is the expected one could never tell a fix from the bug.
+        wrong = self.known_wrong
+        if wrong is not None and wrong.outcome == self.expect.outcome and not wrong.obligations:
+            raise ValueError(f"known_wrong.outcome {wrong.outcome!r} is the expected outcome: record the "
+                             "wrong answer the decision gives today (its outcome, or with the same "
+                             "outcome the wrong duties it carries in known_wrong.obligations), or drop "
+                             "the mark")
+        return self
 
 
 class ScenarioFile(_Strict):

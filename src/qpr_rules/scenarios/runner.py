@@ -13,7 +13,7 @@ from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.pydantic_errors import problems_from
-from qpr_rules.scenarios.model import Scenario, ScenarioFile
+from qpr_rules.scenarios.model import Expect, ExpectedObligation, Scenario, ScenarioFile
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
 
 
@@ -32,13 +32,24 @@ class LoadedScenario:
 
 @dataclass
 class ScenarioResult:
+    """What a scenario got. `passed` means as expected: it passes, or it is marked `known_wrong`
+    and the decision answered exactly the recorded wrong answer (`known_wrong`, with the
+    mismatches in `wrong_as_recorded`). A mark on a scenario that now passes is `mark_stale`:
+    not a pass, so that the mark is removed with the fix."""
+
     scenario: LoadedScenario
     decision: Decision | None
     failures: list[str] = field(default_factory=list)
+    wrong_as_recorded: list[str] = field(default_factory=list)
+    mark_stale: bool = False
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.mark_stale
+
+    @property
+    def known_wrong(self) -> bool:
+        return self.passed and bool(self.wrong_as_recorded)
 
 
 def policies_for(path: Path, override: str | None) -> Path:
@@ -103,6 +114,10 @@ def check_references(engine: Engine, scenarios: list[LoadedScenario],
         for rid in [*s.scenario.expect.fired, *s.scenario.expect.not_fired]:
             if rid not in rule_ids:
                 bad(f"rule {rid!r} is not a rule of {s.decision}{did_you_mean(rid, rule_ids)}")
+        wrong = s.scenario.known_wrong
+        if wrong is not None and wrong.outcome not in spec.decision.outcomes:
+            bad(f"known_wrong outcome {wrong.outcome!r} is not one of {spec.decision.outcomes}"
+                f"{did_you_mean(wrong.outcome, spec.decision.outcomes)}")
         if s.scenario.expect.outcome not in spec.decision.outcomes:
             bad(f"outcome {s.scenario.expect.outcome!r} is not one of {spec.decision.outcomes}"
                 f"{did_you_mean(s.scenario.expect.outcome, spec.decision.outcomes)}")
@@ -113,10 +128,42 @@ def check_references(engine: Engine, scenarios: list[LoadedScenario],
     return problems
 
 
+STALE_MARK = "passes now: remove the known_wrong mark"
+
+
 def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
-    """Decide the scenario's facts and compare with what it expects."""
+    """Decide the scenario's facts and compare with what it expects (and with its known_wrong
+    mark: failing as expected only when the decision answers the recorded wrong answer)."""
     decision = engine.decide(s.decision, s.scenario.facts)
-    exp = s.scenario.expect
+    failures = _mismatches(decision, s.scenario.expect)
+    wrong = s.scenario.known_wrong
+    if wrong is None:
+        return ScenarioResult(s, decision, failures)
+    if decision.status == "error":  # a facts or engine error is never the known wrong answer
+        return ScenarioResult(s, decision, [
+            f"marked known_wrong ({wrong.reason}) but the decision did not answer: "
+            + "; ".join(decision.errors), *failures])
+    if not failures:
+        return ScenarioResult(s, decision, mark_stale=True)
+    if decision.outcome != wrong.outcome:
+        return ScenarioResult(s, decision, [
+            f"outcome {decision.outcome!r} is neither the expected {s.scenario.expect.outcome!r} nor the "
+            f"recorded wrong answer {wrong.outcome!r}", *failures])
+    absent = [ob for ob in wrong.obligations if not _has_obligation(decision, ob)]
+    if absent:  # the answer went wrong another way than the one recorded
+        return ScenarioResult(s, decision, [
+            "the recorded wrong answer " + repr(wrong.outcome) + " carries "
+            + ", ".join(f"{ob.who}: {ob.do or '(any)'}" for ob in absent) + "; this answer does not",
+            *failures])
+    return ScenarioResult(s, decision, wrong_as_recorded=failures)
+
+
+def _has_obligation(decision: Decision, ob: ExpectedObligation) -> bool:
+    return any(o.who == ob.who and (ob.do is None or ob.do.lower() in o.do.lower())
+               for o in decision.obligations)
+
+
+def _mismatches(decision: Decision, exp: Expect) -> list[str]:
     failures = []
     if decision.outcome != exp.outcome:
         failures.append(f"outcome: expected {exp.outcome!r}, got {decision.outcome!r}")
@@ -132,8 +179,7 @@ def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
         if rid in fired:
             failures.append(f"rule {rid} was expected not to fire but fired")
     for ob in exp.obligations or []:
-        if not any(o.who == ob.who and (ob.do is None or ob.do.lower() in o.do.lower())
-                   for o in decision.obligations):
+        if not _has_obligation(decision, ob):
             failures.append(f"expected an obligation for {ob.who}"
                             + (f" containing {ob.do!r}" if ob.do else "") + ", got "
                             + (", ".join(f"{o.who}: {o.do}" for o in decision.obligations) or "none"))
@@ -144,4 +190,4 @@ def run_scenario(engine: Engine, s: LoadedScenario) -> ScenarioResult:
     if exp.no_obligations and decision.obligations:
         failures.append("expected no obligations, got "
                         + ", ".join(f"{o.who}: {o.do}" for o in decision.obligations))
-    return ScenarioResult(s, decision, failures)
+    return failures
