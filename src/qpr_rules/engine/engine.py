@@ -29,7 +29,8 @@ from qpr_rules.facts.validation_messages import located_fact_errors
 from qpr_rules.facts_input import document_errors, parse_json_facts
 from qpr_rules.policy.conditions import Condition, fact_paths
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
-from qpr_rules.policy.loader import CompiledRule, DecisionSpec, PolicySet, load_policy_set
+from qpr_rules.policy.loader import CompiledRule, DecisionSpec, LoadedFile, PolicySet, load_policy_set
+from qpr_rules.policy.model import Obligation as ObligationSpec
 
 _CASES = itertools.count()
 _REGISTERING = threading.Lock()
@@ -138,9 +139,13 @@ class _DecisionRuntime:
             ruleset.close()
 
 
+def _cite(file: LoadedFile, clause_id: str) -> Citation:
+    clause = file.clause(clause_id)
+    return Citation(clause.id, file.policy.source.document, clause.section, clause.text)
+
+
 def _citation(rule: CompiledRule, clause_id: str) -> Citation:
-    clause = rule.file.clause(clause_id)
-    return Citation(clause.id, rule.file.policy.source.document, clause.section, clause.text)
+    return _cite(rule.file, clause_id)
 
 
 def _fired(rule: CompiledRule) -> FiredRule:
@@ -397,25 +402,22 @@ class Engine:
         return render_trace(*self._answer(decision_id, facts, as_of))
 
 
+def _duties(file: LoadedFile, obligations: Sequence[ObligationSpec], source: str) -> tuple[Obligation, ...]:
+    """Obligations as the Decision carries them: each role's title, the clause quoted; source is
+    the rule (or, for an error answer's duties, the decision) that imposes them."""
+    roles = {r.id: r.title for r in file.policy.roles}
+    return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, source,
+                            _cite(file, ob.clause) if ob.clause else None)
+                 for ob in obligations)
+
+
 def _obligations(rule: CompiledRule) -> tuple[Obligation, ...]:
-    roles = {r.id: r.title for r in rule.file.policy.roles}
-    return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, rule.id,
-                            _citation(rule, ob.clause) if ob.clause else None)
-                 for ob in rule.rule.obligations)
+    return _duties(rule.file, rule.rule.obligations, rule.id)
 
 
 def _error_duties(spec: DecisionSpec) -> tuple[Obligation, ...]:
     """The duties every error answer of the decision carries (its `on_error_obligations`)."""
-    file = spec.file
-    roles = {r.id: r.title for r in file.policy.roles}
-
-    def cite(clause_id: str) -> Citation:
-        clause = file.clause(clause_id)
-        return Citation(clause.id, file.policy.source.document, clause.section, clause.text)
-
-    return tuple(Obligation(ob.who, roles.get(ob.who, ob.who), ob.do, spec.decision.id,
-                            cite(ob.clause) if ob.clause else None)
-                 for ob in spec.decision.on_error_obligations)
+    return _duties(spec.file, spec.decision.on_error_obligations, spec.decision.id)
 
 
 def _consequences(rule: CompiledRule) -> tuple[Consequence, ...]:

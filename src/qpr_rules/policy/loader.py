@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,11 +18,11 @@ from qpr_rules._suggest import did_you_mean
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.facts.base import FactModel, registered_fact_types
 from qpr_rules.facts.paths import PathError, resolve
-from qpr_rules.policy.conditions import Condition, ParseContext, parse_condition
+from qpr_rules.policy.conditions import Condition, Loc, ParseContext, parse_condition
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.invariants import CompiledInvariant, compile_invariants
 from qpr_rules.policy.limits import MAX_DAY_OFFSET, expansion_problem, rule_limit_problems, value_problem
-from qpr_rules.policy.model import Clause, Decision, PolicyFile, Rule
+from qpr_rules.policy.model import Clause, Decision, Obligation, PolicyFile, Rule
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
 
@@ -204,14 +204,10 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             if (why := value_problem(value)) is not None:
                 problems.append(f.smap.problem(("parameters", name, "value"), why, "limit"))
         for i, d in enumerate(f.policy.decisions):
+            at_duties = ("decisions", i, "on_error_obligations")
+            problems.extend(_obligation_problems(f, at_duties, d.on_error_obligations, role_ids, clause_ids))
             for j, ob in enumerate(d.on_error_obligations):
-                at = ("decisions", i, "on_error_obligations", j)
-                if ob.who not in role_ids:
-                    problems.append(f.smap.problem((*at, "who"),
-                                    _unknown("role", ob.who, role_ids, "declare it under `roles:`")))
-                if ob.clause is not None and ob.clause not in clause_ids:
-                    problems.append(f.smap.problem((*at, "clause"),
-                                    _unknown("clause", ob.clause, clause_ids)))
+                at = (*at_duties, j)
                 if ob.for_each is not None:  # an error answer has no facts to repeat over
                     problems.append(f.smap.problem((*at, "for_each"), "an error answer's duty cannot "
                                     "repeat over facts (they are invalid): remove for_each"))
@@ -226,13 +222,8 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             for j, cid in enumerate(rule.clauses):
                 if cid not in clause_ids:
                     problems.append(f.smap.problem((*loc, "clauses", j), _unknown("clause", cid, clause_ids)))
-            for j, ob in enumerate(rule.obligations):
-                if ob.who not in role_ids:
-                    problems.append(f.smap.problem((*loc, "obligations", j, "who"),
-                                    _unknown("role", ob.who, role_ids, "declare it under `roles:`")))
-                if ob.clause is not None and ob.clause not in clause_ids:
-                    problems.append(f.smap.problem((*loc, "obligations", j, "clause"),
-                                    _unknown("clause", ob.clause, clause_ids)))
+            problems.extend(_obligation_problems(f, (*loc, "obligations"), rule.obligations,
+                                                 role_ids, clause_ids))
             for j, cq in enumerate(rule.consequences):
                 if cq.clause not in clause_ids:
                     problems.append(f.smap.problem((*loc, "consequences", j, "clause"),
@@ -302,6 +293,19 @@ def _ambiguous_first_applicable(rules: list[CompiledRule]) -> list[Problem]:
 
 
 _LOGGABLE_KINDS = ("bool", "int", "number", "enum", "date")
+
+
+def _obligation_problems(f: LoadedFile, at: Loc, obligations: Sequence[Obligation], role_ids: Collection[str],
+                         clause_ids: Collection[str]) -> list[Problem]:
+    """Duties (a rule's, or a decision's error answer's) naming a role or clause the file lacks."""
+    out = []
+    for j, ob in enumerate(obligations):
+        if ob.who not in role_ids:
+            out.append(f.smap.problem((*at, j, "who"),
+                                      _unknown("role", ob.who, role_ids, "declare it under `roles:`")))
+        if ob.clause is not None and ob.clause not in clause_ids:
+            out.append(f.smap.problem((*at, j, "clause"), _unknown("clause", ob.clause, clause_ids)))
+    return out
 
 
 def _dated_by_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
