@@ -1,0 +1,40 @@
+"""An event store held in memory: for tests, scenarios and one-off `qpr-rules case` runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+from qpr_rules.procedure.store_api import StoredEvent, VersionConflict
+
+
+class MemoryStore:
+    """Events per case in a dict; a lock makes each append atomic across threads."""
+
+    def __init__(self) -> None:
+        self._cases: dict[str, list[StoredEvent]] = {}
+        self._lock = threading.Lock()
+
+    def append(self, case_id: str, expected_version: int, procedure_id: str, event_type: str,
+               occurred_on: date, payload: str) -> StoredEvent:
+        with self._lock:
+            history = self._cases.setdefault(case_id, [])
+            if len(history) != expected_version:
+                raise VersionConflict(case_id, expected_version, len(history))
+            event = StoredEvent(case_id, expected_version + 1, procedure_id, event_type,
+                                occurred_on, datetime.now(UTC), payload)
+            history.append(event)
+            return event
+
+    def events(self, case_id: str) -> list[StoredEvent]:
+        with self._lock:
+            return list(self._cases.get(case_id, ()))
+
+    def case_ids(self) -> Iterator[str]:
+        with self._lock:
+            ids = sorted(self._cases)
+        return iter(ids)
+
+    def close(self) -> None:
+        pass
