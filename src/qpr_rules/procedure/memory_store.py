@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from qpr_rules.procedure.store_api import StoredEvent, VersionConflict
+from qpr_rules.procedure.store_api import StoredEvent, VersionConflict, canonical_json, check_append
 
 
 class MemoryStore:
@@ -18,6 +18,9 @@ class MemoryStore:
 
     def append(self, case_id: str, expected_version: int, procedure_id: str, event_type: str,
                occurred_on: date, payload: str) -> StoredEvent:
+        # the same refusals and the same stored bytes as the SQLite and PostgreSQL stores
+        check_append(case_id, expected_version, procedure_id, event_type, occurred_on)
+        payload = canonical_json(payload)
         with self._lock:
             history = self._cases.setdefault(case_id, [])
             if len(history) != expected_version:
@@ -35,6 +38,11 @@ class MemoryStore:
         with self._lock:
             ids = sorted(self._cases)
         return iter(ids)
+
+    def histories(self) -> Iterator[list[StoredEvent]]:
+        with self._lock:
+            cases = [list(self._cases[case_id]) for case_id in sorted(self._cases)]
+        return iter(cases)
 
     def close(self) -> None:
         pass

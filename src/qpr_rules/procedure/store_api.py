@@ -8,6 +8,8 @@ case cannot both append the same version; the second gets `VersionConflict` nami
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -63,5 +65,70 @@ class EventStore(Protocol):
         """Every case id in the store, in a stable order."""
         ...
 
+    def histories(self) -> Iterator[list[StoredEvent]]:
+        """Every case's events, case by case in `case_ids()` order, as one pass over the store
+        (what a full replay reads: one query, not one per case)."""
+        ...
+
     def close(self) -> None:
         ...
+
+
+def canonical_json(payload: str) -> str:
+    """`payload` as canonical JSON (sorted keys, no spaces, UTF-8 text kept as is), so that the same
+    event is stored as the same bytes whoever wrote it. Refuses text that is not one JSON value."""
+    try:
+        value = json.loads(payload)
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"an event's payload must be JSON text (the event model dumped): {error}") from None
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as error:  # NaN or Infinity: not JSON, and no other reader would take it back
+        raise StoreError(f"an event's payload must be JSON text, without NaN or Infinity: {error}") from None
+
+
+def check_append(case_id: str, expected_version: int, procedure_id: str, event_type: str,
+                 occurred_on: date) -> None:
+    """Refuse what no store may hold, before any store is touched: every store says the same."""
+    for name, value in (("case_id", case_id), ("procedure_id", procedure_id), ("event_type", event_type)):
+        if not isinstance(value, str) or not value or "\x00" in value:
+            raise StoreError(f"an event's {name} must be a non-empty string without NUL characters, "
+                             f"not {value!r}")
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 0:
+        raise StoreError(f"expected_version must be the case's version as last read (0 for a new case), "
+                         f"not {expected_version!r}")
+    if isinstance(occurred_on, datetime) or not isinstance(occurred_on, date):
+        raise StoreError(f"occurred_on must be a date (the day the event happened), not {occurred_on!r}")
+
+
+def open_store(url: str | os.PathLike[str]) -> EventStore:
+    """Open the store a URL or path names (docs/procedure-store.md):
+
+    - `memory:`: a new, empty store held in memory;
+    - `sqlite:///abs/path.db`, `sqlite:relative/path.db`, or a bare path: a SQLite file, created
+      (mode 0600) if it does not exist;
+    - `postgresql://user@host/db` (or `postgres://`): a PostgreSQL database; needs the `postgres`
+      extra (psycopg 3).
+    """
+    text = os.fspath(url)
+    if text == "memory:":
+        from qpr_rules.procedure.memory_store import MemoryStore
+
+        return MemoryStore()
+    if text.startswith(("postgresql://", "postgres://")):
+        from qpr_rules.procedure.postgres_store import PostgresStore
+
+        return PostgresStore(text)
+    if text.startswith("sqlite:"):
+        text = text.removeprefix("sqlite:")
+        if text.startswith("//"):  # sqlite:///abs/path: the URL form, empty host
+            text = text[2:]
+        if not text:
+            raise StoreError("a sqlite: store URL needs a path: sqlite:///abs/path.db or sqlite:rel/path.db")
+    elif "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise StoreError(f"unknown store URL scheme {scheme!r} in {text!r}: use a path, sqlite:PATH, "
+                         f"postgresql://... or memory:")
+    from qpr_rules.procedure.sqlite_store import SQLiteStore
+
+    return SQLiteStore(text)
