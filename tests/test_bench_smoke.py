@@ -34,3 +34,14 @@ def test_service_bench_runs_small_with_no_error_and_no_wrong_answer() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "300 answers to 300 requests with distinct facts" in result.stdout
     assert "errors: 0; missing: 0; wrong answers: 0" in result.stdout
+
+
+def test_store_bench_runs_small_and_replays_every_case_whole() -> None:
+    """bench/bench_store.py at 100 cases (the full run is 10^5 x 10: docs/benchmarks.md)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_store.py"), "--cases", "100",
+                             "--full-sample", "20"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100 cases x 10 events = 1,000 events" in result.stdout
+    assert "every case replayed whole and in order" in result.stdout
+    assert "replay: histories() folded through the fold" in result.stdout

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from qpr_rules.procedure.memory_store import MemoryStore
+from qpr_rules.procedure.replay import fold_case, replay
 from qpr_rules.procedure.store_api import EventStore, StoredEvent, StoreError, VersionConflict, open_store
 from tests.pg_cluster import Cluster, running_cluster
 
@@ -377,3 +378,27 @@ def test_postgres_role_without_grants_cannot_read_the_store(pg_cluster: Cluster)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP OWNED BY clerk")
             conn.execute("DROP ROLE clerk")
+
+
+# -- replay ----------------------------------------------------------------------------------------
+
+
+def test_replay_folds_every_case_in_order(store: EventStore) -> None:
+    for case_id in ("b", "a"):
+        append_n(store, case_id, 4)
+
+    def fold(state: list[str], event: StoredEvent) -> list[str]:
+        return [*state, f"{event.version}:{event.event_type}"]
+
+    states = list(replay(store, fold, lambda case_id: [case_id]))
+    assert states == [("a", ["a", "1:step0", "2:step1", "3:step2", "4:step3"]),
+                      ("b", ["b", "1:step0", "2:step1", "3:step2", "4:step3"])]
+    assert states == list(replay(store, fold, lambda case_id: [case_id]))
+
+
+def test_a_history_with_a_gap_is_refused_not_folded() -> None:
+    store = MemoryStore()
+    events = append_n(store, "c", 3)
+    with pytest.raises(StoreError, match="case 'c': event 2 is 'c' version 3; the history is not contiguous"):
+        fold_case([events[0], events[2]], lambda state, event: state + 1, 0)
+    assert fold_case(events, lambda state, event: state + 1, 0) == 3
