@@ -402,3 +402,24 @@ def test_a_history_with_a_gap_is_refused_not_folded() -> None:
     with pytest.raises(StoreError, match="case 'c': event 2 is 'c' version 3; the history is not contiguous"):
         fold_case([events[0], events[2]], lambda state, event: state + 1, 0)
     assert fold_case(events, lambda state, event: state + 1, 0) == 3
+
+
+def test_postgres_url_without_psycopg_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in an install without the extra
+    with pytest.raises(StoreError, match=r"needs psycopg 3: pip install 'qpr-rules\[postgres\]'"):
+        open_store("postgresql://qpr@/qpr")
+
+
+def test_layers_engine_and_policy_do_not_import_the_stores() -> None:
+    """The stores sit under procedure/; the decision engine and the policy loader know nothing of
+    them (the procedure reads the store and hands the engine facts)."""
+    src = ROOT / "src" / "qpr_rules"
+    for package in ("engine", "policy"):
+        for module in (src / package).rglob("*.py"):
+            text = module.read_text()
+            for store in ("store_api", "sqlite_store", "postgres_store", "memory_store", "procedure.replay"):
+                assert store not in text, f"{module.relative_to(ROOT)} imports {store}"
+    for module in (src / "procedure").glob("*store*.py"):  # the stores import only errors and stdlib
+        imports = [line for line in module.read_text().splitlines() if line.startswith(("import ", "from "))]
+        ours = [line for line in imports if "qpr_rules" in line]
+        assert all(line.startswith(("from qpr_rules.errors", "from qpr_rules.procedure.")) for line in ours), ours
