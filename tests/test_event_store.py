@@ -157,7 +157,10 @@ def test_two_writers_on_one_case_cannot_both_append(opener: Opener) -> None:
     assert json.loads(history[-1].payload) == {"by": "alice"}  # bob's event is not half there
 
 
-def test_an_expected_version_ahead_of_the_case_is_a_conflict_too(store: EventStore) -> None:
+def test_an_expected_version_ahead_of_the_case_is_a_conflict_too(store: EventStore, kind: str,
+                                                                 request: pytest.FixtureRequest) -> None:
+    if kind == "memory":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="a refused new case is listed, empty"))
     append_n(store, "c", 2)
     with pytest.raises(VersionConflict) as conflict:
         store.append("c", 5, "qpr", "note", DAY, "{}")
@@ -165,6 +168,8 @@ def test_an_expected_version_ahead_of_the_case_is_a_conflict_too(store: EventSto
     with pytest.raises(VersionConflict):
         store.append("new-case", 1, "qpr", "note", DAY, "{}")  # a new case is at 0
     assert len(store.events("c")) == 2 and store.events("new-case") == []
+    assert list(store.case_ids()) == ["c"]  # the refused new case is not a case
+    assert [history[0].case_id for history in store.histories()] == ["c"]
 
 
 def test_threads_racing_on_one_case_lose_no_event(opener: Opener) -> None:
