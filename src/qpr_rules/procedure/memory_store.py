@@ -22,11 +22,14 @@ class MemoryStore:
         check_append(case_id, expected_version, procedure_id, event_type, occurred_on)
         payload = canonical_json(payload)
         with self._lock:
-            history = self._cases.setdefault(case_id, [])
-            if len(history) != expected_version:
-                raise VersionConflict(case_id, expected_version, len(history))
+            history = self._cases.get(case_id)
+            current = len(history) if history else 0
+            if current != expected_version:  # nothing recorded: a refused new case is no case
+                raise VersionConflict(case_id, expected_version, current)
             event = StoredEvent(case_id, expected_version + 1, procedure_id, event_type,
                                 occurred_on, datetime.now(UTC), payload)
+            if history is None:
+                history = self._cases[case_id] = []
             history.append(event)
             return event
 
