@@ -72,8 +72,12 @@ class Cluster:
                    str(self.dir / "server.log"), "-w", "-t", "60", "start"], "pg_ctl start")
 
     def _run(self, command: list[str], what: str) -> None:
-        result = subprocess.run([*self.runas, *command], capture_output=True, text=True, timeout=120,
-                                stdin=subprocess.DEVNULL)
+        try:
+            result = subprocess.run([*self.runas, *command], capture_output=True, text=True, timeout=120,
+                                    stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            self.stop()
+            raise ClusterUnavailable(f"{what} could not run: {error}") from None
         if result.returncode != 0:
             log = self.dir / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

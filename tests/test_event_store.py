@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -23,6 +25,7 @@ import pytest
 from qpr_rules.procedure.memory_store import MemoryStore
 from qpr_rules.procedure.replay import fold_case, replay
 from qpr_rules.procedure.store_api import EventStore, StoredEvent, StoreError, VersionConflict, open_store
+from tests import pg_cluster as cluster_module
 from tests.pg_cluster import Cluster, running_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -425,3 +428,25 @@ def test_layers_engine_and_policy_do_not_import_the_stores() -> None:
         imports = [line for line in module.read_text().splitlines() if line.startswith(("import ", "from "))]
         ours = [line for line in imports if "qpr_rules" in line]
         assert all(line.startswith(("from qpr_rules.errors", "from qpr_rules.procedure.")) for line in ours), ours
+
+
+def test_a_server_that_cannot_start_fails_under_ci_and_says_what_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """.ci/run installs PostgreSQL: under CI a missing or broken server is a failure naming the
+    step that failed, never a skip; elsewhere a skip with the same reason."""
+    fake = Path(tempfile.mkdtemp(prefix="qpr-fake-pg-"))
+    try:
+        (fake / "initdb").write_text("#!/bin/sh\necho 'initdb: error: cannot be run here' >&2\nexit 1\n")
+        (fake / "initdb").chmod(0o755)
+        fake.chmod(0o755)
+        monkeypatch.setattr(cluster_module, "_bindir", lambda: fake)
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception) as failed, cluster_module.running_cluster():
+            pass
+        message = str(failed.value)
+        assert "no PostgreSQL server for the store tests: initdb failed (exit 1)" in message
+        assert "initdb: error: cannot be run here" in message and ".ci/run should have installed it" in message
+        monkeypatch.delenv("CI")
+        with pytest.raises(pytest.skip.Exception, match="initdb failed"), cluster_module.running_cluster():
+            pass
+    finally:
+        shutil.rmtree(fake, ignore_errors=True)
