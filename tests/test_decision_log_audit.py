@@ -24,8 +24,6 @@ from qpr_rules.facts.paths import resolve
 from qpr_rules.policy.conditions import fact_paths
 from qpr_rules.yaml_source import load_yaml_file
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 20: not done yet")
-
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
 HOLD_FILE = ROOT / "examples" / "placement_home_on_hold.yaml"

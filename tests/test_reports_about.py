@@ -17,8 +17,6 @@ from click.testing import CliRunner
 from qpr_rules import Engine
 from qpr_rules.cli.app import cli
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 20: not done yet")
-
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
 HOLDS = POLICIES / "tests" / "qpr" / "placement_holds.yaml"
