@@ -19,8 +19,6 @@ from qpr_rules.cli.app import cli
 from qpr_rules.errors import PolicyError
 from qpr_rules.yaml_source import load_yaml_file, load_yaml_text
 
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 20 item 6: not done yet")
-
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
 HOLD_FILE = ROOT / "examples" / "placement_home_on_hold.yaml"

@@ -151,9 +151,7 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
         if report.digest is not None:
             click.echo(describe(checked, report.digest))
         for p in report.problems:
-            # "error error:" said nothing twice: a problem without a code of its own shows none
-            kind = p.severity if p.code in ("error", p.severity) else f"{p.severity} {p.code}"
-            click.echo(f"{str(p).removesuffix(p.message)}{kind}: {p.message}")
+            click.echo(p.labelled())
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
                    f"{len(report.infos)} note(s), {report.scenarios_run} scenario(s) run")
     if report.errors and all(p.code == UNREADABLE for p in report.errors):

@@ -28,7 +28,30 @@ PATHS = click.argument("paths", nargs=-1, type=click.Path())
 AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                      help="Use the policy versions in force on this date (YYYY-MM-DD); default: the latest.")
 POLICIES = click.option("--policies", "-p", "policies", multiple=True, type=click.Path(),
-                        help="Policy file or directory (default: the bundled policies).")
+                        help="Policy file or directory (default: the project's, docs/cli.md).")
+
+
+def complete_decision(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a decision id: the ids in the policies the command would load (-p if
+    already typed, else the project's, else the bundled ones). Read from the YAML alone, without
+    checking the policies, so that a tab answers at once; nothing (rather than an error) when
+    they cannot be read."""
+    from qpr_rules.cli.project import policy_dirs
+    from qpr_rules.policy.loader import policy_files
+
+    try:
+        import yaml
+
+        ids: set[str] = set()
+        for path in policy_files(policy_dirs(ctx.params.get("policies") or ())):
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+            for d in (data.get("decisions") or []) if isinstance(data, dict) else []:
+                if isinstance(d, dict) and isinstance(d.get("id"), str):
+                    ids.add(d["id"])
+    except Exception:  # completion never prints a traceback into the shell
+        return []
+    return sorted(i for i in ids if i.startswith(incomplete))
 
 
 @cli.command()
@@ -53,7 +76,7 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("decision")
+@click.argument("decision", shell_complete=complete_decision)
 @click.option("--facts", "facts_src", help="JSON or YAML file, or - for stdin.")
 @click.option("--batch", "batch_src", help="JSON Lines file (or - for stdin): one facts object a line; "
               "prints one Decision JSON line per input line, in order.")
@@ -147,7 +170,7 @@ def _decision_log_settings(log: str | None, mask: tuple[str, ...]) -> tuple[Path
 
 
 @cli.command()
-@click.argument("decision")
+@click.argument("decision", shell_complete=complete_decision)
 @click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
 @POLICIES
 @AS_OF

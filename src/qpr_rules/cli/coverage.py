@@ -81,7 +81,7 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
     run = run_scenarios(policy_paths(opts["policies"]), scenarios, jobs=jobs,
                         log=Path(log) if log else None)
     for p in run.problems:
-        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
+        click.echo(p.labelled(), err=True)
     click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed",
                err=True)
     code = _report(run.engine, run.data, opts)
@@ -142,7 +142,7 @@ def log_(files: tuple[str, ...], verify: bool, checkpoint: tuple[int, str] | Non
     with click.progressbar(length=sum(sizes), label="reading", file=sys.stderr) if show else _NoBar() as bar:
         read = read_logs(paths, data, verify=verify, progress=bar.update, checkpoint=checkpoint)
     for p in read.problems:
-        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
+        click.echo(p.labelled(), err=True)
     click.echo(f"{read.lines} line(s) in {len(paths)} file(s), {read.counted} counted; "
                f"checkpoint {read.lines}:{read.head} (keep it apart from the log; give it to "
                "--checkpoint later to find a removed tail)", err=True)
