@@ -12,7 +12,7 @@ bash scripts/setup.sh
 # Coverage gate of the bundled policies' own scenarios (docs/audit.md): every rule fired and not
 # fired, every computable clause covered, every source sentence quoted or marked, every atomic
 # condition seen both true and false.
-.venv/bin/qpr-rules coverage run --require rules=100 --require clauses=100 --require sources=100 \
+.venv/bin/qpr-rules coverage run --require rules=100 --require clauses=100 --require sentences=100 \
   --require conditions=100 -p policies
 .venv/bin/qpr-rules prove policies >/dev/null  # every invariant proved, no dead or shadowed rule
 # both cores: pytest-xdist runs the tests in 2 worker processes (each test is independent: its own

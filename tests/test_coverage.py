@@ -58,7 +58,7 @@ def test_reformatting_a_policy_moves_lines_not_coverage(tmp_path: Path) -> None:
 
 
 def test_full_scenarios_cover_every_rule_clause_and_sentence(full: CoverageReport) -> None:
-    for level in ("rules", "clauses", "sources"):
+    for level in ("rules", "clauses", "sentences"):
         assert full.missing(level) == [], level
         assert full.ratio(level).percent == 100.0
     scenarios = sum(len(load_scenario_file(p)) for p in scenario_files([POLICIES / "tests"]))
@@ -98,6 +98,7 @@ def test_fail_under_exits_1_and_names_what_is_missing() -> None:
     passing = CliRunner().invoke(cli, ["coverage", "run", "--require", "rules=100", "--require", "clauses=100",
                                        "--require", "sources=100", "--format", "json"])
     assert passing.exit_code == 0, passing.output
+    assert "note: --require sources= is now called sentences=" in passing.output  # the old name still read
     bad = CliRunner().invoke(cli, ["coverage", "run", str(HOLDS), "--require", "lines=100"])
     assert bad.exit_code == 2 and "unknown level 'lines'" in bad.output
 
@@ -159,9 +160,9 @@ def test_cobertura_parses_and_matches_lcov(full: CoverageReport) -> None:
 
 def test_json_report(full: CoverageReport) -> None:
     data = json.loads(render_json(full))
-    assert set(data["totals"]) == {"rules", "conditions", "clauses", "sources", "mcdc", "all"}
+    assert set(data["totals"]) == {"rules", "conditions", "clauses", "sentences", "mcdc", "all"}
     qpr = next(f for f in data["files"] if f["policy"] == "qpr")
-    assert qpr["summary"]["sources"] == {"covered": 112, "total": 112, "percent": 100.0}
+    assert qpr["summary"]["sentences"] == {"covered": 112, "total": 112, "percent": 100.0}
     rule = next(r for r in qpr["rules"] if r["id"] == "qpr.placement.hold-pending-qpr")
     assert rule["conditions"] and {"path", "line", "text", "true", "false", "pair"} <= set(rule["conditions"][0])
     assert any(c["computable"] is False and c["reason"] for c in qpr["clauses"])
@@ -211,7 +212,9 @@ def test_text_table_has_a_row_per_policy_and_the_total(full: CoverageReport) -> 
     from qpr_rules.coverage.textreport import render_text
 
     text = render_text(full, show_missing=True)
-    rows = [line.split()[0] for line in text.split("\n\n")[0].splitlines() if line.endswith("%")]
+    header, table = text.split("\n\n")[:2]  # the first lines say what the report is of
+    assert header.startswith(f"policies {POLICIES} (digest {full.about.digest[:16] if full.about else ''}")
+    rows = [line.split()[0] for line in table.splitlines() if line.endswith("%")]
     assert rows == ["pqcr.yaml", "practice_model.yaml", "qpi_commitment.yaml", "qpi_site.yaml", "qpr.yaml", "TOTAL"]
     assert "Clauses not computable, not counted (" in text
     assert f"{full.ratio('rules').hit}/{full.ratio('rules').total} 100.0%" in text
@@ -247,13 +250,24 @@ def test_records_that_do_not_fit_are_counted_apart_and_never_crash_the_reader() 
 # ------------------------------------------------------- issue 18.6: reports write only their target
 
 
-def _empty_data(tmp_path: Path) -> Path:
+def _some_data(tmp_path: Path) -> Path:
+    """Coverage data of one scenario file (a report of no data at all is refused)."""
+    saved = tmp_path / "some.json"
+    run_scenarios([POLICIES], [HOLDS]).data.save(saved)
+    return saved
+
+
+def test_a_report_of_no_data_is_refused(tmp_path: Path) -> None:
     from qpr_rules import Engine
     from qpr_rules.coverage.data import CoverageData
 
-    saved = tmp_path / "empty.json"
-    CoverageData.for_policies(Engine.load([POLICIES]).policies).save(saved)
-    return saved
+    empty = tmp_path / "empty.json"
+    CoverageData.for_policies(Engine.load([POLICIES]).policies).save(empty)
+    for fmt in ("text", "lcov", "xml", "json"):
+        out = tmp_path / f"report.{fmt}"
+        code, output = _report("--format", fmt, "-o", str(out), str(empty))
+        assert code == 1 and "no decision was counted" in output and "no coverage report written" in output
+        assert not out.exists()  # nothing a gate downstream could pass on
 
 
 def _report(*args: str) -> tuple[int, str]:
@@ -264,7 +278,7 @@ def _report(*args: str) -> tuple[int, str]:
 
 
 def test_html_report_never_follows_a_symlink_planted_in_its_directory(tmp_path: Path) -> None:
-    data = _empty_data(tmp_path)
+    data = _some_data(tmp_path)
     out = tmp_path / "cov"
     out.mkdir()
     victim = tmp_path / "victim.txt"
@@ -279,7 +293,7 @@ def test_html_report_never_follows_a_symlink_planted_in_its_directory(tmp_path: 
 
 
 def test_a_text_report_replaces_a_planted_symlink_not_its_target(tmp_path: Path) -> None:
-    data = _empty_data(tmp_path)
+    data = _some_data(tmp_path)
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     (tmp_path / "report.txt").symlink_to(victim)
@@ -289,7 +303,7 @@ def test_a_text_report_replaces_a_planted_symlink_not_its_target(tmp_path: Path)
 
 
 def test_report_outputs_that_cannot_be_written_are_clear_errors(tmp_path: Path) -> None:
-    data = _empty_data(tmp_path)
+    data = _some_data(tmp_path)
     existing = tmp_path / "existing.txt"
     existing.write_text("x")
     cases = [(["--format", "html", "-o", str(existing)], "is a file, not a directory"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,7 +45,7 @@ def _verify(*paths: Path) -> list[str]:
     return [f"{Path(p.file).name}:{p.line}:{p.code}" for p in read.problems if p.severity == "error"]
 
 
-def test_a_line_per_decision_with_what_coverage_needs_and_no_facts_by_default(tmp_path: Path) -> None:
+def test_a_line_per_decision_with_what_coverage_needs_and_only_declared_facts(tmp_path: Path) -> None:
     log = tmp_path / "d.log"
     engine = Engine.load([POLICIES], decision_log=log)
     first = engine.decide("qpr.placement", HOLD)
@@ -59,8 +60,9 @@ def test_a_line_per_decision_with_what_coverage_needs_and_no_facts_by_default(tm
     rules = engine.spec("qpr.placement").rules
     assert set(one["atoms"]) == {r.id for r in rules}
     assert all(len(one["atoms"][r.id]) == len(atoms(r.condition)) for r in rules)
-    assert one["facts"] == {}  # nothing about the child or the home unless the policy allows it
-    assert "H" not in json.dumps(one["facts"]) and one["prev"] == GENESIS
+    # only what the decision's `log_facts` allows (nothing that can carry a name or free text)
+    assert set(one["facts"]) == set(engine.spec("qpr.placement").decision.log_facts)
+    assert HOLD["home"]["id"] not in json.dumps(one) and one["prev"] == GENESIS
     assert (two["status"], two["outcome"], two["atoms"]) == ("error", "deny", {})
     assert two["prev"] == line_hash(log.read_bytes().splitlines()[0])
     assert _verify(log) == []
@@ -70,9 +72,11 @@ def test_only_declared_loggable_fact_fields_are_logged(tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
     qpr = policies / "qpr.yaml"
-    text = qpr.read_text()
+    # the bundled placement's own list, replaced by two paths
+    text = re.sub(r"(    on_error: deny\n)    log_facts:\n(      - .*\n)+(    placement: true\n)", r"\1\3",
+                  qpr.read_text(), count=1)
     anchor = "    placement: true\n"
-    assert text.count(anchor) == 1
+    assert text.count(anchor) == 1 and text.count("log_facts:") < qpr.read_text().count("log_facts:")
     qpr.write_text(text.replace(anchor, anchor + "    log_facts: [child.age, home.hold.kind]\n"))
     sink = MemorySink()
     Engine.load([policies], decision_log=sink).decide("qpr.placement", HOLD)

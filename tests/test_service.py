@@ -210,6 +210,20 @@ def test_health_ready_and_metrics(client: httpx.Client) -> None:
     assert "qpr_request_duration_seconds_bucket" in text and "qpr_errors_total" in text
 
 
+def test_a_case_reference_reaches_the_log_line_and_free_text_is_refused(client: httpx.Client,
+                                                                        server: Server) -> None:
+    client.post(f"/v1/decisions/{PLACEMENT}", json=HOLD, headers={"X-Request-ID": "ref-1",
+                                                                 "X-Reference": "case-2026-0042"})
+    bad = client.post(f"/v1/decisions/{PLACEMENT}", json=HOLD, headers={"X-Reference": "Jane Doe"})
+    assert bad.status_code == 400 and bad.json()["outcome"] == "deny"
+    assert "X-Reference: reference 'Jane Doe'" in bad.json()["detail"]
+    log_path = next(p for p in Path(server.log).parent.glob("decisions.jsonl"))
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    (line,) = [r for r in records if r.get("request_id") == "ref-1"]
+    assert line["reference"] == "case-2026-0042"
+    assert not any("Jane" in json.dumps(r) for r in records)
+
+
 def test_every_answer_is_in_the_decision_log_with_its_request_id(client: httpx.Client, server: Server,
                                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     client.post(f"/v1/decisions/{PLACEMENT}", json=HOLD, headers={"X-Request-ID": "logged-1"})

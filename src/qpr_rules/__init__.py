@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, NotFiredRule, Obligation
+    from qpr_rules.engine.decision_log import DecisionLogError
     from qpr_rules.engine.engine import Engine
     from qpr_rules.errors import (
         EngineError,
@@ -53,6 +54,7 @@ _WHERE = {
     **dict.fromkeys(["Citation", "Consequence", "Decision", "FiredRule", "NotFiredRule", "Obligation"],
                     "qpr_rules.engine.decision"),
     "Engine": "qpr_rules.engine.engine",
+    "DecisionLogError": "qpr_rules.engine.decision_log",
     **dict.fromkeys(["EngineError", "FactsError", "PolicyError", "Problem", "QprRulesError",
                      "UnknownDecisionError"], "qpr_rules.errors"),
     **dict.fromkeys(["ActionSet", "CaregiverInformation", "ChildRemoval", "Concern", "FactModel", "Hold",
@@ -88,6 +90,7 @@ __all__ = [
     "Concern",
     "Consequence",
     "Decision",
+    "DecisionLogError",
     "Engine",
     "EngineError",
     "FactModel",

@@ -22,6 +22,14 @@ class Problem:
             return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
+    def labelled(self) -> str:
+        """`file:line:column: severity code: message`, as `check` and `coverage` print problems;
+        a problem whose code says no more than its severity shows it once ("error error:" said
+        nothing twice), and one about the whole file has no position."""
+        kind = self.severity if self.code in ("error", self.severity) else f"{self.severity} {self.code}"
+        where = self.file if self.line <= 0 else f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {kind}: {self.message}"
+
     def to_json(self) -> dict[str, object]:
         return {
             "file": self.file,

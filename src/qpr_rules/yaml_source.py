@@ -405,6 +405,70 @@ def _version_breaks(text: str, file: str) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.column))
 
 
+def _structure_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    """A YAML structure error at the line of the mistake, in words: PyYAML's own words
+    ("while parsing a block collection expected <block end>, but found '?'") name the token it
+    stumbled on, often a line after the real mistake (a key without its colon is read as text
+    continued on the next line, which then fails). The commonest mistakes are recognised here;
+    anything else keeps PyYAML's words, with its position."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+    lines = text.split("\n")
+    problem = str(exc.problem or "")
+
+    def indent(n: int) -> int:
+        return len(lines[n - 1]) - len(lines[n - 1].lstrip(" "))
+
+    def content_before(n: int) -> int | None:  # the line of content above line n (no comment, no blank)
+        for k in range(n - 1, 0, -1):
+            stripped = lines[k - 1].strip()
+            if stripped and not stripped.startswith("#"):
+                return k
+        return None
+
+    def opens(n: int) -> str:
+        """The indentations a line after line n may have: n's own, and each enclosing block's."""
+        levels = [indent(n)]
+        for k in range(n - 1, 0, -1):
+            stripped = lines[k - 1].strip()
+            if stripped and not stripped.startswith("#") and indent(k) < levels[-1]:
+                levels.append(indent(k))
+        item = lines[n - 1].lstrip(" ")
+        if item.startswith("- "):  # a list item's keys sit after its dash
+            levels.insert(0, indent(n) + 2)
+        return ", ".join(str(n) for n in sorted(set(levels), reverse=True))
+
+    if not (0 < line <= len(lines)):
+        return Problem(file, line, col, f"invalid YAML: {detail}")
+    if "\t" in problem or "'\\t'" in problem:
+        return Problem(file, line, col, "invalid YAML: a tab where YAML needs spaces; indent with "
+                                        "spaces only")
+    before = content_before(line)
+    if problem.startswith("expected <block end>") and before is not None and indent(line) != indent(before):
+        return Problem(file, line, indent(line) + 1, (
+            f"invalid YAML: line {line} is indented {indent(line)} space(s), which continues no block "
+            f"above it; line {before} is at {indent(before)}: indent line {line} to one of "
+            f"{opens(before)} spaces, as the lines it belongs with (YAML: {detail})"))
+    if problem.startswith("mapping values are not allowed") and before is not None:
+        above = lines[before - 1].strip()
+        if ":" not in above.removeprefix("- ") and not above.startswith(("[", "{", '"', "'")):
+            return Problem(file, before, indent(before) + 1, (
+                f"invalid YAML: line {before} ({above!r}) has no colon, so YAML reads line {line} as "
+                f"more of its text; write `{above.removeprefix('- ')}:` if it names what follows"))
+        if indent(line) > indent(before):
+            return Problem(file, line, indent(line) + 1, (
+                f"invalid YAML: line {line} is indented deeper ({indent(line)} spaces) than line "
+                f"{before} ({indent(before)}), so YAML reads it as more of line {before}'s value; "
+                f"indent it to {indent(before)} spaces, as the keys it belongs with"))
+    if problem.startswith("could not find expected ':'") and exc.context_mark is not None:
+        key = exc.context_mark.line + 1
+        return Problem(file, key, exc.context_mark.column + 1, (
+            f"invalid YAML: line {key} ({lines[key - 1].strip()!r}) needs a colon after its key "
+            "(`key: value`), or to be indented as more of the line above"))
+    return Problem(file, line, col, f"invalid YAML: {detail}")
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; raise PolicyError listing every problem found."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -417,10 +481,7 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     try:
         loader, node = _compose(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise PolicyError([Problem(file, line, col, f"invalid YAML: {detail}")]) from None
+        raise PolicyError([_structure_problem(exc, text, file)]) from None
     except yaml.YAMLError as exc:
         raise PolicyError([Problem(file, 1, 1, f"invalid YAML: {exc}")]) from None
     except RecursionError:  # PyYAML composes recursively: thousands of nested brackets

@@ -1,7 +1,8 @@
 """`qpr-rules diff OLD NEW`: what a revision of the policy set changes, and which answers move.
 
 OLD and NEW are directories of policy files, or git revisions (`git:REV`, or any name that is
-not a path), whose `policies/` folder is exported to a temporary directory.
+not a path), whose policy folder (`policies/`, or the project's, relative to the repository) is
+exported to a temporary directory.
 """
 
 from __future__ import annotations
@@ -48,22 +49,36 @@ class Impact:
     new_outcome: str = ""
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff as the report names it: as given, the policies read, their digest."""
+
+    given: str
+    policies: str
+    digest: str
+    revision: str
+
+
 @dataclass
 class DiffReport:
     changes: list[Change]
     impacts: list[Impact]
     proofs: list[Any] = field(default_factory=list)  # semantic_diff.DecisionComparison, with --prove
+    sides: tuple[Side, ...] = ()  # what was compared: old, then new
 
     def to_json(self) -> str:
         from dataclasses import asdict
 
-        return json.dumps({"changes": [asdict(c) for c in self.changes],
+        return json.dumps({"old": asdict(self.sides[0]) if self.sides else None,
+                           "new": asdict(self.sides[1]) if self.sides else None,
+                           "changes": [asdict(c) for c in self.changes],
                            "impacts": [asdict(i) for i in self.impacts],
                            "proofs": [asdict(p) for p in self.proofs]}, indent=2, default=str)
 
 
-def materialise(side: str, workdir: Path, repo: Path) -> Path:
-    """A directory holding the policies of side (a path, or a git revision of repo)."""
+def materialise(side: str, workdir: Path, repo: Path, folder: str = "policies") -> Path:
+    """A directory holding the policies of side (a path, or a git revision of repo, whose
+    policies are in folder, relative to the repository's top)."""
     path = Path(side)
     if not side.startswith("git:") and path.exists():
         return path
@@ -77,17 +92,17 @@ def materialise(side: str, workdir: Path, repo: Path) -> Path:
         commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
                                  f"{rev}^{{commit}}"], check=True, capture_output=True,
                                 text=True).stdout.strip()
-        blob = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, "--", "policies"],
+        blob = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit, "--", folder],
                               check=True, capture_output=True).stdout
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
-        raise DiffError(f"{side!r} is neither a directory nor a git revision with policies/: "
+        raise DiffError(f"{side!r} is neither a directory nor a git revision with {folder}/: "
                         f"{stderr.strip() or 'not a git revision'}") from None
     target = workdir / commit
     with tarfile.open(fileobj=BytesIO(blob)) as tar:
         tar.extractall(target, filter="data")
-    return target / "policies"
+    return target / folder
 
 
 def _decisions(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -141,12 +156,13 @@ def _corpus(engine: Engine, policy_dirs: list[Path], generated: int) -> dict[str
 
 def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: bool = False,
          evaluator: Evaluator = "durable", jobs: int = 1,
-         progress: Callable[[int, int], None] | None = None) -> DiffReport:
+         progress: Callable[[int, int], None] | None = None, folder: str = "policies") -> DiffReport:
     """progress(cases done, cases in all) is called as the impact is computed; each side's
-    answers come from the batch path (jobs worker processes per side)."""
+    answers come from the batch path (jobs worker processes per side). folder: where a git
+    revision holds its policies, relative to the repository's top."""
     with tempfile.TemporaryDirectory() as tmp:
-        old_dir = materialise(old_side, Path(tmp), repo)
-        new_dir = materialise(new_side, Path(tmp), repo)
+        old_dir = materialise(old_side, Path(tmp), repo, folder)
+        new_dir = materialise(new_side, Path(tmp), repo, folder)
         old = Engine.load([old_dir], evaluator=evaluator)
         new = Engine.load([new_dir], evaluator=evaluator)
         changes = (_compare("decision", _decisions(old), _decisions(new))
@@ -178,11 +194,15 @@ def diff(old_side: str, new_side: str, repo: Path, generated: int = 200, prove: 
             from qpr_rules.analysis.semantic_diff import compare_sets
 
             proofs = list(compare_sets(old.policies, new.policies))
-    return DiffReport(changes, impacts, proofs)
+        sides = tuple(Side(given, str(d) if not given.startswith("git:") and Path(given).exists()
+                           else f"{folder}/ at {given.removeprefix('git:')}", e.digest, e.policies.revision)
+                      for given, d, e in ((old_side, old_dir, old), (new_side, new_dir, new)))
+    return DiffReport(changes, impacts, proofs, sides)
 
 
 def render_text(report: DiffReport) -> str:
-    lines = []
+    lines = [f"{name} policies {s.policies} (digest {s.digest[:16]})"
+             for name, s in zip(("old", "new"), report.sides, strict=False)]
     if not report.changes:
         lines.append("no rule, clause or decision changed")
     for c in report.changes:

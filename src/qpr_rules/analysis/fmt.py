@@ -12,8 +12,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import decode_utf8, read_regular_file
@@ -22,12 +24,56 @@ from qpr_rules.yaml_source import MAX_BYTES, load_yaml_text
 WIDTH = 4096  # never re-wrap: analysts choose their line breaks, diffs stay small
 
 
+class _Null(str):
+    """A null the file spells out (`hold: null`, `~`): ruamel.yaml writes every null as nothing
+    (`hold:`), which reads the same but says less to the person reading a facts file ("no hold"
+    is a fact they gave); kept as it was written."""
+
+
+def _represent_null(representer: Any, value: _Null) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", str(value))
+
+
+_NULLS = ("null", "Null", "NULL", "~")
+
+
+def _written_null(lines: list[str], line: int, col: int) -> str | None:
+    """The null spelled at (line, col) of the source (0-based), if one is."""
+    if not 0 <= line < len(lines):
+        return None
+    rest = lines[line][col:].split(" #", 1)[0].strip()
+    return rest if rest in _NULLS else None
+
+
+def _keep_nulls(node: Any, lines: list[str]) -> None:
+    """Mark each null the source spells out, so that it is written back the same."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if value is None:
+                where = node.lc.data.get(key) if node.lc.data else None
+                spelled = _written_null(lines, where[2], where[3]) if where and len(where) > 3 else None
+                if spelled:
+                    node[key] = _Null(spelled)
+            else:
+                _keep_nulls(value, lines)
+    elif isinstance(node, CommentedSeq):
+        for i, value in enumerate(node):
+            if value is None:
+                where = node.lc.data.get(i) if node.lc.data else None
+                spelled = _written_null(lines, where[0], where[1]) if where else None
+                if spelled:
+                    node[i] = _Null(spelled)
+            else:
+                _keep_nulls(value, lines)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = WIDTH
     yaml.preserve_quotes = True
     yaml.explicit_start = False
+    yaml.representer.add_representer(_Null, _represent_null)
     return yaml
 
 
@@ -36,6 +82,7 @@ def format_text(text: str, name: str) -> str:
     before, _ = load_yaml_text(text, name)  # our safe loader first: refuse what it refuses
     yaml = _yaml()
     data = yaml.load(text)
+    _keep_nulls(data, text.split("\n"))
     out = io.StringIO()
     yaml.dump(data, out)
     formatted = out.getvalue().rstrip("\n") + "\n"

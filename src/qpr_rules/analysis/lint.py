@@ -37,6 +37,7 @@ from qpr_rules.yaml_source import Loc
 class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     scenarios_run: int = 0
+    digest: str | None = None  # the checked policies' digest (None when they did not load)
 
     @property
     def errors(self) -> list[Problem]:
@@ -65,6 +66,7 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
         report.problems.extend(exc.problems)
         return report
     ps = engine.policies
+    report.digest = ps.digest
     _lint_traceability(ps, report)
     _lint_fail_closed(ps, report)
     _lint_unread_facts(ps, report)

@@ -10,7 +10,7 @@ import click
 from qpr_rules._truncate import printable
 from qpr_rules.cli.app import EXIT_FAILED, EXIT_USAGE, cli
 from qpr_rules.cli.core import schema
-from qpr_rules.cli.project import as_scenario_paths, current_project
+from qpr_rules.cli.project import as_scenario_paths, current_project, describe
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
@@ -54,6 +54,8 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
             pdir = policies_for(f, policies)
             if pdir not in engines:
                 engines[pdir] = Engine.load([pdir])
+                # the first line names the policies tested: a green run says what it was of
+                click.echo(printable(describe([pdir], engines[pdir].digest)))
         except PolicyError as exc:
             problems.extend(exc.problems)
             continue
@@ -137,17 +139,19 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
     from qpr_rules.analysis.lint import check as run_check
     from qpr_rules.cli.app import policy_paths
 
-    report = run_check(policy_paths(paths), Path(sources) if sources else None)
+    checked = policy_paths(paths)
+    report = run_check(checked, Path(sources) if sources else None)
     if fmt == "json":
-        click.echo(json.dumps({"errors": len(report.errors), "warnings": len(report.warnings),
+        click.echo(json.dumps({"policies": [str(p) for p in checked], "digest": report.digest,
+                               "errors": len(report.errors), "warnings": len(report.warnings),
                                "infos": len(report.infos),
                                "scenarios_run": report.scenarios_run,
                                "problems": [p.to_json() for p in report.problems]}, indent=2))
     else:
+        if report.digest is not None:
+            click.echo(describe(checked, report.digest))
         for p in report.problems:
-            # "error error:" said nothing twice: a problem without a code of its own shows none
-            kind = p.severity if p.code in ("error", p.severity) else f"{p.severity} {p.code}"
-            click.echo(f"{str(p).removesuffix(p.message)}{kind}: {p.message}")
+            click.echo(p.labelled())
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
                    f"{len(report.infos)} note(s), {report.scenarios_run} scenario(s) run")
     if report.errors and all(p.code == UNREADABLE for p in report.errors):
@@ -158,7 +162,7 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 
 @cli.command()
 @click.argument("old")
-@click.argument("new")
+@click.argument("new", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
 @click.option("--prove", "prove_", is_flag=True,
@@ -168,11 +172,16 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
               help="Worker processes per side for the impact.")
 @click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
               show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
-def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, evaluator: str) -> None:
+def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
+         evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
+
+    NEW defaults to the project's policies (docs/cli.md, "Which policies"); a git revision's
+    policies are read from the same folder of the repository as the project's.
 
     \b
     Example:
+      qpr-rules diff HEAD~1                  # the last commit against the files being edited
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
       qpr-rules diff HEAD~1 HEAD --prove
@@ -182,12 +191,30 @@ def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, 
     from qpr_rules.analysis.diff import diff as run_diff
     from qpr_rules.analysis.diff import render_text
     from qpr_rules.cli.batch import progress_bar
+    from qpr_rules.cli.project import find_project
 
+    # NEW: the project's policies; git revisions: the project's folder (both given outside a
+    # project: the working directory's repository and its policies/, as before)
+    project = current_project() if new is None else find_project()
+    repo, folder = _repository_folder(project.policies) if project else (Path.cwd(), "policies")
     with ExitStack() as stack:
-        report = run_diff(old, new, Path.cwd(), generated,
+        report = run_diff(old, new or str(project.policies if project else ""), repo, generated,
                           evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
-                          progress=progress_bar(stack, "impact"), prove=prove_)
+                          progress=progress_bar(stack, "impact"), prove=prove_, folder=folder)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
+
+
+def _repository_folder(policies: Path) -> tuple[Path, str]:
+    """The git repository holding the project's policies and their folder in it, so that a
+    revision is read from the folder being edited; else the working directory and `policies`."""
+    import subprocess
+
+    try:
+        top = subprocess.run(["git", "-C", str(policies.resolve()), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return Path(top), policies.resolve().relative_to(Path(top).resolve()).as_posix()
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return Path.cwd(), "policies"
 
 
 @cli.command(name="fmt")

@@ -32,7 +32,22 @@ def policy_paths(paths: Sequence[str]) -> list[Path]:
 
 
 def load_engine(paths: Sequence[str], as_of: Any = None) -> Engine:
-    return Engine.load(policy_paths(paths), as_of=as_of)
+    resolved = policy_paths(paths)
+    engine = Engine.load(resolved, as_of=as_of)
+    announce(resolved, engine.digest)
+    return engine
+
+
+_verbose = False
+
+
+def announce(policies: Sequence[Path], digest: str) -> None:
+    """With --verbose: which policies the command acts on, their digest and why those, on stderr
+    (reports print the same line first on their own)."""
+    if _verbose:
+        from qpr_rules.cli.project import describe
+
+        click.echo(describe(policies, digest), err=True)
 
 
 def read_facts(source: str) -> tuple[Any, SourceMap | None]:
@@ -43,7 +58,8 @@ def read_facts(source: str) -> tuple[Any, SourceMap | None]:
     return load_facts_file(Path(source))
 
 
-def decide_source(engine: Engine, decision: str, source: str) -> tuple[Decision, Any, SourceMap | None]:
+def decide_source(engine: Engine, decision: str, source: str,
+                  reference: str | None = None) -> tuple[Decision, Any, SourceMap | None]:
     """The decision for the facts in source (a file, or - for stdin), the facts read and their
     positions. A document that cannot be read as facts (malformed JSON or YAML, a duplicate key,
     not UTF-8) is answered like any invalid facts, with the decision's error answer (deny for a
@@ -57,8 +73,8 @@ def decide_source(engine: Engine, decision: str, source: str) -> tuple[Decision,
             raise
         for p in exc.problems:
             click.echo(str(p), err=True)
-        return engine.refuse(decision, document_errors(exc)), None, None
-    return engine.decide(decision, facts), facts, where
+        return engine.refuse(decision, document_errors(exc), reference=reference), None, None
+    return engine.decide(decision, facts, reference=reference), facts, where
 
 
 def report_fact_positions(engine: Engine, decision: str, facts: Any, where: SourceMap | None) -> None:
@@ -93,9 +109,29 @@ def _register(modules: Sequence[str]) -> None:
         importlib.import_module(f"qpr_rules.cli.{module}")
 
 
+_ARGV = "qpr_rules.argv"
+
+
+def command_line() -> str:
+    """The command line being run, as a shell would take it (`qpr-rules coverage run -m`), for
+    the reports that name what made them; outside a command, the process's own arguments."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.find_root().meta.get(_ARGV) if ctx is not None else None
+    return shlex.join(["qpr-rules", *(argv if argv is not None else sys.argv[1:])])
+
+
 class _Group(click.Group):
     """Imports a command's module when the command is asked for, and turns library errors into
     a message on stderr and exit code 1."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        argv = list(args)  # before click consumes them: reports name the command that made them
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta[_ARGV] = argv
+        return ctx
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         _register(COMMAND_MODULES.get(cmd_name, ()))
@@ -132,7 +168,9 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qpr-rules")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set or output is piped).")
-def cli(no_color: bool) -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also say on stderr which policies the command acts on, their digest and why those.")
+def cli(no_color: bool, verbose: bool) -> None:
     """Quality-parenting policy as rules: validate, decide, explain, test and audit.
 
     \b
@@ -142,6 +180,8 @@ def cli(no_color: bool) -> None:
     """
     if no_color:
         disable_color()
+    global _verbose
+    _verbose = verbose
 
 
 def main(argv: Sequence[str] | None = None) -> None:

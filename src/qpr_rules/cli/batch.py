@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from qpr_rules.engine.batch import decide_many
 from qpr_rules.engine.engine import Engine
@@ -52,7 +52,7 @@ def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple
             total = os.fstat(stream.fileno()).st_size
         read = [0]
         answers = decide_many(engine, decision_id, _lines(stream, read), jobs=jobs, as_json=True)
-        bar = progress_bar(stack, "deciding")
+        bar = progress_bar(stack, "deciding", "lines")
         out = sys.stdout
         count = errors = first_error = 0
         for line in answers:
@@ -63,27 +63,34 @@ def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple
                 errors += 1
                 first_error = first_error or count
             if bar is not None and count % 256 == 0:
-                bar(read[0], total or read[0] + 1)  # by bytes read: the line count is unknown
+                # the bar moves by bytes read (the number of lines is not known before the end);
+                # the count beside it is of lines answered, never of bytes
+                bar(read[0], total or read[0] + 1, count)
         if bar is not None:
-            bar(read[0], total or read[0])
+            bar(read[0], total or read[0], count)
         out.flush()
     return count, errors, first_error
 
 
-def progress_bar(stack: ExitStack, label: str) -> Callable[[int, int], None] | None:
-    """A callback (done, total) drawing a progress bar on stderr until stack closes, or None
-    when stderr is not a terminal (piped or redirected: quiet)."""
+class Progress(Protocol):
+    def __call__(self, done: int, total: int, cases: int | None = None) -> None: ...
+
+
+def progress_bar(stack: ExitStack, label: str, unit: str = "cases") -> Progress | None:
+    """A callback (done, total, cases) drawing a progress bar on stderr until stack closes, or
+    None when stderr is not a terminal (piped or redirected: quiet). cases: how many to show
+    beside the bar (default: done), as `{cases:,} {unit}`."""
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = stack.enter_context(Progress(
-        TextColumn(label), BarColumn(), TextColumn("{task.fields[cases]:,} cases"),
+        TextColumn(label), BarColumn(), TextColumn("{task.fields[cases]:,} " + unit),
         TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=Console(stderr=True)))
     task = bar.add_task(label, total=None, cases=0)
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total, cases=done)
+    def update(done: int, total: int, cases: int | None = None) -> None:
+        bar.update(task, completed=done, total=total, cases=done if cases is None else cases)
 
     return update

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import click
 
 from qpr_rules.cli.app import (
     EXIT_DENIED,
     EXIT_FAILED,
+    announce,
     cli,
     decide_source,
     load_engine,
@@ -26,7 +28,30 @@ PATHS = click.argument("paths", nargs=-1, type=click.Path())
 AS_OF = click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                      help="Use the policy versions in force on this date (YYYY-MM-DD); default: the latest.")
 POLICIES = click.option("--policies", "-p", "policies", multiple=True, type=click.Path(),
-                        help="Policy file or directory (default: the bundled policies).")
+                        help="Policy file or directory (default: the project's, docs/cli.md).")
+
+
+def complete_decision(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a decision id: the ids in the policies the command would load (-p if
+    already typed, else the project's, else the bundled ones). Read from the YAML alone, without
+    checking the policies, so that a tab answers at once; nothing (rather than an error) when
+    they cannot be read."""
+    from qpr_rules.cli.project import policy_dirs
+    from qpr_rules.policy.loader import policy_files
+
+    try:
+        import yaml
+
+        ids: set[str] = set()
+        for path in policy_files(policy_dirs(ctx.params.get("policies") or ())):
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+            for d in (data.get("decisions") or []) if isinstance(data, dict) else []:
+                if isinstance(d, dict) and isinstance(d.get("id"), str):
+                    ids.add(d["id"])
+    except Exception:  # completion never prints a traceback into the shell
+        return []
+    return sorted(i for i in ids if i.startswith(incomplete))
 
 
 @cli.command()
@@ -40,15 +65,18 @@ def validate(paths: tuple[str, ...]) -> None:
       qpr-rules validate policies/qpr.yaml
     """
     from qpr_rules.cli.app import policy_paths
+    from qpr_rules.cli.project import describe
 
-    ps = load_policy_set(policy_paths(paths))
+    resolved = policy_paths(paths)
+    ps = load_policy_set(resolved)
     rules = len(ps.rules())
+    # one line, naming what was validated: `ok: ...; digest D; policies DIR (why those)`
     click.echo(f"ok: {len(ps.files)} file(s), {len(ps.decisions)} decision(s), {rules} rule(s); "
-               f"digest {ps.digest[:16]}")
+               f"digest {ps.digest[:16]}; {describe(resolved, ps.digest, with_digest=False)}")
 
 
 @cli.command()
-@click.argument("decision")
+@click.argument("decision", shell_complete=complete_decision)
 @click.option("--facts", "facts_src", help="JSON or YAML file, or - for stdin.")
 @click.option("--batch", "batch_src", help="JSON Lines file (or - for stdin): one facts object a line; "
               "prints one Decision JSON line per input line, in order.")
@@ -60,10 +88,19 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--exit-code", "exit_code", is_flag=True,
               help=f"Exit {EXIT_DENIED} when the outcome is the decision's denying outcome (its on_error).")
+@click.option("--decision-log", "decision_log", type=click.Path(dir_okay=False), default=None,
+              help="Append the answer to this hash-chained decision log (default: the project's "
+                   "`decision_log`, if it names one).")
+@click.option("--reference", default=None, metavar="ID",
+              help="With --facts: the case or request id written on the answer's log line.")
+@click.option("--log-mask", "log_mask", multiple=True, metavar="PATH",
+              help="A fact path the log must not record (repeatable; default: the project's "
+                   "`decision_log_mask`).")
 @POLICIES
 @AS_OF
 def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: int, evaluator: str,
-           fmt: str, exit_code: bool, policies: tuple[str, ...], as_of: dt.datetime | None) -> None:
+           fmt: str, exit_code: bool, decision_log: str | None, reference: str | None,
+           log_mask: tuple[str, ...], policies: tuple[str, ...], as_of: dt.datetime | None) -> None:
     """Answer DECISION for the facts, or for each line of a batch.
 
     Exit 0 whatever the outcome (with --exit-code: 3 when the outcome is the decision's denying
@@ -78,8 +115,24 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
     """
     if (facts_src is None) == (batch_src is None):
         raise click.UsageError("give exactly one of --facts FILE and --batch FILE.jsonl")
-    engine = Engine.load(policy_paths(policies), as_of=as_of.date() if as_of else None,
-                         evaluator="compiled" if evaluator == "compiled" else "durable")
+    if reference is not None and batch_src is not None:
+        raise click.UsageError("--reference names one case: give it with --facts (a batch's lines are "
+                               "cases of their own; decide them with Engine.decide(..., reference=...))")
+    from qpr_rules.engine.decision_log import check_reference
+
+    try:
+        check_reference(reference)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--reference'") from None
+    log, mask = _decision_log_settings(decision_log, log_mask)
+    resolved = policy_paths(policies)
+    try:
+        engine = Engine.load(resolved, as_of=as_of.date() if as_of else None,
+                             evaluator="compiled" if evaluator == "compiled" else "durable",
+                             decision_log=log, log_mask=mask)
+    except ValueError as exc:  # a mask that masks nothing
+        raise click.BadParameter(str(exc), param_hint="'--log-mask'") from None
+    announce(resolved, engine.digest)
     if batch_src is not None:
         from qpr_rules.cli.batch import run_batch
 
@@ -90,7 +143,7 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
             raise SystemExit(EXIT_FAILED)
         return
     assert facts_src is not None
-    result, facts, where = decide_source(engine, decision, facts_src)
+    result, facts, where = decide_source(engine, decision, facts_src, reference)
     if fmt == "json":
         click.echo(result.to_json(indent=2))
     else:
@@ -106,8 +159,18 @@ def decide(decision: str, facts_src: str | None, batch_src: str | None, jobs: in
         raise SystemExit(EXIT_DENIED)
 
 
+def _decision_log_settings(log: str | None, mask: tuple[str, ...]) -> tuple[Path | None, tuple[str, ...]]:
+    """--decision-log and --log-mask as given, else the project's `decision_log` and
+    `decision_log_mask` (docs/cli.md, "Which policies")."""
+    from qpr_rules.cli.project import find_project
+
+    project = find_project()
+    path = Path(log) if log else (project.decision_log if project else None)
+    return path, mask or (project.decision_log_mask if project else ())
+
+
 @cli.command()
-@click.argument("decision")
+@click.argument("decision", shell_complete=complete_decision)
 @click.option("--facts", "facts_src", required=True, help="JSON or YAML file, or - for stdin.")
 @POLICIES
 @AS_OF

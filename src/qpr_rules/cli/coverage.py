@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from qpr_rules._truncate import truncate
-from qpr_rules.cli.app import EXIT_FAILED, cli, policy_paths
-from qpr_rules.cli.project import as_scenario_paths
+from qpr_rules.cli.app import EXIT_FAILED, announce, cli, command_line, policy_paths
+from qpr_rules.cli.project import as_scenario_paths, find_project
 from qpr_rules.coverage.collect import expand_logs, parse_checkpoint, probe, read_logs, run_scenarios
 from qpr_rules.coverage.data import CoverageData
-from qpr_rules.coverage.report_core import LEVELS, CoverageReport, build_report, percent
+from qpr_rules.coverage.report_core import LEVEL_ALIASES, LEVELS, CoverageReport, build_report, percent
 from qpr_rules.engine.engine import Engine
 from qpr_rules.files import OutputError, read_regular_file, regular_file, write_atomic
 
@@ -37,7 +37,7 @@ def coverage() -> None:
 def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--policies", "-p", "policies", multiple=True, type=click.Path(),
-                     help="Policy file or directory (default: the bundled policies)."),
+                     help="Policy file or directory (default: the project's, docs/cli.md)."),
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
         click.option("--output", "-o", type=click.Path(), default=None,
                      help="File to write (a directory for html; default: standard output, or "
@@ -49,10 +49,11 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Also decide N generated fact sets per decision, and say of each missing side "
                           "whether generated facts reach it (a scenario is missing) or not."),
         click.option("--fail-under", type=click.FloatRange(0, 100), default=None,
-                     help="Exit 1 when the total (every side of every level) is under N percent."),
+                     help="Exit 1 when the total (every side of every level) is under N percent "
+                          "(default: the project's `fail_under`)."),
         click.option("--require", "require", multiple=True, metavar="LEVEL=N",
                      help=f"Exit 1 when a level ({', '.join((*LEVELS, 'mcdc'))}) is under N percent; "
-                          "repeat for several."),
+                          "repeat for several (default: the project's `require`)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -80,7 +81,7 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> Non
     run = run_scenarios(policy_paths(opts["policies"]), scenarios, jobs=jobs,
                         log=Path(log) if log else None)
     for p in run.problems:
-        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
+        click.echo(p.labelled(), err=True)
     click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed",
                err=True)
     code = _report(run.engine, run.data, opts)
@@ -141,7 +142,7 @@ def log_(files: tuple[str, ...], verify: bool, checkpoint: tuple[int, str] | Non
     with click.progressbar(length=sum(sizes), label="reading", file=sys.stderr) if show else _NoBar() as bar:
         read = read_logs(paths, data, verify=verify, progress=bar.update, checkpoint=checkpoint)
     for p in read.problems:
-        click.echo(f"{p.file}:{p.line}:{p.column}: {p.severity} {p.code}: {p.message}", err=True)
+        click.echo(p.labelled(), err=True)
     click.echo(f"{read.lines} line(s) in {len(paths)} file(s), {read.counted} counted; "
                f"checkpoint {read.lines}:{read.head} (keep it apart from the log; give it to "
                "--checkpoint later to find a removed tail)", err=True)
@@ -185,11 +186,46 @@ class _NoBar:
 
 
 def _report(engine: Engine, data: CoverageData, opts: dict[str, Any]) -> int:
+    announce(list(engine.policies.paths), engine.digest)
+    _empty_refused(data)
+    fail_under, require = _gate_settings(opts)
     probed = probe(engine, opts["probe"]) if opts["probe"] else None
-    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires_mcdc(opts["require"]),
-                          probe=probed)
+    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires_mcdc(require),
+                          probe=probed, command=command_line())
     _write(report, opts)
-    return _gate(report, opts["fail_under"], opts["require"])
+    return _gate(report, fail_under, require)
+
+
+def _empty_refused(data: CoverageData) -> None:
+    """No report of nothing: a report with no decision counted says 100% of the sentence level and
+    0% elsewhere, and a gate downstream (diff-cover on the lcov or Cobertura file) would pass on
+    it. Refused, saying why, before any file is written."""
+    if sum(data.decisions.values()):
+        return
+    why = "no decision was counted"
+    if data.foreign:
+        why += (f" for these policies ({sum(data.foreign.values())} record(s) were made under another "
+                "policy digest: give the policies they were made with, -p)")
+    elif data.malformed:
+        why += f" ({data.malformed} record(s) do not fit these policies)"
+    else:
+        why += " (no scenario ran, or the logs or data hold no decision)"
+    click.echo(f"error: {why}; no coverage report written, so that no gate passes on an empty one",
+               err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _gate_settings(opts: dict[str, Any]) -> tuple[float | None, tuple[str, ...]]:
+    """--fail-under and --require as given, else the project's [coverage] settings
+    (`fail_under`, `require` in qpr-rules.toml or [tool.qpr-rules.coverage])."""
+    fail_under, require = opts["fail_under"], tuple(opts["require"])
+    project = find_project()
+    if project is not None:
+        if fail_under is None:
+            fail_under = project.fail_under
+        if not require:
+            require = project.require
+    return fail_under, require
 
 
 def _requires_mcdc(require: tuple[str, ...]) -> bool:
@@ -241,6 +277,10 @@ def _gate(report: CoverageReport, fail_under: float | None, require: tuple[str, 
     for item in require:
         level, _, value = item.partition("=")
         level = level.strip()
+        if level in LEVEL_ALIASES:
+            click.echo(f"note: --require {level}= is now called {LEVEL_ALIASES[level]}= (read as that)",
+                       err=True)
+            level = LEVEL_ALIASES[level]
         if level not in (*LEVELS, "mcdc"):
             raise click.UsageError(f"--require {item!r}: unknown level {level!r}; "
                                    f"levels: {', '.join((*LEVELS, 'mcdc'))}")

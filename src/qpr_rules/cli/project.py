@@ -4,8 +4,9 @@ Every command resolves its policies the same way (docs/cli.md, "Which policies")
 
 1. `-p/--policies` or the paths given;
 2. else a `qpr-rules.toml`, or a `pyproject.toml` with a `[tool.qpr-rules]` table, found in the
-   working directory or a directory above it: its `policies` (and `scenarios`) keys, relative to
-   that file;
+   working directory or a directory above it: its `policies` (and `scenarios`, `decision_log`)
+   keys, relative to that file, and its `[coverage]` table (`fail_under`, `require`), which the
+   coverage commands read when their options are not given;
 3. else the bundled policies, except where the working directory holds a `policies/` directory of
    its own: the command then stops and says which line to add, because an analyst editing
    `policies/qpr.yaml` who ran `qpr-rules test` would otherwise check the installed copy and see
@@ -35,6 +36,10 @@ class Project:
     policies: Path
     scenarios: Path
     found_by: str  # "the bundled policies", or the configuration file that named them
+    decision_log: Path | None = None  # where `decide` and `serve` log, unless told otherwise
+    decision_log_mask: tuple[str, ...] = ()  # fact paths kept out of that log
+    fail_under: float | None = None  # the coverage gates, unless --fail-under/--require are given
+    require: tuple[str, ...] = ()
 
 
 def _table(path: Path) -> dict[str, Any] | None:
@@ -75,8 +80,46 @@ def find_project(start: Path | None = None) -> Project | None:
                 line = SUGGESTED if name != CONFIG_FILE else SUGGESTED.splitlines()[1]
                 raise click.UsageError(f"{config}: the qpr-rules settings name no `policies`; add\n{line}")
             scenarios = _setting(table, "scenarios", config) or policies / "tests"
-            return Project(policies, scenarios, str(config))
+            fail_under, require = _coverage_settings(table, config)
+            mask = table.get("decision_log_mask", [])
+            if not isinstance(mask, list) or not all(isinstance(m, str) and m for m in mask):
+                raise click.UsageError(f"{config}: `decision_log_mask` is a list of fact paths, such as "
+                                       f"[\"child.gender\"], not {mask!r}")
+            return Project(policies, scenarios, str(config), _setting(table, "decision_log", config),
+                           tuple(mask), fail_under, require)
     return None
+
+
+def _coverage_settings(table: dict[str, Any], config: Path) -> tuple[float | None, tuple[str, ...]]:
+    """`[coverage]`: `fail_under = 100` and `require = ["rules=100", "sentences=100"]`."""
+    coverage = table.get("coverage", {})
+    example = 'fail_under = 100 and require = ["rules=100", "sentences=100"]'
+    if not isinstance(coverage, dict) or set(coverage) - {"fail_under", "require"}:
+        raise click.UsageError(f"{config}: the qpr-rules `coverage` table holds only {example}")
+    fail_under = coverage.get("fail_under")
+    if fail_under is not None and (isinstance(fail_under, bool) or not isinstance(fail_under, (int, float))
+                                   or not 0 <= fail_under <= 100):
+        raise click.UsageError(f"{config}: coverage `fail_under` is a percentage from 0 to 100, "
+                               f"not {fail_under!r}")
+    require = coverage.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
+        raise click.UsageError(f"{config}: coverage `require` is a list of \"LEVEL=PERCENT\" texts, "
+                               f"such as [\"rules=100\"], not {require!r}")
+    return (float(fail_under) if fail_under is not None else None), tuple(require)
+
+
+def describe(policies: Sequence[Path], digest: str, with_digest: bool = True) -> str:
+    """The line that opens a report: which policies, their digest, and why these (issue 20)."""
+    project = find_project()
+    given = [p.resolve() for p in policies]
+    if project is not None and given == [project.policies.resolve()]:
+        why = f"from {project.found_by}"
+    elif given == [bundled_policy_dir().resolve()]:
+        why = "the bundled policies"
+    else:
+        why = "as given"
+    said = f"digest {digest[:16]}, {why}" if with_digest else why
+    return f"policies {', '.join(map(str, policies))} ({said})"
 
 
 def current_project() -> Project:

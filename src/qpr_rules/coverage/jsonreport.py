@@ -16,6 +16,7 @@ def _ratio(r: Ratio) -> dict[str, Any]:
 def _file(f: FileCov, levels: tuple[str, ...]) -> dict[str, Any]:
     return {
         "path": f.path, "policy": f.policy, "title": f.title, "document": f.document,
+        "document_title": f.document_title,
         "summary": {lv: _ratio(f.ratio(lv)) for lv in levels},
         "missing": {lv: f.missing(lv) for lv in levels},
         "rules": [{**{k: v for k, v in asdict(r).items() if k != "atoms"}, "not_fired": r.not_fired,
@@ -27,7 +28,9 @@ def _file(f: FileCov, levels: tuple[str, ...]) -> dict[str, Any]:
 
 def render_json(report: CoverageReport) -> str:
     data = {
-        "format": "qpr-rules/coverage-report-v1",
+        # v2: the level `sources` is named `sentences`, and `about` says what the report is of
+        "format": "qpr-rules/coverage-report-v2",
+        "about": asdict(report.about) if report.about else None,
         "totals": {**{lv: _ratio(report.ratio(lv)) for lv in report.levels}, "all": _ratio(report.total())},
         "decisions": report.decisions, "errors": report.errors,
         "counted_apart": {"other_digests": report.foreign, "malformed": report.malformed},

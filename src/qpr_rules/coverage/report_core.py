@@ -10,10 +10,16 @@ Definitions (docs/audit.md explains them for auditors):
   under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
   their reasons and not counted;
 - a source sentence is indexed when a clause quotes it or the policy marks it not normative.
+
+Every format calls the levels by the same names (LEVELS): rules, conditions, clauses, sentences.
+The sentence level was once called `sources`; `--require sources=N` is still read (LEVEL_ALIASES).
+Every report names what it is about (About): the policies' directory, digest and revision, when it
+was generated and by which command, so that a filed report can be tied to the policies it judged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +30,33 @@ from qpr_rules.coverage.data import CoverageData, condition_paths
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
+from qpr_rules.policy.sources import read_index, sources_dir
 
-LEVELS = ("rules", "conditions", "clauses", "sources")
+LEVELS = ("rules", "conditions", "clauses", "sentences")
+LEVEL_ALIASES = {"sources": "sentences"}  # the sentence level's old name, still accepted by --require
+
+
+@dataclass(frozen=True)
+class About:
+    """What a report is about and where it came from: printed at the top of every format."""
+
+    policies: str  # the policy directories (or files), as resolved
+    digest: str
+    revision: str
+    generated: str  # ISO 8601, UTC
+    command: str  # the command line that made the report
+
+    @classmethod
+    def now(cls, ps: PolicySet, command: str) -> About:
+        when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        parents = {Path(p).parent for p in ps.paths}  # the policy directory, not its five files
+        where = str(parents.pop()) if len(parents) == 1 else ", ".join(str(p) for p in ps.paths)
+        return cls(where, ps.digest, ps.revision, when, command)
+
+    def lines(self) -> list[str]:
+        """The header as lines of text (the text report, and comments in lcov and Cobertura)."""
+        return [f"policies {self.policies} (digest {self.digest[:16]}, revision {self.revision})",
+                f"generated {self.generated} by `{self.command}`"]
 
 
 @dataclass
@@ -106,6 +137,7 @@ class FileCov:
     title: str
     document: str
     document_path: str
+    document_title: str  # the title sources/index.yaml gives the document (else its file name)
     rules: list[RuleCov]
     clauses: list[ClauseCov]
     sentences: list[SentenceCov]
@@ -119,7 +151,7 @@ class FileCov:
         if level == "clauses":
             computable = [c for c in self.clauses if c.computable]
             return Ratio(sum(c.covered for c in computable), len(computable))
-        if level == "sources":
+        if level == "sentences":
             return Ratio(sum(s.status != "unindexed" for s in self.sentences), len(self.sentences))
         if level == "mcdc":
             return Ratio(sum(a.pair is not None for r in self.rules for a in r.atoms),
@@ -144,8 +176,9 @@ class FileCov:
             return [f"{name}:{c.line}: clause {c.id}: " + (
                 "encoded by no rule" if not c.rules else f"no rule encoding it fired ({', '.join(c.rules)})")
                 for c in self.clauses if c.computable and not c.covered]
-        if level == "sources":
-            return [f"{self.document}:{s.line}: {s.text}" for s in self.sentences if s.status == "unindexed"]
+        if level == "sentences":
+            return [f"{self.document_title}, line {s.line}: {s.text}" for s in self.sentences
+                    if s.status == "unindexed"]
         if level == "mcdc":
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
                     "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
@@ -170,7 +203,7 @@ class CoverageReport:
     foreign: dict[str, int]
     malformed: int
     mcdc: bool = False
-    sources: list[str] = field(default_factory=list)  # how the data was collected
+    about: About | None = None  # None only for reports built without a command (library callers)
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -194,7 +227,9 @@ class CoverageReport:
 
 
 def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
-                 sources: Path | None = None, probe: CoverageData | None = None) -> CoverageReport:
+                 sources: Path | None = None, probe: CoverageData | None = None,
+                 command: str = "qpr_rules.coverage.report_core.build_report") -> CoverageReport:
+    """The report of data over ps; command names what made it (the command line, for the CLI)."""
     by_file: dict[Path, list[CompiledRule]] = {}
     for rule in ps.rules():
         by_file.setdefault(rule.file.path, []).append(rule)
@@ -202,11 +237,23 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
     for f in ps.files:
         rules = sorted(by_file.get(f.path, []), key=lambda r: r.index)
         rule_covs = [_rule(r, data, mcdc, probe) for r in rules]
-        files.append(FileCov(str(f.path), f.policy.id, f.policy.title, f.policy.source.document,
-                             str(document_path(f, sources)), rule_covs, _clauses(f, rules, data),
-                             _sentences(f, sources)))
+        document = f.policy.source.document
+        files.append(FileCov(str(f.path), f.policy.id, f.policy.title, document,
+                             str(document_path(f, sources)), _document_title(f, sources), rule_covs,
+                             _clauses(f, rules, data), _sentences(f, sources)))
     return CoverageReport(files, sum(data.decisions.values()), sum(data.errors.values()),
-                          dict(data.foreign), data.malformed, mcdc)
+                          dict(data.foreign), data.malformed, mcdc, About.now(ps, command))
+
+
+def _document_title(f: LoadedFile, sources: Path | None) -> str:
+    """The document's title in sources/index.yaml: reports name `Quality Parenting Review
+    (QPR)`, not `000_4b5b4e0ce51b2960.txt`. A directory without an index (or a document it does
+    not list) keeps the file name: `check` is where a missing index is an error."""
+    directory = sources or sources_dir(f.path)
+    if not (directory / "index.yaml").is_file():
+        return f.policy.source.document
+    titles = {d.file: d.title for d in read_index(directory)}
+    return titles.get(f.policy.source.document, f.policy.source.document)
 
 
 def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool, probe: CoverageData | None) -> RuleCov:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qpr_rules.coverage.report_core import CoverageReport, Ratio, percent
 
-_TITLES = {"rules": "Rules", "conditions": "Conditions", "clauses": "Clauses", "sources": "Sentences",
+_TITLES = {"rules": "Rules", "conditions": "Conditions", "clauses": "Clauses", "sentences": "Sentences",
            "mcdc": "MC/DC"}
 
 
@@ -25,8 +25,9 @@ def render_text(report: CoverageReport, show_missing: bool = False) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths,
                                                                                                 strict=True)))
 
-    out = [line(header), "-" * len(line(header)), *map(line, rows[:-1]), "-" * len(line(header)),
-           line(rows[-1])]
+    about = report.about.lines() if report.about else []
+    rule = "-" * len(line(header))
+    out = [*about, *([""] if about else []), line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1])]
     total = report.total()
     out.append(f"\n{report.decisions} decision(s) counted ({report.errors} answered with an error); "
                f"total {total.hit}/{total.total} = {percent(total.percent)}")

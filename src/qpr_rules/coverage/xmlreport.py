@@ -52,4 +52,14 @@ def render_cobertura(report: CoverageReport) -> str:
     root.set("branches-valid", str(all_br))
     root.set("branches-covered", str(all_br_hit))
     ET.indent(root)
-    return '<?xml version="1.0" ?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # Cobertura has no element for it, and a comment cannot hold the `--` of a command line: a
+    # processing instruction (which readers of the format skip) says what the report is of
+    about = "".join(f"<?qpr-rules {_instruction(line)}?>\n"
+                    for line in (report.about.lines() if report.about else []))
+    return '<?xml version="1.0" ?>\n' + about + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _instruction(text: str) -> str:
+    """Text a processing instruction can hold: no `?>`, nothing that is not a character of XML."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text.replace("?>", "? >")

@@ -4,6 +4,8 @@ A line holds the time, an id of its own, the decision asked, the policy digest a
 outcome and status, the rules that fired, every atomic condition's result per rule (as a string
 of 0s and 1s in the order of the rule's atoms, see `engine/atoms.py`), the values of the fact
 fields the decision declares loggable (`log_facts:`; the loader allows no free text there), and
+(when the caller gave one) `reference`, the caller's case or request id, so that a line can be tied
+to a case and replayed, and `erased`, the loggable paths the operator masked; and
 `prev`: the SHA-256 of the line before it, so that a removed, reordered or edited line is found
 by `qpr-rules coverage log --verify`. The first line of each file also holds `continues`: null in
 the log's first file, else the previous file's name and the hash of its last line, so that a
@@ -38,7 +40,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,8 +74,14 @@ def line_hash(line: bytes) -> str:
 
 
 def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None, decision: Decision,
-                    log_facts: Sequence[str], digest: str, revision: str) -> dict[str, Any]:
-    """The log record of one decision. facts is the validated facts (None when invalid)."""
+                    log_facts: Sequence[str], digest: str, revision: str, reference: str | None = None,
+                    mask: Collection[str] = ()) -> dict[str, Any]:
+    """The log record of one decision. facts is the validated facts (None when invalid).
+
+    reference: the caller's own reference (a case or request id), so that a line can be tied to
+    a case; checked by `check_reference`. mask: fact paths (of log_facts, or a prefix of them,
+    `home` for every `home.*`) the operator keeps out of the log, as OPA's decision-log masking
+    does; the paths erased are listed in `erased`, so a reader knows what is missing and why."""
     atoms: dict[str, str] = {}
     if facts is not None and decision.status != "error":
         fired = {r.id for r in decision.fired}
@@ -89,8 +97,9 @@ def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None,
                 raise EngineError(f"rule {rule.id}: the evaluation with every condition recorded gives "
                                   f"{result}, the decision {rule.id in fired}")
             atoms[rule.id] = bits(values)
-    logged = {p: _plain(get_path(facts, p)) for p in log_facts} if facts is not None else {}
-    return {
+    kept = [p for p in log_facts if not masked(p, mask)]
+    logged = {p: _plain(get_path(facts, p)) for p in kept} if facts is not None else {}
+    record = {
         "v": LOG_FORMAT,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "id": uuid.uuid4().hex,
@@ -103,6 +112,31 @@ def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None,
         "atoms": atoms,
         "facts": logged,
     }
+    if reference is not None:
+        record["reference"] = reference
+    erased = [p for p in log_facts if p not in kept]
+    if erased:
+        record["erased"] = erased
+    return record
+
+
+#: What a reference may hold: an id, never a sentence (the log keeps no free text). Letters,
+#: digits and `-_.:/#`, up to 128 characters: case numbers, UUIDs, `case:2026-0042`.
+REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,127}")
+
+
+def check_reference(reference: str | None) -> str | None:
+    """reference, or ValueError saying what a reference may hold."""
+    if reference is not None and (not isinstance(reference, str) or not REFERENCE.fullmatch(reference)):
+        raise ValueError(f"reference {reference!r}: a case or request id of letters, digits and "
+                         "`-_.:/#`, starting with a letter or digit, at most 128 characters (never "
+                         "a name or free text: the decision log keeps none)")
+    return reference
+
+
+def masked(path: str, mask: Collection[str]) -> bool:
+    """A fact path is masked by itself or by a path above it (`home` masks `home.hold.kind`)."""
+    return any(path == m or path.startswith(f"{m}.") for m in mask)
 
 
 def _plain(value: Any) -> Any:

@@ -17,7 +17,14 @@ from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
 from qpr_rules.engine.compiled import compile_decision
 from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
-from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
+from qpr_rules.engine.decision_log import (
+    DecisionLogError,
+    DecisionSink,
+    JsonlDecisionLog,
+    check_reference,
+    decision_record,
+    masked,
+)
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.message_writer import MessageWriter
@@ -163,10 +170,13 @@ class Engine:
 
     def __init__(self, policies: PolicySet, decision_log: str | Path | DecisionSink | None = None,
                  on_log_error: Literal["raise", "fail-closed"] = "raise",
-                 evaluator: Evaluator = "durable") -> None:
+                 evaluator: Evaluator = "durable", log_mask: Sequence[str] = ()) -> None:
         """decision_log: a file path (a JsonlDecisionLog) or a sink that gets one record per
         decision. When a record cannot be written, `raise` raises DecisionLogError and
         `fail-closed` answers the decision's on_error outcome, saying why.
+        log_mask: fact paths the log must not record, though a decision declares them in
+        `log_facts` (a path masks the paths under it); each must mask a declared path, so that
+        a misspelt mask is an error, not a field logged after all (ValueError).
         evaluator: "durable" (default: durable_rules, cross-checked by the compiled evaluator)
         or "compiled" (the compiled evaluator alone: the fast path). Only an explicit
         "compiled" gives the fast path."""
@@ -181,6 +191,7 @@ class Engine:
         self._versions: dict[dt.date, Engine] = {}  # other versions' engines, loaded when needed
         self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
         self._on_log_error = on_log_error
+        self.log_mask = _checked_mask(policies, log_mask)
 
     @classmethod
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
@@ -257,7 +268,7 @@ class Engine:
             raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
-               as_of: dt.date | None = None) -> Decision:
+               as_of: dt.date | None = None, reference: str | None = None) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
         the answer is then the decision's on_error outcome (deny for placements), with the
         error as the reason. Raises UnknownDecisionError for an unknown decision id.
@@ -265,13 +276,18 @@ class Engine:
         Versions: an Engine loaded without as_of applies the version of the decision's policy in
         force on the decision's own date (its `dated_by` fact, such as the placement date), else
         on as_of given here; never on today's date, so the same facts give the same bytes. An
-        Engine loaded with as_of applies the versions in force on that date to every question."""
-        return self._answer(decision_id, facts, as_of)[1]
+        Engine loaded with as_of applies the versions in force on that date to every question.
+
+        reference: the caller's case or request id, written on the decision's log line (letters,
+        digits and `-_.:/#`, at most 128; ValueError otherwise), so the line can be tied to a
+        case and replayed (docs/audit.md)."""
+        return self._answer(decision_id, facts, as_of, reference)[1]
 
     def _answer(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
-                as_of: dt.date | None) -> tuple[Engine, Decision]:
+                as_of: dt.date | None, reference: str | None = None) -> tuple[Engine, Decision]:
         """decide()'s answer, and the engine (this one, or another version's) that gave it."""
         runtime = self._runtimes.get(decision_id) or self._runtime(decision_id)
+        check_reference(reference)
         engine = self
         model: FactModel | None = None
         try:
@@ -287,7 +303,9 @@ class Engine:
         except Exception as exc:  # fail closed on anything, the unforeseen too
             engine, runtime = self, self._runtimes[decision_id]
             decision = self._failed(runtime, exc)
-        return engine, decision if engine._log is None else engine._logged(runtime, model, decision)
+        if engine._log is None:
+            return engine, decision
+        return engine, engine._logged(runtime, model, decision, reference)
 
     def _failed(self, runtime: _DecisionRuntime, exc: Exception) -> Decision:
         """The error answer for what went wrong while deciding."""
@@ -301,14 +319,16 @@ class Engine:
             case _:
                 return self._error(runtime, f"evaluation failed in {runtime.spec.decision.id}", [repr(exc)])
 
-    def refuse(self, decision_id: str, errors: list[str], what: str = "the facts are invalid") -> Decision:
+    def refuse(self, decision_id: str, errors: list[str], what: str = "the facts are invalid",
+               reference: str | None = None) -> Decision:
         """The answer for facts that could not even be read (a malformed document the caller
         parsed itself, as the command line does for YAML; a request of the wrong kind): the
         decision's on_error outcome, with what went wrong and errors as the reason, logged like
         any answer. UnknownDecisionError for an unknown id."""
         runtime = self._runtime(decision_id)
+        check_reference(reference)
         decision = self._error(runtime, what, errors)
-        return decision if self._log is None else self._logged(runtime, None, decision)
+        return decision if self._log is None else self._logged(runtime, None, decision, reference)
 
     def _engine_in_force(self, runtime: _DecisionRuntime, model: FactModel, as_of: dt.date | None) -> Engine:
         """This engine, or one loaded from the same files with the version of the decision's policy
@@ -338,17 +358,18 @@ class Engine:
                 # the same files and the same log: its answers are logged like this engine's
                 engine = self._versions[chosen] = Engine.load(
                     list(self.policies.paths), as_of=chosen, evaluator=self.evaluator,
-                    decision_log=self._log, on_log_error=self._on_log_error)
+                    decision_log=self._log, on_log_error=self._on_log_error, log_mask=self.log_mask)
         return engine
 
-    def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision) -> Decision:
+    def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision,
+                reference: str | None = None) -> Decision:
         """The decision once its log record is written; never returned as logged when it is not."""
         assert self._log is not None
         try:
             facts = model.model_dump(mode="python") if model is not None else None
             self._log.write(decision_record(runtime.spec.rules, facts, decision,
                                             runtime.spec.decision.log_facts, self.digest,
-                                            self.policies.revision))
+                                            self.policies.revision, reference, self.log_mask))
         except Exception as exc:
             if self._on_log_error == "raise":
                 if isinstance(exc, DecisionLogError):
@@ -356,6 +377,21 @@ class Engine:
                 raise DecisionLogError(f"the decision log record could not be made: {exc}") from exc
             return self._error(runtime, "the decision could not be written to the decision log", [str(exc)])
         return decision
+
+    def _write_record(self, record: dict[str, Any]) -> Decision | None:
+        """Write a record a worker process made (engine/batch.py); None when written, else (when
+        this Engine fails closed) the error answer to give instead; DecisionLogError otherwise."""
+        assert self._log is not None
+        try:
+            self._log.write(record)
+        except Exception as exc:
+            if self._on_log_error == "raise":
+                if isinstance(exc, DecisionLogError):
+                    raise
+                raise DecisionLogError(f"the decision log record could not be written: {exc}") from exc
+            return self._error(self._runtime(record["decision"]),
+                               "the decision could not be written to the decision log", [str(exc)])
+        return None
 
     def _error(self, runtime: _DecisionRuntime, what: str, errors: list[str]) -> Decision:
         spec = runtime.spec.decision
@@ -389,7 +425,10 @@ class Engine:
         """decide() for each case, lazily and in order, in bounded memory (an iterator: pass a
         generator to stream any number of cases). jobs > 1 spreads the cases over that many
         worker processes, each loading these same policy files (the cases and Decisions are
-        pickled to and fro, so give dicts or JSON text; a decision log is not passed to them)."""
+        pickled to and fro, so give dicts or JSON text). With a decision log, the workers send
+        each answer's record back and this process writes it to the one log, in order, before
+        the answer is given. Workers import the calling script afresh: call this under
+        `if __name__ == "__main__":` in a script."""
         from qpr_rules.engine.batch import decide_many
 
         return decide_many(self, decision_id, cases, jobs, as_of=as_of)
@@ -400,6 +439,19 @@ class Engine:
         from qpr_rules.engine.explain import render_trace
 
         return render_trace(*self._answer(decision_id, facts, as_of))
+
+
+def _checked_mask(policies: PolicySet, mask: Sequence[str]) -> tuple[str, ...]:
+    """The log mask, each path masking at least one path some decision logs (ValueError naming
+    the loggable paths otherwise)."""
+    if isinstance(mask, str):
+        raise ValueError("log_mask is a list of fact paths, not one text")
+    loggable = sorted({p for spec in policies.decisions.values() for p in spec.decision.log_facts})
+    for path in mask:
+        if not any(masked(p, [path]) for p in loggable):
+            raise ValueError(f"log_mask {path!r} masks no fact any decision logs; the logged paths "
+                             f"are: {', '.join(loggable) or 'none'}")
+    return tuple(mask)
 
 
 def _duties(file: LoadedFile, obligations: Sequence[ObligationSpec], source: str) -> tuple[Obligation, ...]:

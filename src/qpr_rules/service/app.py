@@ -182,13 +182,26 @@ def _answer(request: Request, engine: Engine, decision: Decision, body: bytes | 
     )
 
 
+def _reference(request: Request) -> str | None:
+    """The caller's case reference (`X-Reference`), written on the decision's log line; Refused
+    (400) when it is not an id, so that no name or free text reaches the log."""
+    from qpr_rules.engine.decision_log import check_reference
+
+    given = request.headers.get("x-reference")
+    try:
+        return check_reference(given)
+    except ValueError as exc:
+        raise Refused(400, "bad-reference", f"X-Reference: {exc}") from None
+
+
 async def decide(request: Request) -> Response:
     """POST /v1/decisions/{id}: the facts' bytes to Engine.decide; its Decision JSON back."""
     service, engine, decision_id = _known(request)
     _caller(request, service)
     check_content_type(request, (JSON,))
+    reference = _reference(request)
     facts = await read_body(request, service.config.max_body_bytes, service.config.body_timeout)
-    return _answer(request, engine, engine.decide(decision_id, facts))
+    return _answer(request, engine, engine.decide(decision_id, facts, reference=reference))
 
 
 async def explain(request: Request) -> Response:
@@ -196,8 +209,9 @@ async def explain(request: Request) -> Response:
     service, engine, decision_id = _known(request)
     _caller(request, service)
     check_content_type(request, (JSON,))
+    reference = _reference(request)
     facts = await read_body(request, service.config.max_body_bytes, service.config.body_timeout)
-    decision = engine.decide(decision_id, facts)
+    decision = engine.decide(decision_id, facts, reference=reference)
     body = {**decision.to_dict(), "explanation": render_trace(engine, decision)}
     return _answer(
         request,

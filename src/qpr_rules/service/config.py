@@ -26,6 +26,7 @@ class ServiceConfig:
     max_body_bytes: int = MAX_FACTS_BYTES  # the largest facts document (and batch line)
     body_timeout: float = 10.0  # seconds a request body may take to arrive
     metrics_dir: str | None = None  # prometheus-client's multiprocess directory (several workers)
+    log_mask: tuple[str, ...] = ()  # fact paths the decision log must not record (Engine log_mask)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -38,4 +39,5 @@ class ServiceConfig:
         data = json.loads(raw)
         data["policies"] = tuple(data.get("policies", ()))
         data["cors_origins"] = tuple(data.get("cors_origins", ()))
+        data["log_mask"] = tuple(data.get("log_mask", ()))
         return cls(**data)

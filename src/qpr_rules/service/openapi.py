@@ -56,6 +56,15 @@ _REQUEST_ID_PARAM = {
     "(never refused: a request is answered whatever its id)",
     "schema": {"type": "string"},
 }
+_REFERENCE_PARAM = {
+    "name": "X-Reference",
+    "in": "header",
+    "required": False,
+    "description": "The caller's case or request id, written on the answer's decision-log line so "
+    "that the line can be tied to a case: letters, digits and -_.:/#, starting with a letter or "
+    "digit, at most 128 characters (400 otherwise: never a name or free text)",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:/#-]{0,127}$"},
+}
 
 
 def _headers() -> dict[str, Any]:
@@ -117,7 +126,7 @@ def _decision_paths(engine: Engine, decision_id: str, facts_ref: dict[str, Any])
                 "summary": f"Decide: {title}",
                 "description": "Facts in, the Decision out (`Engine.decide(...).to_json()`, byte for byte)."
                 + note,
-                "parameters": [_REQUEST_ID_PARAM],
+                "parameters": [_REQUEST_ID_PARAM, _REFERENCE_PARAM],
                 "requestBody": body,
                 "responses": {
                     "200": {
@@ -140,7 +149,7 @@ def _decision_paths(engine: Engine, decision_id: str, facts_ref: dict[str, Any])
                 "operationId": f"explain_{safe}",
                 "tags": tag,
                 "summary": f"Decide and explain: {title}",
-                "parameters": [_REQUEST_ID_PARAM],
+                "parameters": [_REQUEST_ID_PARAM, _REFERENCE_PARAM],
                 "requestBody": body,
                 "responses": {
                     s: {

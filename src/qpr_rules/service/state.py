@@ -63,7 +63,8 @@ class PolicyState:
     def load(self) -> Engine:
         """A new Engine from the policy files as they are now (PolicyError lists every problem)."""
         return Engine.load(
-            self.paths(), decision_log=self.log, on_log_error="fail-closed", evaluator=self.config.evaluator
+            self.paths(), decision_log=self.log, on_log_error="fail-closed", evaluator=self.config.evaluator,
+            log_mask=self.config.log_mask,
         )
 
     def reload(self) -> tuple[str, str]:
