@@ -18,15 +18,10 @@ import yaml
 
 from qpr_rules.cli.app import EXIT_FAILED, cli, load_engine, read_facts
 from qpr_rules.engine.engine import Engine
-from qpr_rules.engine.partial_result import PartialDecision, Question, with_answer
+from qpr_rules.engine.partial_result import BadAnswer, PartialDecision, Question, parse_answer, with_answer
 
 EXIT_UNKNOWN = 4  # the solver ran out of time: nothing is claimed (as `qpr-rules prove`)
 SKIP = ("", "?")  # an answer not known: the next question is asked instead
-NULL = ("none", "null")  # null, where the fact may be null (no hold, no restrictions)
-
-
-class BadAnswer(ValueError):
-    """An answer that does not fit the question (the question is asked again)."""
 
 
 @cli.command()
@@ -149,73 +144,6 @@ def _shown(value: Any, kind: str) -> str:
     if value == []:
         return "0"
     return str(value)
-
-
-def parse_answer(question: Question, text: str) -> Any:
-    """The fact's value for an answer typed at the prompt (BadAnswer saying what fits)."""
-    word = text.strip()
-    if question.nullable and word.lower() in NULL:
-        return None
-    match question.kind:
-        case "bool":
-            return _yes_no(word)
-        case "object":
-            if _yes_no(word):
-                return {}
-            if not question.nullable:
-                raise BadAnswer("this is always there: answer yes")
-            return None
-        case "enum":
-            if word.isdigit() and 1 <= int(word) <= len(question.choices):
-                return question.choices[int(word) - 1]
-            if word in question.choices:
-                return word
-            raise BadAnswer(f"answer one of {', '.join(question.choices)} (or its number)")
-        case "int":
-            try:
-                return int(word)
-            except ValueError:
-                raise BadAnswer("answer a whole number") from None
-        case "number":
-            try:
-                return float(word)
-            except ValueError:
-                raise BadAnswer("answer a number") from None
-        case "date":
-            try:
-                return dt.date.fromisoformat(word).isoformat()
-            except ValueError:
-                raise BadAnswer("answer a date as YYYY-MM-DD") from None
-        case "string":
-            return word
-        case "list":
-            return _list(question, word)
-    raise BadAnswer(f"cannot read an answer of kind {question.kind}")
-
-
-def _yes_no(word: str) -> bool:
-    lowered = word.lower()
-    if lowered in ("y", "yes", "true"):
-        return True
-    if lowered in ("n", "no", "false"):
-        return False
-    raise BadAnswer("answer yes or no")
-
-
-def _list(question: Question, word: str) -> list[Any]:
-    if question.choices:  # a list of enum values: the values themselves
-        items = [w.strip() for w in word.split(",") if w.strip()] if word not in ("0",) else []
-        wrong = [w for w in items if w not in question.choices]
-        if wrong:
-            raise BadAnswer(f"not among {', '.join(question.choices)}: {', '.join(wrong)}")
-        return items
-    try:
-        count = int(word)
-    except ValueError:
-        raise BadAnswer("answer how many items there are (a whole number)") from None
-    if not 0 <= count <= 1000:
-        raise BadAnswer("answer a number of items from 0 to 1000")
-    return [{} for _ in range(count)]  # the items' facts are asked next, where they matter
 
 
 def _conclude(decision: str, answer: PartialDecision) -> None:

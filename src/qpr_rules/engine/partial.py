@@ -65,6 +65,7 @@ from qpr_rules.engine.partial_result import (
     Question,
     Settles,
     path_steps,
+    with_answer,
 )
 from qpr_rules.facts.paths import FieldType, type_of
 from qpr_rules.policy.condition_nodes import fact_paths
@@ -395,6 +396,15 @@ def decide_partial(engine: Engine, decision_id: str, known: Mapping[str, Any], *
             solver.pop()
 
 
+def refuse_partial(engine: Engine, decision_id: str, errors: list[str],
+                   what: str = "the known facts could not be read") -> PartialDecision:
+    """The answer for known facts that could not even be read (a body that is not JSON): every
+    completion of them is refused, so the decision's on_error outcome, determined, with errors."""
+    spec = engine.spec(decision_id)
+    return _refused(engine, spec, engine._runtime(decision_id).error_duties, what, errors,
+                    time.perf_counter())
+
+
 def _timed(result: PartialDecision, started: float) -> PartialDecision:
     from dataclasses import replace
 
@@ -490,7 +500,7 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
                          "although longer lists might have one: a larger list bound looks further")
     examples = tuple(_example(engine, prepared, o, found[o]) for o in exact)
     cache = [(o, found[o]) for o in exact]
-    asked = tuple(_questions(prepared, facts, exact, examples, cache)) if questions else ()
+    asked = tuple(_questions(engine, prepared, facts, exact, examples, cache)) if questions else ()
     return PartialDecision(
         did, "open", None,
         f"{len(exact)} outcomes are still possible: " + ", ".join(exact)
@@ -599,41 +609,78 @@ def _bounds(prepared: _Prepared, list_bound: int | None) -> tuple[str, ...]:
 # ------------------------------------------------------------------ the questions
 
 
-def _questions(prepared: _Prepared, facts: _Known, possible: list[str], examples: tuple[Example, ...],
-               cache: list[tuple[str, z3.ModelRef]]) -> list[Question]:
-    """The unknown facts that can change the answer, ranked (RANKING)."""
+def _questions(engine: Engine, prepared: _Prepared, facts: _Known, possible: list[str],
+               examples: tuple[Example, ...], cache: list[tuple[str, z3.ModelRef]]) -> list[Question]:
+    """The unknown facts that can change the answer, ranked (RANKING).
+
+    A fact can change the answer when two valid completions differing in it alone get different
+    outcomes. Shown by real facts when one of its answers settles the outcome: a completion
+    found with another outcome, given that answer instead, is a valid completion (Engine.decide
+    says so) and so gets the settled outcome. Else asked of the solver over two copies of the
+    decision (a pair, or none). A fact no rule reads is never asked."""
     t = prepared.timeout_s
-    b, pair, selectors = prepared.pair()
-    pins_b = _Known()
-    _read(b.facts, _known_back(facts), "", pins_b)
-    relevant: list[tuple[_Unit, bool]] = []
     read = _read_paths(prepared.spec)
-    pair.push()
+    pair: z3.Solver | None = None
+    selectors: dict[str, z3.BoolRef] = {}
+    ranked: list[tuple[tuple[int, float, int], Question]] = []
+    replayed: dict[int, tuple[dict[str, Any], str | None]] = {}
     try:
-        pair.add(*pins_b.pins, *facts.pins)
         for unit in facts.units:
             if read is not None and not _is_read(unit.path, read):
                 continue  # no rule reads it, nor a derived fact they read: it cannot change the answer
-            keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
-            try:
-                if _check(pair, *keep, timeout_s=t):
-                    relevant.append((unit, False))
-            except _OutOfTime:
-                relevant.append((unit, True))  # cannot tell in time: asked, marked uncertain
+            tried = _answers(unit, examples)
+            settles = []
+            for answer, pin in tried:
+                outcome = _settled_by(prepared, pin, possible, cache)
+                if outcome is not None:
+                    settles.append(Settles(answer, outcome))
+            uncertain = False
+            if not _shown_to_matter(engine, prepared, unit, settles, cache, replayed):
+                if pair is None:
+                    b, pair, selectors = prepared.pair()
+                    pins_b = _Known()
+                    _read(b.facts, facts.original, "", pins_b)
+                    pair.push()
+                    pair.add(*pins_b.pins, *facts.pins)
+                keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
+                try:
+                    if not _check(pair, *keep, timeout_s=t):
+                        continue
+                except _OutOfTime:
+                    uncertain = True  # cannot tell in time: asked, marked uncertain
+            share = len(settles) / len(tried) if tried else 0.0
+            key = (0 if settles else 1, -share, unit.order)
+            ranked.append((key, _question(unit, tuple(settles), len(tried), uncertain)))
     finally:
-        pair.pop()
-    ranked: list[tuple[tuple[int, float, int], Question]] = []
-    for unit, uncertain in relevant:
-        tried = _answers(unit, examples)
-        settles = []
-        for answer, pin in tried:
-            outcome = _settled_by(prepared, pin, possible, cache)
-            if outcome is not None:
-                settles.append(Settles(answer, outcome))
-        share = len(settles) / len(tried) if tried else 0.0
-        key = (0 if settles else 1, -share, unit.order)
-        ranked.append((key, _question(unit, tuple(settles), len(tried), uncertain)))
+        if pair is not None:
+            pair.pop()
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
+
+
+def _shown_to_matter(engine: Engine, prepared: _Prepared, unit: _Unit, settles: list[Settles],
+                     cache: list[tuple[str, z3.ModelRef]],
+                     replayed: dict[int, tuple[dict[str, Any], str | None]]) -> bool:
+    """Whether real facts show that unit can change the answer: a completion (from a model found
+    on the way) whose outcome differs from one the unit settles, and the same completion with the
+    settling answer, valid, which then gets the settled outcome."""
+    did = prepared.spec.decision.id
+    for settled in settles:
+        if settled.answer == {}:
+            continue  # an object given, its fields unknown: no single completion to try
+        for outcome, model in cache:
+            if outcome == settled.outcome:
+                continue
+            if id(model) not in replayed:  # each model's facts replayed once per call
+                facts = facts_from_model(prepared.a.facts, model)
+                first = engine.decide(did, facts)
+                replayed[id(model)] = (facts, None if first.status == "error" else first.outcome)
+            facts, first_outcome = replayed[id(model)]
+            if first_outcome is None or first_outcome == settled.outcome:
+                continue
+            second = engine.decide(did, with_answer(facts, unit.path, settled.answer))
+            if second.status != "error" and second.outcome == settled.outcome:
+                return True
+    return False
 
 
 def _known_back(facts: _Known) -> Any:

@@ -1,4 +1,5 @@
-"""What `Engine.decide_partial` answers: a decision on partial facts, as plain typed data.
+"""What `Engine.decide_partial` answers: a decision on partial facts, as plain typed data; and
+answers to its questions read from text (the command line's and the service page's interview).
 
 Kept apart from the solver work (engine/partial.py) so that the command line, the service and
 applications can read and serialise an answer, and fill in known facts one answer at a time
@@ -142,6 +143,80 @@ def with_answer(known: Mapping[str, Any], path: str, value: Any) -> dict[str, An
     return out
 
 
+NULL = ("none", "null")  # null, where the fact may be null (no hold, no restrictions)
+
+
+class BadAnswer(ValueError):
+    """An answer that does not fit the question (the question is asked again)."""
+
+
+def parse_answer(question: Question, text: str) -> Any:
+    """The fact's value for an answer typed at the prompt (BadAnswer saying what fits)."""
+    word = text.strip()
+    if question.nullable and word.lower() in NULL:
+        return None
+    match question.kind:
+        case "bool":
+            return _yes_no(word)
+        case "object":
+            if _yes_no(word):
+                return {}
+            if not question.nullable:
+                raise BadAnswer("this is always there: answer yes")
+            return None
+        case "enum":
+            if word.isdigit() and 1 <= int(word) <= len(question.choices):
+                return question.choices[int(word) - 1]
+            if word in question.choices:
+                return word
+            raise BadAnswer(f"answer one of {', '.join(question.choices)} (or its number)")
+        case "int":
+            try:
+                return int(word)
+            except ValueError:
+                raise BadAnswer("answer a whole number") from None
+        case "number":
+            try:
+                return float(word)
+            except ValueError:
+                raise BadAnswer("answer a number") from None
+        case "date":
+            try:
+                return dt.date.fromisoformat(word).isoformat()
+            except ValueError:
+                raise BadAnswer("answer a date as YYYY-MM-DD") from None
+        case "string":
+            return word
+        case "list":
+            return _list(question, word)
+    raise BadAnswer(f"cannot read an answer of kind {question.kind}")
+
+
+def _yes_no(word: str) -> bool:
+    lowered = word.lower()
+    if lowered in ("y", "yes", "true"):
+        return True
+    if lowered in ("n", "no", "false"):
+        return False
+    raise BadAnswer("answer yes or no")
+
+
+def _list(question: Question, word: str) -> list[Any]:
+    if question.choices:  # a list of enum values: the values themselves
+        items = [w.strip() for w in word.split(",") if w.strip()] if word not in ("0",) else []
+        wrong = [w for w in items if w not in question.choices]
+        if wrong:
+            raise BadAnswer(f"not among {', '.join(question.choices)}: {', '.join(wrong)}")
+        return items
+    try:
+        count = int(word)
+    except ValueError:
+        raise BadAnswer("answer how many items there are (a whole number)") from None
+    if not 0 <= count <= 1000:
+        raise BadAnswer("answer a number of items from 0 to 1000")
+    return [{} for _ in range(count)]  # the items' facts are asked next, where they matter
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _copy(v) for k, v in value.items()}
@@ -150,5 +225,5 @@ def _copy(value: Any) -> Any:
     return value
 
 
-__all__ = ["PARTIAL_FORMAT", "Duty", "Example", "PartialDecision", "Question", "Settles", "path_steps",
-           "with_answer"]
+__all__ = ["NULL", "PARTIAL_FORMAT", "BadAnswer", "Duty", "Example", "PartialDecision", "Question", "Settles",
+           "parse_answer", "path_steps", "with_answer"]
