@@ -65,7 +65,6 @@ from qpr_rules.engine.partial_result import (
     Question,
     Settles,
     path_steps,
-    with_answer,
 )
 from qpr_rules.facts.paths import FieldType, type_of
 from qpr_rules.policy.condition_nodes import fact_paths
@@ -150,12 +149,29 @@ def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
     is_ = {o: literal(f"is!{o}", v) for o, v in a.outcome_is.items()}
     carries = {(rid, o): literal(f"carries!{rid}!{o}", formula)
                for o in spec.decision.outcomes for rid, formula in _duty_rules(a, spec, o)}
+    # readable examples: dates in 2020-2030, short text, and lists no longer than their slots
+    # (every item shown, none repeated past them)
+    short = [enc.length <= len(enc.items) for enc in _lists(a.facts)]
     prepared = _Prepared(spec, bound, timeout_s, a, solver, is_, literal("exact", a.encoder.exact()),
-                         literal("nice", z3.And(*niceness(a.facts))), literal("raises", a.raises), carries)
+                         literal("nice", z3.And(*niceness(a.facts), *short)), literal("raises", a.raises),
+                         carries)
     _CACHE[key] = prepared
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return prepared
+
+
+def _lists(enc: Enc) -> list[ListEnc]:
+    """The given lists of an encoding, at every depth."""
+    match enc:
+        case ObjEnc(fields=fields):
+            return [inner for e in fields.values() for inner in _lists(e)]
+        case ListEnc(given=True, items=items):
+            return [enc, *(inner for _, e in items for inner in _lists(e))]
+        case ListEnc() | ScalarEnc():
+            return []
+        case _:
+            typing.assert_never(enc)
 
 
 def _pairs(a: Enc, b: Enc, path: str) -> list[tuple[str, Enc, Enc]]:
@@ -505,7 +521,7 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
         did, "open", None,
         f"{len(exact)} outcomes are still possible: " + ", ".join(exact)
         + (f"; {len(asked)} unknown fact(s) can change the answer" if questions else ""),
-        tuple(exact), examples, asked, proof=None, bounds=_bounds(prepared, prepared.bound),
+        tuple(exact), examples, asked, proof=None, bounds=_bounds(prepared, prepared.bound, still_open=True),
         seconds=time.perf_counter() - started)
 
 
@@ -586,8 +602,10 @@ def _duty_rules(dm: DecisionModel, spec: DecisionSpec, outcome: str) -> list[tup
     return out
 
 
-def _bounds(prepared: _Prepared, list_bound: int | None) -> tuple[str, ...]:
-    """What a claim covers, in the words of docs/prove.md."""
+def _bounds(prepared: _Prepared, list_bound: int | None, still_open: bool = False) -> tuple[str, ...]:
+    """What a claim covers, in the words of docs/prove.md. For an open answer, the outcomes still
+    possible are shown by real examples; which facts cannot change the answer is found with
+    lists of up to the bound."""
     spec = prepared.spec
     lists = sorted({p.split("!", 1)[-1].split(".", 1)[-1] for p in prepared.a.encoder.bounded_lists
                     if "[" not in p})
@@ -595,12 +613,16 @@ def _bounds(prepared: _Prepared, list_bound: int | None) -> tuple[str, ...]:
            f"{MAX_FACT_DATE.isoformat()}, "
            "whole numbers up to 2**63 - 1 either way, text up to 65,535 UTF-8 bytes (docs/prove.md, "
            "\"The engine's range\")"]
-    if lists:
+    if lists and still_open:
+        out.append(f"the facts that cannot change the answer (not asked): proved for lists of up to "
+                   f"{list_bound} items ({', '.join(lists)}); the outcomes still possible: shown by the "
+                   "examples, real facts")
+    elif lists:
         out.append(f"proved for lists of up to {list_bound} items ({', '.join(lists)})"
                    if list_bound is not None else f"lists of any length ({', '.join(lists)})")
     if spec.decision.dated_by is not None:
         out.append(f"questions dated ({spec.decision.dated_by}) on or after "
-                   f"{spec.file.policy.effective_from.isoformat()}, when version of policy "
+                   f"{spec.file.policy.effective_from.isoformat()}, the date this version of policy "
                    f"{spec.file.policy.id!r} took effect; an earlier question is answered by an earlier "
                    "version, or with on_error when none is loaded")
     return tuple(out)
@@ -614,40 +636,39 @@ def _questions(engine: Engine, prepared: _Prepared, facts: _Known, possible: lis
     """The unknown facts that can change the answer, ranked (RANKING).
 
     A fact can change the answer when two valid completions differing in it alone get different
-    outcomes. Shown by real facts when one of its answers settles the outcome: a completion
-    found with another outcome, given that answer instead, is a valid completion (Engine.decide
-    says so) and so gets the settled outcome. Else asked of the solver over two copies of the
-    decision (a pair, or none). A fact no rule reads is never asked."""
+    outcomes: asked of the solver over two copies of the decision (a pair, or none). A fact no
+    rule reads is never asked. Each pair found is a real completion, kept with the models found
+    before (cache), so that most answers tried for settling are seen possible without a call."""
     t = prepared.timeout_s
     read = _read_paths(prepared.spec)
     pair: z3.Solver | None = None
     selectors: dict[str, z3.BoolRef] = {}
     ranked: list[tuple[tuple[int, float, int], Question]] = []
-    replayed: dict[int, tuple[dict[str, Any], str | None]] = {}
     try:
         for unit in facts.units:
             if read is not None and not _is_read(unit.path, read):
                 continue  # no rule reads it, nor a derived fact they read: it cannot change the answer
+            uncertain = False
+            if pair is None:
+                b, pair, selectors = prepared.pair()
+                pins_b = _Known()
+                _read(b.facts, facts.original, "", pins_b)
+                pair.push()
+                pair.add(*pins_b.pins, *facts.pins)
+            keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
+            try:
+                if not _check(pair, *keep, timeout_s=t):
+                    continue
+                model = pair.model()  # copy a of the pair: a real completion, for the answers below
+                cache.append((next(o for o in possible if _holds(model, prepared.a.outcome_is[o])), model))
+            except (_OutOfTime, StopIteration):
+                uncertain = True  # cannot tell in time: asked, marked uncertain
             tried = _answers(unit, examples)
             settles = []
             for answer, pin in tried:
                 outcome = _settled_by(prepared, pin, possible, cache)
                 if outcome is not None:
                     settles.append(Settles(answer, outcome))
-            uncertain = False
-            if not _shown_to_matter(engine, prepared, unit, settles, cache, replayed):
-                if pair is None:
-                    b, pair, selectors = prepared.pair()
-                    pins_b = _Known()
-                    _read(b.facts, facts.original, "", pins_b)
-                    pair.push()
-                    pair.add(*pins_b.pins, *facts.pins)
-                keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
-                try:
-                    if not _check(pair, *keep, timeout_s=t):
-                        continue
-                except _OutOfTime:
-                    uncertain = True  # cannot tell in time: asked, marked uncertain
             share = len(settles) / len(tried) if tried else 0.0
             key = (0 if settles else 1, -share, unit.order)
             ranked.append((key, _question(unit, tuple(settles), len(tried), uncertain)))
@@ -655,32 +676,6 @@ def _questions(engine: Engine, prepared: _Prepared, facts: _Known, possible: lis
         if pair is not None:
             pair.pop()
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
-
-
-def _shown_to_matter(engine: Engine, prepared: _Prepared, unit: _Unit, settles: list[Settles],
-                     cache: list[tuple[str, z3.ModelRef]],
-                     replayed: dict[int, tuple[dict[str, Any], str | None]]) -> bool:
-    """Whether real facts show that unit can change the answer: a completion (from a model found
-    on the way) whose outcome differs from one the unit settles, and the same completion with the
-    settling answer, valid, which then gets the settled outcome."""
-    did = prepared.spec.decision.id
-    for settled in settles:
-        if settled.answer == {}:
-            continue  # an object given, its fields unknown: no single completion to try
-        for outcome, model in cache:
-            if outcome == settled.outcome:
-                continue
-            if id(model) not in replayed:  # each model's facts replayed once per call
-                facts = facts_from_model(prepared.a.facts, model)
-                first = engine.decide(did, facts)
-                replayed[id(model)] = (facts, None if first.status == "error" else first.outcome)
-            facts, first_outcome = replayed[id(model)]
-            if first_outcome is None or first_outcome == settled.outcome:
-                continue
-            second = engine.decide(did, with_answer(facts, unit.path, settled.answer))
-            if second.status != "error" and second.outcome == settled.outcome:
-                return True
-    return False
 
 
 def _known_back(facts: _Known) -> Any:
