@@ -37,7 +37,7 @@ import time
 import typing
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -422,8 +422,6 @@ def refuse_partial(engine: Engine, decision_id: str, errors: list[str],
 
 
 def _timed(result: PartialDecision, started: float) -> PartialDecision:
-    from dataclasses import replace
-
     return replace(result, seconds=time.perf_counter() - started)
 
 
@@ -516,7 +514,7 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
                          "although longer lists might have one: a larger list bound looks further")
     examples = tuple(_example(engine, prepared, o, found[o]) for o in exact)
     cache = [(o, found[o]) for o in exact]
-    asked = tuple(_questions(engine, prepared, facts, exact, examples, cache)) if questions else ()
+    asked = tuple(_questions(prepared, facts, possible, examples, cache)) if questions else ()
     return PartialDecision(
         did, "open", None,
         f"{len(exact)} outcomes are still possible: " + ", ".join(exact)
@@ -631,9 +629,10 @@ def _bounds(prepared: _Prepared, list_bound: int | None, still_open: bool = Fals
 # ------------------------------------------------------------------ the questions
 
 
-def _questions(engine: Engine, prepared: _Prepared, facts: _Known, possible: list[str],
+def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
                examples: tuple[Example, ...], cache: list[tuple[str, z3.ModelRef]]) -> list[Question]:
-    """The unknown facts that can change the answer, ranked (RANKING).
+    """The unknown facts that can change the answer, ranked (RANKING). possible: the outcomes
+    possible over every list length (an answer settles the outcome only if it leaves one of them).
 
     A fact can change the answer when two valid completions differing in it alone get different
     outcomes: asked of the solver over two copies of the decision (a pair, or none). A fact no
@@ -676,11 +675,6 @@ def _questions(engine: Engine, prepared: _Prepared, facts: _Known, possible: lis
         if pair is not None:
             pair.pop()
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
-
-
-def _known_back(facts: _Known) -> Any:
-    """The known facts as given, for pinning copy b the same way."""
-    return facts.original
 
 
 #: The given facts each derived (computed) fact is computed from, relative to its object, as
