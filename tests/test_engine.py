@@ -136,7 +136,7 @@ def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:
         "placement.cleared_with_pco: required, missing "
         "(The placing social worker cleared the home with the PCO before placing)",
         "child.age: Input should be greater than or equal to 0 (got -1)",
-        "child.gender: required, missing",
+        "child.gender: required, missing (The child's gender)",
         "extra: unknown field; allowed here: placement, child, home",
     )
     assert decision.reason.startswith("the facts are invalid; failing closed with 'deny': placement.date: ")
@@ -195,7 +195,7 @@ def test_explain_trace(engine: Engine) -> None:
     assert lines[-1] == f"policy tiny@2024-01-01 digest {engine.digest[:16]}"
     error = engine.explain("tiny.placement", {})
     assert error.splitlines()[0] == "tiny.placement: DENY (error)"
-    assert "  error: placement: required, missing" in error.splitlines()
+    assert "  error: placement: required, missing (The placement asked for)" in error.splitlines()
 
 
 def test_decision_type_is_public() -> None:

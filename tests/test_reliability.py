@@ -184,7 +184,8 @@ def test_unvalidated_model_instances_are_validated_before_deciding() -> None:
     assert "placement.cleared_with_pco: Input should be a valid boolean" in decision.reason
     constructed = model.model_construct(child=good.child)
     decision = engine.decide("qpr.placement", constructed)
-    assert decision.status == "error" and "placement: required, missing; home: required, missing" in decision.reason
+    assert decision.status == "error" and ("placement: required, missing (The placement asked for); home: required, missing (The resource home)"
+                                          in decision.reason)
     assert engine.decide("qpr.placement", good).status == "decided"
 
 

@@ -45,7 +45,8 @@ def test_the_document_is_valid_openapi_3_1_with_each_decisions_facts(server: Ser
         assert name == ENGINE.fact_model(decision_id).__name__
         assert set(doc["components"]["schemas"][name]["properties"]) == set(
             ENGINE.fact_model(decision_id).model_json_schema()["properties"])
-    assert {"Decision", "Problem", "Explanation"} <= set(doc["components"]["schemas"])
+    assert {"Decision", "Problem", "Explanation", "PartialDecision"} <= set(doc["components"]["schemas"])
+    assert all(f"/v1/decisions/{d}/partial" in doc["paths"] for d in ENGINE.decision_ids)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,12 @@ def _check(case: Any) -> None:
     if decision_id in PLACEMENTS and path.endswith("/batch") and response.status_code == 200:
         assert all(json.loads(line)["outcome"] != "allow" or json.loads(line)["status"] != "error"
                    for line in response.text.split("\n") if line)  # NDJSON: \n alone ends a line
+    elif decision_id in PLACEMENTS and path.endswith("/partial"):
+        body = response.json()
+        assert "outcome" in body, body  # fail closed: an answer on every response
+        if body["outcome"] == "allow":  # only when proved for every completion of what was sent
+            assert body["status"] == "determined" and not body["errors"], body
+            assert response.status_code == 200
     elif decision_id in PLACEMENTS and not path.endswith("/schema"):
         body = response.json()
         assert "outcome" in body, body  # fail closed: an answer on every response
@@ -97,7 +104,7 @@ def test_api_from_its_openapi_document(api: Any) -> None:
     """Every operation of the document, a few generated requests each (schemathesis's own
     strategies; its pytest plugin is not used, so the run does not depend on pytest internals)."""
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 4 + 4 * len(ENGINE.decision_ids)
+    assert len(operations) == 4 + 5 * len(ENGINE.decision_ids)
     for operation in operations:
         if operation.path == "/v1/admin/reload":
             continue  # test_service_admin.py: it needs a token, and reloads the policies

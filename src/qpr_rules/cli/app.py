@@ -99,6 +99,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "coverage": ("coverage",),
     "prove": ("prove",),
     "serve": ("serve",),  # the decision service: its Starlette/uvicorn imports only when it runs
+    "interview": ("interview",),  # decisions on partial facts: z3 is imported when it runs
 }
 
 

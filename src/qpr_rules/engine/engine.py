@@ -28,6 +28,7 @@ from qpr_rules.engine.decision_log import (
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.message_writer import MessageWriter
+from qpr_rules.engine.partial_result import PartialDecision
 from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import EngineError, FactsError, PolicyError, PolicyVersionError, UnknownDecisionError
 from qpr_rules.facts.base import FactModel
@@ -432,6 +433,17 @@ class Engine:
         from qpr_rules.engine.batch import decide_many
 
         return decide_many(self, decision_id, cases, jobs, as_of=as_of)
+
+    def decide_partial(self, decision_id: str, known_facts: Mapping[str, Any], *, list_bound: int = 3,
+                       timeout_s: float = 2.0, questions: bool = True) -> PartialDecision:
+        """Answer decision_id on partial facts: an omitted key is unknown, null keeps its meaning.
+        `determined` (the outcome every valid completion gets, proved with the solver), `open`
+        (the outcomes still possible, an example of each, the questions that can change the
+        answer) or `unknown` (a solver call ran out of timeout_s). docs/interview.md."""
+        from qpr_rules.engine.partial import decide_partial  # z3 is imported only when asked
+
+        return decide_partial(self, decision_id, known_facts, list_bound=list_bound, timeout_s=timeout_s,
+                              questions=questions)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str,
                 as_of: dt.date | None = None) -> str:

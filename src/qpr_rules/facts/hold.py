@@ -40,7 +40,8 @@ class HoldState(StrEnum):
 
 
 class Hold(FactModel):
-    kind: HoldKind
+    kind: HoldKind = Field(
+        description="The kind of hold: pending QPR, time-limited (restricted from placements) or permanent")
     placed_on: Date = Field(description="Date the hold was placed")
     review_after: Date | None = Field(
         default=None,

@@ -55,21 +55,24 @@ class Restrictions(FactModel):
 
 
 class PlacedChild(FactModel):
-    age: Age
-    gender: Gender
+    age: Age = Field(description="The age in whole years of this child already placed in the home")
+    gender: Gender = Field(description="The gender of this child already placed in the home")
 
 
 class Child(FactModel):
-    id: Text | None = None
-    age: Age
-    gender: Gender
+    id: Text | None = Field(default=None, description="The child's case identifier (absent: not given)")
+    age: Age = Field(description="The child's age in whole years")
+    gender: Gender = Field(description="The child's gender")
     region: Text | None = Field(default=None, description="The child's region or program")
 
 
 class Home(DerivedFactModel):
-    id: Text
-    approval: ApprovalKind
-    approval_status: ApprovalStatus
+    id: Text = Field(description="The resource home's identifier")
+    approval: ApprovalKind = Field(
+        description=("How the home is approved: Resource Family Approval (rfa) or a licensed foster "
+                     "home (lfh)"))
+    approval_status: ApprovalStatus = Field(
+        description="The status of the home's approval or license on the placement date")
     # Required even when empty: a placement reader that forgot them would otherwise get an
     # answer for a home with no hold, no restriction and no children (item 3 of issue 9).
     hold: Hold | None = Field(description="The hold on the home (null when there has never been one)")
@@ -104,8 +107,9 @@ class Home(DerivedFactModel):
 
 
 class Placement(FactModel):
-    date: Date
-    status: PlacementStatus = PlacementStatus.PROPOSED
+    date: Date = Field(description="The date of the placement")
+    status: PlacementStatus = Field(default=PlacementStatus.PROPOSED, description=(
+        "Whether the placement is proposed (asked before it is made) or already made"))
     cleared_with_pco: Flag = Field(
         description="The placing social worker cleared the home with the PCO before placing"
     )
@@ -115,9 +119,9 @@ class Placement(FactModel):
 class PlacementRequest(DerivedFactModel):
     """May this child be placed in this home on this date?"""
 
-    placement: Placement
-    child: Child
-    home: Home
+    placement: Placement = Field(description="The placement asked for")
+    child: Child = Field(description="The child to be placed")
+    home: Home = Field(description="The resource home")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -20,9 +20,10 @@ class IntervieweeRole(StrEnum):
 
 
 class Interviewee(FactModel):
-    role: IntervieweeRole
-    told_in_advance: Flag
-    questions_shared_in_advance: Flag
+    role: IntervieweeRole = Field(description="The interviewee's role")
+    told_in_advance: Flag = Field(description="The interviewee was told about the interview in advance")
+    questions_shared_in_advance: Flag = Field(
+        description="The interview questions were shared with the interviewee in advance")
     training_and_orientation: Flag = Field(description="Received training & orientation before the interview")
     may_review_case_first: Flag = Field(
         default=False, description="Offered to review the case before the interview")
@@ -34,19 +35,24 @@ class Interviewee(FactModel):
 class Template(FactModel):
     """The blanks of the county template, as the county filled them in."""
 
-    county_name: FreeText | None = None
+    county_name: FreeText | None = Field(
+        default=None, description="The county's name, as filled in (absent: blank)")
     cycle: FreeText | None = Field(default=None,
                                    description="The county's cycle in the process (first, second)")
-    focus_area: FreeText | None = None
-    referrals_and_cases: FreeText | None = None
-    selection_criteria: FreeText | None = None
-    selection_goal_date: Date | None = None
+    focus_area: FreeText | None = Field(
+        default=None, description="The topic area the county chose, as filled in (absent: blank)")
+    referrals_and_cases: FreeText | None = Field(
+        default=None, description="The referrals and cases reviewed, as filled in (absent: blank)")
+    selection_criteria: FreeText | None = Field(
+        default=None, description="The case selection criteria, as filled in (absent: blank)")
+    selection_goal_date: Date | None = Field(
+        default=None, description="The goal date for selecting the cases (absent: blank)")
 
 
 class Reporting(FactModel):
     case_specific: Flag = Field(description="Results are reported case by case")
-    common_themes: Flag
-    strengths_identified: Flag
+    common_themes: Flag = Field(description="Results report the common themes")
+    strengths_identified: Flag = Field(description="Results identify strengths")
 
 
 class FocusGroupMember(StrEnum):
@@ -63,10 +69,12 @@ class FocusGroupMember(StrEnum):
 class InterviewPlan(DerivedFactModel):
     """A county's plan for its PQCR interviews."""
 
-    template: Template
-    focus_areas: list[str] = Field(default_factory=list)
-    interviewees: list[Interviewee] = Field(default_factory=list)
-    reporting: Reporting
+    template: Template = Field(description="The county template, as filled in")
+    focus_areas: list[str] = Field(default_factory=list,
+                                   description="The focus areas the plan names (empty: none)")
+    interviewees: list[Interviewee] = Field(default_factory=list,
+                                            description="Who is interviewed (empty: nobody yet)")
+    reporting: Reporting = Field(description="How the results are reported")
     focus_groups: list[FocusGroupMember] | None = Field(
         default=None,
         description="Who takes part in the focus groups (absent: not said, answered incomplete)")

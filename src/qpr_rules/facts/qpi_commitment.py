@@ -41,8 +41,10 @@ class InformationTopic(StrEnum):
 class TransitionPlan(FactModel):
     made_with_all_parties: Flag = Field(
         description="Created through cooperation and information sharing among all parties")
-    considers_developmental_stage: Flag
-    considers_psychological_needs: Flag
+    considers_developmental_stage: Flag = Field(
+        description="The plan considers the child's developmental stage")
+    considers_psychological_needs: Flag = Field(
+        description="The plan considers the child's psychological needs")
 
 
 @fact_type("child_removal")
@@ -53,14 +55,16 @@ class ChildRemoval(FactModel):
         description="The caregiver accepted responsibility for the child")
     reasons: list[RemovalReason] = Field(min_length=1, description="Why the move is proposed")
     unforeseeable_emergency: Flag = Field(description="The move is forced by an unforeseeable emergency")
-    transition_plan: TransitionPlan | None = None
-    child_leaves_with_all_belongings: Flag
+    transition_plan: TransitionPlan | None = Field(
+        default=None, description="The plan for the child's transition (absent: none made)")
+    child_leaves_with_all_belongings: Flag = Field(description="The child leaves with all their belongings")
 
 
 class ContactGiven(FactModel):
-    worker: Flag
-    supervisor: Flag
-    other_resources: Flag
+    worker: Flag = Field(description="The caregiver was given the worker's contact information")
+    supervisor: Flag = Field(description="The caregiver was given the supervisor's contact information")
+    other_resources: Flag = Field(
+        description="The caregiver was given contact information for other resources")
 
 
 class ConcernRaiser(StrEnum):
@@ -77,7 +81,7 @@ class ConcernRaised(FactModel):
     """A concern a system partner raised ("to be heard and to receive a response to their
     concerns"). Nothing about the partner's motive is asked: see the clause system.heard."""
 
-    raised_by: ConcernRaiser
+    raised_by: ConcernRaiser = Field(description="The system partner who raised the concern")
     responded: Flag = Field(description="The partner received a response to the concern")
 
 
@@ -87,12 +91,15 @@ class CaregiverInformation(FactModel):
 
     relevant_information_before_placement: Flag = Field(
         description="All relevant information available about the child and family, given prior to placement")
-    updates_as_soon_as_reasonably_possible: Flag
-    contact_information: ContactGiven
-    support_available_24_7: Flag
+    updates_as_soon_as_reasonably_possible: Flag = Field(
+        description="Updates were given to the caregiver as soon as reasonably possible")
+    contact_information: ContactGiven = Field(description="The contact information given to the caregiver")
+    support_available_24_7: Flag = Field(
+        description="Support is available to the caregiver 24 hours a day, 7 days a week")
     assessment_and_decisions_shared: Flag = Field(
         description="The overall assessment and decision-making process shared with the caregiver")
-    caregiver_invited_to_team_meetings_and_court: Flag
+    caregiver_invited_to_team_meetings_and_court: Flag = Field(
+        description="The caregiver was invited to team meetings and court")
     topics_shared: list[InformationTopic] = Field(
         description="Topics on which information about the child was shared with the caregiver (empty: none)")
     # "Caregivers and staff share information with each other and the birth parent": the other
@@ -133,7 +140,8 @@ class PartnerRole(StrEnum):
 class SignedCommitment(FactModel):
     """A partner's signed Quality Parenting Commitment."""
 
-    role: PartnerRole
+    role: PartnerRole = Field(description="The role of the partner who signs")
     signed: Flag = Field(
         description="Recorded, not read: the commitment asks for acknowledgement, not a signature")
-    principles_acknowledged: list[Principle] = Field(default_factory=list)
+    principles_acknowledged: list[Principle] = Field(
+        default_factory=list, description="The principles the partner acknowledged (empty: none)")

@@ -14,7 +14,7 @@ class Leadership(FactModel):
     time_and_effort_committed: Flag = Field(description="They agree to commit the time and effort needed")
     support_changes: Flag = Field(
         description="Willing to support the changes recommended, to the extent possible")
-    staff_time_committed: Flag
+    staff_time_committed: Flag = Field(description="Leadership commits staff time to QPI")
     support_from_all_parts_of_agency: Flag = Field(
         description="Operations, training, legal, clinical, administration and others support QPI")
     priority_to_aligning_policies: Flag = Field(
@@ -24,13 +24,15 @@ class Leadership(FactModel):
 
 
 class QpiLead(FactModel):
-    direct_access_to_senior_administrators: Flag
-    knows_system_culture_and_operation: Flag
+    direct_access_to_senior_administrators: Flag = Field(
+        description="The QPI Lead has direct access to senior administrators")
+    knows_system_culture_and_operation: Flag = Field(
+        description="The QPI Lead knows the system's culture and operation")
     shares_qpi_values: Flag = Field(description="Enthusiastic about and shares QPI's values and principles")
 
 
 class Resources(FactModel):
-    staff_time_for_change: Flag
+    staff_time_for_change: Flag = Field(description="Staff time is available for the change")
     community_involved: Flag = Field(
         description=(
             "Court representatives, health care professionals, "
@@ -42,7 +44,8 @@ class Resources(FactModel):
         description=("The site is able to involve court representatives, health care professionals, "
                      "teachers, attorneys and others (absent: not said; a site that involves them "
                      "already has shown it)"))
-    caregivers_birth_parents_youth_involved: Flag
+    caregivers_birth_parents_youth_involved: Flag = Field(
+        description="Caregivers, birth parents and youth are involved")
 
 
 @fact_type("qpi_site_readiness")
@@ -50,8 +53,8 @@ class SiteReadiness(FactModel):
     """A prospective QPI site."""
 
     supports_core_principles: Flag = Field(description="Supports the three core QPI principles")
-    leadership: Leadership
+    leadership: Leadership = Field(description="The agency's leadership")
     staff_champions: Count = Field(description="Staff champions identified")
     qpi_lead: QpiLead | None = Field(
         default=None, description="The QPI Lead / Site Coordinator, if identified")
-    resources: Resources
+    resources: Resources = Field(description="The resources the site has")

@@ -95,9 +95,9 @@ class SwConcern(FactModel):
 class Concern(FactModel):
     """A concern about a resource home: where does it go?"""
 
-    raised_by: RaisedBy
-    allegation: Allegation
-    home: HomeStanding
+    raised_by: RaisedBy = Field(description="Who brought the concern forward")
+    allegation: Allegation = Field(description="The allegation the concern carries")
+    home: HomeStanding = Field(description="The standing of the resource home the concern is about")
     sw_concern: SwConcern | None = Field(
         default=None, description="The referring SW's judgment; only when a social worker raised the concern")
 
@@ -178,7 +178,7 @@ _HOLD_OF_ACTION = {ActionKind.RESTRICT_PERIOD: HoldKind.TIME_LIMITED,
 
 
 class ProposedAction(FactModel):
-    kind: ActionKind
+    kind: ActionKind = Field(description="The action proposed")
     # restrict_children: the bounds of the restriction, as proposed
     min_child_age: Age | None = Field(default=None, description="restrict_children: youngest age allowed")
     max_child_age: Age | None = Field(default=None, description="restrict_children: oldest age allowed")
@@ -231,7 +231,7 @@ class ActionSet(FactModel):
 
 
 class ChildInHome(FactModel):
-    id: Text | None = None
+    id: Text | None = Field(default=None, description="The child's case identifier (absent: not given)")
     region: Text = Field(description="The child's region or program")
 
 
@@ -241,8 +241,8 @@ class HoldPlaced(DerivedFactModel):
     Regional Manager if a child from their region/program has been placed in a home placed on
     hold.")"""
 
-    home_id: Text
-    hold: Hold
+    home_id: Text = Field(description="The identifier of the home placed on hold")
+    hold: Hold = Field(description="The hold placed on the home")
     children_in_home: list[ChildInHome] = Field(description="Every child living in the home (empty: none)")
 
     @computed_field  # type: ignore[prop-decorator]
@@ -263,24 +263,27 @@ class ReviewParticipant(StrEnum):
 
 
 class InternalReview(FactModel):
-    held: Flag
-    participants: list[ReviewParticipant] = Field(default_factory=list)
-    concerns_mapped: Flag = False
-    recommendations_made: Flag = False
+    held: Flag = Field(description="Step 4: the internal review was held")
+    participants: list[ReviewParticipant] = Field(
+        default_factory=list, description="Who took part in the internal review (empty: nobody yet)")
+    concerns_mapped: Flag = Field(
+        default=False, description="The concerns were mapped at the internal review")
+    recommendations_made: Flag = Field(default=False, description="The internal review made recommendations")
 
 
 class RfCall(FactModel):
     made: Flag = Field(description="The PCO PSS called the RF with the recommendations")
     rf_agrees: Flag | None = Field(default=None, description="The RF agrees with the recommendations")
-    invited_to_qpr_meeting: Flag = False
+    invited_to_qpr_meeting: Flag = Field(default=False, description="The RF was invited to a QPR meeting")
 
 
 @fact_type("qpr_procedure")
 class Procedure(FactModel):
     """Where a QPR stands in procedure steps 4 (internal review) and 5 (call to the RF)."""
 
-    internal_review: InternalReview
-    call: RfCall | None = None
+    internal_review: InternalReview = Field(description="Step 4: the internal review")
+    call: RfCall | None = Field(
+        default=None, description="Step 5: the PCO PSS's call to the RF (absent: not made yet)")
 
 
 class TeamMember(StrEnum):
@@ -296,7 +299,8 @@ class TeamMember(StrEnum):
 class Team(FactModel):
     """Who attends a QPR team meeting."""
 
-    members: list[TeamMember] = Field(default_factory=list)
+    members: list[TeamMember] = Field(default_factory=list,
+                                      description="Who attends the QPR team meeting (empty: nobody yet)")
 
 
 # ----------------------------------------------------------------- reinstatement
@@ -309,18 +313,20 @@ class RequestForm(StrEnum):
 
 
 class ReinstatementRequest(FactModel):
-    date: Date
-    form: RequestForm
-    states_understanding_of_worries: Flag
-    describes_mitigating_actions: Flag
+    date: Date = Field(description="The date of the request")
+    form: RequestForm = Field(description="How the request was made: a letter, an e-mail or verbally")
+    states_understanding_of_worries: Flag = Field(
+        description="The request states the RF's understanding of the worries")
+    describes_mitigating_actions: Flag = Field(
+        description="The request describes the actions taken to mitigate the worries")
 
 
 @fact_type("qpr_reinstatement")
 class Reinstatement(DerivedFactModel):
     """A resource family's request for reinstatement of placement privileges."""
 
-    hold: Hold
-    request: ReinstatementRequest
+    hold: Hold = Field(description="The hold on the home")
+    request: ReinstatementRequest = Field(description="The request for reinstatement of placement privileges")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -347,5 +353,5 @@ class RecordAction(StrEnum):
 class RecordRequest(FactModel):
     """What may be done with a record."""
 
-    record: RecordKind
-    action: RecordAction
+    record: RecordKind = Field(description="The kind of record")
+    action: RecordAction = Field(description="What is to be done with the record")

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,6 +37,7 @@ from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, UnknownDecisionError
+from qpr_rules.facts_input import document_errors, parse_json_facts
 from qpr_rules.service import metrics, problems
 from qpr_rules.service.auth import Tokens, load_tokens
 from qpr_rules.service.body import Refused, TooSlow, body_lines, check_content_type, read_body
@@ -219,6 +221,29 @@ async def explain(request: Request) -> Response:
         decision,
         json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(),
     )
+
+
+async def partial(request: Request) -> Response:
+    """POST /v1/decisions/{id}/partial: the facts known so far (a field left out is unknown) to
+    Engine.decide_partial; its answer back (determined, open with the questions, or unknown).
+    Known facts no valid completion has get the decision's refusal, determined, with 422."""
+    from qpr_rules.engine.partial import refuse_partial
+
+    service, engine, decision_id = _known(request)
+    _caller(request, service)
+    check_content_type(request, (JSON,))
+    raw = await read_body(request, service.config.max_body_bytes, service.config.body_timeout)
+    try:
+        known = parse_json_facts(raw)
+    except PolicyError as exc:
+        answer = refuse_partial(engine, decision_id, document_errors(exc))
+    else:
+        # the solver's work takes a lock and up to its time limit: off the event loop
+        answer = await run_in_threadpool(engine.decide_partial, decision_id, known)
+    request.scope["state"]["outcome"] = answer.outcome or answer.status
+    body = json.dumps(answer.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), 422 if answer.errors else 200, media_type=JSON,
+                    headers={"X-Policy-Digest": engine.digest})
 
 
 async def batch(request: Request) -> Response:
@@ -481,7 +506,7 @@ def _route_name(path: str) -> str:
 
 
 def _routes() -> list[Route]:
-    from qpr_rules.service import ui
+    from qpr_rules.service import interview_ui, ui
 
     return [
         Route("/health", health, methods=["GET"]),
@@ -492,10 +517,12 @@ def _routes() -> list[Route]:
         Route("/v1/decisions/{decision_id}", decide, methods=["POST"]),
         Route("/v1/decisions/{decision_id}/explain", explain, methods=["POST"]),
         Route("/v1/decisions/{decision_id}/batch", batch, methods=["POST"]),
+        Route("/v1/decisions/{decision_id}/partial", partial, methods=["POST"]),
         Route("/v1/decisions/{decision_id}/schema", schema, methods=["GET"]),
         Route("/v1/admin/reload", reload, methods=["POST"]),
         Route("/", ui.index, methods=["GET"]),
         Route("/ui/decisions/{decision_id}", ui.form, methods=["GET", "POST"]),
+        Route("/ui/decisions/{decision_id}/interview", interview_ui.page, methods=["GET", "POST"]),
     ]
 
 

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
+from qpr_rules.engine.partial_result import PartialDecision
 
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
@@ -183,6 +184,37 @@ def _decision_paths(engine: Engine, decision_id: str, facts_ref: dict[str, Any])
                 | failed,
             }
         },
+        f"/v1/decisions/{decision_id}/partial": {
+            "post": {
+                "operationId": f"partial_{safe}",
+                "tags": tag,
+                "summary": f"Decide on partial facts: {title}",
+                "description": "The facts known so far (a field left out is unknown; null keeps its "
+                "meaning) to `Engine.decide_partial`: `determined` (the outcome every valid completion "
+                "gets, proved), `open` (the outcomes still possible, an example completion of each, "
+                "the questions that can change the answer, ranked) or `unknown` (the solver ran out "
+                "of time; never a guess). docs/interview.md." + note,
+                "parameters": [_REQUEST_ID_PARAM],
+                "requestBody": {"required": True, "content": _content({
+                    "type": "object", "description": "The facts known so far: any part of the "
+                    "decision's facts"})},
+                "responses": {
+                    "200": {
+                        "description": "Determined, open or unknown",
+                        "headers": _headers(),
+                        "content": _content({"$ref": "#/components/schemas/PartialDecision"}),
+                    },
+                    "422": {
+                        "description": "Known facts no valid completion has: the decision's refusal, "
+                        "determined, with the errors",
+                        "headers": _headers(),
+                        "content": _content({"$ref": "#/components/schemas/PartialDecision"}),
+                    },
+                    **refusals,
+                    **failed,
+                },
+            }
+        },
         f"/v1/decisions/{decision_id}/schema": {
             "get": {
                 "operationId": f"schema_{safe}",
@@ -212,6 +244,13 @@ def openapi_document(engine: Engine, tokens: bool = False) -> dict[str, Any]:
             raise ValueError(f"OpenAPI: two schemas named {name!r} (a fact type and a part of Decision)")
         schemas[name] = definition
     schemas["Decision"] = decision_schema
+    partial_schema = TypeAdapter(PartialDecision).json_schema(mode="serialization", ref_template=REF)
+    for name, definition in partial_schema.pop("$defs", {}).items():
+        if name in schemas and schemas[name] != definition:
+            raise ValueError(f"OpenAPI: two schemas named {name!r} (a fact type and a part of "
+                             "PartialDecision)")
+        schemas[name] = definition
+    schemas["PartialDecision"] = partial_schema
     schemas["Problem"] = _PROBLEM_SCHEMA
     schemas["Explanation"] = {
         "allOf": [

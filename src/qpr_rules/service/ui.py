@@ -49,6 +49,7 @@ async def index(request: Request) -> Response:
     rows = "".join(
         f'<tr><td><a href="/ui/decisions/{escape(d)}">{escape(d)}</a></td>'
         f"<td>{escape(engine.spec(d).decision.title)}</td>"
+        f'<td><a href="/ui/decisions/{escape(d)}/interview">interview</a></td>'
         f"<td>{'placement' if engine.spec(d).decision.placement else ''}</td></tr>"
         for d in engine.decision_ids
     )
@@ -56,7 +57,7 @@ async def index(request: Request) -> Response:
         "qpr-rules decisions",
         "<h1>Decisions</h1><p>Pick one to try it with facts of your own. The API: "
         '<a href="/openapi.json">/openapi.json</a>.</p>'
-        f'<table id="decisions"><tr><th>decision</th><th>question</th><th></th></tr>{rows}</table>'
+        f'<table id="decisions"><tr><th>decision</th><th>question</th><th></th><th></th></tr>{rows}</table>'
         f"<p><small>policy digest {escape(engine.digest)}</small></p>",
     )
 
@@ -257,7 +258,9 @@ async def form(request: Request) -> Response:
     fields = _field("facts", "", schema, schema.get("$defs", {}), True, given)
     body = (
         f'<p><a href="/">all decisions</a></p><h1>{escape(spec.title)}</h1>'
-        f"<p><code>{escape(decision_id)}</code>"
+        f"<p><code>{escape(decision_id)}</code> · "
+        f'<a href="/ui/decisions/{escape(decision_id)}/interview">interview: only the questions that '
+        "can change the answer</a>"
         f"{' — a placement question: on any error the answer is deny' if spec.placement else ''}</p>"
         f"{answer}"
         f'<form method="post" id="facts" action="/ui/decisions/{escape(decision_id)}">{fields}'

@@ -1,0 +1,139 @@
+"""Benchmark Engine.decide_partial on `qpr.placement` (issue 23.4): partial facts as a form holds
+them while a caseworker fills it in, each answered beside Engine.decide on the whole facts, in
+one run.
+
+    .venv/bin/python bench/bench_partial.py                 # 300 partial cases
+    .venv/bin/python bench/bench_partial.py --cases 30 --check  # exit 1 on an unknown or a disagreement
+
+The cases: the generated placement facts of bench_placement.py, each with every fact left out
+(unknown) with a probability of 0.2, 0.5 or 0.8, at every depth, the children placed included
+(a list keeps its items; their fields may be unknown). Every answer is checked against the whole
+facts it came from (they are one valid completion): a `determined` answer must be their outcome,
+an `open` one must list it. Wall time and this thread's CPU time are both printed (the solver
+runs in the calling thread, so CPU time is what the call costs when the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_placement import generate  # noqa: E402
+
+from qpr_rules import Engine  # noqa: E402
+
+DECISION = "qpr.placement"
+SHARES = (0.2, 0.5, 0.8)
+BUDGET_MS = 100.0
+
+
+def forget(facts: Any, rnd: random.Random, p: float) -> Any:
+    """facts with each field left out with probability p, at every depth; lists keep their items."""
+    if isinstance(facts, dict):
+        return {k: forget(v, rnd, p) for k, v in facts.items() if rnd.random() >= p}
+    if isinstance(facts, list):
+        return [forget(v, rnd, p) if isinstance(v, dict) else v for v in facts]
+    return facts
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float, float]:
+    """The result, the wall time and this thread's CPU time, in milliseconds."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    result = call()
+    return result, (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000
+
+
+def row(name: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return (f"{name:<44} {statistics.median(values):9.2f} {pick(0.9):9.2f} {pick(0.99):9.2f} "
+            f"{max(values):9.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--check", action="store_true", help="exit 1 on any unknown answer or disagreement")
+    args = parser.parse_args()
+
+    rnd = random.Random(args.seed)
+    wholes = generate(args.cases, args.seed)
+    cases = [(whole, forget(whole, rnd, SHARES[i % len(SHARES)])) for i, whole in enumerate(wholes)]
+    engine = Engine.from_bundled()
+    fast = Engine.from_bundled(evaluator="compiled")
+    load_started = time.perf_counter()
+    engine.decide_partial(DECISION, {})  # the encoding is built once per decision: not per case
+    encode_ms = (time.perf_counter() - load_started) * 1000
+    for whole, _ in cases[:20]:
+        engine.decide(DECISION, whole)
+        fast.decide(DECISION, whole)
+
+    times: dict[str, list[float]] = {k: [] for k in (
+        "partial wall", "partial cpu", "partial, no questions wall", "partial, no questions cpu",
+        "decide wall", "decide cpu", "fast wall", "fast cpu")}
+    statuses: Counter[str] = Counter()
+    wrong: list[str] = []
+    for whole, known in cases:
+        answer, wall, cpu = timed(lambda known=known: engine.decide_partial(DECISION, known))
+        times["partial wall"].append(wall)
+        times["partial cpu"].append(cpu)
+        _, wall, cpu = timed(lambda known=known: engine.decide_partial(DECISION, known, questions=False))
+        times["partial, no questions wall"].append(wall)
+        times["partial, no questions cpu"].append(cpu)
+        decision, wall, cpu = timed(lambda whole=whole: engine.decide(DECISION, whole))
+        times["decide wall"].append(wall)
+        times["decide cpu"].append(cpu)
+        _, wall, cpu = timed(lambda whole=whole: fast.decide(DECISION, whole))
+        times["fast wall"].append(wall)
+        times["fast cpu"].append(cpu)
+        statuses[answer.status] += 1
+        if answer.status == "determined" and answer.outcome != decision.outcome:
+            wrong.append(f"determined {answer.outcome!r}, the whole facts get {decision.outcome!r}: {known}")
+        if answer.status == "open" and decision.outcome not in answer.outcomes:
+            wrong.append(f"open {answer.outcomes}, the whole facts get {decision.outcome!r}: {known}")
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.machine()} {os.cpu_count()} core(s), "
+          f"Python {platform.python_version()}, load average {load:.1f}")
+    print(f"{len(cases)} partial {DECISION} cases: {statuses['determined']} determined, "
+          f"{statuses['open']} open, {statuses['unknown']} unknown; "
+          f"encoding built once in {encode_ms:.0f} ms")
+    print(f"{'per case, ms':<44} {'median':>9} {'p90':>9} {'p99':>9} {'max':>9}")
+    labels = {
+        "partial": "Engine.decide_partial (with questions)",
+        "partial, no questions": "Engine.decide_partial(questions=False)",
+        "decide": "Engine.decide, the whole facts (durable)",
+        "fast": "Engine.decide, the whole facts (compiled)",
+    }
+    for key, label in labels.items():
+        print(row(f"{label}, wall", times[f"{key} wall"]))
+        print(row(f"{label}, CPU", times[f"{key} cpu"]))
+    ratio = statistics.median(times["partial cpu"]) / statistics.median(times["decide cpu"])
+    over = sum(1 for t in times["partial cpu"] if t >= BUDGET_MS)
+    print(f"decide_partial / decide (median CPU): {ratio:.0f}x; cases over {BUDGET_MS:.0f} ms of CPU: "
+          f"{over} of {len(cases)}")
+    print(f"disagreements with the whole facts: {len(wrong)}")
+    for line in wrong[:5]:
+        print("  " + line)
+    if args.check and (wrong or statuses["unknown"]):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

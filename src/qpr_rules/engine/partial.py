@@ -1,0 +1,803 @@
+"""Decisions on partial facts (`Engine.decide_partial`): proved determined, or still open.
+
+The known facts are pinned in the solver encoding that `qpr-rules prove` uses (analysis/smt_*:
+the fact schema with its types, bounds and validators, the rules, the combine strategy), and
+the solver is asked, for each outcome, whether some valid completion of the known facts gets it:
+
+- one outcome possible: `determined`, proved for every completion. Asked first over every list
+  length (items past the list bound are arbitrary: `proof: proved`); when that leaves more than
+  one outcome, again with items past the bound repeating the last one (`proved-bounded`, the
+  bound stated, as `prove` states PROVED<=N). The duties of the answer are certain when every
+  completion carries them, and depend on unknown facts otherwise.
+- more than one: `open`, with one example completion per outcome (replayed through
+  Engine.decide, which must give that outcome) and the unknown facts that can change the answer,
+  ranked (RANKING below), each with its question: the fact field's description.
+- a solver call that runs out of time (or gives up): `unknown`, with the reason; never a guess.
+
+Known facts are a mapping like the facts of Engine.decide: an omitted key is unknown, an
+explicit null keeps its meaning (no hold, no restrictions); an object given as {} is there,
+its fields unknown; a list is given with all its items, each item an object whose omitted
+fields are unknown. Values are checked against their field's type as Engine.decide checks them;
+known facts that no valid completion can have (a wrong type, or contradicting the fact models'
+checks) give every completion the decision's `on_error` answer, so that is `determined` (a
+placement fails closed: deny), with the errors.
+
+The z3 context is shared by the whole process and is not thread-safe, so every solver call here
+runs under one lock; an encoding is built once per decision and list bound and reused (pins are
+pushed and popped per call).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import threading
+import time
+import typing
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import z3
+from pydantic import TypeAdapter, ValidationError
+
+from qpr_rules._suggest import did_you_mean
+from qpr_rules.analysis import smt_solve
+from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
+from qpr_rules.analysis.smt_facts import (
+    DEFAULT_LIST_BOUND,
+    Enc,
+    ListEnc,
+    ObjEnc,
+    ScalarEnc,
+    enum_index,
+    facts_from_model,
+    niceness,
+)
+from qpr_rules.engine.decision import Obligation
+from qpr_rules.engine.partial_result import (
+    Duty,
+    Example,
+    PartialDecision,
+    Question,
+    Settles,
+    path_steps,
+)
+from qpr_rules.facts.paths import FieldType, type_of
+from qpr_rules.policy.condition_nodes import fact_paths
+from qpr_rules.policy.limits import MAX_FACT_DATE, MIN_FACT_DATE
+
+if TYPE_CHECKING:
+    from qpr_rules.engine.engine import Engine
+    from qpr_rules.policy.loader import DecisionSpec
+
+#: How the questions of an open answer are ordered (docs/interview.md, "Which question first"):
+RANKING = (
+    "Only unknown facts that can change the answer are asked: two valid completions that differ in "
+    "that fact alone (and what lies under it) get different outcomes. First the facts with an answer "
+    "that settles the outcome on its own, those whose tried answers settle it most often first; then "
+    "the others; ties in the order of the fact schema."
+)
+#: seconds each solver call may take by default: a form waits for the answer
+DEFAULT_TIMEOUT_S = 2.0
+_LOCK = threading.RLock()
+_ANSWERS = itertools.count()
+_CACHE: OrderedDict[tuple[int, int, float], _Prepared] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+# ------------------------------------------------------------------ the encoding, once per decision
+
+
+@dataclass
+class _Prepared:
+    """The decision encoded twice (copies a and b, for "can this fact change the answer"), with
+    a solver over copy a and one over both, each holding its constraints. Each question is asked
+    with assumption literals (about three times faster than push and pop): `is_[o]` stands for
+    "the outcome is o", `exact` for "items past the list bound repeat the last one", `carries`
+    for "the answer carries this rule's duties"; the known facts are pushed once per call."""
+
+    spec: DecisionSpec
+    bound: int
+    timeout_s: float
+    a: DecisionModel
+    solver: z3.Solver
+    is_: dict[str, z3.BoolRef]
+    exact: z3.BoolRef
+    nice: z3.BoolRef
+    raises: z3.BoolRef
+    carries: dict[tuple[str, str], z3.BoolRef]  # (rule id, outcome) -> literal
+    _pair: tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]] | None = None
+
+    def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
+        """Copy b, and a solver over both copies that asks for different outcomes (items past the
+        list bound repeating, so that every pair found is a pair of real facts), with one
+        selector literal per fact (on: the fact is the same in both copies)."""
+        if self._pair is None:
+            b = decision_model(self.spec, prefix="b", list_bound=self.bound)
+            solver = smt_solve.solver(self.timeout_s)
+            solver.add(*self.a.constraints, *b.constraints, self.a.encoder.exact(), b.encoder.exact())
+            selectors: dict[str, z3.BoolRef] = {}
+            for path, ea, eb in _pairs(self.a.facts, b.facts, ""):
+                sel = z3.Bool(f"same!{path}")
+                selectors[path] = sel
+                solver.add(z3.Implies(sel, _same(ea, eb)))
+            names = self.spec.decision.outcomes
+            solver.add(z3.Or(*[z3.And(self.a.outcome_is[o], z3.Not(b.outcome_is[o])) for o in names]))
+            self._pair = (b, solver, selectors)
+        return self._pair
+
+
+def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
+    key = (id(spec), bound, timeout_s)
+    hit = _CACHE.get(key)
+    if hit is not None and hit.spec is spec:
+        _CACHE.move_to_end(key)
+        return hit
+    a = decision_model(spec, prefix="a", list_bound=bound)
+    solver = smt_solve.solver(timeout_s)
+    solver.add(*a.constraints)
+
+    def literal(name: str, formula: z3.BoolRef) -> z3.BoolRef:
+        lit = z3.Bool(f"lit!{name}")
+        solver.add(lit == formula)
+        return lit
+
+    is_ = {o: literal(f"is!{o}", v) for o, v in a.outcome_is.items()}
+    carries = {(rid, o): literal(f"carries!{rid}!{o}", formula)
+               for o in spec.decision.outcomes for rid, formula in _duty_rules(a, spec, o)}
+    # readable examples: dates in 2020-2030, short text, and lists no longer than their slots
+    # (every item shown, none repeated past them)
+    short = [enc.length <= len(enc.items) for enc in _lists(a.facts)]
+    prepared = _Prepared(spec, bound, timeout_s, a, solver, is_, literal("exact", a.encoder.exact()),
+                         literal("nice", z3.And(*niceness(a.facts), *short)), literal("raises", a.raises),
+                         carries)
+    _CACHE[key] = prepared
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return prepared
+
+
+def _lists(enc: Enc) -> list[ListEnc]:
+    """The given lists of an encoding, at every depth."""
+    match enc:
+        case ObjEnc(fields=fields):
+            return [inner for e in fields.values() for inner in _lists(e)]
+        case ListEnc(given=True, items=items):
+            return [enc, *(inner for _, e in items for inner in _lists(e))]
+        case ListEnc() | ScalarEnc():
+            return []
+        case _:
+            typing.assert_never(enc)
+
+
+def _pairs(a: Enc, b: Enc, path: str) -> list[tuple[str, Enc, Enc]]:
+    """Every given fact of the encoding (objects, lists, scalars, list slots), in both copies."""
+    out: list[tuple[str, Enc, Enc]] = []
+    match a:
+        case ObjEnc(fields=fields):
+            assert isinstance(b, ObjEnc) and a.model is not None
+            if path:
+                out.append((path, a, b))
+            for name, ea in fields.items():
+                if name in a.model.model_computed_fields:
+                    continue
+                out += _pairs(ea, b.fields[name], f"{path}.{name}" if path else name)
+        case ListEnc(given=True):
+            assert isinstance(b, ListEnc)
+            out.append((path, a, b))
+            for i, ((_, ea), (_, eb)) in enumerate(zip(a.items, b.items, strict=True)):
+                out += _pairs(ea, eb, f"{path}[{i}]")
+        case ScalarEnc(given=True):
+            out.append((path, a, b))
+        case ListEnc() | ScalarEnc():
+            pass
+        case _:
+            typing.assert_never(a)
+    return out
+
+
+def _same(a: Enc, b: Enc) -> z3.BoolRef:
+    """The node itself is the same in both copies (its presence, value or length; what lies
+    under it has selectors of its own)."""
+    match a:
+        case ObjEnc():
+            return a.present == b.present
+        case ListEnc():
+            assert isinstance(b, ListEnc)
+            return z3.And(a.present == b.present, a.length == b.length, a.arbitrary == b.arbitrary)
+        case ScalarEnc():
+            assert isinstance(b, ScalarEnc)
+            return z3.And(a.present == b.present, z3.Implies(a.present, a.value == b.value))
+        case _:
+            typing.assert_never(a)
+
+
+# ------------------------------------------------------------------ known facts -> pins and questions
+
+
+@dataclass
+class _Unit:
+    """An unknown fact: a scalar, an optional object (is there one?), or a list (its items)."""
+
+    path: str
+    ft: FieldType
+    nullable: bool
+    text: str
+    enc: Enc  # in copy a
+    order: int
+
+
+@dataclass
+class _Known:
+    pins: list[z3.BoolRef] = field(default_factory=list)
+    units: list[_Unit] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # scalar path -> validated value
+    original: Any = None  # the known facts as given (copy b pins them too)
+
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    hit = _ADAPTERS.get(id(annotation))
+    if hit is None or hit[0] is not annotation:
+        hit = _ADAPTERS[id(annotation)] = (annotation, TypeAdapter(annotation))
+    return hit[1]
+
+
+def _item_annotation(annotation: Any) -> Any:
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if typing.get_origin(current) in (list, tuple):
+            return typing.get_args(current)[0]
+        stack.extend(typing.get_args(current))
+    return None
+
+
+def longest_list(known: Any) -> int:
+    """The most items of any list in the known facts (the encoding needs that many slots)."""
+    if isinstance(known, Mapping):
+        return max([0, *(longest_list(v) for v in known.values())])
+    if isinstance(known, list):
+        return max([len(known), *(longest_list(v) for v in known)])
+    return 0
+
+
+def _read(obj: ObjEnc, known: Any, path: str, out: _Known) -> None:
+    """Pin the known facts under obj, and collect the unknown ones as units."""
+    model = obj.model
+    assert model is not None
+    where = path or "the facts"
+    if not isinstance(known, Mapping):
+        out.errors.append(f"{where}: give an object (a mapping of its fields), not {type(known).__name__}")
+        return
+    for key in known:
+        if key in model.model_computed_fields:
+            out.errors.append(f"{path + '.' if path else ''}{key}: a derived fact, computed from the "
+                              "others: leave it out")
+        elif key not in model.model_fields:
+            out.errors.append(f"{where}: unknown field {key!r}{did_you_mean(str(key), model.model_fields)}; "
+                              f"fields are: {', '.join(model.model_fields)}")
+    for name, info in model.model_fields.items():
+        enc = obj.fields[name]
+        fpath = f"{path}.{name}" if path else name
+        ft = type_of(info.annotation)
+        nullable = ft.optional or (not info.is_required() and info.default is None)
+        if name not in known:
+            if isinstance(enc, ObjEnc) and not nullable:
+                _read(enc, {}, fpath, out)  # always there: its fields are the unknowns
+            else:
+                out.units.append(_Unit(fpath, ft, nullable, info.description or "", enc, len(out.units)))
+            continue
+        value = known[name]
+        if value is None:
+            if not nullable:
+                out.errors.append(f"{fpath}: null is not allowed here; give {ft.describe()}, or leave "
+                                  "it out when it is not known")
+            else:
+                out.pins.append(z3.Not(enc.present))
+            continue
+        out.pins.append(enc.present)
+        match enc:
+            case ObjEnc():
+                _read(enc, value, fpath, out)
+            case ListEnc():
+                _read_list(enc, info.annotation, value, fpath, out)
+            case ScalarEnc():
+                _read_scalar(enc, info.annotation, value, fpath, out)
+            case _:
+                typing.assert_never(enc)
+
+
+def _read_list(enc: ListEnc, annotation: Any, value: Any, path: str, out: _Known) -> None:
+    if not isinstance(value, list):
+        out.errors.append(f"{path}: give a list (every item; an item's unknown fields left out), "
+                          f"not {type(value).__name__}")
+        return
+    assert len(value) <= len(enc.items), "the list bound covers the known lists (longest_list)"
+    out.pins += [enc.length == len(value), z3.Not(enc.arbitrary)]
+    item_annotation = _item_annotation(annotation)
+    for i, item in enumerate(value):
+        _, slot = enc.items[i]
+        ipath = f"{path}[{i}]"
+        match slot:
+            case ObjEnc():
+                _read(slot, item, ipath, out)
+            case ScalarEnc():
+                _read_scalar(slot, item_annotation, item, ipath, out)
+            case ListEnc():
+                out.errors.append(f"{ipath}: lists of lists are not supported")
+            case _:
+                typing.assert_never(slot)
+
+
+def _read_scalar(enc: ScalarEnc, annotation: Any, value: Any, path: str, out: _Known) -> None:
+    try:
+        checked = _adapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        out.errors += [f"{path}: {err['msg']}" for err in exc.errors()]
+        return
+    if checked is None:  # an optional scalar given as null
+        out.pins.append(z3.Not(enc.present))
+        return
+    out.values[path] = checked
+    out.pins.append(_equals(enc, checked))
+
+
+def _equals(enc: ScalarEnc, value: Any) -> z3.BoolRef:
+    ft = enc.ft
+    match ft.kind:
+        case "enum":
+            return enc.value == enum_index(ft, str(getattr(value, "value", value)))
+        case "date":
+            return enc.value == value.toordinal()
+        case "string":
+            return enc.value == z3.StringVal(value)
+        case "bool":
+            return enc.value == z3.BoolVal(bool(value))
+        case "number":
+            return enc.value == z3.RealVal(value)
+        case "int":
+            return enc.value == int(value)
+        case _:
+            raise AssertionError(ft.kind)
+
+
+# ------------------------------------------------------------------ deciding
+
+
+class _OutOfTime(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def decide_partial(engine: Engine, decision_id: str, known: Mapping[str, Any], *,
+                   list_bound: int = DEFAULT_LIST_BOUND, timeout_s: float = DEFAULT_TIMEOUT_S,
+                   questions: bool = True) -> PartialDecision:
+    """Engine.decide_partial (see the module docstring). questions=False skips ranking the
+    questions of an open answer (the outcomes and examples only: faster)."""
+    started = time.perf_counter()
+    spec = engine.spec(decision_id)
+    runtime = engine._runtime(decision_id)
+    bound = max(list_bound, longest_list(known))
+    with _LOCK:
+        prepared = _prepared(spec, bound, timeout_s)
+        facts = _Known(original=known)
+        _read(prepared.a.facts, known, "", facts)
+        if not facts.errors:
+            other = _other_version(engine, spec, facts)
+            if isinstance(other, PartialDecision):
+                return _timed(other, started)
+            if other is not None:  # an earlier version of the policy answers questions of that date
+                return other.decide_partial(decision_id, known, list_bound=list_bound, timeout_s=timeout_s)
+        if facts.errors:
+            return _refused(engine, spec, runtime.error_duties, "the known facts are invalid", facts.errors,
+                            started)
+        solver = prepared.solver
+        solver.push()
+        try:
+            solver.add(*facts.pins)
+            return _decide(engine, prepared, facts, runtime, questions, started)
+        except _OutOfTime as exc:
+            return PartialDecision(decision_id, "unknown", None, exc.reason, tuple(spec.decision.outcomes),
+                                   bounds=_bounds(prepared, None), seconds=time.perf_counter() - started)
+        finally:
+            solver.pop()
+
+
+def refuse_partial(engine: Engine, decision_id: str, errors: list[str],
+                   what: str = "the known facts could not be read") -> PartialDecision:
+    """The answer for known facts that could not even be read (a body that is not JSON): every
+    completion of them is refused, so the decision's on_error outcome, determined, with errors."""
+    spec = engine.spec(decision_id)
+    return _refused(engine, spec, engine._runtime(decision_id).error_duties, what, errors,
+                    time.perf_counter())
+
+
+def _timed(result: PartialDecision, started: float) -> PartialDecision:
+    return replace(result, seconds=time.perf_counter() - started)
+
+
+def _other_version(engine: Engine, spec: DecisionSpec, facts: _Known) -> Engine | PartialDecision | None:
+    """When the known facts date the question (`dated_by`) before this version took effect: the
+    engine of the version in force then, or every completion's answer when none is."""
+    dated_by = spec.decision.dated_by
+    day = facts.values.get(dated_by) if dated_by else None
+    policy = spec.file.policy
+    if not isinstance(day, dt.date) or day >= policy.effective_from:
+        return None
+    versions = engine.policies.versions.get(policy.id, (policy.effective_from,))
+    if engine.as_of is not None or not any(v <= day for v in versions):
+        error = (f"no version of policy {policy.id!r} is in force on {day.isoformat()}; the earliest starts "
+                 f"{versions[0].isoformat()}" if engine.as_of is None else
+                 f"the question is dated {day.isoformat()}, before this version of policy {policy.id!r} "
+                 f"took effect ({policy.effective_from.isoformat()}): the solver covers questions dated "
+                 "on or after it")
+        if engine.as_of is not None:
+            return PartialDecision(spec.decision.id, "unknown", None, error, tuple(spec.decision.outcomes))
+        runtime = engine._runtime(spec.decision.id)
+        return _refused(engine, spec, runtime.error_duties, "no version of the policy applies", [error],
+                        time.perf_counter())
+    holder = SimpleNamespace()
+    here = holder
+    steps = str(dated_by).split(".")
+    for step in steps[:-1]:
+        setattr(here, step, SimpleNamespace())
+        here = getattr(here, step)
+    setattr(here, steps[-1], day)
+    return engine._engine_in_force(engine._runtime(spec.decision.id), holder, None)  # type: ignore[arg-type]
+
+
+def _refused(engine: Engine, spec: DecisionSpec, duties: tuple[Obligation, ...], what: str,
+             errors: list[str], started: float) -> PartialDecision:
+    """Known facts no valid completion has: every completion is refused, with on_error."""
+    on_error = spec.decision.on_error
+    return PartialDecision(
+        spec.decision.id, "determined", on_error,
+        f"{what}; every completion of them is refused, failing closed with {on_error!r}: "
+        + "; ".join(errors),
+        (on_error,), duties=tuple(Duty(d, True) for d in duties), proof="proved",
+        bounds=("every completion of the known facts: none is valid",), errors=tuple(errors),
+        seconds=time.perf_counter() - started)
+
+
+def _check(solver: z3.Solver, *assumptions: z3.BoolRef, timeout_s: float) -> bool:
+    """Whether the solver's constraints can hold with these literals; _OutOfTime when the solver
+    cannot tell."""
+    verdict = solver.check(*assumptions)
+    if verdict == z3.unknown:
+        raise _OutOfTime(smt_solve.why_unknown(solver, timeout_s))
+    return verdict == z3.sat
+
+
+def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, questions: bool,
+            started: float) -> PartialDecision:
+    spec, dm, solver, t = prepared.spec, prepared.a, prepared.solver, prepared.timeout_s
+    did = spec.decision.id
+    unmodelled = sorted(set(dm.encoder.unmodelled))
+    if unmodelled:
+        return PartialDecision(did, "unknown", None, "the solver does not model " + "; ".join(unmodelled),
+                               tuple(spec.decision.outcomes), seconds=time.perf_counter() - started)
+    # Per outcome: possible over every list length (unsat: impossible, proved for all lengths)?
+    # then with items past the bound repeating (real facts), readable when it can be: that
+    # model is the example. One solver call per outcome when the first model already is one.
+    possible: list[str] = []
+    found: dict[str, z3.ModelRef] = {}
+    for o in spec.decision.outcomes:
+        if not _check(solver, prepared.is_[o], timeout_s=t):
+            continue
+        possible.append(o)
+        model = solver.model()
+        if not _holds(model, prepared.exact, prepared.nice):
+            model = _first_model(solver, [prepared.nice, prepared.exact, prepared.is_[o]],
+                                 [prepared.exact, prepared.is_[o]], timeout_s=t)
+        if model is not None:
+            found[o] = model
+    if not possible:  # exactly one outcome holds for every valid fact: so there is none
+        return _refused(engine, spec, runtime.error_duties, "the known facts contradict the fact model's "
+                        "checks (facts/: a hold's dates, a restriction's ages, ...)",
+                        ["no valid facts complete them"], started)
+    if len(possible) == 1:
+        return _determined(prepared, facts, runtime, possible[0], None, started)
+    exact = [o for o in possible if o in found]
+    if len(exact) == 1:
+        return _determined(prepared, facts, runtime, exact[0], prepared.bound, started)
+    if not exact:
+        raise _OutOfTime(f"no completion with lists of up to {prepared.bound} different items was found "
+                         "although longer lists might have one: a larger list bound looks further")
+    examples = tuple(_example(engine, prepared, o, found[o]) for o in exact)
+    cache = [(o, found[o]) for o in exact]
+    asked = tuple(_questions(prepared, facts, possible, examples, cache)) if questions else ()
+    return PartialDecision(
+        did, "open", None,
+        f"{len(exact)} outcomes are still possible: " + ", ".join(exact)
+        + (f"; {len(asked)} unknown fact(s) can change the answer" if questions else ""),
+        tuple(exact), examples, asked, proof=None, bounds=_bounds(prepared, prepared.bound, still_open=True),
+        seconds=time.perf_counter() - started)
+
+
+def _holds(model: z3.ModelRef, *literals: z3.BoolRef) -> bool:
+    return all(z3.is_true(model.eval(lit, model_completion=True)) for lit in literals)
+
+
+def _first_model(solver: z3.Solver, *tries: list[z3.BoolRef], timeout_s: float) -> z3.ModelRef | None:
+    """The model of the first assumptions that hold (None when none does)."""
+    for assumptions in tries:
+        if _check(solver, *assumptions, timeout_s=timeout_s):
+            return solver.model()
+    return None
+
+
+def _example(engine: Engine, prepared: _Prepared, outcome: str, model: z3.ModelRef) -> Example:
+    """The completion a model stands for, replayed through Engine.decide, which must agree."""
+    facts = facts_from_model(prepared.a.facts, model)
+    answer = engine.decide(prepared.spec.decision.id, facts)
+    if answer.outcome != outcome:
+        raise _OutOfTime(f"the solver's completion for {outcome!r} is answered {answer.outcome!r} by the "
+                         f"engine (a bug in the translation: report it); facts: {facts}")
+    return Example(outcome, _plain(facts))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _determined(prepared: _Prepared, facts: _Known, runtime: Any, outcome: str, list_bound: int | None,
+                started: float) -> PartialDecision:
+    spec, solver, t = prepared.spec, prepared.solver, prepared.timeout_s
+    scope = [prepared.exact] if list_bound is not None else []
+    duties: list[Duty] = []
+    for (rule, o), carries in prepared.carries.items():
+        if o != outcome or not _check(solver, *scope, carries, timeout_s=t):
+            continue
+        certain = not _check(solver, *scope, z3.Not(carries), timeout_s=t)
+        duties += [Duty(ob, certain) for ob in runtime.by_id[rule].obligations]
+    if outcome == spec.decision.on_error and _check(solver, *scope, prepared.raises, timeout_s=t):
+        certain = not _check(solver, *scope, z3.Not(prepared.raises), timeout_s=t)
+        duties += [Duty(ob, certain) for ob in runtime.error_duties]
+    bounded = list_bound is not None
+    return PartialDecision(
+        spec.decision.id, "determined", outcome,
+        f"every valid completion of the known facts gets {outcome!r}"
+        + (f" (proved for lists of up to {list_bound} items)" if bounded
+           else " (proved for lists of any length)"),
+        (outcome,), duties=tuple(duties), proof="proved-bounded" if bounded else "proved",
+        list_bound=list_bound, bounds=_bounds(prepared, list_bound), seconds=time.perf_counter() - started)
+
+
+def _duty_rules(dm: DecisionModel, spec: DecisionSpec, outcome: str) -> list[tuple[str, z3.BoolRef]]:
+    """Per rule with duties: when an answer of outcome carries them (engine/combine.py: the
+    winners' duties; every fired rule's under collect-all; the first fired rule's under
+    first-applicable), and the evaluation did not fail."""
+    d = spec.decision
+    out: list[tuple[str, z3.BoolRef]] = []
+    earlier: z3.BoolRef = z3.BoolVal(False)
+    for r in dm.rules:
+        fires = dm.fires[r.id]
+        match d.combine:
+            case "collect-all":
+                carries = fires
+            case "first-applicable":
+                carries = z3.And(fires, z3.Not(earlier))
+            case "deny-overrides" | "precedence":
+                carries = fires if r.rule.outcome == outcome else z3.BoolVal(False)
+            case _:
+                typing.assert_never(d.combine)
+        earlier = z3.Or(earlier, fires)
+        if r.rule.obligations:
+            out.append((r.id, z3.And(carries, dm.outcome_is[outcome], z3.Not(dm.raises))))
+    return out
+
+
+def _bounds(prepared: _Prepared, list_bound: int | None, still_open: bool = False) -> tuple[str, ...]:
+    """What a claim covers, in the words of docs/prove.md. For an open answer, the outcomes still
+    possible are shown by real examples; which facts cannot change the answer is found with
+    lists of up to the bound."""
+    spec = prepared.spec
+    lists = sorted({p.split("!", 1)[-1].split(".", 1)[-1] for p in prepared.a.encoder.bounded_lists
+                    if "[" not in p})
+    out = [f"the facts the engine accepts: dates from {MIN_FACT_DATE.isoformat()} to "
+           f"{MAX_FACT_DATE.isoformat()}, "
+           "whole numbers up to 2**63 - 1 either way, text up to 65,535 UTF-8 bytes (docs/prove.md, "
+           "\"The engine's range\")"]
+    if lists and still_open:
+        out.append(f"the facts that cannot change the answer (not asked): proved for lists of up to "
+                   f"{list_bound} items ({', '.join(lists)}); the outcomes still possible: shown by the "
+                   "examples, real facts")
+    elif lists:
+        out.append(f"proved for lists of up to {list_bound} items ({', '.join(lists)})"
+                   if list_bound is not None else f"lists of any length ({', '.join(lists)})")
+    if spec.decision.dated_by is not None:
+        out.append(f"questions dated ({spec.decision.dated_by}) on or after "
+                   f"{spec.file.policy.effective_from.isoformat()}, the date this version of policy "
+                   f"{spec.file.policy.id!r} took effect; an earlier question is answered by an earlier "
+                   "version, or with on_error when none is loaded")
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ the questions
+
+
+def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
+               examples: tuple[Example, ...], cache: list[tuple[str, z3.ModelRef]]) -> list[Question]:
+    """The unknown facts that can change the answer, ranked (RANKING). possible: the outcomes
+    possible over every list length (an answer settles the outcome only if it leaves one of them).
+
+    A fact can change the answer when two valid completions differing in it alone get different
+    outcomes: asked of the solver over two copies of the decision (a pair, or none). A fact no
+    rule reads is never asked. Each pair found is a real completion, kept with the models found
+    before (cache), so that most answers tried for settling are seen possible without a call."""
+    t = prepared.timeout_s
+    read = _read_paths(prepared.spec)
+    pair: z3.Solver | None = None
+    selectors: dict[str, z3.BoolRef] = {}
+    ranked: list[tuple[tuple[int, float, int], Question]] = []
+    try:
+        for unit in facts.units:
+            if read is not None and not _is_read(unit.path, read):
+                continue  # no rule reads it, nor a derived fact they read: it cannot change the answer
+            uncertain = False
+            if pair is None:
+                b, pair, selectors = prepared.pair()
+                pins_b = _Known()
+                _read(b.facts, facts.original, "", pins_b)
+                pair.push()
+                pair.add(*pins_b.pins, *facts.pins)
+            keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
+            try:
+                if not _check(pair, *keep, timeout_s=t):
+                    continue
+                model = pair.model()  # copy a of the pair: a real completion, for the answers below
+                cache.append((next(o for o in possible if _holds(model, prepared.a.outcome_is[o])), model))
+            except (_OutOfTime, StopIteration):
+                uncertain = True  # cannot tell in time: asked, marked uncertain
+            tried = _answers(unit, examples)
+            settles = []
+            for answer, pin in tried:
+                outcome = _settled_by(prepared, pin, possible, cache)
+                if outcome is not None:
+                    settles.append(Settles(answer, outcome))
+            share = len(settles) / len(tried) if tried else 0.0
+            key = (0 if settles else 1, -share, unit.order)
+            ranked.append((key, _question(unit, tuple(settles), len(tried), uncertain)))
+    finally:
+        if pair is not None:
+            pair.pop()
+    return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
+
+
+#: The given facts each derived (computed) fact is computed from, relative to its object, as
+#: facts/*.py computes them. A derived fact missing here counts as reading its whole object.
+COMPUTED_READS: dict[str, tuple[str, ...]] = {
+    "PlacementRequest.hold_state": ("home.hold", "placement.date"),
+    "Reinstatement.hold_state": ("hold", "request.date"),
+    "Home.youngest_placed_age": ("children_placed",),
+    "Home.oldest_placed_age": ("children_placed",),
+    "Home.genders_placed": ("children_placed",),
+    "HoldPlaced.regions_to_notify": ("children_in_home",),
+    "InterviewPlan.focus_area_is_topic_chosen": ("focus_areas", "template.focus_area"),
+}
+
+
+def _read_paths(spec: DecisionSpec) -> set[str] | None:
+    """The given facts the decision's rules read (through derived facts too); None: all of them.
+    A fact no rule reads cannot change the answer: the outcome is a function of the others."""
+    out: set[str] = set()
+    for rule in spec.rules:
+        for path in fact_paths(rule.condition):
+            model: Any = spec.fact_model
+            prefix: list[str] = []
+            for part in path.split("."):
+                if model is None:
+                    break
+                if part in model.model_computed_fields:
+                    reads = COMPUTED_READS.get(f"{model.__qualname__}.{part}")
+                    if reads is None and not prefix:
+                        return None
+                    out.update(".".join([*prefix, r]) for r in (reads or ("",)))
+                    break
+                info = model.model_fields.get(part)
+                ft = type_of(info.annotation) if info is not None else None
+                prefix.append(part)
+                model = ft.model if ft is not None and ft.kind == "object" else None
+            else:
+                out.add(path)
+                continue
+            if model is None and prefix:
+                out.add(".".join(prefix))
+    return {p.rstrip(".") for p in out}
+
+
+def _is_read(unit: str, read: set[str]) -> bool:
+    plain = re.sub(r"\[\d+\]", "", unit)
+    return any(r == "" or _under(plain, r) or _under(r, plain) for r in read)
+
+
+def _under(path: str, unit: str) -> bool:
+    return path == unit or path.startswith(unit + ".") or path.startswith(unit + "[")
+
+
+def _answers(unit: _Unit, examples: tuple[Example, ...]) -> list[tuple[Any, z3.BoolRef]]:
+    """The answers tried for settling: the finite domain (null, yes/no, an enum's values, an object
+    given, no items), or the values the example completions hold."""
+    enc, ft = unit.enc, unit.ft
+    out: list[tuple[Any, z3.BoolRef]] = []
+    if unit.nullable:
+        out.append((None, z3.Not(enc.present)))
+    match enc:
+        case ObjEnc():
+            out.append(({}, enc.present))
+        case ListEnc():
+            out.append(([], z3.And(enc.present, enc.length == 0)))
+        case ScalarEnc() if ft.kind == "bool":
+            out += [(v, z3.And(enc.present, enc.value == z3.BoolVal(v))) for v in (True, False)]
+        case ScalarEnc() if ft.kind == "enum":
+            out += [(v, z3.And(enc.present, enc.value == enum_index(ft, v))) for v in ft.enum_values]
+        case ScalarEnc():
+            seen: list[Any] = []
+            for ex in examples:
+                value = _at(ex.facts, unit.path)
+                if value is not None and value not in seen:
+                    seen.append(value)
+                    out.append((value, z3.And(enc.present, _equals(enc, value))))
+        case _:
+            typing.assert_never(enc)
+    return out
+
+
+def _at(facts: Any, path: str) -> Any:
+    here = facts
+    for step in path_steps(path):
+        if isinstance(step, int):
+            here = here[step] if isinstance(here, list) and step < len(here) else None
+        else:
+            here = here.get(step) if isinstance(here, Mapping) else None
+        if here is None:
+            return None
+    return here
+
+
+def _settled_by(prepared: _Prepared, pin: z3.BoolRef, possible: list[str],
+                cache: list[tuple[str, z3.ModelRef]]) -> str | None:
+    """The one outcome every completion with this answer gets (over every list length), if any.
+    cache: models found so far, with their outcome; one that has this answer shows its outcome
+    possible without asking the solver (each new model is added)."""
+    solver, t = prepared.solver, prepared.timeout_s
+    found = {o for o, model in cache if z3.is_true(model.eval(pin, model_completion=True))}
+    if len(found) > 1:
+        return None
+    answer = z3.Bool(f"answer!{next(_ANSWERS)}")
+    solver.add(answer == pin)  # inside the call's push: gone with its pop
+    for o in possible:
+        if o in found:
+            continue
+        try:
+            if not _check(solver, answer, prepared.is_[o], timeout_s=t):
+                continue
+        except _OutOfTime:
+            return None  # no claim
+        found.add(o)
+        cache.append((o, solver.model()))
+        if len(found) > 1:
+            return None
+    # an outcome outside `possible` is impossible with less known, so with this answer too
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def _question(unit: _Unit, settles: tuple[Settles, ...], tried: int, uncertain: bool) -> Question:
+    ft = unit.ft
+    choices = ft.enum_values if ft.kind == "enum" else (
+        ft.item.enum_values if ft.kind == "list" and ft.item is not None else ())
+    return Question(unit.path, unit.text, ft.kind, unit.nullable, tuple(choices), settles, tried, uncertain)
+
