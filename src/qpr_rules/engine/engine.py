@@ -15,14 +15,23 @@ from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
+from qpr_rules.engine.case import Case
 from qpr_rules.engine.compiled import compile_decision
 from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
 from qpr_rules.engine.decision_log import DecisionLogError, DecisionSink, JsonlDecisionLog, decision_record
 from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.message_writer import MessageWriter
+from qpr_rules.engine.procedure_runtime import ProcedureRuntime
 from qpr_rules.engine.reference import Check, compile_condition
-from qpr_rules.errors import EngineError, FactsError, PolicyError, PolicyVersionError, UnknownDecisionError
+from qpr_rules.errors import (
+    EngineError,
+    FactsError,
+    PolicyError,
+    PolicyVersionError,
+    UnknownDecisionError,
+    UnknownProcedureError,
+)
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import located_fact_errors
@@ -31,6 +40,8 @@ from qpr_rules.policy.conditions import Condition, fact_paths
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, LoadedFile, PolicySet, load_policy_set
 from qpr_rules.policy.model import Obligation as ObligationSpec
+from qpr_rules.procedure.memory_store import MemoryStore
+from qpr_rules.procedure.store_api import EventStore
 
 _CASES = itertools.count()
 _REGISTERING = threading.Lock()
@@ -181,6 +192,7 @@ class Engine:
         self._versions: dict[dt.date, Engine] = {}  # other versions' engines, loaded when needed
         self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
         self._on_log_error = on_log_error
+        self._procedures: dict[str, ProcedureRuntime] = {}
 
     @classmethod
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
@@ -211,6 +223,23 @@ class Engine:
 
     def fact_model(self, decision_id: str) -> type[FactModel]:
         return self._runtime(decision_id).spec.fact_model
+
+    @property
+    def procedure_ids(self) -> list[str]:
+        return sorted(self.policies.procedures)
+
+    def case(self, procedure_id: str, case_id: str, store: EventStore | None = None) -> Case:
+        """The case case_id of a procedure, replayed from store (a new MemoryStore by default):
+        its state, open duties, allowed events and departures; `check` and `record` events."""
+        spec = self.policies.procedures.get(procedure_id)
+        if spec is None:
+            raise UnknownProcedureError(procedure_id, self.procedure_ids)
+        with _REGISTERING:
+            runtime = self._procedures.get(procedure_id)
+            if runtime is None:
+                runtime = self._procedures[procedure_id] = ProcedureRuntime(spec, self.evaluator == "durable")
+        roles = {r.id: r.title for r in spec.file.policy.roles}
+        return Case(runtime, case_id, store if store is not None else MemoryStore(), roles)
 
     def _runtime(self, decision_id: str) -> _DecisionRuntime:
         try:
