@@ -182,3 +182,25 @@ def test_statechart_definition_is_durable_rules_form(engine: Engine) -> None:
     (name,) = chart
     assert name == "qpr.home$state"
     assert "$chart" in chart[name]["qpr"] and "$chart" in chart[name]["time-limited-hold"]
+
+
+def test_cli_case_shows_state_duties_and_departures(tmp_path: Any) -> None:
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from qpr_rules.cli.app import cli
+
+    path = tmp_path / "events.jsonl"
+    placed = ev("placement-made", "placing-sw", "2025-01-07", children=1, child_region=None)
+    path.write_text("".join(_json.dumps({"case": "h", **e}) + "\n" for e in [*TO_HOLD[:5], placed]))
+    result = CliRunner().invoke(cli, ["case", "qpr.home", "--events", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "state: qpr > gathering since 2025-01-06" in result.output
+    assert "region/program (child region not given)" in result.output
+    assert "[hold.no-placements]" in result.output
+    result = CliRunner().invoke(cli, ["case", "qpr.home", "--events", str(path), "--json"])
+    assert _json.loads(result.output)["departures"][0]["clause"] == "hold.no-placements"
+    path.write_text(_json.dumps({"case": "h", **TO_HOLD[0], "by": "nobody"}) + "\n")
+    result = CliRunner().invoke(cli, ["case", "qpr.home", "--events", str(path)])
+    assert result.exit_code == 1 and ":1: by: 'nobody' is not a role" in result.output

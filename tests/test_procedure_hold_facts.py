@@ -12,20 +12,17 @@ from qpr_rules.engine.engine import Engine
 from qpr_rules.facts.hold import Hold
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.3: fixed in the next commit")
 def test_reinstated_before_the_review_date_is_refused() -> None:
     with pytest.raises(ValidationError, match="review_after"):
         Hold.model_validate({"kind": "time_limited", "placed_on": "2025-01-10", "review_after": "2026-01-10",
                              "reinstated_on": "2025-06-01"})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.3: fixed in the next commit")
 def test_pending_hold_reinstated_with_no_qpr_is_refused() -> None:
     with pytest.raises(ValidationError, match="pending QPR"):
         Hold.model_validate({"kind": "pending_qpr", "placed_on": "2025-01-10", "reinstated_on": "2025-02-01"})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.3: fixed in the next commit")
 def test_placement_into_a_home_reinstated_early_is_denied() -> None:
     engine = Engine.load(["policies"], evaluator="compiled")
     facts = {

@@ -81,6 +81,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "schema": ("core", "analyst"),  # analyst adds `schema policy` and `schema scenario`
     **dict.fromkeys(["test", "check", "diff", "fmt"], ("analyst",)),
     "coverage": ("coverage",),
+    "case": ("procedure",),
     "prove": ("prove",),
     "serve": ("serve",),  # the decision service: its Starlette/uvicorn imports only when it runs
 }

@@ -292,7 +292,7 @@ class Case:
         dep = self.spec.departure(state, etype)
         if dep is not None:
             text = _fill(dep.text, {"event": model, "case": self._replay.memory})
-            return f"{text}; {where}{why}", dep.clause
+            return f"{text}; {where}", dep.clause
         return f"{etype} is not allowed here: {where}{why}", ev.clause
 
     def _duty(self, d: Duty, since: dt.date, owed_in: str, values: Mapping[str, Any]) -> OpenDuty:
