@@ -286,7 +286,7 @@ class Engine:
             raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
-               as_of: dt.date | None = None) -> Decision:
+               as_of: dt.date | None = None, case: Case | None = None) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
         the answer is then the decision's on_error outcome (deny for placements), with the
         error as the reason. Raises UnknownDecisionError for an unknown decision id.
@@ -294,8 +294,21 @@ class Engine:
         Versions: an Engine loaded without as_of applies the version of the decision's policy in
         force on the decision's own date (its `dated_by` fact, such as the placement date), else
         on as_of given here; never on today's date, so the same facts give the same bytes. An
-        Engine loaded with as_of applies the versions in force on that date to every question."""
-        return self._answer(decision_id, facts, as_of)[1]
+        Engine loaded with as_of applies the versions in force on that date to every question.
+
+        case: a procedure's case that gives the hold (at the decision's `hold_from_case` path),
+        derived from its events, in place of the caller; the Decision records the case's
+        procedure, id and version, so the same case version and facts give the same bytes. A
+        hold given in the facts as well is refused (error answer: deny for placements)."""
+        if case is None:
+            return self._answer(decision_id, facts, as_of)[1]
+        runtime = self._runtime(decision_id)
+        ref = {"procedure": case.procedure_id, "id": case.case_id, "version": case.version}
+        try:
+            facts = _with_case_hold(runtime.spec, facts, case)
+        except FactsError as exc:
+            return replace(self.refuse(decision_id, exc.errors), case=ref)
+        return replace(self._answer(decision_id, facts, as_of)[1], case=ref)
 
     def _answer(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
                 as_of: dt.date | None) -> tuple[Engine, Decision]:
@@ -429,6 +442,41 @@ class Engine:
         from qpr_rules.engine.explain import render_trace
 
         return render_trace(*self._answer(decision_id, facts, as_of))
+
+
+def _with_case_hold(spec: DecisionSpec, facts: Mapping[str, Any] | FactModel | str | bytes,
+                    case: Case) -> dict[str, Any]:
+    """facts with the case's hold at the decision's hold_from_case path (FactsError when the
+    decision reads no hold from cases, or the facts give one themselves)."""
+    did, path = spec.decision.id, spec.decision.hold_from_case
+    if path is None:
+        raise FactsError(did, [f"{did} takes no hold from a case (no hold_from_case in its policy)"])
+    if isinstance(facts, FactModel):
+        data: Any = facts.model_dump(mode="json")
+    elif isinstance(facts, (str, bytes, bytearray)):
+        try:
+            data = parse_json_facts(facts)
+        except PolicyError as exc:
+            raise FactsError(did, document_errors(exc)) from None
+    else:
+        data = facts
+    if not isinstance(data, Mapping):
+        raise FactsError(did, ["the facts must be a mapping"])
+    out = dict(data)
+    node = out
+    *parents, last = path.split(".")
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, Mapping):
+            raise FactsError(did, [f"{'.'.join(parents)}: needed to take the hold from case "
+                                   f"{case.case_id!r}"])
+        node[part] = node = dict(child)
+    if node.get(last) is not None:
+        raise FactsError(did, [f"{path}: the hold is taken from case {case.case_id!r} (version "
+                               f"{case.version}); leave {path} out or null rather than give it twice"])
+    hold = case.hold()
+    node[last] = None if hold is None else hold.model_dump(mode="json")
+    return out
 
 
 def _duties(file: LoadedFile, obligations: Sequence[ObligationSpec], source: str) -> tuple[Obligation, ...]:

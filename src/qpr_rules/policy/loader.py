@@ -191,6 +191,7 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             else:
                 problems.extend(log_fact_problems(f, i, model))
                 problems.extend(_dated_by_problems(f, i, model))
+                problems.extend(_hold_from_case_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -325,6 +326,24 @@ def _dated_by_problems(f: LoadedFile, index: int, model: type[FactModel]) -> lis
     if ftype.kind != "date":
         return [f.smap.problem(loc, f"dated_by names the decision's own date, but {path} is "
                                     f"{ftype.describe()}; name a date fact")]
+    return []
+
+
+def _hold_from_case_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`hold_from_case:` names a fact path holding a Hold."""
+    from qpr_rules.facts.hold import Hold
+
+    path = f.policy.decisions[index].hold_from_case
+    if path is None:
+        return []
+    loc = ("decisions", index, "hold_from_case")
+    try:
+        ftype = resolve(model, path)
+    except PathError as exc:
+        return [f.smap.problem(loc, f"unknown fact path {path!r}: {exc}")]
+    if ftype.model is not Hold:
+        return [f.smap.problem(loc, f"hold_from_case names where a case's hold goes, but {path} is "
+                                    f"{ftype.describe()}; name a hold (a Hold fact)")]
     return []
 
 

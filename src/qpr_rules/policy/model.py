@@ -129,6 +129,9 @@ class Decision(Strict):
         default_factory=list, description="Duties every error answer carries (invalid facts, a "
         "failed evaluation): who must fix the input. Required unless `placement: true`, whose "
         "error answer is a denial")
+    hold_from_case: Text | None = Field(
+        default=None, description="The fact path of a resource home's hold (a Hold) that a case of "
+        "a procedure can give instead of the caller (`Engine.decide(..., case=CASE)`)")
     log_facts: list[Text] = Field(
         default_factory=list, description="Fact paths whose values the decision log records: "
         "yes/no, numbers, dates and enum values only, never names or free text")
