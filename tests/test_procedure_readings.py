@@ -25,7 +25,6 @@ def concern(raised_by: str, *topics: str, **extra: Any) -> dict[str, Any]:
             "home": HOME, **extra}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: fixed in the next commit")
 @pytest.mark.parametrize(("raised_by", "who"), [("social_worker", "referring-sw"), ("cws_staff", "cws-staff")])
 @pytest.mark.parametrize("topic", ["personal_rights", "quality_of_care"])
 def test_a_concern_routed_nowhere_else_owes_the_step1_consultation(raised_by: str, who: str, topic: str) -> None:
