@@ -46,3 +46,21 @@ def test_a_concern_routed_elsewhere_does_not_owe_it() -> None:
 def test_a_teachers_concern_still_goes_to_cws_staff() -> None:
     decision = ENGINE.decide("qpr.concern-routing", concern("teacher", "personal_rights"))
     assert decision.outcome == "route-to-cws-staff"
+
+
+# When to refer: "When a home is sent to the state for revocation or to rescind the RFA approval,
+# and the revocation or request to rescind is denied, the home will be referred for a QPR."
+REFERRAL = {"consulted_pco": True, "referral_warranted": True, "form_04_233_submitted": True,
+            "form_emailed_to_pco": True}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17.7: fixed in the next commit")
+@pytest.mark.parametrize("screened_out", [{"referral_warranted": False, "form_04_233_submitted": False,
+                                           "form_emailed_to_pco": False},
+                                          {"appropriate_for_qpr": False}])
+def test_a_referral_after_a_state_denial_cannot_be_screened_out(screened_out: dict[str, Any]) -> None:
+    decision = ENGINE.decide("qpr.referral-screening", {**REFERRAL, **screened_out, "after_state_denial": True})
+    assert decision.status == "decided" and decision.outcome == "referral-required"
+    assert "pco-recommendations" not in decision.outcomes
+    assert "follow-pco-recommendations" not in decision.outcomes
+    assert any(o.clause and o.clause.clause == "refer.state-denied" for o in decision.obligations)
