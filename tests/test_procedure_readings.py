@@ -54,7 +54,6 @@ REFERRAL = {"consulted_pco": True, "referral_warranted": True, "form_04_233_subm
             "form_emailed_to_pco": True}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: fixed in the next commit")
 @pytest.mark.parametrize("screened_out", [{"referral_warranted": False, "form_04_233_submitted": False,
                                            "form_emailed_to_pco": False},
                                           {"appropriate_for_qpr": False}])
