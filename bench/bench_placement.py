@@ -75,8 +75,10 @@ def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
             hold: dict[str, Any] = {"kind": rnd.choice(HOLD_KINDS), "placed_on": placed}
             if hold["kind"] == "time_limited" and rnd.random() < 0.5:
                 hold["review_after"] = placed + dt.timedelta(days=rnd.choice([0, 30, 365]))
-            if hold["kind"] != "permanent" and rnd.random() < 0.5:
-                hold["reinstated_on"] = max(placed, date + dt.timedelta(days=rnd.choice([-30, -1, 0, 1, 30])))
+            if hold["kind"] == "time_limited" and rnd.random() < 0.5:
+                # reinstated only after a QPR, after the date it determined (facts/hold.py)
+                after = hold.get("review_after", placed - dt.timedelta(days=1)) + dt.timedelta(days=1)
+                hold["reinstated_on"] = max(after, date + dt.timedelta(days=rnd.choice([-30, -1, 0, 1, 30])))
             home["hold"] = hold
         if rnd.random() < 0.5:
             r: dict[str, Any] = {}  # sometimes present but empty

@@ -25,8 +25,9 @@ def holds(draw: st.DrawFn) -> dict[str, Any]:
                             "placed_on": placed_on}
     if hold["kind"] == "time_limited" and draw(st.booleans()):
         hold["review_after"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
-    if hold["kind"] != "permanent" and draw(st.booleans()):
-        hold["reinstated_on"] = placed_on + dt.timedelta(days=draw(st.integers(0, 500)))
+    if hold["kind"] == "time_limited" and draw(st.booleans()):  # reinstated only after a QPR's date
+        after = hold.get("review_after", placed_on - dt.timedelta(days=1))
+        hold["reinstated_on"] = after + dt.timedelta(days=draw(st.integers(1, 500)))
     return hold
 
 

@@ -48,7 +48,8 @@ def holds(draw: st.DrawFn) -> dict[str, Any]:
     if review is not None and hold["kind"] == "time_limited":  # only a time-limited hold has one
         hold["review_after"] = day(review)
     reinstated = draw(optional(st.sampled_from([o for o in OFFSETS if o >= placed])))
-    if reinstated is not None and hold["kind"] != "permanent":
+    # reinstated only after a QPR (not a hold pending QPR), after the date it determined
+    if reinstated is not None and hold["kind"] == "time_limited" and (review is None or reinstated > review):
         hold["reinstated_on"] = day(reinstated)
     return hold
 

@@ -67,6 +67,9 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("Referral", "form_emailed_to_pco"): ("refer.form-emailed", "form-not-emailed: the SW must e-mail it"),
     ("Referral", "appropriate_for_qpr"): ("step2.review", "received: the PCO must review"),
     ("Referral", "accepted"): ("step3.when", "not accepted: no information gathering is claimed done"),
+    ("Referral", "after_state_denial"): ("refer.state-denied", "not known: the screening answers as for any "
+                                         "referral; a known denial is routed qpr-referral-required by "
+                                         "qpr.concern-routing, and given here it cannot be screened out"),
     # child_removal
     ("ChildRemoval", "transition_plan"): ("caregiver.transition-plan", "no-transition-plan: transition-incomplete"),
     # pqcr_interview_plan

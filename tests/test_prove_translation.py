@@ -208,7 +208,9 @@ def _holds() -> list[dict[str, Any]]:
             for reinstated in (None, placed, placed + dt.timedelta(days=45), placed + dt.timedelta(days=400)):
                 if kind == "permanent" and (review or reinstated):
                     continue
-                if kind == "pending_qpr" and review:
+                if kind == "pending_qpr" and (review or reinstated):
+                    continue
+                if review and reinstated and reinstated <= review:
                     continue
                 hold: dict[str, Any] = {"kind": kind, "placed_on": placed}
                 if review:

@@ -61,8 +61,9 @@ def holds(draw: st.DrawFn) -> dict[str, Any]:
     hold: dict[str, Any] = {"kind": kind, "placed_on": placed_on}
     if kind == "time_limited":
         maybe(hold, "review_after", draw(st.none() | st.integers(0, 400).map(lambda n: placed_on + dt.timedelta(n))))
-    if kind != "permanent":
-        maybe(hold, "reinstated_on", draw(st.none() | st.integers(0, 600).map(lambda n: placed_on + dt.timedelta(n))))
+    if kind == "time_limited":  # reinstated only after a QPR, after the date it determined
+        after = hold.get("review_after", placed_on - dt.timedelta(1))
+        maybe(hold, "reinstated_on", draw(st.none() | st.integers(1, 600).map(lambda n: after + dt.timedelta(n))))
     return hold
 
 

@@ -66,6 +66,31 @@ class FactsError(QprRulesError):
         super().__init__(f"facts for {decision_id} are invalid: " + "; ".join(errors))
 
 
+class EventError(QprRulesError):
+    """An event given to a procedure's case is not valid (unknown type, role or field): it is
+    refused and nothing is stored. (An event that is valid but not allowed is stored, as a
+    departure.)"""
+
+    def __init__(self, procedure_id: str, errors: list[str]) -> None:
+        self.procedure_id = procedure_id
+        self.errors = errors
+        super().__init__(f"event for {procedure_id} is invalid: " + "; ".join(errors))
+
+
+class UnknownProcedureError(QprRulesError, KeyError):
+    """The procedure id is not defined by any loaded policy."""
+
+    def __init__(self, procedure_id: str, known: list[str]) -> None:
+        from qpr_rules._suggest import did_you_mean
+
+        self.procedure_id = procedure_id
+        super().__init__(f"unknown procedure {procedure_id!r}{did_you_mean(procedure_id, known)}; "
+                         f"known: {', '.join(known) or 'none'}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class UnknownDecisionError(QprRulesError, KeyError):
     """The decision id is not defined by any loaded policy."""
 

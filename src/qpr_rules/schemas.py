@@ -72,6 +72,8 @@ def policy_schema() -> dict[str, Any]:
     schema["$defs"]["Condition"] = _condition_schema()
     schema["$defs"]["Rule"]["properties"]["when"] = {**_REF, "description": "The condition"}
     schema["properties"]["conditions"]["additionalProperties"] = _REF
+    schema["$defs"]["Transition"]["properties"]["when"] = {
+        **_REF, "description": "Guard over event.PATH and case.PATH (absent: always)"}
     return _with_header(schema, "qpr-rules policy file")
 
 
@@ -122,6 +124,23 @@ def fact_schemas() -> dict[str, dict[str, Any]]:
 
     return {name: _with_header(model.model_json_schema(), f"{name} facts")
             for name, model in registered_fact_types().items()}
+
+
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every registered event type, as one line of an events file (JSONL):
+    the event's fields, with `type` naming it and `case` the case it belongs to (committed as
+    schemas/events/NAME.schema.json)."""
+    from qpr_rules.facts.events import registered_event_types
+
+    out = {}
+    for name, model in registered_event_types().items():
+        schema = model.model_json_schema()
+        schema["properties"] = {"type": {"const": name, "description": "The event type"},
+                                "case": {"type": "string", "description": "The case id"},
+                                **schema["properties"]}
+        schema["required"] = ["type", *schema.get("required", [])]
+        out[name] = _with_header(schema, f"{name} event")
+    return out
 
 
 def render(schema: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from qpr_rules.facts.paths import field_types
 from qpr_rules.policy.conditions import fact_paths, raw_mappings
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
+from qpr_rules.policy.procedures import dead_ends, unreachable_states
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
     check_references,
@@ -73,8 +74,25 @@ def check(paths: Sequence[Path], sources: Path | None = None) -> CheckReport:
     _lint_sources(ps, sources, report)
     _lint_scenarios(engine, paths, report)
     _lint_static(ps, report)
+    _lint_procedures(ps, report)
     report.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return report
+
+
+def _lint_procedures(ps: PolicySet, report: CheckReport) -> None:
+    """A procedure's states that no event can reach, and states with no way out that are not
+    final (a case would stay there for ever, owing its duties)."""
+    for spec in ps.procedures.values():
+        for state in unreachable_states(spec):
+            report.problems.append(_warn(spec.file, (*state.loc, "id"), "state-unreachable",
+                                         f"state {state.id} of {spec.id} is reached by no transition "
+                                         f"from {spec.procedure.initial}; add a transition into it or "
+                                         "remove it"))
+        for state in dead_ends(spec):
+            report.problems.append(_warn(spec.file, (*state.loc, "id"), "state-without-exit",
+                                         f"state {state.id} of {spec.id} has no transition out and is "
+                                         "not final; add the transitions that leave it, or mark it "
+                                         "`final: true`"))
 
 
 def _lint_fail_closed(ps: PolicySet, report: CheckReport) -> None:

@@ -494,6 +494,12 @@ def _not_after(obj: ObjEnc, low: str, high: str) -> z3.BoolRef:
     return z3.Implies(z3.And(lo.present, hi.present), lo.value <= hi.value)
 
 
+def _before(obj: ObjEnc, low: str, high: str) -> z3.BoolRef:
+    """Both present implies low < high."""
+    lo, hi = _scalar_at(obj, low), _scalar_at(obj, high)
+    return z3.Implies(z3.And(lo.present, hi.present), lo.value < hi.value)
+
+
 def _hold_coherent(obj: ObjEnc) -> z3.BoolRef:
     """facts/hold.py Hold._coherent."""
     permanent, pending = _is(obj, "kind", "permanent"), _is(obj, "kind", "pending_qpr")
@@ -501,6 +507,8 @@ def _hold_coherent(obj: ObjEnc) -> z3.BoolRef:
         z3.Implies(permanent, z3.Not(_has(obj, "reinstated_on"))),
         z3.Implies(permanent, z3.Not(_has(obj, "review_after"))),
         z3.Implies(pending, z3.Not(_has(obj, "review_after"))),
+        z3.Implies(pending, z3.Not(_has(obj, "reinstated_on"))),
+        _before(obj, "review_after", "reinstated_on"),
         _not_after(obj, "placed_on", "review_after"),
         _not_after(obj, "placed_on", "reinstated_on")))
 

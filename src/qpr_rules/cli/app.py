@@ -97,6 +97,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "schema": ("core", "analyst"),  # analyst adds `schema policy` and `schema scenario`
     **dict.fromkeys(["test", "check", "diff", "fmt"], ("analyst",)),
     "coverage": ("coverage",),
+    "case": ("procedure",),
     "prove": ("prove",),
     "serve": ("serve",),  # the decision service: its Starlette/uvicorn imports only when it runs
     "interview": ("interview",),  # decisions on partial facts: z3 is imported when it runs

@@ -76,6 +76,8 @@ class Decision:
     policy_digest: str = ""
     policy_revision: str = ""
     format: str = DECISION_FORMAT  # the JSON contract's version, carried by every decision
+    #: the case a fact was read from (procedure, case id, version); absent when none was
+    case: dict[str, Any] | None = None
 
     @property
     def allowed(self) -> bool:
@@ -83,7 +85,10 @@ class Decision:
         return self.outcome == "allow" and self.status != "error"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["case"] is None:  # decisions that read no case keep their bytes
+            del out["case"]
+        return out
 
     def to_json(self, indent: int | None = None) -> str:
         """Canonical JSON: same facts and same policy digest give the same bytes."""

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
+from qpr_rules.engine.case import Case
 from qpr_rules.engine.compiled import compile_decision
 from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
 from qpr_rules.engine.decision_log import (
@@ -29,8 +30,16 @@ from qpr_rules.engine.durable_compiler import compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.message_writer import MessageWriter
 from qpr_rules.engine.partial_result import PartialDecision
+from qpr_rules.engine.procedure_runtime import ProcedureRuntime
 from qpr_rules.engine.reference import Check, compile_condition
-from qpr_rules.errors import EngineError, FactsError, PolicyError, PolicyVersionError, UnknownDecisionError
+from qpr_rules.errors import (
+    EngineError,
+    FactsError,
+    PolicyError,
+    PolicyVersionError,
+    UnknownDecisionError,
+    UnknownProcedureError,
+)
 from qpr_rules.facts.base import FactModel
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.facts.validation_messages import located_fact_errors
@@ -39,6 +48,8 @@ from qpr_rules.policy.conditions import Condition, fact_paths
 from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, LoadedFile, PolicySet, load_policy_set
 from qpr_rules.policy.model import Obligation as ObligationSpec
+from qpr_rules.procedure.memory_store import MemoryStore
+from qpr_rules.procedure.store_api import EventStore
 
 _CASES = itertools.count()
 _REGISTERING = threading.Lock()
@@ -193,6 +204,7 @@ class Engine:
         self._log = JsonlDecisionLog(decision_log) if isinstance(decision_log, (str, Path)) else decision_log
         self._on_log_error = on_log_error
         self.log_mask = _checked_mask(policies, log_mask)
+        self._procedures: dict[str, ProcedureRuntime] = {}
 
     @classmethod
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
@@ -223,6 +235,23 @@ class Engine:
 
     def fact_model(self, decision_id: str) -> type[FactModel]:
         return self._runtime(decision_id).spec.fact_model
+
+    @property
+    def procedure_ids(self) -> list[str]:
+        return sorted(self.policies.procedures)
+
+    def case(self, procedure_id: str, case_id: str, store: EventStore | None = None) -> Case:
+        """The case case_id of a procedure, replayed from store (a new MemoryStore by default):
+        its state, open duties, allowed events and departures; `check` and `record` events."""
+        spec = self.policies.procedures.get(procedure_id)
+        if spec is None:
+            raise UnknownProcedureError(procedure_id, self.procedure_ids)
+        with _REGISTERING:
+            runtime = self._procedures.get(procedure_id)
+            if runtime is None:
+                runtime = self._procedures[procedure_id] = ProcedureRuntime(spec, self.evaluator == "durable")
+        roles = {r.id: r.title for r in spec.file.policy.roles}
+        return Case(runtime, case_id, store if store is not None else MemoryStore(), roles)
 
     def _runtime(self, decision_id: str) -> _DecisionRuntime:
         try:
@@ -269,7 +298,8 @@ class Engine:
             raise FactsError(decision_id, [m for _, m in located], [loc for loc, _ in located]) from None
 
     def decide(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
-               as_of: dt.date | None = None, reference: str | None = None) -> Decision:
+               as_of: dt.date | None = None, reference: str | None = None,
+               case: Case | None = None) -> Decision:
         """Answer decision_id for facts. Never raises for bad facts or engine failures:
         the answer is then the decision's on_error outcome (deny for placements), with the
         error as the reason. Raises UnknownDecisionError for an unknown decision id.
@@ -281,8 +311,21 @@ class Engine:
 
         reference: the caller's case or request id, written on the decision's log line (letters,
         digits and `-_.:/#`, at most 128; ValueError otherwise), so the line can be tied to a
-        case and replayed (docs/audit.md)."""
-        return self._answer(decision_id, facts, as_of, reference)[1]
+        case and replayed (docs/audit.md).
+
+        case: a procedure's case that gives the hold (at the decision's `hold_from_case` path),
+        derived from its events, in place of the caller; the Decision records the case's
+        procedure, id and version, so the same case version and facts give the same bytes. A
+        hold given in the facts as well is refused (error answer: deny for placements)."""
+        if case is None:
+            return self._answer(decision_id, facts, as_of, reference)[1]
+        runtime = self._runtime(decision_id)
+        ref = {"procedure": case.procedure_id, "id": case.case_id, "version": case.version}
+        try:
+            facts = _with_case_hold(runtime.spec, facts, case)
+        except FactsError as exc:
+            return replace(self.refuse(decision_id, exc.errors), case=ref)
+        return replace(self._answer(decision_id, facts, as_of, reference)[1], case=ref)
 
     def _answer(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str | bytes,
                 as_of: dt.date | None, reference: str | None = None) -> tuple[Engine, Decision]:
@@ -464,6 +507,41 @@ def _checked_mask(policies: PolicySet, mask: Sequence[str]) -> tuple[str, ...]:
             raise ValueError(f"log_mask {path!r} masks no fact any decision logs; the logged paths "
                              f"are: {', '.join(loggable) or 'none'}")
     return tuple(mask)
+
+
+def _with_case_hold(spec: DecisionSpec, facts: Mapping[str, Any] | FactModel | str | bytes,
+                    case: Case) -> dict[str, Any]:
+    """facts with the case's hold at the decision's hold_from_case path (FactsError when the
+    decision reads no hold from cases, or the facts give one themselves)."""
+    did, path = spec.decision.id, spec.decision.hold_from_case
+    if path is None:
+        raise FactsError(did, [f"{did} takes no hold from a case (no hold_from_case in its policy)"])
+    if isinstance(facts, FactModel):
+        data: Any = facts.model_dump(mode="json")
+    elif isinstance(facts, (str, bytes, bytearray)):
+        try:
+            data = parse_json_facts(facts)
+        except PolicyError as exc:
+            raise FactsError(did, document_errors(exc)) from None
+    else:
+        data = facts
+    if not isinstance(data, Mapping):
+        raise FactsError(did, ["the facts must be a mapping"])
+    out = dict(data)
+    node = out
+    *parents, last = path.split(".")
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, Mapping):
+            raise FactsError(did, [f"{'.'.join(parents)}: needed to take the hold from case "
+                                   f"{case.case_id!r}"])
+        node[part] = node = dict(child)
+    if node.get(last) is not None:
+        raise FactsError(did, [f"{path}: the hold is taken from case {case.case_id!r} (version "
+                               f"{case.version}); leave {path} out or null rather than give it twice"])
+    hold = case.hold()
+    node[last] = None if hold is None else hold.model_dump(mode="json")
+    return out
 
 
 def _duties(file: LoadedFile, obligations: Sequence[ObligationSpec], source: str) -> tuple[Obligation, ...]:

@@ -66,6 +66,14 @@ class Hold(FactModel):
         if self.kind is HoldKind.PENDING_QPR and self.review_after is not None:
             raise ValueError("a hold pending QPR has had no QPR to determine a review date: "
                              "review_after must be absent")
+        if self.kind is HoldKind.PENDING_QPR and self.reinstated_on is not None:
+            raise ValueError("a hold pending QPR has had no QPR, so nothing reinstated it: "
+                             "reinstated_on must be absent (a QPR that ends without a hold ends it; "
+                             "record the QPR's outcome instead)")
+        if (self.review_after is not None and self.reinstated_on is not None
+                and self.reinstated_on <= self.review_after):
+            raise ValueError("reinstated_on must be after review_after: a review may be requested "
+                             "only after the date determined in the initial QPR")
         if self.review_after is not None and self.review_after < self.placed_on:
             raise ValueError("review_after must not be before placed_on")
         if self.reinstated_on is not None and self.reinstated_on < self.placed_on:

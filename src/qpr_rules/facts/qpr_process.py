@@ -127,6 +127,9 @@ class Referral(FactModel):
         default=None, description="Step 2: PCO and PCO PSS found the referral appropriate (absent: not yet)"
     )
     accepted: Flag = Field(default=False, description="Step 3: 04-233 is accepted")
+    after_state_denial: Flag | None = Field(
+        default=None, description="The home was sent to the state for revocation or to rescind its "
+        "approval, and that was denied (absent: not known)")
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> Referral:

@@ -23,6 +23,7 @@ from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.invariants import CompiledInvariant, compile_invariants
 from qpr_rules.policy.limits import MAX_DAY_OFFSET, expansion_problem, rule_limit_problems, value_problem
 from qpr_rules.policy.model import Clause, Decision, Obligation, PolicyFile, Rule
+from qpr_rules.policy.procedures import ProcedureSpec, check_procedures
 from qpr_rules.policy.pydantic_errors import problems_from
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
 
@@ -83,6 +84,8 @@ class PolicySet:
     #: every policy file read, versions left out by as_of included (what a worker process or an
     #: engine for another version loads again)
     paths: tuple[Path, ...] = ()
+    #: procedures (statecharts) by id
+    procedures: dict[str, ProcedureSpec] = field(default_factory=dict)
 
     def rules(self) -> list[CompiledRule]:
         return [r for d in self.decisions.values() for r in d.rules]
@@ -135,13 +138,14 @@ def load_policy_set(paths: Sequence[Path | str], as_of: dt.date | None = None) -
     loaded = _select_versions(loaded, as_of, problems)
     decisions = _check_set(loaded, problems)
     invariants = compile_invariants(loaded, decisions, problems)
+    procedures = check_procedures(loaded, problems)
     if problems:
         raise PolicyError(problems)
     digest = _digest(loaded)
     revision = ",".join(f"{f.policy.id}@{f.policy.revision.isoformat()}" for f in loaded)
     return PolicySet(tuple(loaded), decisions, digest, revision, invariants,
                      {pid: tuple(sorted(dates)) for pid, dates in sorted(versions.items())},
-                     tuple(files))
+                     tuple(files), procedures)
 
 
 def _select_versions(files: list[LoadedFile], as_of: dt.date | None,
@@ -187,6 +191,7 @@ def _check_set(files: list[LoadedFile], problems: list[Problem]) -> dict[str, De
             else:
                 problems.extend(log_fact_problems(f, i, model))
                 problems.extend(_dated_by_problems(f, i, model))
+                problems.extend(_hold_from_case_problems(f, i, model))
             decisions[d.id] = (d, f, model)
 
     rules_by_decision: dict[str, list[CompiledRule]] = {d: [] for d in decisions}
@@ -321,6 +326,24 @@ def _dated_by_problems(f: LoadedFile, index: int, model: type[FactModel]) -> lis
     if ftype.kind != "date":
         return [f.smap.problem(loc, f"dated_by names the decision's own date, but {path} is "
                                     f"{ftype.describe()}; name a date fact")]
+    return []
+
+
+def _hold_from_case_problems(f: LoadedFile, index: int, model: type[FactModel]) -> list[Problem]:
+    """`hold_from_case:` names a fact path holding a Hold."""
+    from qpr_rules.facts.hold import Hold
+
+    path = f.policy.decisions[index].hold_from_case
+    if path is None:
+        return []
+    loc = ("decisions", index, "hold_from_case")
+    try:
+        ftype = resolve(model, path)
+    except PathError as exc:
+        return [f.smap.problem(loc, f"unknown fact path {path!r}: {exc}")]
+    if ftype.model is not Hold:
+        return [f.smap.problem(loc, f"hold_from_case names where a case's hold goes, but {path} is "
+                                    f"{ftype.describe()}; name a hold (a Hold fact)")]
     return []
 
 

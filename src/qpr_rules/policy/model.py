@@ -129,6 +129,9 @@ class Decision(Strict):
         default_factory=list, description="Duties every error answer carries (invalid facts, a "
         "failed evaluation): who must fix the input. Required unless `placement: true`, whose "
         "error answer is a denial")
+    hold_from_case: Text | None = Field(
+        default=None, description="The fact path of a resource home's hold (a Hold) that a case of "
+        "a procedure can give instead of the caller (`Engine.decide(..., case=CASE)`)")
     log_facts: list[Text] = Field(
         default_factory=list, description="Fact paths whose values the decision log records: "
         "yes/no, numbers, dates and enum values only, never names or free text")
@@ -197,6 +200,76 @@ class Invariant(Strict):
         return self
 
 
+class Duty(Strict):
+    """A duty owed while a case is in a state (or created by a departure): who, what, which step."""
+
+    who: Id = Field(description="Role responsible (an id under `roles:`)")
+    do: Text = Field(description="What that role must do; {event.PATH} and {case.PATH} are replaced")
+    step: StrictInt | None = Field(default=None, description="The step of the procedure table, if any")
+    clause: Id = Field(description="Clause that imposes the duty")
+    until: Id | None = Field(default=None, description="A departure's duty: the event type that "
+                                                       "discharges it (a state's duties end as it is left)")
+
+
+class Departure(Strict):
+    """What an event the procedure does not allow at that point means: said, cited, and the
+    duties it creates."""
+
+    text: Text = Field(description="The sentence; {event.PATH} and {case.PATH} are replaced")
+    clause: Id
+    duties: list[Duty] = Field(default_factory=list)
+    consequences: list[Consequence] = Field(default_factory=list)
+
+
+class ProcedureState(Strict):
+    id: Id = Field(description="Unique within the procedure (nested states too)")
+    title: Text
+    clause: Id = Field(description="Clause that establishes the state")
+    final: StrictBool = Field(default=False, description="The procedure ends here: no transition leaves it")
+    initial: Id | None = Field(default=None, description="Of nested states, the one entered first "
+                                                         "(default: the first listed)")
+    states: list[ProcedureState] = Field(default_factory=list, description="Nested states")
+    duties: list[Duty] = Field(default_factory=list, description="Duties owed while in the state")
+    departures: dict[Id, Departure] = Field(
+        default_factory=dict, description="EVENT: what that event means when it comes in this state "
+        "(or a state nested in it) and no transition takes it; overrides the event's `departure`")
+
+
+class ProcedureEvent(Strict):
+    type: Id = Field(description="Event type (see `qpr-rules schema events`)")
+    clause: Id = Field(description="Clause that speaks of the event")
+    departure: Departure | None = Field(default=None, description="When the event comes where no "
+                                        "transition takes it (default: a departure citing `clause`)")
+
+
+class Transition(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    from_: Id = Field(alias="from", description="The state left (a parent state: any state in it)")
+    event: Id = Field(description="The event type that triggers it")
+    to: Id | None = Field(default=None, description="The state entered (absent: the case stays where "
+                                                    "it is; nothing is entered or left)")
+    when: Any = Field(default=None, description="Guard in the condition language over `event.PATH` "
+                                                "and `case.PATH` (absent: always)")
+    record: dict[Id, Any] = Field(default_factory=dict, description="Case memory set: FIELD: value, "
+                                  "{fact: event.PATH} or null")
+    clause: Id
+    note: Text | None = None
+
+
+class Procedure(Strict):
+    """A procedure as a statechart: a case moves between states on events."""
+
+    id: Id
+    title: Text
+    case: Id = Field(description="The case memory model (see `qpr-rules schema events`)")
+    initial: Id = Field(description="The state a new case starts in")
+    clause: Id = Field(description="Clause that establishes the procedure")
+    events: list[ProcedureEvent] = Field(min_length=1)
+    states: list[ProcedureState] = Field(min_length=1)
+    transitions: list[Transition] = Field(default_factory=list)
+
+
 class PolicyFile(Strict):
     format: Literal["qpr-rules/v1"] = Field(description="Format version of this file")
     id: Id
@@ -216,3 +289,5 @@ class PolicyFile(Strict):
     rules: list[Rule] = Field(default_factory=list)
     invariants: list[Invariant] = Field(
         default_factory=list, description="Guarantees proved for every valid fact (`qpr-rules prove`)")
+    procedures: list[Procedure] = Field(
+        default_factory=list, description="Procedures as statecharts: states, events, transitions, duties")

@@ -1,0 +1,336 @@
+"""A case of a procedure: its events (from the store), the state the policy recognises, the
+duties owed, the events allowed next, and the departures from the procedure.
+
+What happened is always recorded. An event that no transition takes from the case's state (a
+placement into a home on hold, a step out of order, a review requested before the date
+determined in the QPR) is stored, flagged as a departure with its clause and the duties it
+creates, and leaves the recognised state as it was. Nothing is edited: a correction is a later
+event. The state is the replay of the stored events, the same on every replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from qpr_rules._suggest import did_you_mean
+from qpr_rules.engine.procedure_runtime import ProcedureRuntime
+from qpr_rules.errors import EventError
+from qpr_rules.facts.events import CaseMemory, Event
+from qpr_rules.facts.hold import Hold
+from qpr_rules.facts.paths import PathError
+from qpr_rules.policy.conditions import render
+from qpr_rules.policy.model import Duty
+from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
+from qpr_rules.procedure.store_api import EventStore, StoredEvent
+
+
+@dataclass(frozen=True)
+class OpenDuty:
+    """A duty owed now: who, what, since when, which step and clause, and why it is owed."""
+
+    who: str
+    do: str
+    since: dt.date
+    clause: str
+    step: int | None
+    owed_in: str  # the state it is owed in, or "departure N" for a departure's duty
+    until: str | None = None  # the event type that discharges a departure's duty
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"who": self.who, "do": self.do, "since": self.since.isoformat(), "step": self.step,
+                "clause": self.clause, "owed_in": self.owed_in, "until": self.until}
+
+
+@dataclass(frozen=True)
+class Departure:
+    """An event the procedure does not allow where it came: stored, said and cited."""
+
+    version: int
+    event_type: str
+    on: dt.date
+    state: str
+    text: str
+    clause: str
+    duties: tuple[OpenDuty, ...]
+    consequences: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "event": self.event_type, "on": self.on.isoformat(),
+                "state": self.state, "text": self.text, "clause": self.clause,
+                "duties": [d.as_dict() for d in self.duties], "consequences": list(self.consequences)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer before acting: whether the procedure allows the event now, and why."""
+
+    allowed: bool
+    sentence: str
+    clause: str
+    to: str | None  # the state the case would be in after it
+
+
+@dataclass
+class _Replay:
+    leaf: str
+    entered_on: dt.date | None
+    memory: CaseMemory
+    version: int = 0
+    last_on: dt.date | None = None
+    departures: list[Departure] = field(default_factory=list)
+
+
+class Case:
+    """One case of a procedure over an event store. Read `state`, `duties`, `allowed_next`,
+    `departures`; ask `check(event)` before acting; `record(event)` what happened."""
+
+    def __init__(self, runtime: ProcedureRuntime, case_id: str, store: EventStore,
+                 roles: Mapping[str, str]) -> None:
+        self._runtime = runtime
+        self.spec: ProcedureSpec = runtime.spec
+        self.case_id = case_id
+        self.store = store
+        self._roles = roles
+        self._replay = _Replay(self.spec.initial_leaf, None, self.spec.case_model())
+        for stored in store.events(case_id):
+            if stored.procedure_id != self.spec.id:
+                raise EventError(self.spec.id, [f"case {case_id!r} holds an event of procedure "
+                                                f"{stored.procedure_id!r}, not {self.spec.id!r}"])
+            self._apply(stored.version, self._parse(stored.event_type, json.loads(stored.payload)))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def procedure_id(self) -> str:
+        return self.spec.id
+
+    @property
+    def state(self) -> str:
+        """The leaf state the policy recognises."""
+        return self._replay.leaf
+
+    @property
+    def state_path(self) -> tuple[str, ...]:
+        return self.spec.states[self._replay.leaf].path
+
+    @property
+    def version(self) -> int:
+        return self._replay.version
+
+    @property
+    def memory(self) -> CaseMemory:
+        return self._replay.memory
+
+    @property
+    def final(self) -> bool:
+        return self.spec.states[self._replay.leaf].state.final
+
+    @property
+    def departures(self) -> list[Departure]:
+        return list(self._replay.departures)
+
+    @property
+    def duties(self) -> list[OpenDuty]:
+        """The duties owed now: those of the state and its parents (owed since the state was
+        entered), and those created by departures and not yet discharged."""
+        since = self._replay.entered_on
+        out: list[OpenDuty] = []
+        if since is not None:
+            for s in reversed(self.spec.ancestry(self._replay.leaf)):
+                out.extend(self._duty(d, since, s.id, {}) for d in s.state.duties)
+        for dep in self._replay.departures:
+            out.extend(dep.duties)
+        return out
+
+    def allowed_next(self) -> list[str]:
+        """The event types some transition takes from the current state (guards permitting)."""
+        seen: dict[str, None] = {}
+        for s in self.spec.ancestry(self._replay.leaf):
+            for t in self.spec.transitions:
+                if t.transition.from_ == s.id:
+                    seen.setdefault(t.transition.event, None)
+        return list(seen)
+
+    def hold(self) -> Hold | None:
+        """The home's hold as the case's events establish it (None when there is none)."""
+        m = self._replay.memory
+        kind, placed = getattr(m, "hold_kind", None), getattr(m, "hold_placed_on", None)
+        if kind is None or placed is None:
+            return None
+        return Hold(kind=kind, placed_on=placed, review_after=getattr(m, "review_after", None),
+                    reinstated_on=getattr(m, "reinstated_on", None))
+
+    def summary(self) -> dict[str, Any]:
+        return {"procedure": self.spec.id, "case": self.case_id, "version": self.version,
+                "state": self.state, "state_path": list(self.state_path), "final": self.final,
+                "since": self._replay.entered_on.isoformat() if self._replay.entered_on else None,
+                "memory": self.memory.model_dump(mode="json", exclude_none=True),
+                "duties": [d.as_dict() for d in self.duties], "allowed_next": self.allowed_next(),
+                "departures": [d.as_dict() for d in self.departures]}
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def check(self, event: Event | Mapping[str, Any]) -> Check:
+        """Whether the procedure allows the event now, said in a sentence (nothing is stored)."""
+        etype, model = self._typed(event)
+        taken = self._taken(etype, model)
+        state = self._replay.leaf
+        if taken is not None:
+            to = taken.target or state
+            moves = f"the case moves from {state} to {to}" if to != state else f"the case stays in {state}"
+            return Check(True, f"{etype} is allowed in {state}: {moves} ({taken.transition.clause})",
+                         taken.transition.clause, to)
+        text, clause = self._departure_text(etype, model)
+        return Check(False, text, clause, None)
+
+    def record(self, event: Event | Mapping[str, Any]) -> StoredEvent:
+        """Store what happened (always), then apply it: a transition, or a departure. Raises
+        VersionConflict when another writer appended first (nothing is stored then)."""
+        etype, model = self._typed(event)
+        payload = model.model_dump_json(exclude_none=False)
+        payload = json.dumps(json.loads(payload), sort_keys=True, separators=(",", ":"))
+        stored = self.store.append(self.case_id, self._replay.version, self.spec.id, etype,
+                                   model.on, payload)
+        self._apply(stored.version, model)
+        return stored
+
+    # -- inside ----------------------------------------------------------------------------------
+
+    def _typed(self, event: Event | Mapping[str, Any]) -> tuple[str, Event]:
+        if isinstance(event, Event):
+            names = [n for n, m in self.spec.event_models.items() if type(event) is m]
+            if not names:
+                raise EventError(self.spec.id, [f"{type(event).__name__} is not an event of procedure "
+                                                f"{self.spec.id}; "
+                                  f"its events: {', '.join(self.spec.event_models)}"])
+            model = event
+            etype = names[0]
+        else:
+            data = dict(event)
+            etype = data.pop("type", None)
+            data.pop("case", None)
+            model = self._parse(etype, data)
+        if model.by not in self._roles:
+            raise EventError(self.spec.id, [f"by: {model.by!r} is not a role of the policy; roles: "
+                              f"{', '.join(sorted(self._roles))}"])
+        return etype, model
+
+    def _parse(self, etype: Any, data: Mapping[str, Any]) -> Event:
+        model = self.spec.event_models.get(etype) if isinstance(etype, str) else None
+        if model is None:
+            hint = did_you_mean(str(etype), self.spec.event_models)
+            raise EventError(self.spec.id, [f"type: unknown event {etype!r}{hint}; events of "
+                                            f"{self.spec.id}: {', '.join(self.spec.event_models)}"])
+        try:
+            return model.model_validate(dict(data))
+        except ValidationError as exc:
+            raise EventError(self.spec.id, [f"{etype}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+                              for e in exc.errors()]) from None
+
+    def _guard_facts(self, etype: str, model: Event) -> Any:
+        return self.spec.guard_models[etype].model_validate({"event": model, "case": self._replay.memory})
+
+    def _taken(self, etype: str, model: Event) -> TransitionSpec | None:
+        if etype not in self.spec.guard_models:
+            return None
+        taken = self._runtime.taken(self._replay.leaf, etype, self._guard_facts(etype, model))
+        return taken[0] if taken else None
+
+    def _apply(self, version: int, model: Event) -> None:
+        etype = next(n for n, m in self.spec.event_models.items() if type(model) is m)
+        r = self._replay
+        taken = self._taken(etype, model)
+        if taken is None:
+            text, clause = self._departure_text(etype, model)
+            spec = self.spec.departure(r.leaf, etype)
+            label = f"departure {version}"
+            duties = tuple(self._duty(d, model.on, label, {"event": model})
+                           for d in (spec.duties if spec else ()))
+            cqs = tuple(c.text for c in spec.consequences) if spec else ()
+            r.departures.append(Departure(version, etype, model.on, r.leaf, text, clause, duties, cqs))
+        else:
+            if taken.transition.record:
+                r.memory = self._recorded(taken, model)
+            if taken.target is not None:
+                r.leaf, r.entered_on = taken.target, model.on
+        # a departure's duties end when the event they wait for is recorded
+        r.departures = [replace_duties(d, etype) for d in r.departures]
+        if r.entered_on is None:
+            r.entered_on = model.on
+        r.version, r.last_on = version, model.on
+
+    def _recorded(self, t: TransitionSpec, model: Event) -> CaseMemory:
+        values = self._replay.memory.model_dump()
+        for name, value in t.transition.record.items():
+            if isinstance(value, Mapping):
+                value = _read(model, value["fact"].removeprefix("event."))
+            values[name] = value
+        return self.spec.case_model.model_validate(values)
+
+    def _departure_text(self, etype: str, model: Event) -> tuple[str, str]:
+        ev = self.spec.events.get(etype)
+        state = self._replay.leaf
+        since = self._replay.entered_on
+        where = f"the case is in {state}" + (f" since {since.isoformat()}" if since else "")
+        if ev is None:
+            return f"{etype} is not an event of {self.spec.id}", self.spec.procedure.clause
+        guarded = [t for t in self.spec.candidates(state, etype)]
+        why = ""
+        if guarded:
+            guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
+            why = f" (its condition does not hold: {guards})" if guards else ""
+        elif self.spec.departure(state, etype) is None:
+            allowed = ", ".join(self.allowed_next()) or "none (the procedure has ended)"
+            why = f"; allowed next: {allowed}"
+        dep = self.spec.departure(state, etype)
+        if dep is not None:
+            text = _fill(dep.text, {"event": model, "case": self._replay.memory})
+            return f"{text}; {where}", dep.clause
+        return f"{etype} is not allowed here: {where}{why}", ev.clause
+
+    def _duty(self, d: Duty, since: dt.date, owed_in: str, values: Mapping[str, Any]) -> OpenDuty:
+        context = {"case": self._replay.memory, **values}
+        return OpenDuty(d.who, _fill(d.do, context), since, d.clause, d.step, owed_in, d.until)
+
+
+def replace_duties(dep: Departure, event_type: str) -> Departure:
+    kept = tuple(d for d in dep.duties if d.until != event_type)
+    if len(kept) == len(dep.duties):
+        return dep
+    return Departure(dep.version, dep.event_type, dep.on, dep.state, dep.text, dep.clause, kept,
+                     dep.consequences)
+
+
+def _read(model: Any, path: str) -> Any:
+    value = model
+    for part in path.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
+_PLACEHOLDER = re.compile(r"\{(event|case)\.([a-z_][a-z0-9_.]*)\}")
+
+
+def _fill(text: str, context: Mapping[str, Any]) -> str:
+    """{event.PATH} and {case.PATH} replaced by their values ("not given" when absent)."""
+
+    def value(m: re.Match[str]) -> str:
+        root = context.get(m.group(1))
+        try:
+            v = _read(root, m.group(2))
+        except PathError:
+            v = None
+        if v is None:
+            return f"{m.group(2).replace('_', ' ')} not given"
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return str(getattr(v, "value", v))
+
+    return _PLACEHOLDER.sub(value, text)

@@ -1,0 +1,127 @@
+"""A procedure's transitions on two evaluators, cross-checked on every event.
+
+durable_rules: the procedure is written as durable_rules' statechart (a ruleset named
+`name$state`: each state with its triggers, nested states under `$chart`) and flattened as
+durable_rules' own `Statechart` does (a nested state gets its parent's triggers; each trigger
+becomes a rule guarded by the qualified name of the state it leaves). It is then registered on
+the C engine like the decisions' rulesets (durable_host.py). The case's state is not kept in a
+durable_rules session: it lives in the event store, and each event is posted in a fresh session
+as one message carrying the state's qualified name, the event type, the event and the case
+memory. So sessions never accumulate, and the same store replays to the same state.
+
+The compiled evaluator (compiled.py) tests the same guards as Python over the models. Both must
+name the same set of transitions for every event; a disagreement raises EngineError, which the
+case reports as a failure rather than a state (fails closed).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from qpr_rules.engine.compiled import CompiledDecision, compile_decision
+from qpr_rules.engine.durable_compiler import MARKER, compile_rule_expression
+from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
+from qpr_rules.engine.messages import to_message
+from qpr_rules.errors import EngineError
+from qpr_rules.facts.base import FactModel
+from qpr_rules.facts.paths import list_paths
+from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
+
+STATE_KEY = "__state__"
+EVENT_KEY = "__event__"
+_SIDS = itertools.count()
+
+
+@dataclass(frozen=True)
+class _EventGuards:
+    transitions: tuple[TransitionSpec, ...]  # every transition on this event type, in file order
+    compiled: CompiledDecision  # bit i: the guard of transitions[i] holds (no guard: always)
+    list_paths: list[str]
+
+
+class ProcedureRuntime:
+    """Which transitions an event takes, from a state, with the case memory: on durable_rules and
+    on the compiled evaluator, which must agree."""
+
+    def __init__(self, spec: ProcedureSpec, durable: bool = True) -> None:
+        self.spec = spec
+        self._guards: dict[str, _EventGuards] = {}
+        for name, model in spec.guard_models.items():
+            ts = tuple(t for t in spec.transitions if t.transition.event == name)
+            guarded = [t for t in ts if t.guard is not None]
+            compiled = compile_decision(model, [t.guard for t in guarded if t.guard is not None],
+                                        f"{spec.id}:{name}")
+            self._guards[name] = _EventGuards(ts, compiled, list_paths(model))
+        self._bit = {t.index: i for g in self._guards.values()
+                     for i, t in enumerate(x for x in g.transitions if x.guard is not None)}
+        self._durable = DurableRuleset(f"{spec.id}$state", self._flat_rules()) if durable else None
+
+    def statechart(self) -> dict[str, Any]:
+        """The procedure as durable_rules' statechart definition (`{"NAME$state": {...}}`)."""
+
+        def chart(states: list[Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for s in states:
+                triggers: dict[str, Any] = {}
+                for t in self.spec.transitions:
+                    if t.transition.from_ != s.id:
+                        continue
+                    m = {"$and": [{EVENT_KEY: t.transition.event}]}
+                    if t.guard is not None:
+                        m["$and"].append(compile_rule_expression(t.guard)["$and"][1])
+                    triggers[f"t{t.index}"] = {"all": [{"m": m}],
+                                               "to": t.transition.to or s.id}
+                if s.states:
+                    triggers["$chart"] = chart(s.states)
+                out[s.id] = triggers
+            return out
+
+        return {f"{self.spec.id}$state": chart(self.spec.procedure.states)}
+
+    def _flat_rules(self) -> list[CompiledDurableRule]:
+        """durable_rules' statechart construction: each leaf state gets its own triggers and its
+        parents' (inner first), each guarded by the leaf's qualified name."""
+        rules: list[CompiledDurableRule] = []
+        for leaf in self.spec.states.values():
+            if not leaf.leaf:
+                continue
+            for t in self._inherited(leaf.id):
+                test: list[Any] = [{MARKER: 1}, {STATE_KEY: leaf.qualified}, {EVENT_KEY: t.transition.event}]
+                if t.guard is not None:
+                    test.append(compile_rule_expression(t.guard)["$and"][1])
+                rules.append(CompiledDurableRule(f"t{t.index}", {"$and": test}, len(rules)))
+        return rules
+
+    def _inherited(self, leaf: str) -> list[TransitionSpec]:
+        return [t for s in self.spec.ancestry(leaf) for t in self.spec.transitions
+                if t.transition.from_ == s.id]
+
+    def taken(self, leaf: str, event_type: str, facts: FactModel) -> list[TransitionSpec]:
+        """The transitions whose guards hold for the event in leaf, innermost state first; the
+        first is the one taken. Evaluated on both evaluators; EngineError when they disagree."""
+        guards = self._guards.get(event_type)
+        if guards is None:
+            return []
+        candidates = self.spec.candidates(leaf, event_type)
+        mask = guards.compiled.mask(facts)
+        compiled = [t for t in candidates if t.guard is None or mask >> self._bit[t.index] & 1]
+        if self._durable is None:
+            return compiled
+        message = to_message(facts.model_dump(mode="python"), guards.list_paths,
+                             f"{self.spec.id}-{next(_SIDS)}")
+        message[STATE_KEY] = self.spec.states[leaf].qualified
+        message[EVENT_KEY] = event_type
+        fired = set(self._durable.evaluate(message))
+        durable = [t for t in candidates if f"t{t.index}" in fired]
+        if [t.index for t in durable] != [t.index for t in compiled]:
+            raise EngineError(
+                f"procedure {self.spec.id}: durable_rules and the compiled evaluator disagree on "
+                f"{event_type} in state {leaf} (durable: {[f't{t.index}' for t in durable]}, compiled: "
+                f"{[f't{t.index}' for t in compiled]}); nothing is decided")
+        return compiled
+
+    def close(self) -> None:
+        if self._durable is not None:
+            self._durable.close()
