@@ -151,7 +151,9 @@ def main() -> int:
                 cases = facts(count + 1, seed=n * 31 + len(ev))  # new facts for every run
                 row = measure(path, n, ev, cases, args.sample, args.prove_max)
                 results[ev].append((n, row))
-                print(f"  measured {n} rules, {ev}", file=sys.stderr, flush=True)
+                shown = {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()
+                         if not k.startswith("_")}
+                print(f"  measured {n} rules, {ev}: {shown}", file=sys.stderr, flush=True)
     keys = [("load", 1e3, "ms"), ("load_mb", 1, "MB"), ("decide_p50", 1e6, "us"), ("decide_mean", 1e6, "us"),
             ("to_json_p50", 1e6, "us"), ("to_json_lean_p50", 1e6, "us"), ("explain_p50", 1e6, "us"),
             ("coverage", 1, "s"), ("prove", 1, "s")]
