@@ -10,7 +10,7 @@ what Sybil leaves to a project: how a ```console block runs and how its output i
   `<<'EOF'` continues it to its `EOF` line); the lines after it, up to the next `$ ` line, are its
   output, standard output and standard error together as a terminal shows them. Every block of a
   file runs in bash, in the same temporary copy of the project (pyproject.toml, policies/,
-  examples/, schemas/), so a command may write files without touching the checkout and a later
+  examples/, schemas/; a git repository whose branch `main` holds them as checked out), so a command may write files without touching the checkout and a later
   block may read them; the Python interpreter's bin directory (the project's .venv/bin) comes
   first on PATH. A non-zero exit is not itself a failure: show it with `$ echo $?`.
 - Output comparison: trailing spaces and trailing blank lines are ignored; a line that is only
@@ -140,6 +140,11 @@ def project_copy(into: Path) -> Path:
             shutil.copytree(src, into / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(src, into / part)
+    # a git repository whose `main` is the checkout's files: `git:main`, diff-cover's
+    # --compare-branch=main and `git diff` in an example see what the example itself changed
+    git = ["git", "-c", "user.name=docs", "-c", "user.email=docs@localhost", "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "the checkout"]):
+        subprocess.run([*git, *args], cwd=into, check=True, capture_output=True)
     return into
 
 
