@@ -6,8 +6,8 @@ Python namespace per document and reports an example by its file and line. What 
 what Sybil leaves to a project: how a ```console block runs and how its output is compared.
 
 - ```python blocks run with Sybil's Python evaluator, one namespace per file, in the file's order.
-- ```console blocks: each `$ ` line is a command (a line ending in `\\` continues it; a here-document
-  `<<'EOF'` continues it to its `EOF` line); the lines after it, up to the next `$ ` line, are its
+- ```console blocks: each `$ ` line is a command (a line ending in `\\` or followed by a `> ` line
+  continues it, as a shell's prompts show; a here-document `<<'EOF'` continues it to its `EOF` line); the lines after it, up to the next `$ ` line, are its
   output, standard output and standard error together as a terminal shows them. Every block of a
   file runs in bash, in the same temporary copy of the project (pyproject.toml, policies/,
   examples/, schemas/; a git repository whose branch `main` holds them as checked out), so a command may write files without touching the checkout and a later
@@ -88,9 +88,9 @@ def parse_console(body: str, first_line: int) -> list[Command]:
         start = i
         command = [lines[i][2:]]
         heredoc = re.search(r"<<-?\s*'?(\w+)'?", lines[i])
-        while command[-1].endswith("\\") and i + 1 < len(lines):
+        while i + 1 < len(lines) and (command[-1].endswith("\\") or lines[i + 1].startswith("> ")):
             i += 1
-            command.append(lines[i])
+            command.append(lines[i][2:] if lines[i].startswith("> ") else lines[i])
         if heredoc:
             while i + 1 < len(lines) and lines[i] != heredoc.group(1):
                 i += 1
