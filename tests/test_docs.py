@@ -29,6 +29,7 @@ SHELL = {"bash", "sh", "shell", "console", "zsh"}
 # right before it. Adding a mark means adding it here, so that no example stops running unseen.
 SKIPPED = {
     "README.md": 2,
+    "analyst-guide.md": 1,
     "benchmarks.md": 4,
     "cli.md": 1,
     "prove.md": 1,
