@@ -4,7 +4,8 @@
 # extras in a fresh venv, every CLI command and hook run from outside the checkout) and the engine
 # tests. Each interpreter's pass counts are printed (its whole output only when a test fails), then
 # one line per interpreter. Fails if a version is missing: install it (e.g. `pyenv install 3.13`)
-# or set QPR_PYTHONS to the versions to run.
+# or set QPR_PYTHONS to the versions to run. scripts/test.sh sets QPR_PYTHONS_DONE to its own
+# Python's version, whose tests its main run has just run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 versions="${QPR_PYTHONS:-3.11 3.12 3.13}"
@@ -13,6 +14,11 @@ status=0
 for v in $versions; do
   py=$(bash scripts/find-python.sh "$v") || {
     echo "error: Python $v not found on PATH or under pyenv; install it or set QPR_PYTHONS" >&2; exit 1; }
+  if [ "$v" = "${QPR_PYTHONS_DONE:-}" ]; then  # scripts/test.sh's main run was this Python
+    echo "== Python $v: its packaging and engine tests ran in the main run above"
+    summary="$summary  Python $v: in the main run above"$'\n'
+    continue
+  fi
   venv=".venv-$v"
   VENV="$venv" PYTHON="$py" bash scripts/setup.sh
   full=$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')

@@ -42,4 +42,5 @@ policy_checks
 # both cores: pytest-xdist runs the tests in 2 worker processes (each test is independent: its own
 # engine, temporary files and free ports); the `slow` ones run in CI's second step
 .venv/bin/python -m pytest -n "$workers" -m "not slow" "$@"
-bash scripts/test-pythons.sh
+QPR_PYTHONS_DONE=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+  bash scripts/test-pythons.sh

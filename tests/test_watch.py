@@ -89,15 +89,20 @@ def test_test_watch_reruns_on_save_and_stops_by_its_pid(project: Path) -> None:
 
 
 def test_check_watch_reruns_when_a_policy_is_saved(project: Path) -> None:
-    policy = project / "policies" / "qpr.yaml"
+    # one policy of the five, so that each of the three checks is quick
+    for other in ("qpr", "practice_model", "qpi_commitment", "qpi_site"):
+        (project / "policies" / f"{other}.yaml").unlink()
+        shutil.rmtree(project / "policies" / "tests" / other)
+    policy = project / "policies" / "pqcr.yaml"
     w = Watcher(["check", "--watch"], project)
     try:
         w.until("[watch] exit 0; watching")
         text = policy.read_text()
-        policy.write_text(text.replace("outcome: deny", "outcome: dney", 1))  # a typo saved
+        assert "    outcome: incomplete" in text
+        policy.write_text(text.replace("    outcome: incomplete", "    outcome: incompelte", 1))  # a typo saved
         rerun = w.until("[watch] exit 1; watching")
-        assert any("changed: policies/qpr.yaml" in line for line in rerun)
-        assert any("'dney' is not an outcome" in line for line in rerun), rerun
+        assert any("changed: policies/pqcr.yaml" in line for line in rerun)
+        assert any("'incompelte' is not an outcome" in line for line in rerun), rerun
         policy.write_text(text)  # fixed
         w.until("[watch] exit 0; watching")
     finally:
