@@ -31,7 +31,9 @@ from qpr_rules.schemas import policy_schema, render, scenario_schema
 @click.option("--policies", "-p", default=None, type=click.Path(),
               help="Policies to test (default: the directory holding each file's tests/).")
 @click.option("--quiet", "-q", is_flag=True, help="Only failures and the summary.")
-def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Run again on every save of a policy or scenario file (needs the watch extra).")
+def test(paths: tuple[str, ...], policies: str | None, quiet: bool, watch: bool) -> None:
     """Run YAML scenario files: a line per scenario, a summary, exit 1 on any failure.
 
     A scenario marked `known_wrong` that gets exactly its recorded wrong answer is reported as
@@ -43,8 +45,22 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
       qpr-rules test                          # the project's scenarios (docs/cli.md, "Which policies")
       qpr-rules test policies                 # a policy directory means its tests/
       qpr-rules test policies/tests/qpr -q
+      qpr-rules test --watch -q               # again on every save, until Ctrl-C
     """
-    files = scenario_files(as_scenario_paths(paths))
+    scenario_paths = as_scenario_paths(paths)
+    if watch:
+        from qpr_rules.cli.project import current_project
+        from qpr_rules.cli.watch import watch as watching
+
+        policy_dirs = [Path(policies)] if policies else [
+            policies_for(f, None) for f in scenario_files(scenario_paths)] or [current_project().policies]
+        watching([*scenario_paths, *policy_dirs], lambda: _run_tests(scenario_paths, policies, quiet))
+        return
+    _run_tests(scenario_paths, policies, quiet)
+
+
+def _run_tests(scenario_paths: list[Path], policies: str | None, quiet: bool) -> None:
+    files = scenario_files(scenario_paths)
     problems: list[Problem] = []
     engines: dict[Path, Engine] = {}
     passed = failed = known_wrong = 0
@@ -128,28 +144,42 @@ def schema_scenario() -> None:
 @click.option("--sources", type=click.Path(file_okay=False), default=None,
               help="Directory of the source documents (default: sources/ beside each policy file).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Run again on every save of a policy, scenario or source file (needs the watch extra).")
+def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool, watch: bool) -> None:
     """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook).
 
     \b
     Example:
       qpr-rules check --strict policies
       qpr-rules check --format json | jq '.problems[] | select(.severity == "error")'
+      qpr-rules check --strict --watch        # again on every save, until Ctrl-C
     """
-    from qpr_rules.analysis.lint import check as run_check
     from qpr_rules.cli.app import policy_paths
 
-    checked = policy_paths(paths)
-    report = run_check(checked, Path(sources) if sources else None)
+    targets = policy_paths(paths)
+    if watch:
+        from qpr_rules.cli.watch import watch as watching
+
+        watching([*targets, *([Path(sources)] if sources else [])],
+                 lambda: _run_check(targets, fmt, sources, strict))
+        return
+    _run_check(targets, fmt, sources, strict)
+
+
+def _run_check(targets: list[Path], fmt: str, sources: str | None, strict: bool) -> None:
+    from qpr_rules.analysis.lint import check as run_check
+
+    report = run_check(targets, Path(sources) if sources else None)
     if fmt == "json":
-        click.echo(json.dumps({"policies": [str(p) for p in checked], "digest": report.digest,
+        click.echo(json.dumps({"policies": [str(p) for p in targets], "digest": report.digest,
                                "errors": len(report.errors), "warnings": len(report.warnings),
                                "infos": len(report.infos),
                                "scenarios_run": report.scenarios_run,
                                "problems": [p.to_json() for p in report.problems]}, indent=2))
     else:
         if report.digest is not None:
-            click.echo(describe(checked, report.digest))
+            click.echo(describe(targets, report.digest))
         for p in report.problems:
             click.echo(p.labelled())
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
