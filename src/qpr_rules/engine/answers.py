@@ -282,8 +282,10 @@ _JsonParts = tuple[str, str, str]
 #: depend on the facts), the duty rules whose obligations repeat per item, its size in bytes
 _Entry = tuple[dict[str, Any], _JsonParts | None, tuple[RuleView, ...], int]
 #: the fields _json_parts writes, in the order to_json's sort_keys puts them: a field added to
-#: Decision must be added there too (this fails at import until it is)
-_JSON_FIELDS = ("consequences", "decision", "errors", "fired", "format", "not_fired", "obligations",
+#: Decision must be added there too (this fails at import until it is). `case` is never written
+#: here: a memoised answer reads no case (Engine.decide(case=...) replaces the Decision, which then
+#: writes its own JSON), and a Decision without a case leaves the key out.
+_JSON_FIELDS = ("case", "consequences", "decision", "errors", "fired", "format", "not_fired", "obligations",
                 "outcome", "outcomes", "policy_digest", "policy_revision", "reason", "status")
 assert tuple(sorted(Decision.__dataclass_fields__)) == _JSON_FIELDS
 

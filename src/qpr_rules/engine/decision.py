@@ -102,6 +102,7 @@ class Decision:
         leaves out the `not_fired` key (the explanation of every rule that did not fire, which
         grows with the policy: docs/api.md, "What a Decision's JSON carries")."""
         data = self.to_dict() if not_fired else {
-            name: _plain(getattr(self, name)) for name in self.__dataclass_fields__ if name != "not_fired"}
+            name: _plain(getattr(self, name)) for name in self.__dataclass_fields__
+            if name != "not_fired" and not (name == "case" and self.case is None)}
         return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False,
                           separators=(",", ":") if indent is None else None)
