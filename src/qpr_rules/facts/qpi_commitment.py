@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Flag
+from qpr_rules.facts.common import Date, Flag, Text
 
 
 class RemovalReason(StrEnum):
@@ -23,6 +23,32 @@ class RemovalReason(StrEnum):
     PLACEMENT_WITH_SIBLINGS = "placement_with_siblings"
     PLACEMENT_CLOSER_TO_FAMILY = "placement_closer_to_family"
     AGENCY_CAPACITY = "agency_capacity"  # the agency needs the bed, the worker, the budget
+
+
+class BasisDocument(StrEnum):
+    """The kind of document in the case record a reason for the move rests on."""
+
+    ASSESSMENT = "assessment"  # a written assessment (of the caregiver, of the child's interest)
+    CASE_PLAN = "case_plan"
+    COURT_ORDER = "court_order"
+    TEAM_DECISION = "team_decision"  # a recorded Family Team Meeting or staffing decision
+
+
+class Reason(FactModel):
+    """One reason for the move, with its basis as the case record shows it: who determined it,
+    on which date, and the document it rests on ("clearly", "demonstrably", "in accordance with
+    the case plan or court order" are evidence standards, issue 19.1). Each part of the basis
+    is absent when the record does not say it: never assumed."""
+
+    reason: RemovalReason
+    determined_by: Text | None = Field(
+        default=None, description="Who determined it: a name and role, or the court (absent: not said)")
+    determined_on: Date | None = Field(
+        default=None, description="The date it was determined (absent: not said)")
+    document: BasisDocument | None = Field(
+        default=None, description="The kind of document it rests on (absent: not said)")
+    document_reference: Text | None = Field(
+        default=None, description="The document's reference in the case record (absent: not said)")
 
 
 class InformationTopic(StrEnum):
@@ -51,7 +77,8 @@ class ChildRemoval(FactModel):
 
     caregiver_accepted_placement: Flag = Field(
         description="The caregiver accepted responsibility for the child")
-    reasons: list[RemovalReason] = Field(min_length=1, description="Why the move is proposed")
+    reasons: list[Reason] = Field(
+        min_length=1, description="Why the move is proposed, each reason with its basis as recorded")
     unforeseeable_emergency: Flag = Field(description="The move is forced by an unforeseeable emergency")
     transition_plan: TransitionPlan | None = None
     child_leaves_with_all_belongings: Flag
