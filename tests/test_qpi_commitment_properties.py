@@ -48,6 +48,20 @@ def test_removals_agree_between_the_evaluators(facts: dict[str, Any]) -> None:
     assert decision.status != "error", decision.errors
     grounds = {"caregiver-unable", "reunification", "permanent-home", "best-interest"}
     assert (decision.outcome == "permitted") <= any(r.id.rsplit(".", 1)[1] in grounds for r in decision.fired)
+    # "clearly", "demonstrably", "in accordance with the case plan or court order" (issue 19.1):
+    # a ground counts only when one reason gives it with its whole basis; never two halves
+    shown = any(r["reason"] in GROUNDS and _whole_basis(r) for r in facts["reasons"])
+    if facts["caregiver_accepted_placement"]:
+        assert (decision.outcome == "permitted") <= shown
+        given = any(r["reason"] in GROUNDS for r in facts["reasons"])
+        assert (decision.outcome == "ground-incomplete") == (given and not shown)
+
+
+def _whole_basis(reason: dict[str, Any]) -> bool:
+    documents = {"case_plan", "court_order"} if reason["reason"] == "legally_permanent_home" else {
+        "assessment", "case_plan", "court_order", "team_decision"}
+    return ("determined_by" in reason and "determined_on" in reason and "document_reference" in reason
+            and reason.get("document") in documents)
 
 
 @settings(max_examples=200, deadline=None)
