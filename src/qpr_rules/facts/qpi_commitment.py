@@ -164,3 +164,34 @@ class SignedCommitment(FactModel):
     signed: Flag = Field(
         description="Recorded, not read: the commitment asks for acknowledgement, not a signature")
     principles_acknowledged: list[Principle] = Field(default_factory=list)
+
+
+@fact_type("partnership_record")
+class PartnershipRecord(FactModel):
+    """What a case record shows of the caregiver's day-to-day duties the commitment names
+    ("Schedule and take child to medical appointments; Prepare child and transport to family
+    visit") and of a partner's part in the team (principle 4: "attendance at meetings, court,
+    case planning discussions and providing input"). Every field absent means the record does
+    not say, never that the duty was done (issue 19.2)."""
+
+    medical_appointment_due: Flag | None = Field(
+        default=None, description="A medical appointment for the child was due (absent: not said)")
+    medical_appointment_scheduled: Flag | None = Field(
+        default=None, description="The caregiver scheduled it (absent: not said)")
+    child_taken_to_appointment: Flag | None = Field(
+        default=None, description="The caregiver took the child to it (absent: not said)")
+    family_visit_due: Flag | None = Field(
+        default=None, description="A family visit was due (absent: not said)")
+    child_prepared_for_visit: Flag | None = Field(
+        default=None, description="The caregiver prepared the child for the visit (absent: not said)")
+    child_transported_to_visit: Flag | None = Field(
+        default=None, description="The caregiver transported the child to the visit (absent: not said)")
+    attended_meetings: Flag | None = Field(
+        default=None, description="The partner attended the team's meetings (absent: not said)")
+    attended_court: Flag | None = Field(
+        default=None, description="The partner attended court (absent: not said)")
+    attended_case_planning: Flag | None = Field(
+        default=None, description="The partner attended case planning discussions (absent: not said)")
+    provided_input: Flag | None = Field(
+        default=None,
+        description="The partner provided input and information unique to their role (absent: not said)")
