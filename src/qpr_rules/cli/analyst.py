@@ -157,8 +157,12 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 
 
 @cli.command()
-@click.argument("old")
-@click.argument("new")
+@click.argument("sides", nargs=-1, metavar="[OLD] NEW")
+@click.option("--against", "against", default=None, metavar="REV[:PATH]",
+              help="The old side is the policies of git revision REV (PATH inside it; default: NEW's "
+                   "path, else policies), run by REV's own code in a worktree and a subprocess, so "
+                   "answers compare across a fact-schema change (facts mapped where a documented "
+                   "mapping exists; what cannot be compared is listed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
 @click.option("--prove", "prove_", is_flag=True,
@@ -168,7 +172,8 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
               help="Worker processes per side for the impact.")
 @click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
               show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
-def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, evaluator: str) -> None:
+def diff(sides: tuple[str, ...], against: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
+         evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
     \b
@@ -176,6 +181,7 @@ def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, 
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
       qpr-rules diff HEAD~1 HEAD --prove
+      qpr-rules diff --against main policies    # main run by main's code: across a fact-schema change
     """
     from contextlib import ExitStack
 
@@ -183,10 +189,24 @@ def diff(old: str, new: str, fmt: str, generated: int, prove_: bool, jobs: int, 
     from qpr_rules.analysis.diff import render_text
     from qpr_rules.cli.batch import progress_bar
 
-    with ExitStack() as stack:
-        report = run_diff(old, new, Path.cwd(), generated,
-                          evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
-                          progress=progress_bar(stack, "impact"), prove=prove_)
+    if against is not None:
+        if len(sides) > 1 or prove_:
+            click.echo("usage: qpr-rules diff --against REV[:PATH] [NEW] (one policy directory; no --prove)",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        from qpr_rules.analysis.diff_revision import diff_against
+
+        new_dir = Path(sides[0]) if sides else current_project().policies
+        report = diff_against(against, new_dir, Path.cwd(), generated)
+    else:
+        if len(sides) != 2:
+            click.echo("usage: qpr-rules diff OLD NEW, or qpr-rules diff --against REV[:PATH] [NEW]",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        with ExitStack() as stack:
+            report = run_diff(sides[0], sides[1], Path.cwd(), generated,
+                              evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
+                              progress=progress_bar(stack, "impact"), prove=prove_)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 
