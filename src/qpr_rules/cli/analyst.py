@@ -191,8 +191,12 @@ def _run_check(targets: list[Path], fmt: str, sources: str | None, strict: bool)
 
 
 @cli.command()
-@click.argument("old")
-@click.argument("new", required=False)
+@click.argument("sides", nargs=-1, metavar="OLD [NEW]")
+@click.option("--against", "against", default=None, metavar="REV[:PATH]",
+              help="The old side is the policies of git revision REV (PATH inside it; default: NEW's "
+                   "path, else policies), run by REV's own code in a worktree and a subprocess, so "
+                   "answers compare across a fact-schema change (facts mapped where a documented "
+                   "mapping exists; what cannot be compared is listed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
 @click.option("--prove", "prove_", is_flag=True,
@@ -202,7 +206,7 @@ def _run_check(targets: list[Path], fmt: str, sources: str | None, strict: bool)
               help="Worker processes per side for the impact.")
 @click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
               show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
-def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
+def diff(sides: tuple[str, ...], against: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
          evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
@@ -215,6 +219,7 @@ def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
       qpr-rules diff HEAD~1 HEAD --prove
+      qpr-rules diff --against main policies    # main run by main's code: across a fact-schema change
     """
     from contextlib import ExitStack
 
@@ -223,14 +228,29 @@ def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs
     from qpr_rules.cli.batch import progress_bar
     from qpr_rules.cli.project import find_project
 
-    # NEW: the project's policies; git revisions: the project's folder (both given outside a
-    # project: the working directory's repository and its policies/, as before)
-    project = current_project() if new is None else find_project()
-    repo, folder = _repository_folder(project.policies) if project else (Path.cwd(), "policies")
-    with ExitStack() as stack:
-        report = run_diff(old, new or str(project.policies if project else ""), repo, generated,
-                          evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
-                          progress=progress_bar(stack, "impact"), prove=prove_, folder=folder)
+    if against is not None:
+        if len(sides) > 1 or prove_:
+            click.echo("usage: qpr-rules diff --against REV[:PATH] [NEW] (one policy directory; no --prove)",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        from qpr_rules.analysis.diff_revision import diff_against
+
+        new_dir = Path(sides[0]) if sides else current_project().policies
+        report = diff_against(against, new_dir, Path.cwd(), generated)
+    else:
+        if not 1 <= len(sides) <= 2:
+            click.echo("usage: qpr-rules diff OLD [NEW], or qpr-rules diff --against REV[:PATH] [NEW]",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        old, new = sides[0], (sides[1] if len(sides) == 2 else None)
+        # NEW: the project's policies; git revisions: the project's folder (both given outside a
+        # project: the working directory's repository and its policies/, as before)
+        project = current_project() if new is None else find_project()
+        repo, folder = _repository_folder(project.policies) if project else (Path.cwd(), "policies")
+        with ExitStack() as stack:
+            report = run_diff(old, new or str(project.policies if project else ""), repo, generated,
+                              evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
+                              progress=progress_bar(stack, "impact"), prove=prove_, folder=folder)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 
