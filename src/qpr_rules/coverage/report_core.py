@@ -9,11 +9,14 @@ Definitions (docs/audit.md explains them for auditors):
 - a computable clause is covered when a rule that encodes it (cites it, imposes an obligation
   under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
   their reasons and not counted;
-- a source sentence is indexed when a clause quotes it or the policy marks it not normative.
+- a source sentence is indexed when a clause quotes it or the policy marks it not normative;
+- with mutants (`coverage run --mutants`), a rule mutant is killed when a scenario that passes
+  on the policies fails on it; equivalent mutants (proved by the solver) are not counted.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 
 from qpr_rules.analysis.source_check import document_path, read_document, sentence_index
 from qpr_rules.coverage.data import CoverageData, condition_paths
+from qpr_rules.coverage.mutation import MutantResult
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
@@ -109,6 +113,7 @@ class FileCov:
     rules: list[RuleCov]
     clauses: list[ClauseCov]
     sentences: list[SentenceCov]
+    mutants: list[MutantResult] = field(default_factory=list)  # with --mutants, this file's rules'
 
     def ratio(self, level: str) -> Ratio:
         if level == "rules":
@@ -124,7 +129,15 @@ class FileCov:
         if level == "mcdc":
             return Ratio(sum(a.pair is not None for r in self.rules for a in r.atoms),
                          sum(len(r.atoms) for r in self.rules))
+        if level == "mutants":  # the score: killed of those a scenario can kill
+            return Ratio(sum(m.status == "killed" for m in self.mutants),
+                         sum(m.status != "equivalent" for m in self.mutants))
         raise ValueError(f"unknown coverage level {level!r}")
+
+    def equivalent(self) -> list[str]:
+        """The mutants no scenario can kill, each with the solver's proof."""
+        name = Path(self.path).name
+        return [f"{name}:{m.line}: {m.id}: {m.proof}" for m in self.mutants if m.status == "equivalent"]
 
     def missing(self, level: str) -> list[str]:
         """What is not covered at a level, named (and where), for the reports and --fail-under."""
@@ -149,6 +162,10 @@ class FileCov:
         if level == "mcdc":
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
                     "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
+        if level == "mutants":
+            return [f"{name}:{m.line}: {m.id} survives: " + (
+                f"add a scenario: {scenario_text(m.scenario)}" if m.scenario else m.proof)
+                for m in self.mutants if m.status == "survived"]
         raise ValueError(f"unknown coverage level {level!r}")
 
 
@@ -171,10 +188,14 @@ class CoverageReport:
     malformed: int
     mcdc: bool = False
     sources: list[str] = field(default_factory=list)  # how the data was collected
+    mutation: bool = False  # mutants were run (`coverage run --mutants`)
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return (*LEVELS, "mcdc") if self.mcdc else LEVELS
+        return (*LEVELS, *(("mcdc",) if self.mcdc else ()), *(("mutants",) if self.mutation else ()))
+
+    def equivalent(self) -> list[str]:
+        return [e for f in self.files for e in f.equivalent()]
 
     def ratio(self, level: str) -> Ratio:
         total = Ratio()
@@ -194,7 +215,8 @@ class CoverageReport:
 
 
 def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
-                 sources: Path | None = None, probe: CoverageData | None = None) -> CoverageReport:
+                 sources: Path | None = None, probe: CoverageData | None = None,
+                 mutants: list[MutantResult] | None = None) -> CoverageReport:
     by_file: dict[Path, list[CompiledRule]] = {}
     for rule in ps.rules():
         by_file.setdefault(rule.file.path, []).append(rule)
@@ -204,9 +226,10 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
         rule_covs = [_rule(r, data, mcdc, probe) for r in rules]
         files.append(FileCov(str(f.path), f.policy.id, f.policy.title, f.policy.source.document,
                              str(document_path(f, sources)), rule_covs, _clauses(f, rules, data),
-                             _sentences(f, sources)))
+                             _sentences(f, sources),
+                             [m for m in mutants or [] if m.file == str(f.path)]))
     return CoverageReport(files, sum(data.decisions.values()), sum(data.errors.values()),
-                          dict(data.foreign), data.malformed, mcdc)
+                          dict(data.foreign), data.malformed, mcdc, mutation=mutants is not None)
 
 
 def _rule(rule: CompiledRule, data: CoverageData, mcdc: bool, probe: CoverageData | None) -> RuleCov:
@@ -266,6 +289,11 @@ def _sentences(f: LoadedFile, sources: Path | None) -> list[SentenceCov]:
         raise PolicyError([text])
     return [SentenceCov(i.sentence.line, i.sentence.normalised, i.status, list(i.clauses), i.marked)
             for i in sentence_index(f, text)]
+
+
+def scenario_text(scenario: dict[str, Any] | None) -> str:
+    """A scenario to add, on one line (as JSON, which a YAML scenario file also reads)."""
+    return json.dumps(scenario, default=str, ensure_ascii=False)
 
 
 def percent(value: float) -> str:

@@ -51,5 +51,9 @@ def render_cobertura(report: CoverageReport) -> str:
     root.set("lines-covered", str(all_hit))
     root.set("branches-valid", str(all_br))
     root.set("branches-covered", str(all_br_hit))
+    if report.mutation:  # Cobertura has no field for it: a comment, named as in every other format
+        m = report.ratio("mutants")
+        root.insert(0, ET.Comment(f" mutants: {m.hit}/{m.total} killed ({_rate(m.hit, m.total)}); "
+                                  f"{len(report.equivalent())} equivalent, not counted "))
     ET.indent(root)
     return '<?xml version="1.0" ?>\n' + ET.tostring(root, encoding="unicode") + "\n"
