@@ -164,6 +164,8 @@ def expectation(original: Decision, mutant: Decision) -> dict[str, Any] | None:
         out["fired"] = sorted(fired - fired_m)
     if fired_m - fired:
         out["not_fired"] = sorted(fired_m - fired)
+    if len(out) > 1:  # the rules fired tell them apart: the shortest scenario that kills
+        return out
     duties = [(o.who, o.do) for o in original.obligations]
     if sorted(duties) != sorted((o.who, o.do) for o in mutant.obligations):
         if duties:
