@@ -37,7 +37,8 @@ def _mid(state_id: str) -> str:
 
 def _mtext(text: str) -> str:
     """Text safe in a Mermaid label: no statement separator, comment or quote characters."""
-    return re.sub(r"[;#\"{}%]", " ", " ".join(text.split()))
+    text = " ".join(text.split()).replace(";", ",")
+    return re.sub(r"[#\"{}%]", " ", text)
 
 
 def mermaid(spec: ProcedureSpec) -> str:
