@@ -87,8 +87,12 @@ def render_reports(reports: list[CaseReport], as_of: dt.date | None) -> str:
         head = f"case {r.case_id} ({r.procedure_id}), version {r.version}, state {r.state}"
         lines.append(f"{head}: " + (f"{len(r.findings)} finding(s)" if r.findings else "no departure"))
         for f in r.findings:
-            where = f"event {f.version}, {f.on}, {f.event} in {f.state}" if f.kind == "departure" \
-                else f"duty owed in {f.state}"
+            if f.kind == "departure":
+                where = f"event {f.version}, {f.on}, {f.event} in {f.state}"
+            elif (f.state or "").startswith("departure "):
+                where = f"duty created by {f.state}"
+            else:
+                where = f"duty owed in {f.state}"
             lines.append(f"  - {f.kind}: {where}: {f.text} [{f.clause}]")
     n = total(reports)
     when = f" as of {as_of.isoformat()}" if as_of else ""

@@ -62,7 +62,8 @@ def check_case(case: Case, as_of: dt.date | None = None) -> CaseReport:
         created_by_departure = duty.until is not None
         if created_by_departure or as_of is not None:
             findings.append(_undischarged(duty, as_of))
-    findings.sort(key=lambda f: (f.on, f.version or 0, f.kind))
+    # by date; a departure before the duties it created
+    findings.sort(key=lambda f: (f.on, f.kind != "departure", f.version or 0))
     return CaseReport(case.case_id, case.procedure_id, case.version, case.state, tuple(findings))
 
 
