@@ -103,14 +103,14 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -
 
     start = replay(())
     paths: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {_key(start): ()}
-    edges: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+    edges: dict[tuple[Any, ...], dict[tuple[Any, ...], dict[str, Any]]] = {}  # to: by which event
     queue = deque([_key(start)])
     while queue and len(paths) < max_states:
         key = queue.popleft()
         path = paths[key]
         case = replay(path)
         on = _START + _STEP * (len(path) + 1)
-        edges[key] = set()
+        edges[key] = {}
         for event in events_of(spec, by, on):
             try:
                 answer = case.check(event)
@@ -121,7 +121,7 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -
             nxt = replay(path)
             nxt.record(event)
             k = _key(nxt)
-            edges[key].add(k)
+            edges[key].setdefault(k, event)
             if k not in paths:
                 paths[k] = (*path, event)
                 queue.append(k)
@@ -133,7 +133,7 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -
     while changed:
         changed = False
         for k, outs in edges.items():
-            if k not in reaches and outs & reaches:
+            if k not in reaches and outs.keys() & reaches:
                 reaches.add(k)
                 changed = True
     for k in paths:
@@ -143,19 +143,20 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -
     for k in paths:
         if k[0] != "permanent-hold":
             continue
-        seen, todo = {k}, [k]
+        # every path from the permanent hold, with the events that take it (from its own path)
+        seen, todo = {k}, [(k, paths[k])]
         while todo:
-            cur = todo.pop()
+            cur, events = todo.pop()
             memory = dict(cur[1])
             if memory.get("reinstated_on") is not None or memory.get("hold_kind") != "permanent":
                 violations.append(Violation("permanent-hold-no-reinstatement",
                                             f"from a permanent hold the case reaches {cur[0]} with "
-                                            f"hold {memory.get('hold_kind')!r}", paths[cur]))
+                                            f"hold {memory.get('hold_kind')!r}", events))
                 break
-            for nxt in edges.get(cur, ()):
+            for nxt, event in edges.get(cur, {}).items():
                 if nxt not in seen:
                     seen.add(nxt)
-                    todo.append(nxt)
+                    todo.append((nxt, (*events, event)))
     violations.extend(_duties(spec))
     return ProcedureProof(procedure_id, len(paths), tuple(violations))
 
