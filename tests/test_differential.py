@@ -121,7 +121,7 @@ def test_the_fixture_uses_every_operator_and_negation() -> None:
 
 def test_known_boundaries() -> None:
     """A few hand-written boundary cases, so that the generated ones are not the only evidence."""
-    base = {"placement": {"date": DATE.isoformat(), "cleared_with_pco": True},
+    base = {"placement": {"date": DATE.isoformat(), "status": "proposed", "cleared_with_pco": True},
             "child": {"age": 7, "gender": "female"},
             "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                      "restrictions": None, "children_placed": []}}

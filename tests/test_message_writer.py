@@ -20,7 +20,7 @@ from qpr_rules.facts.placement import PlacementRequest, Restrictions
 
 ENGINE = Engine.from_bundled(evaluator="compiled")
 PLACEMENT: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "cleared_with_pco": True},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None,
              "children_placed": [{"age": 3, "gender": "male"}]},

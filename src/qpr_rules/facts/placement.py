@@ -108,7 +108,9 @@ class Home(DerivedFactModel):
 
 class Placement(FactModel):
     date: Date = Field(description="The date of the placement")
-    status: PlacementStatus = Field(default=PlacementStatus.PROPOSED, description=(
+    # Required (issue 17.7): a made placement into a home on hold owes the Regional Manager a
+    # notice; defaulting to proposed would drop that duty for a caller who left it out.
+    status: PlacementStatus = Field(description=(
         "Whether the placement is proposed (asked before it is made) or already made"))
     cleared_with_pco: Flag = Field(
         description="The placing social worker cleared the home with the PCO before placing"
