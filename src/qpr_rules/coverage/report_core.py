@@ -32,6 +32,7 @@ from qpr_rules.analysis.source_check import document_path, read_document, senten
 from qpr_rules.coverage.data import CoverageData, condition_paths
 from qpr_rules.coverage.mutation import MutantResult
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import shown_path
 from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
 from qpr_rules.policy.sources import read_index, sources_dir
@@ -54,7 +55,7 @@ class About:
     def now(cls, ps: PolicySet, command: str) -> About:
         when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         parents = {Path(p).parent for p in ps.paths}  # the policy directory, not its five files
-        where = str(parents.pop()) if len(parents) == 1 else ", ".join(str(p) for p in ps.paths)
+        where = shown_path(parents.pop()) if len(parents) == 1 else ", ".join(map(shown_path, ps.paths))
         return cls(where, ps.digest, ps.revision, when, command)
 
     def lines(self) -> list[str]:
