@@ -30,8 +30,9 @@ SHELL = {"bash", "sh", "shell", "console", "zsh"}
 SKIPPED = {
     "README.md": 2,
     "analyst-guide.md": 1,
-    "benchmarks.md": 4,
+    "benchmarks.md": 8,
     "cli.md": 1,
+    "interview.md": 1,
     "prove.md": 1,
     "reliability.md": 3,
     "service.md": 12,

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import qpr_rules.cli.coverage  # noqa: F401  (registers the command)
-from qpr_rules.analysis.mutants import KINDS, Mutant, apply, mutants_of, prove_equivalent
+from qpr_rules.analysis.mutant_equivalence import prove_equivalent
+from qpr_rules.analysis.mutants import KINDS, Mutant, apply, mutants_of
 from qpr_rules.cli.app import cli
 from qpr_rules.coverage.data import condition_paths
 from qpr_rules.coverage.mutation import run_mutants

@@ -158,6 +158,18 @@ NO_INVARIANT = {
     ("practice_model", "belief.families.4"):
         "descriptive ('the past does not necessarily limit their potential'); the belief's ratings "
         "are covered by practice_model.inv.all-acceptable-supported",
+    # the procedure's steps: the "not"/"only" is in the recorded reading, and what it guarantees is a
+    # transition of procedure qpr.home (checked by `procedure check` and tests/test_procedure*.py),
+    # not an answer of a decision an invariant could state
+    ("qpr", "step2.assess-hold"):
+        "reading of when a hold pending QPR ends: the QPR's outcome replaces it in procedure qpr.home",
+    ("qpr", "step3.rfa-fhl-history"):
+        "reading of 'RFA and/or FHL': the step-3 event names the units whose history was gathered",
+    ("qpr", "step4.coordinate"):
+        "reading of the meeting list: the step-4 event names who was invited",
+    ("qpi_commitment", "caregiver.needs.example"):
+        "examples read as duties a record shows; 'a record that does not say is missing, never done' "
+        "is the partnership decision's treatment of an absent fact, checked by its scenarios",
 }
 
 

@@ -199,11 +199,12 @@ class _NoBar:
 
 def _report(engine: Engine, data: CoverageData, opts: dict[str, Any]) -> int:
     announce(list(engine.policies.paths), engine.digest)
-    _empty_refused(data)
     fail_under, require = _gate_settings(opts)
+    # a usage error is said first: no data would make this command able to count mutants
     if _requires(require, "mutants") and opts.get("mutants") is None:
         raise click.UsageError("--require mutants=N: mutants are counted only by `qpr-rules coverage run` "
                                "(they need the scenarios); run it there")
+    _empty_refused(data)
     probed = probe(engine, opts["probe"]) if opts["probe"] else None
     report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires(require, "mcdc"),
                           probe=probed, command=command_line(), mutants=opts.get("mutants"))

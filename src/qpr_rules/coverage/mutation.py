@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from qpr_rules.analysis.mutants import Mutant, apply, mutants_of, prove_equivalent
+from qpr_rules.analysis.mutants import Mutant, apply, mutants_of
 from qpr_rules.coverage.data import condition_paths
 from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
@@ -127,6 +127,10 @@ def _run_one(ps: PolicySet, m: Mutant, scenarios: list[LoadedScenario], timeout_
             result.status = "killed"
             result.killed_by = f"{s.file}:{s.line}: {s.name}"
             return result
+    # the solver (z3) is imported only for a mutant no scenario killed: `coverage` without
+    # --mutants, and every command's import, stay free of it
+    from qpr_rules.analysis.mutant_equivalence import prove_equivalent
+
     verdict = prove_equivalent(spec, mutated, timeout_s=timeout_s)
     if verdict.status == "equivalent":
         result.status = "equivalent"

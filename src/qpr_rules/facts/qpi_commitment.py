@@ -40,7 +40,7 @@ class Reason(FactModel):
     the case plan or court order" are evidence standards, issue 19.1). Each part of the basis
     is absent when the record does not say it: never assumed."""
 
-    reason: RemovalReason
+    reason: RemovalReason = Field(description="Why the move is proposed, as the worker records it")
     determined_by: Text | None = Field(
         default=None, description="Who determined it: a name and role, or the court (absent: not said)")
     determined_on: Date | None = Field(
