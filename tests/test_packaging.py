@@ -124,6 +124,12 @@ def _cli_cases(work: Path) -> list[tuple[list[str], int, str]]:
         (["prove", "policies", "--no-static"], 0, "proved"),
         (["interview", "qpr.placement", "--facts",
           str(work / "examples" / "partial" / "placement_permanent_hold.yaml")], 0, "DENY, determined"),
+        (["case", "qpr.home", "--events", str(work / "examples" / "procedure" / "home-17.jsonl")], 0,
+         "case home-17 (qpr.home)"),
+        (["procedure", "check", str(work / "examples" / "procedure" / "home-17-to-hold.jsonl")], 1,
+         "departure: event"),
+        (["procedure", "graph", "qpr.home"], 0, "stateDiagram-v2"),
+        (["procedure", "prove", "qpr.home"], 0, "0 violation(s)"),
         (["coverage", "run", "-p", "policies", "--require", "rules=100"], 0, "TOTAL"),
         (["coverage", "run", "-p", "policies", "--format", "html", "-o", str(work / "html")], 0, ""),
         (["decide", "qpr.placement", "--batch", str(work / "cases.jsonl")], 0, '"outcome":"deny"'),
@@ -145,7 +151,7 @@ def test_every_cli_command_runs_from_the_installed_wheel(installed: Path, outsid
 
 
 def test_the_installed_cli_cases_name_every_command(outside: Path) -> None:
-    from qpr_rules.cli import analyst, core, coverage, interview, prove, serve  # noqa: F401  (registers them)
+    from qpr_rules.cli import analyst, core, coverage, interview, procedure, procedure_audit, prove, serve  # noqa: F401  (registers them)
     from qpr_rules.cli.app import cli
 
     assert set(cli.commands) <= {args[0] for args, _, _ in _cli_cases(outside)}
