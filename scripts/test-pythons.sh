@@ -24,10 +24,11 @@ for v in $versions; do
   full=$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')
   echo "== Python $v ($full)"
   log=$(mktemp)
-  if "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" tests/test_packaging.py \
+  # -q comes from pyproject's addopts: a second -q would hide the "N passed" line printed below
+  if "$venv/bin/python" -m pytest -p no:cacheprovider -m "not slow" tests/test_packaging.py \
       tests/test_engine.py tests/test_durable_guards.py tests/test_differential.py \
       tests/test_python_versions.py >"$log" 2>&1; then
-    result=$(tail -n 1 "$log" | sed 's/^=* *//; s/ *=*$//')
+    result=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -n 1 | sed 's/^=* *//; s/ *=*$//')
   else
     cat "$log"
     result="FAILED: $(tail -n 1 "$log" | sed 's/^=* *//; s/ *=*$//')"
