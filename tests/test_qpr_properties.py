@@ -354,6 +354,10 @@ def test_concern_routing_never_skips_is_irs_and_never_drops_a_stakeholder_concer
         assert "qpr-referral" not in decision.outcomes
     else:
         assert "route-to-cws-staff" not in decision.outcomes
+        # Step 1, "Contact PCO to consult": a staff concern no other route takes is a consultation
+        # with the PCO, never left without a route (issue 20.8: one with a licensing issue and a
+        # quality-of-care one was, as if the Complaint Unit took what is not "solely" licensing).
+        assert decision.outcome != "no-route"
     # "The SW will need to provide specific documentation regarding their concerns." (a duty)
     sw = facts.get("sw_concern") or {}
     if sw.get("serious_problem_or_questionable_practices") and not sw.get("specific_documentation"):
