@@ -1,35 +1,23 @@
 """Why a rule did not fire, read straight from the validated fact model.
 
-The same text as `reference.explain_failure` over the model's dump (the differential tests
-compare them on every case), without the dump and the closure walk: each rule's explanation is
-one generated function (engine/compiled.py writes its tests and reads), built the first time
-that rule is explained. Values are shown as the dump would show them: a nested model, or a
-list of them, is dumped for display only.
+The same text as `why_not.explain_failure` over the model's dump (the differential tests
+compare them on every case), without dumping the whole model: each rule's explanation is one
+generated function (engine/compiled.py writes its reads) that gathers only the values the
+condition reads into a small dump and hands it to `why_not.explain_failure`, so the sentences
+have one author. It is built the first time that rule is explained.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, assert_never
+from typing import Any
 
 from pydantic import BaseModel
 
 from qpr_rules.engine.compiled import Writer, build_function, resolve
-from qpr_rules.policy.conditions import (
-    All,
-    AnyOf,
-    Compare,
-    Condition,
-    Contains,
-    Count,
-    FactRef,
-    InSet,
-    Not,
-    Present,
-    Quantified,
-    _show,
-    render,
-)
+from qpr_rules.engine.why_not import explain_failure
+from qpr_rules.policy.condition_format import render
+from qpr_rules.policy.condition_nodes import Condition, fact_paths
 
 Explain = Callable[[Any], "str | None"]
 
@@ -68,16 +56,21 @@ class Budget:
 
 def compile_explainer(model: type[BaseModel], cond: Condition,
                       budget: Budget | None = None) -> tuple[Explain, str]:
-    """A function giving reference.explain_failure's text for cond over a validated model, as
-    straight-line code: each test and each shown value is written out, nothing is walked.
+    """A function giving why_not.explain_failure's text for cond over a validated model: the
+    values cond reads are read as straight-line code into a small dump, which is explained.
 
     When every value the explanation reads is a plain scalar (no list, object or float, whose
     display could differ between equal values), the text is a function of those values alone and
     is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
-    body = [f"if {writer.cond(cond)}:", "    return None", *_why_false(writer, cond)]
+    body = [f"if {writer.cond(cond)}:", "    return None", "read = {}"]
+    for path in sorted(fact_paths(cond)):
+        body.append(f"_read(read, {path!r}, {writer.path(path)[0]})")
+    body.append("return _why(_cond, read, _model)")
     label = f"explanation of {render(cond)[:60]}"
-    fn, source = build_function(writer, body, "explain", label, {"_display": _display})
+    fn, source = build_function(writer, body, "explain", label,
+                                {"_read": _read, "_why": explain_failure, "_cond": cond,
+                                 "_model": model})
     if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
         return fn, source
     key_fn, key_source = build_function(
@@ -108,54 +101,14 @@ def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]], budget: B
     return explain_memoised
 
 
-def _why_false(writer: Writer, cond: Condition) -> list[str]:
-    """Statements returning why cond, known to be false, is false (explain_failure's cases)."""
-    match cond:
-        case All():
-            lines = []
-            for c in cond.items:  # the first part that is false explains the whole
-                lines.append(f"if not {writer.cond(c)}:")
-                lines += ["    " + line for line in _why_false(writer, c)]
-            return [*lines, f"return {render(cond) + ' is false'!r}"]  # not reached
-        case Not():
-            return [f"return {render(cond.item) + ' holds, and the rule requires it not to'!r}"
-                    f" + {_actual(writer, cond.item)}"]
-        case AnyOf():
-            parts = " + '; ' + ".join(f"{render(c)!r} + {_actual(writer, c)}" for c in cond.items)
-            return [f"return 'none of these holds: ' + {parts}"]
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            return [f"return {render(cond) + ' is false'!r} + {_actual(writer, cond)}"]
-        case _:
-            assert_never(cond)
-
-
-def _actual(writer: Writer, cond: Condition) -> str:
-    """An expression for ' (home.hold.kind is pending_qpr)': the values an atom reads, as
-    reference._actual shows them."""
-    match cond:
-        case All() | AnyOf() | Not():
-            return "''"
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            pass
-        case _:
-            assert_never(cond)
-    paths = [cond.path]
-    right = getattr(cond, "right", None)
-    if isinstance(right, FactRef):
-        paths.append(right.path)
-    shown = []
-    for p in paths:
-        value, _ = writer.path(p)
-        if isinstance(cond, Count) and p == cond.path:
-            shown.append(f"({'number of ' + p + ' is '!r} + str(len({value})) if {value} is not None "
-                         f"else {p + ' is absent'!r})")
-        else:
-            shown.append(f"({p + ' is '!r} + ('absent' if {value} is None else _display({value})))")
-    return "(' (' + " + " + ', ' + ".join(shown) + " + ')')"
-
-
-def _display(value: Any) -> str:
-    return _show(_as_dumped(value))
+def _read(facts: dict[str, Any], path: str, value: Any) -> None:
+    """Put value (as the dump holds it) at path in facts, a dump of only what is read."""
+    if value is None:  # absent reads as absent
+        return
+    *parents, leaf = path.split(".")
+    for part in parents:
+        facts = facts.setdefault(part, {})
+    facts[leaf] = _as_dumped(value)
 
 
 def _as_dumped(value: Any) -> Any:
