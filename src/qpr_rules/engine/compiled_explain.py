@@ -64,7 +64,14 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
     body = [f"if {writer.cond(cond)}:", "    return None", "read = {}"]
-    for path in sorted(fact_paths(cond)):
+    paths = sorted(fact_paths(cond))
+    # the steps on the way to each path, marked when present: an explanation names the outermost
+    # absent one ("the hold on the home is not given"); read unregistered, they are not dumped
+    steps = {p: writer._path(p)[0] for p in sorted({
+        ".".join(path.split(".")[:n]) for path in paths for n in range(1, path.count(".") + 1)})}
+    for step, var in steps.items():
+        body.append(f"if {var} is not None: _read(read, {step!r}, {{}})")
+    for path in paths:
         body.append(f"_read(read, {path!r}, {writer.path(path)[0]})")
     body.append("return _why(_cond, read, _model)")
     label = f"explanation of {render(cond)[:60]}"
@@ -73,8 +80,9 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
                                  "_model": model})
     if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
         return fn, source
-    key_fn, key_source = build_function(
-        writer, [f"return ({''.join(writer.paths[p] + ', ' for p in writer.read)})"], "key", label)
+    key = "".join(writer.paths[p] + ", " for p in writer.read) + "".join(
+        f"{var} is None, " for var in steps.values())
+    key_fn, key_source = build_function(writer, [f"return ({key})"], "key", label)
     return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
 
 
@@ -108,7 +116,8 @@ def _read(facts: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     for part in parents:
         facts = facts.setdefault(part, {})
-    facts[leaf] = _as_dumped(value)
+    if not (value == {} and leaf in facts):  # a step marked present keeps what is read under it
+        facts[leaf] = _as_dumped(value)
 
 
 def _as_dumped(value: Any) -> Any:

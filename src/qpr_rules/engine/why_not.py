@@ -90,7 +90,7 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
     fact = words.fact(cond.path)
     value = get_path(facts, cond.path)
     if value is None:  # every atom is false on an absent fact, so it was needed to hold
-        return _absent(fact)
+        return _absent(_first_absent(cond.path, facts, words))
     match cond:
         case Compare(op=op, right=right):
             wanted = op if needed else NEGATED_OP[op]
@@ -124,6 +124,16 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
 
 def _subject(fact: Fact) -> str:
     return fact.phrase
+
+
+def _first_absent(path: str, facts: Facts, words: Glossary) -> Fact:
+    """The outermost absent step of path: "the hold on the home is not given", rather than its
+    kind, when the home has never had a hold."""
+    parts = path.split(".")
+    for n in range(1, len(parts)):
+        if get_path(facts, ".".join(parts[:n])) is None:
+            return words.fact(".".join(parts[:n]))
+    return words.fact(path)
 
 
 def _absent(fact: Fact) -> str:
