@@ -157,6 +157,7 @@ def test_an_absent_fact_is_named_at_its_outermost_absent_step() -> None:
     ("The date determined in the initial QPR; absent when none. It does not end the hold.",
      "the date determined in the initial QPR"),
     ("RF agrees (absent: not said)", "RF agrees"),
+    ("The QPI Lead / Site Coordinator, if identified", "the QPI Lead / Site Coordinator"),
     ("Age of the youngest child already placed (absent when none is).", "age of the youngest child already placed"),
     (None, "staff_champions"),
 ])

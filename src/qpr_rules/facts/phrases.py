@@ -4,7 +4,8 @@ Explanations say "the kind of hold is time_limited", not "hold.kind = permanent 
 words come from each field's pydantic `description`, trimmed to the phrase that names the fact:
 
 1. Parenthesised asides go ("(absent: not said)", "(derived, never given)"), then whatever follows
-   the first `;` or `. ` (a note on absence or on where the value comes from), then a final `.`.
+   the first `;`, `. `, `, if ` or `, when ` (a note on absence or on where the value comes
+   from), then a final `.`.
 2. A colon either labels the phrase or explains it. A short label before it ("Step 4: the
    internal review", "restrict_children: youngest age allowed") is dropped; a longer phrase
    before it ("The kind of hold: pending QPR, time-limited or permanent") is kept, the list after
@@ -25,7 +26,7 @@ from pydantic import BaseModel
 from qpr_rules.facts.paths import FieldType, PathError, field_types, resolve
 
 _ASIDE = re.compile(r"\s*\([^()]*\)", re.DOTALL)
-_NOTE = re.compile(r";|\.\s", re.DOTALL)
+_NOTE = re.compile(r";|\.\s|, (?:if|when) ", re.DOTALL)
 _LABEL_MAX_WORDS = 3  # "Step 4", "restrict_period / permanent_hold": a label, not a phrase
 # a phrase starting with one of these has its own subject, so it reads as a statement
 # ("the RF agrees"); any other ("Supports the three core QPI principles") is a checklist item
