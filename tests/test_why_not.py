@@ -110,13 +110,13 @@ def _explain(data: dict[str, Any], facts: dict[str, Any] = FACTS) -> str:
      "the number of the children living in the home now is 2, less than 3"
      " [number of home.children >= 3]"),
     ({"fact": "home.children", "some": {"fact": "age", "gt": 10}},
-     "none of the children living in the home now (2 items) has age > 10"
+     "the children living in the home now (2 items): none has age > 10"
      " [some item of home.children has (age > 10)]"),
     ({"fact": "home.children", "every": {"fact": "age", "lt": 5}},
-     "in the children living in the home now, item 2 of 2: the age in whole years of this child"
+     "the children living in the home now, item 2 of 2: the age in whole years of this child"
      " already placed in the home is 7, not less than 5 [age < 5] [every item of home.children has (age < 5)]"),
     ({"not": {"fact": "home.children", "some": {"fact": "age", "lt": 5}}},
-     "in the children living in the home now, item 1 of 2: the age in whole years of this child"
+     "the children living in the home now, item 1 of 2: the age in whole years of this child"
      " already placed in the home is 2, less than 5 [not age < 5] (the rule needs no item to)"
      " [not some item of home.children has (age < 5)]"),
     ({"fact": "cleared", "eq": True},
@@ -142,6 +142,22 @@ def test_each_operator_has_its_sentence(condition: dict[str, Any], sentence: str
     assert _explain(condition) == sentence
 
 
+def test_empty_lists_blank_texts_and_given_flags_read_as_words() -> None:
+    empty = {**FACTS, "home": {**FACTS["home"], "children": [], "genders": [""]}}
+    assert _explain({"fact": "home.children", "some": {"fact": "age", "gt": 10}}, empty) == (
+        "the children living in the home now: none [some item of home.children has (age > 10)]")
+    assert _explain({"not": {"fact": "home.children", "every": {"fact": "age", "gt": 10}}}, empty) == (
+        "the children living in the home now: none (the rule needs one without age > 10)"
+        " [not every item of home.children has (age > 10)]")
+    assert _explain({"fact": "home.genders", "contains": "female"}, empty) == (
+        "genders the home may take ([blank]) does not include female [home.genders contains female]")
+    assert _explain({"fact": "home.genders", "contains": ""}, {**FACTS, "home": {**FACTS["home"], "genders": []}}) == (
+        "genders the home may take ([]) does not include blank [home.genders contains ]")
+    assert _explain({"not": {"fact": "supports", "present": True}}) == (
+        "said: supports the three core QPI principles (yes), and the rule needs it not said"
+        " [not supports is present]")
+
+
 def test_an_absent_fact_is_named_at_its_outermost_absent_step() -> None:
     no_hold = {**FACTS, "home": {**FACTS["home"], "hold": None}, "supports": None}
     assert _explain({"fact": "home.hold.kind", "eq": "permanent"}, no_hold) == (
@@ -153,6 +169,7 @@ def test_an_absent_fact_is_named_at_its_outermost_absent_step() -> None:
 @pytest.mark.parametrize(("description", "phrase"), [
     ("The kind of hold: pending QPR, time-limited (restricted from placements) or permanent", "the kind of hold"),
     ("Step 4: the internal review was held", "the internal review was held"),
+    ("Status 2, stability: its QSR rating, 1 to 6 (absent: not rated)", "status 2, stability"),
     ("restrict_children: youngest age allowed", "youngest age allowed"),
     ("The date determined in the initial QPR; absent when none. It does not end the hold.",
      "the date determined in the initial QPR"),

@@ -97,18 +97,23 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
             return _compare(fact, value, wanted, right, facts, words)
         case InSet(values=values):
             if needed:
-                return f"{_subject(fact)} is {show(value)}, not {_alternatives(values)}"
-            return (f"{_subject(fact)} is {show(value)}, one of {_alternatives(values)} "
+                return f"{_subject(fact)} is {_show(value)}, not {_alternatives(values)}"
+            return (f"{_subject(fact)} is {_show(value)}, one of {_alternatives(values)} "
                     "(the rule needs another)")
         case Present():
-            return f"{_subject(fact)} is given ({show(value)}), and the rule needs it not given"
+            if fact.is_bool:
+                said = f"it is said whether {fact.phrase}" if fact.is_statement else \
+                    f"said: {fact.phrase}"
+                return f"{said} ({'yes' if value else 'no'}), and the rule needs it not said"
+            shown = "" if isinstance(value, Mapping) else f" ({_show(value)})"  # not a whole record
+            return f"{_subject(fact)} is given{shown}, and the rule needs it not given"
         case Contains(right=right):
             item, absent = _operand(right, facts, words)
             if absent:
                 return absent
             if needed:
-                return f"{_subject(fact)} ({show(value)}) does not include {item}"
-            return f"{_subject(fact)} ({show(value)}) includes {item} (the rule needs it not to)"
+                return f"{_subject(fact)} ({_show(value)}) does not include {item}"
+            return f"{_subject(fact)} ({_show(value)}) includes {item} (the rule needs it not to)"
         case Count(op=op, right=right):
             wanted = op if needed else NEGATED_OP[op]
             bound, absent = _operand(right, facts, words)
@@ -120,6 +125,13 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
             return _quantified(fact, value, every, inner, words.items(cond.path), needed)
         case _:
             assert_never(cond)
+
+
+def _show(value: Any) -> str:
+    """A value as the analyst writes it, and an empty text as "blank" (else it would vanish)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return "blank" if value == "" else show(value)
 
 
 def _subject(fact: Fact) -> str:
@@ -145,7 +157,7 @@ def _absent(fact: Fact) -> str:
 
 
 def _alternatives(values: tuple[Any, ...]) -> str:
-    shown = [show(v) for v in values]
+    shown = [_show(v) for v in values]
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
@@ -165,16 +177,16 @@ def _operand(op: Operand, facts: Facts, words: Glossary) -> tuple[str, str]:
     it is a fact that is absent, the sentence saying so instead."""
     match op:
         case Literal_(value=value):
-            return show(value), ""
+            return _show(value), ""
         case FactRef(path=path, plus_days=days):
             fact = words.fact(path)
             value = _value_of(op, facts)
             if value is None:
                 return "", _absent(fact)
             if not days:
-                return f"{fact.phrase} ({show(value)})", ""
+                return f"{fact.phrase} ({_show(value)})", ""
             direction = "after" if days > 0 else "before"
-            return f"{abs(days)} days {direction} {fact.phrase} ({show(value)})", ""
+            return f"{abs(days)} days {direction} {fact.phrase} ({_show(value)})", ""
         case _:
             assert_never(op)
 
@@ -200,13 +212,13 @@ _BELOW = {True: ("before", "not before", "after", "not after"),
 
 def _relation(fact: Fact, value: Any, wanted: CmpOp, bound: Any, other: str) -> str:
     """'S is V, not R' for a comparison `S wanted R` that does not hold, in words."""
-    shown = f"{fact.phrase} is {show(value)}"
+    shown = f"{fact.phrase} is {_show(value)}"
     below, not_below, above, not_above = _BELOW[fact.is_date]
     match wanted:
         case "eq":
             return f"{shown}, not {other}"
         case "ne":
-            same = "" if other == show(bound) else f", the same as {other}"  # a fact, not a value
+            same = "" if other == _show(bound) else f", the same as {other}"  # a fact, not a value
             return f"{shown}{same} (the rule needs another value)"
         case "lt":
             return f"{shown}, {not_below} {other}"
@@ -224,16 +236,16 @@ def _quantified(fact: Fact, items: list[Any], every: bool, inner: Condition, wor
                 needed: bool) -> str:
     count = f"{len(items)} {'item' if len(items) == 1 else 'items'}"
     if not items:  # `some` is false on an empty list; `every` is true (and needed not to be)
-        return f"{fact.phrase} is empty" + ("" if not every else
-                                              f" (the rule needs one without {render(inner)})")
+        return f"{fact.phrase}: none" + ("" if not every else
+                                          f" (the rule needs one without {render(inner)})")
     holding = [i for i, item in enumerate(items, 1) if _holds(inner, item)]
     if every and needed:  # an item fails: say which, and why, in its own words
         k = next(i for i in range(1, len(items) + 1) if i not in holding)
-        return f"in {fact.phrase}, item {k} of {len(items)}: {_why(inner, items[k - 1], words, True)}"
+        return f"{fact.phrase}, item {k} of {len(items)}: {_why(inner, items[k - 1], words, True)}"
     if not every and not needed:  # an item holds, and the rule needs none to
         k = holding[0]
-        return (f"in {fact.phrase}, item {k} of {len(items)}: "
+        return (f"{fact.phrase}, item {k} of {len(items)}: "
                 f"{_why(inner, items[k - 1], words, False)} (the rule needs no item to)")
     if every:  # every item holds, and the rule needs one not to
-        return f"every one of {fact.phrase} ({count}) has {render(inner)} (the rule needs one not to)"
-    return f"none of {fact.phrase} ({count}) has {render(inner)}"
+        return f"{fact.phrase} ({count}): every one has {render(inner)} (the rule needs one not to)"
+    return f"{fact.phrase} ({count}): none has {render(inner)}"

@@ -6,10 +6,10 @@ words come from each field's pydantic `description`, trimmed to the phrase that 
 1. Parenthesised asides go ("(absent: not said)", "(derived, never given)"), then whatever follows
    the first `;`, `. `, `, if ` or `, when ` (a note on absence or on where the value comes
    from), then a final `.`.
-2. A colon either labels the phrase or explains it. A short label before it ("Step 4: the
-   internal review", "restrict_children: youngest age allowed") is dropped; a longer phrase
-   before it ("The kind of hold: pending QPR, time-limited or permanent") is kept, the list after
-   it dropped.
+2. A colon either labels the phrase or explains it. A label before it, of one or two words or
+   naming fields ("Step 4: the internal review", "restrict_children: youngest age allowed"), is
+   dropped; a longer phrase before it ("The kind of hold: pending QPR, time-limited or
+   permanent", "Status 2, stability: its QSR rating") is kept, what follows dropped.
 3. The first letter is lower-cased unless the first word is an acronym ("RF", "QPI", "PCO").
 
 A field without a description reads as its name with spaces ("staff champions").
@@ -27,7 +27,7 @@ from qpr_rules.facts.paths import FieldType, PathError, field_types, resolve
 
 _ASIDE = re.compile(r"\s*\([^()]*\)", re.DOTALL)
 _NOTE = re.compile(r";|\.\s|, (?:if|when) ", re.DOTALL)
-_LABEL_MAX_WORDS = 3  # "Step 4", "restrict_period / permanent_hold": a label, not a phrase
+_LABEL_MAX_WORDS = 2  # "Step 4", "Staff": a label, not a phrase ("Status 2, stability" is one)
 # a phrase starting with one of these has its own subject, so it reads as a statement
 # ("the RF agrees"); any other ("Supports the three core QPI principles") is a checklist item
 _SUBJECTS = frozenset({"the", "a", "an", "it", "they", "this", "these", "every", "each",
