@@ -3,7 +3,7 @@
 The same text as `why_not.explain_failure` over the model's dump (the differential tests
 compare them on every case), without dumping the whole model: each rule's explanation is one
 generated function (engine/compiled.py writes its reads) that gathers only the values the
-condition reads into a small dump and hands it to `why_not.explain_failure`, so the sentences
+condition reads into a small dump and hands it to `why_not.explain_false`, so the sentences
 have one author. It is built the first time that rule is explained.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from qpr_rules.engine.compiled import Writer, build_function, resolve
-from qpr_rules.engine.why_not import explain_failure
+from qpr_rules.engine.why_not import explain_false
 from qpr_rules.policy.condition_format import render
 from qpr_rules.policy.condition_nodes import Condition, fact_paths
 
@@ -76,7 +76,7 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     body.append("return _why(_cond, read, _model)")
     label = f"explanation of {render(cond)[:60]}"
     fn, source = build_function(writer, body, "explain", label,
-                                {"_read": _read, "_why": explain_failure, "_cond": cond,
+                                {"_read": _read, "_why": explain_false, "_cond": cond,
                                  "_model": model})
     if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
         return fn, source

@@ -16,7 +16,7 @@ this same function, on the few values the condition reads, so the two cannot dis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, assert_never
 
 from pydantic import BaseModel
@@ -49,15 +49,30 @@ def explain_failure(cond: Condition, facts: Facts, model: type[BaseModel] | None
     """Why cond is false for facts (a fact model's dump), in a sentence; None if it holds."""
     if _holds(cond, facts):
         return None
+    return explain_false(cond, facts, model)
+
+
+def explain_false(cond: Condition, facts: Facts, model: type[BaseModel] | None) -> str:
+    """Why cond, known to be false for facts, is false (the compiled explainer has tested it)."""
     return _why(cond, facts, glossary(model), True)
 
 
+def _node(cond: Condition) -> tuple[Callable[[Facts], bool], str]:
+    """The node's closure and rendering, memoised on the node itself (explanations revisit the
+    same subtrees on every call; a frozen dataclass, so not a field: it lives with the policy)."""
+    memo: tuple[Callable[[Facts], bool], str] | None = cond.__dict__.get("_why_not_memo")
+    if memo is None:
+        memo = (compile_condition(cond), render(cond))
+        object.__setattr__(cond, "_why_not_memo", memo)
+    return memo
+
+
 def _holds(cond: Condition, facts: Facts) -> bool:
-    check = cond.__dict__.get("_why_not_check")
-    if check is None:  # memoised on the node (a frozen dataclass: not a field), as reference does
-        check = compile_condition(cond)
-        object.__setattr__(cond, "_why_not_check", check)
-    return bool(check(facts))
+    return _node(cond)[0](facts)
+
+
+def _rendered(cond: Condition) -> str:
+    return _node(cond)[1]
 
 
 def _why(cond: Condition, facts: Facts, words: Glossary, needed: bool) -> str:
@@ -74,7 +89,7 @@ def _why(cond: Condition, facts: Facts, words: Glossary, needed: bool) -> str:
         case Not(item=item):
             return _why(item, facts, words, not needed)
         case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            shown = render(cond) if needed else f"not {render(cond)}"
+            shown = _rendered(cond) if needed else f"not {_rendered(cond)}"
             return f"{_atom(cond, facts, words, needed)} [{shown}]"
         case _:
             assert_never(cond)
@@ -237,7 +252,7 @@ def _quantified(fact: Fact, items: list[Any], every: bool, inner: Condition, wor
     count = f"{len(items)} {'item' if len(items) == 1 else 'items'}"
     if not items:  # `some` is false on an empty list; `every` is true (and needed not to be)
         return f"{fact.phrase}: none" + ("" if not every else
-                                          f" (the rule needs one without {render(inner)})")
+                                          f" (the rule needs one without {_rendered(inner)})")
     holding = [i for i, item in enumerate(items, 1) if _holds(inner, item)]
     if every and needed:  # an item fails: say which, and why, in its own words
         k = next(i for i in range(1, len(items) + 1) if i not in holding)
@@ -247,5 +262,5 @@ def _quantified(fact: Fact, items: list[Any], every: bool, inner: Condition, wor
         return (f"{fact.phrase}, item {k} of {len(items)}: "
                 f"{_why(inner, items[k - 1], words, False)} (the rule needs no item to)")
     if every:  # every item holds, and the rule needs one not to
-        return f"{fact.phrase} ({count}): every one has {render(inner)} (the rule needs one not to)"
-    return f"{fact.phrase} ({count}): none has {render(inner)}"
+        return f"{fact.phrase} ({count}): every one has {_rendered(inner)} (the rule needs one not to)"
+    return f"{fact.phrase} ({count}): none has {_rendered(inner)}"
