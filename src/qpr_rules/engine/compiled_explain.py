@@ -59,9 +59,9 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     """A function giving why_not.explain_failure's text for cond over a validated model: the
     values cond reads are read as straight-line code into a small dump, which is explained.
 
-    When every value the explanation reads is a plain scalar (no list, object or float, whose
-    display could differ between equal values), the text is a function of those values alone and
-    is memoised on them: over many cases the same few texts recur."""
+    When every value the explanation reads is a plain scalar or a list of them (no object or
+    float, whose display could differ between equal values), the text is a function of those
+    values alone and is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
     body = [f"if {writer.cond(cond)}:", "    return None", "read = {}"]
     paths = sorted(fact_paths(cond))
@@ -78,15 +78,29 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     fn, source = build_function(writer, body, "explain", label,
                                 {"_read": _read, "_why": explain_false, "_cond": cond,
                                  "_model": model})
-    if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
+    keys = [_memo_key(model, p, writer.paths[p]) for p in writer.read]
+    if None in keys:
         return fn, source
-    key = "".join(writer.paths[p] + ", " for p in writer.read) + "".join(
-        f"{var} is None, " for var in steps.values())
+    key = "".join(f"{k}, " for k in keys) + "".join(f"{var} is None, " for var in steps.values())
     key_fn, key_source = build_function(writer, [f"return ({key})"], "key", label)
     return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
 
 
 _MEMO_KINDS = frozenset({"bool", "int", "string", "enum", "date"})
+
+
+def _memo_key(model: type[BaseModel], path: str, value: str) -> str | None:
+    """An expression for path's value (the expression `value`) as part of a memo key: a list of
+    plain scalars as a tuple, since the topics or members a rule reads recur; None when that
+    value cannot key a memo (an object, a float, a list of objects)."""
+    ftype = resolve(model, path)
+    if ftype.kind in _MEMO_KINDS:
+        return value
+    if ftype.kind == "list" and ftype.item is not None and ftype.item.kind in _MEMO_KINDS:
+        return f"(None if {value} is None else tuple({value}))"
+    return None
+
+
 #: Bytes of explanation texts memoised per decision, over all its rules (an estimate: the text,
 #: its key and the slot): a policy of thousands of rules cannot grow it with its size.
 EXPLAIN_BUDGET_BYTES = 4 * 1024 * 1024
