@@ -162,6 +162,11 @@ def test_an_absent_fact_is_named_at_its_outermost_absent_step() -> None:
     no_hold = {**FACTS, "home": {**FACTS["home"], "hold": None}, "supports": None}
     assert _explain({"fact": "home.hold.kind", "eq": "permanent"}, no_hold) == (
         "the hold on the home is not given [home.hold.kind = permanent]")
+    assert _explain({"fact": "date", "on_or_before": {"fact": "home.hold.review_after"}}, no_hold) == (
+        "the hold on the home is not given [date <= home.hold.review_after]")  # the right side too
+    no_review = {**FACTS, "home": {**FACTS["home"], "hold": {**FACTS["home"]["hold"], "review_after": None}}}
+    assert _explain({"fact": "date", "on_or_before": {"fact": "home.hold.review_after"}}, no_review) == (
+        "the date after which the RF may ask for a review is not given [date <= home.hold.review_after]")
     assert _explain({"fact": "supports", "eq": True}, no_hold) == (
         "not said: supports the three core QPI principles [supports = true]")
 

@@ -112,8 +112,8 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
             return _compare(fact, value, wanted, right, facts, words)
         case InSet(values=values):
             if needed:
-                return f"{_subject(fact)} is {_show(value)}, not {_alternatives(values)}"
-            return (f"{_subject(fact)} is {_show(value)}, one of {_alternatives(values)} "
+                return f"{fact.phrase} is {_show(value)}, not {_alternatives(values)}"
+            return (f"{fact.phrase} is {_show(value)}, one of {_alternatives(values)} "
                     "(the rule needs another)")
         case Present():
             if fact.is_bool:
@@ -121,14 +121,14 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
                     f"said: {fact.phrase}"
                 return f"{said} ({'yes' if value else 'no'}), and the rule needs it not said"
             shown = "" if isinstance(value, Mapping) else f" ({_show(value)})"  # not a whole record
-            return f"{_subject(fact)} is given{shown}, and the rule needs it not given"
+            return f"{fact.phrase} is given{shown}, and the rule needs it not given"
         case Contains(right=right):
             item, absent = _operand(right, facts, words)
             if absent:
                 return absent
             if needed:
-                return f"{_subject(fact)} ({_show(value)}) does not include {item}"
-            return f"{_subject(fact)} ({_show(value)}) includes {item} (the rule needs it not to)"
+                return f"{fact.phrase} ({_show(value)}) does not include {item}"
+            return f"{fact.phrase} ({_show(value)}) includes {item} (the rule needs it not to)"
         case Count(op=op, right=right):
             wanted = op if needed else NEGATED_OP[op]
             bound, absent = _operand(right, facts, words)
@@ -147,10 +147,6 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return "blank" if value == "" else show(value)
-
-
-def _subject(fact: Fact) -> str:
-    return fact.phrase
 
 
 def _first_absent(path: str, facts: Facts, words: Glossary) -> Fact:
@@ -197,7 +193,7 @@ def _operand(op: Operand, facts: Facts, words: Glossary) -> tuple[str, str]:
             fact = words.fact(path)
             value = _value_of(op, facts)
             if value is None:
-                return "", _absent(fact)
+                return "", _absent(_first_absent(path, facts, words))
             if not days:
                 return f"{fact.phrase} ({_show(value)})", ""
             direction = "after" if days > 0 else "before"
