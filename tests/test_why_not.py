@@ -107,7 +107,7 @@ def _explain(data: dict[str, Any], facts: dict[str, Any] = FACTS) -> str:
      "genders the home may take ([female]) includes female (the rule needs it not to)"
      " [not home.genders contains female]"),
     ({"fact": "home.children", "count": {"gte": 3}},
-     "the number of the children living in the home now is 2, less than 3"
+     "the children living in the home now: the number of items is 2, less than 3"
      " [number of home.children >= 3]"),
     ({"fact": "home.children", "some": {"fact": "age", "gt": 10}},
      "the children living in the home now (2 items): none has age > 10"
@@ -179,6 +179,7 @@ def test_an_absent_fact_is_named_at_its_outermost_absent_step() -> None:
     ("The date determined in the initial QPR; absent when none. It does not end the hold.",
      "the date determined in the initial QPR"),
     ("RF agrees (absent: not said)", "RF agrees"),
+    ("The topic area the county chose, as filled in (absent: blank)", "the topic area the county chose"),
     ("The QPI Lead / Site Coordinator, if identified", "the QPI Lead / Site Coordinator"),
     ("Age of the youngest child already placed (absent when none is).", "age of the youngest child already placed"),
     (None, "staff_champions"),

@@ -134,7 +134,7 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
             bound, absent = _operand(right, facts, words)
             if absent:
                 return absent
-            number = Fact(cond.path, f"the number of {fact.phrase}", None)
+            number = Fact(cond.path, f"{fact.phrase}: the number of items", None)
             return _relation(number, len(value), wanted, _value_of(right, facts), bound)
         case Quantified(every=every, cond=inner):
             return _quantified(fact, value, every, inner, words.items(cond.path), needed)

@@ -4,8 +4,8 @@ Explanations say "the kind of hold is time_limited", not "hold.kind = permanent 
 words come from each field's pydantic `description`, trimmed to the phrase that names the fact:
 
 1. Parenthesised asides go ("(absent: not said)", "(derived, never given)"), then whatever follows
-   the first `;`, `. `, `, if ` or `, when ` (a note on absence or on where the value comes
-   from), then a final `.`.
+   the first `;`, `. `, `, if `, `, when ` or `, as ` (a note on absence, or on where or how the
+   value is recorded), then a final `.`.
 2. A colon either labels the phrase or explains it. A label before it, of one or two words or
    naming fields ("Step 4: the internal review", "restrict_children: youngest age allowed"), is
    dropped; a longer phrase before it ("The kind of hold: pending QPR, time-limited or
@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from qpr_rules.facts.paths import FieldType, PathError, field_types, resolve
 
 _ASIDE = re.compile(r"\s*\([^()]*\)", re.DOTALL)
-_NOTE = re.compile(r";|\.\s|, (?:if|when) ", re.DOTALL)
+_NOTE = re.compile(r";|\.\s|, (?:if|when|as) ", re.DOTALL)
 _LABEL_MAX_WORDS = 2  # "Step 4", "Staff": a label, not a phrase ("Status 2, stability" is one)
 # a phrase starting with one of these has its own subject, so it reads as a statement
 # ("the RF agrees"); any other ("Supports the three core QPI principles") is a checklist item
