@@ -40,7 +40,7 @@ from durable_capi import CApiRuleset  # noqa: E402
 from qpr_rules import Engine  # noqa: E402
 from qpr_rules.engine.durable_compiler import compile_rule_expression  # noqa: E402
 from qpr_rules.engine.messages import to_message  # noqa: E402
-from qpr_rules.engine.reference import explain_failure  # noqa: E402
+from qpr_rules.engine.why_not import explain_failure  # noqa: E402
 
 DECISION = "qpr.placement"
 P = "qpr.placement."  # rule id prefix
@@ -558,7 +558,8 @@ def main() -> int:
         ("the Decision, from the answer for its fired rules",
          lambda i: runtime.answers.decision(masks[i], models[i]), list(range(n))),
         ("(not in decide) explanations of the rules not fired, when read",
-         lambda i: [explain_failure(r.compiled.condition, dumped[i]) for r in not_fired[i]], list(range(n))),
+         lambda i: [explain_failure(r.compiled.condition, dumped[i], model_type) for r in not_fired[i]],
+         list(range(n))),
         ("(not in decide) reference evaluator, over dumped facts", reference, dumped),
     ]
     split = Table(title="where Engine.decide's time goes (each part timed alone)")

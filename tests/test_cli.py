@@ -144,8 +144,8 @@ def test_explain(facts_file: Path) -> None:
     explained = run("explain", "tiny.placement", "--facts", "-", "-p", str(TINY),
                     stdin=json.dumps({**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False}}))
     assert "Rules that did not fire:" in explained.stdout
-    assert ("because placement.cleared_with_pco = true is false (placement.cleared_with_pco is false)"
-            in " ".join(explained.stdout.split()))  # wrapped at 92 columns
+    assert ("because it is not the case that the placing social worker cleared the home with the PCO"
+            " before placing [placement.cleared_with_pco = true]" in " ".join(explained.stdout.split()))  # wrapped at 92 columns
 
 
 def test_list_json() -> None:

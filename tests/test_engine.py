@@ -116,15 +116,16 @@ def test_not_fired_names_the_first_failing_condition_with_values(engine: Engine)
     assert (decision.outcome, decision.status) == ("deny", "default")
     assert [(n.id, n.failed) for n in decision.not_fired] == [
         ("tiny.placement.hold",
-         "home.hold.kind is one of [pending_qpr, permanent] is false (home.hold.kind is time_limited)"),
+         "the kind of hold is time_limited, not pending_qpr or permanent"
+         " [home.hold.kind is one of [pending_qpr, permanent]]"),
         ("tiny.placement.cleared",  # the first of two failing conditions
-         "placement.cleared_with_pco = true is false (placement.cleared_with_pco is false)"),
+         "it is not the case that the placing social worker cleared the home with the PCO before placing"
+         " [placement.cleared_with_pco = true]"),
     ]
     no_hold = engine.decide("tiny.placement", {**facts, "home": CLEARED["home"]})
-    assert no_hold.not_fired[0].failed == ("home.hold.kind is one of [pending_qpr, permanent] is false "
-                                           "(home.hold.kind is absent)")
-    assert no_hold.not_fired[1].failed == ("placement.cleared_with_pco = true is false "
-                                           "(placement.cleared_with_pco is false)")
+    assert no_hold.not_fired[0].failed == (  # the outermost absent step is named, not its field
+        "the hold on the home is not given [home.hold.kind is one of [pending_qpr, permanent]]")
+    assert no_hold.not_fired[1].failed == decision.not_fired[1].failed
 
 
 def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:

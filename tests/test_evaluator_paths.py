@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from qpr_rules import Decision, Engine
 from qpr_rules.analysis.generate import sample
 from qpr_rules.engine.answers import LazyDecision
-from qpr_rules.engine.reference import compile_condition, explain_failure
+from qpr_rules.engine.reference import compile_condition
+from qpr_rules.engine.why_not import explain_failure
 from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
 from tests.test_differential import FIXTURE, placement_requests
 
@@ -64,7 +65,7 @@ def _same(engine_a: Engine, engine_b: Engine, decision_id: str, facts: Any) -> D
     dumped = engine_a.validate_facts(decision_id, facts).model_dump(mode="python")
     conditions = {r.id: r.condition for r in engine_a.spec(decision_id).rules}
     for n in a.not_fired:  # explained from the model as the reference explains from the dump
-        assert n.failed == explain_failure(conditions[n.id], dumped), (n.id, facts)
+        assert n.failed == explain_failure(conditions[n.id], dumped, engine_a.fact_model(decision_id)), (n.id, facts)
     return a
 
 
@@ -145,7 +146,7 @@ def test_explanations_are_built_on_reading_and_match_the_reference() -> None:
     assert decision.__dict__["_explain"] is not None  # not built yet
     dumped = FAST.validate_facts("qpr.placement", facts).model_dump(mode="python")
     fired = {r.id for r in decision.fired}
-    expected = tuple((r.id, r.rule.title, explain_failure(r.condition, dumped))
+    expected = tuple((r.id, r.rule.title, explain_failure(r.condition, dumped, FAST.fact_model("qpr.placement")))
                      for r in sorted(FAST.spec("qpr.placement").rules,
                                      key=lambda r: (r.rule.priority, str(r.file.path), r.index))
                      if r.id not in fired)

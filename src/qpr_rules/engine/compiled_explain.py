@@ -1,35 +1,23 @@
 """Why a rule did not fire, read straight from the validated fact model.
 
-The same text as `reference.explain_failure` over the model's dump (the differential tests
-compare them on every case), without the dump and the closure walk: each rule's explanation is
-one generated function (engine/compiled.py writes its tests and reads), built the first time
-that rule is explained. Values are shown as the dump would show them: a nested model, or a
-list of them, is dumped for display only.
+The same text as `why_not.explain_failure` over the model's dump (the differential tests
+compare them on every case), without dumping the whole model: each rule's explanation is one
+generated function (engine/compiled.py writes its reads) that gathers only the values the
+condition reads into a small dump and hands it to `why_not.explain_false`, so the sentences
+have one author. It is built the first time that rule is explained.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, assert_never
+from typing import Any
 
 from pydantic import BaseModel
 
 from qpr_rules.engine.compiled import Writer, build_function, resolve
-from qpr_rules.policy.conditions import (
-    All,
-    AnyOf,
-    Compare,
-    Condition,
-    Contains,
-    Count,
-    FactRef,
-    InSet,
-    Not,
-    Present,
-    Quantified,
-    _show,
-    render,
-)
+from qpr_rules.engine.why_not import explain_false
+from qpr_rules.policy.condition_format import render
+from qpr_rules.policy.condition_nodes import Condition, fact_paths
 
 Explain = Callable[[Any], "str | None"]
 
@@ -68,24 +56,51 @@ class Budget:
 
 def compile_explainer(model: type[BaseModel], cond: Condition,
                       budget: Budget | None = None) -> tuple[Explain, str]:
-    """A function giving reference.explain_failure's text for cond over a validated model, as
-    straight-line code: each test and each shown value is written out, nothing is walked.
+    """A function giving why_not.explain_failure's text for cond over a validated model: the
+    values cond reads are read as straight-line code into a small dump, which is explained.
 
-    When every value the explanation reads is a plain scalar (no list, object or float, whose
-    display could differ between equal values), the text is a function of those values alone and
-    is memoised on them: over many cases the same few texts recur."""
+    When every value the explanation reads is a plain scalar or a list of them (no object or
+    float, whose display could differ between equal values), the text is a function of those
+    values alone and is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
-    body = [f"if {writer.cond(cond)}:", "    return None", *_why_false(writer, cond)]
+    body = [f"if {writer.cond(cond)}:", "    return None", "read = {}"]
+    paths = sorted(fact_paths(cond))
+    # the steps on the way to each path, marked when present: an explanation names the outermost
+    # absent one ("the hold on the home is not given"); read unregistered, they are not dumped
+    steps = {p: writer._path(p)[0] for p in sorted({
+        ".".join(path.split(".")[:n]) for path in paths for n in range(1, path.count(".") + 1)})}
+    for step, var in steps.items():
+        body.append(f"if {var} is not None: _read(read, {step!r}, {{}})")
+    for path in paths:
+        body.append(f"_read(read, {path!r}, {writer.path(path)[0]})")
+    body.append("return _why(_cond, read, _model)")
     label = f"explanation of {render(cond)[:60]}"
-    fn, source = build_function(writer, body, "explain", label, {"_display": _display})
-    if not all(resolve(model, p).kind in _MEMO_KINDS for p in writer.read):
+    fn, source = build_function(writer, body, "explain", label,
+                                {"_read": _read, "_why": explain_false, "_cond": cond,
+                                 "_model": model})
+    keys = [_memo_key(model, p, writer.paths[p]) for p in writer.read]
+    if None in keys:
         return fn, source
-    key_fn, key_source = build_function(
-        writer, [f"return ({''.join(writer.paths[p] + ', ' for p in writer.read)})"], "key", label)
+    key = "".join(f"{k}, " for k in keys) + "".join(f"{var} is None, " for var in steps.values())
+    key_fn, key_source = build_function(writer, [f"return ({key})"], "key", label)
     return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
 
 
 _MEMO_KINDS = frozenset({"bool", "int", "string", "enum", "date"})
+
+
+def _memo_key(model: type[BaseModel], path: str, value: str) -> str | None:
+    """An expression for path's value (the expression `value`) as part of a memo key: a list of
+    plain scalars as a tuple, since the topics or members a rule reads recur; None when that
+    value cannot key a memo (an object, a float, a list of objects)."""
+    ftype = resolve(model, path)
+    if ftype.kind in _MEMO_KINDS:
+        return value
+    if ftype.kind == "list" and ftype.item is not None and ftype.item.kind in _MEMO_KINDS:
+        return f"(None if {value} is None else tuple({value}))"
+    return None
+
+
 #: Bytes of explanation texts memoised per decision, over all its rules (an estimate: the text,
 #: its key and the slot): a policy of thousands of rules cannot grow it with its size.
 EXPLAIN_BUDGET_BYTES = 4 * 1024 * 1024
@@ -108,54 +123,15 @@ def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]], budget: B
     return explain_memoised
 
 
-def _why_false(writer: Writer, cond: Condition) -> list[str]:
-    """Statements returning why cond, known to be false, is false (explain_failure's cases)."""
-    match cond:
-        case All():
-            lines = []
-            for c in cond.items:  # the first part that is false explains the whole
-                lines.append(f"if not {writer.cond(c)}:")
-                lines += ["    " + line for line in _why_false(writer, c)]
-            return [*lines, f"return {render(cond) + ' is false'!r}"]  # not reached
-        case Not():
-            return [f"return {render(cond.item) + ' holds, and the rule requires it not to'!r}"
-                    f" + {_actual(writer, cond.item)}"]
-        case AnyOf():
-            parts = " + '; ' + ".join(f"{render(c)!r} + {_actual(writer, c)}" for c in cond.items)
-            return [f"return 'none of these holds: ' + {parts}"]
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            return [f"return {render(cond) + ' is false'!r} + {_actual(writer, cond)}"]
-        case _:
-            assert_never(cond)
-
-
-def _actual(writer: Writer, cond: Condition) -> str:
-    """An expression for ' (home.hold.kind is pending_qpr)': the values an atom reads, as
-    reference._actual shows them."""
-    match cond:
-        case All() | AnyOf() | Not():
-            return "''"
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            pass
-        case _:
-            assert_never(cond)
-    paths = [cond.path]
-    right = getattr(cond, "right", None)
-    if isinstance(right, FactRef):
-        paths.append(right.path)
-    shown = []
-    for p in paths:
-        value, _ = writer.path(p)
-        if isinstance(cond, Count) and p == cond.path:
-            shown.append(f"({'number of ' + p + ' is '!r} + str(len({value})) if {value} is not None "
-                         f"else {p + ' is absent'!r})")
-        else:
-            shown.append(f"({p + ' is '!r} + ('absent' if {value} is None else _display({value})))")
-    return "(' (' + " + " + ', ' + ".join(shown) + " + ')')"
-
-
-def _display(value: Any) -> str:
-    return _show(_as_dumped(value))
+def _read(facts: dict[str, Any], path: str, value: Any) -> None:
+    """Put value (as the dump holds it) at path in facts, a dump of only what is read."""
+    if value is None:  # absent reads as absent
+        return
+    *parents, leaf = path.split(".")
+    for part in parents:
+        facts = facts.setdefault(part, {})
+    if not (value == {} and leaf in facts):  # a step marked present keeps what is read under it
+        facts[leaf] = _as_dumped(value)
 
 
 def _as_dumped(value: Any) -> Any:

@@ -40,7 +40,7 @@ class FiredRule:
 class NotFiredRule:
     id: str
     title: str
-    failed: str  # the first condition that failed, with the fact values seen
+    failed: str  # the first condition that failed, as a sentence with the values seen (why_not.py)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The reference evaluator: conditions compiled once into plain Python closures.
 
 It is the second opinion on every durable_rules answer (the engine fails closed when
-the two disagree) and the source of explanations: for a rule that did not fire, it
-names the first condition that failed and the fact values it saw.
+the two disagree) and what explanations (why_not.py) evaluate to find, for a rule that did
+not fire, the first part of its condition that failed.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from qpr_rules.policy.conditions import (
     Condition,
     Contains,
     Count,
-    FactRef,
     InSet,
     Literal_,
     Not,
     Operand,
     Present,
     Quantified,
-    _show,
-    render,
 )
 
 Facts = Mapping[str, Any]
@@ -132,66 +129,3 @@ def compile_condition(cond: Condition) -> Check:
             return lambda facts: (items := get(facts)) is not None and any(inner(i) for i in items)
         case _:
             assert_never(cond)
-
-
-def _node(cond: Condition) -> tuple[Check, str]:
-    """The node's closure and rendering, memoised on the node itself (explanations revisit the
-    same subtrees on every call; the memo lives and dies with the loaded policy)."""
-    memo: tuple[Check, str] | None = cond.__dict__.get("_reference_memo")
-    if memo is None:
-        memo = (compile_condition(cond), render(cond))
-        object.__setattr__(cond, "_reference_memo", memo)  # a frozen dataclass: not a field
-    return memo
-
-
-def _cached(cond: Condition) -> Check:
-    return _node(cond)[0]
-
-
-def _rendered(cond: Condition) -> str:
-    return _node(cond)[1]
-
-
-def explain_failure(cond: Condition, facts: Facts) -> str | None:
-    """Why cond is false for facts (the first failing part, with actual values); None if true."""
-    if _cached(cond)(facts):
-        return None
-    match cond:
-        case All(items=items):
-            for c in items:
-                why = explain_failure(c, facts)
-                if why is not None:
-                    return why
-            return f"{_rendered(cond)} is false"
-        case Not(item=item):
-            return f"{_rendered(item)} holds, and the rule requires it not to{_actual(item, facts)}"
-        case AnyOf(items=items):
-            return "none of these holds: " + "; ".join(
-                f"{_rendered(c)}{_actual(c, facts)}" for c in items
-            )
-        case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            return f"{_rendered(cond)} is false{_actual(cond, facts)}"
-        case _:
-            assert_never(cond)
-
-
-def _actual(cond: Condition, facts: Facts) -> str:
-    """' (home.hold.kind is pending_qpr)' for the fact values an atom reads."""
-    match cond:
-        case All() | AnyOf() | Not():
-            return ""
-        case Compare(path=path, right=right) | Contains(path=path, right=right) | Count(
-                path=path, right=right):
-            paths = [path, right.path] if isinstance(right, FactRef) else [path]
-        case InSet(path=path) | Present(path=path) | Quantified(path=path):
-            paths = [path]
-        case _:
-            assert_never(cond)
-    shown = []
-    for p in paths:
-        v = get_path(facts, p)
-        if isinstance(cond, Count) and p == cond.path and v is not None:
-            shown.append(f"number of {p} is {len(v)}")
-        else:
-            shown.append(f"{p} is {'absent' if v is None else _show(v)}")
-    return " (" + ", ".join(shown) + ")"
