@@ -34,7 +34,7 @@ from qpr_rules.scenarios.runner import (
     run_scenario,
     scenario_files,
 )
-from qpr_rules.schemas import policy_schema, render, scenario_schema
+from qpr_rules.schemas import case_scenario_schema, policy_schema, render, scenario_schema
 
 
 @cli.command()
@@ -183,6 +183,17 @@ def schema_scenario() -> None:
       qpr-rules schema scenario > scenario.schema.json
     """
     click.echo(render(scenario_schema()), nl=False)
+
+
+@schema.command(name="case-scenarios")
+def schema_case_scenarios() -> None:
+    """JSON Schema of the case scenario file format (committed as schemas/case-scenarios.schema.json).
+
+    \b
+    Example:
+      qpr-rules schema case-scenarios > case-scenarios.schema.json
+    """
+    click.echo(render(case_scenario_schema()), nl=False)
 
 
 @cli.command()

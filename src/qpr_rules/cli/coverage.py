@@ -228,7 +228,7 @@ def _empty_refused(data: CoverageData) -> None:
     """No report of nothing: a report with no decision counted says 100% of the sentence level and
     0% elsewhere, and a gate downstream (diff-cover on the lcov or Cobertura file) would pass on
     it. Refused, saying why, before any file is written."""
-    if sum(data.decisions.values()):
+    if sum(data.decisions.values()) or sum(data.cases.values()):  # case scenarios count too
         return
     why = "no decision was counted"
     if data.foreign:

@@ -83,8 +83,8 @@ class CoverageData:
     errors: Counter[str] = field(default_factory=Counter)  # decision id -> answered with an error
     foreign: Counter[str] = field(default_factory=Counter)  # other policy digest -> records
     malformed: int = 0  # records that do not fit this policy set although their digest does
-    # procedures (case scenarios): cases replayed, and per procedure the states a case was in
-    # (a leaf and its parents) and the transitions taken (by index in `transitions:`)
+    # procedures (case scenarios): cases replayed, and per procedure the states entered (a leaf
+    # and the parents it was not already in) and the transitions taken (by index in `transitions:`)
     cases: Counter[str] = field(default_factory=Counter)
     states: dict[str, Counter[str]] = field(default_factory=dict)
     transitions: dict[str, Counter[str]] = field(default_factory=dict)
@@ -136,8 +136,8 @@ class CoverageData:
         return True
 
     def add_case(self, case: Case) -> None:
-        """Count the states a replayed case was in (the initial one too) and the transitions its
-        events took; a departure takes none."""
+        """Count the states a replayed case entered (its initial state, and those a transition
+        entered) and the transitions its events took; a departure takes none."""
         spec = case.spec
         states = self.states.setdefault(spec.id, Counter())
         taken = self.transitions.setdefault(spec.id, Counter())
@@ -146,7 +146,9 @@ class CoverageData:
         for step in case.steps:
             if step.transition is not None:
                 taken[str(step.transition)] += 1
-                states.update(spec.states[step.after].path)
+                # entered: the states the case is in now and was not in before (none on a stay)
+                left = set(spec.states[step.before].path)
+                states.update(sid for sid in spec.states[step.after].path if sid not in left)
 
     def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for r in records:

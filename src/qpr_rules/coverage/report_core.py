@@ -10,9 +10,9 @@ Definitions (docs/audit.md explains them for auditors):
   under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
   their reasons and not counted;
 - a source sentence is indexed when a clause quotes it or the policy marks it not normative;
-- a procedure's state is covered when a case scenario's case was in it (the initial state, or
-  entered by a transition; a compound state when one of its states was), and a transition when
-  an event of a case scenario took it;
+- a procedure's state is covered when a case scenario's case entered it (every case starts in
+  the initial state; a compound state is entered with the first of its states), and a
+  transition when an event of a case scenario took it;
 - with mutants (`coverage run --mutants`), a rule mutant is killed when a scenario that passes
   on the policies fails on it; equivalent mutants (proved by the solver) are not counted.
 
@@ -132,7 +132,7 @@ class StateCov:
     id: str
     line: int
     title: str
-    entered: int  # case scenario events that put a case in it (and cases starting in it)
+    entered: int  # times a case scenario's case entered it (starting in it counts)
 
 
 @dataclass
@@ -333,7 +333,7 @@ def _procedure_covs(ps: PolicySet, f: LoadedFile, data: CoverageData
         entered: Mapping[str, int] = data.states.get(spec.id, {})
         taken: Mapping[str, int] = data.transitions.get(spec.id, {})
         for st in spec.states.values():
-            line = f.smap.at((*at, *st.loc))[0]
+            line = f.smap.at(st.loc)[0]  # a state's loc starts at its procedure already
             states.append(StateCov(spec.id, st.id, line, st.state.title, entered.get(st.id, 0)))
         for t in spec.transitions:
             tr = t.transition
@@ -443,7 +443,7 @@ class LineCov:
     branches: list[int] = field(default_factory=list)  # the count of each side
 
 
-def line_table(f: FileCov) -> dict[int, LineCov]:
+def line_table(f: FileCov, procedures: bool = False) -> dict[int, LineCov]:
     lines: dict[int, LineCov] = {}
 
     def add(line: int, sides: list[int]) -> None:
@@ -459,6 +459,11 @@ def line_table(f: FileCov) -> dict[int, LineCov]:
     for c in f.clauses:
         if c.computable:
             add(c.line, [int(c.covered)])
+    if procedures:  # a state's line is covered when a case was in it, a transition's when taken
+        for st in f.states:
+            add(st.line, [st.entered])
+        for t in f.transitions:
+            add(t.line, [t.taken])
     for entry in lines.values():
         if not entry.covered:
             entry.hits = 0  # a line with a side never seen is a missed line
