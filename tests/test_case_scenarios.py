@@ -231,3 +231,16 @@ def test_coverage_run_gates_states_and_reports_them(tmp_path: Path) -> None:
                                 "title": "No QPR open and no hold in force", "entered": 1}
     code, out = invoke("coverage", "run", "-p", str(POLICIES), str(path), "--require", "stats=100")
     assert code == 2 and "unknown level 'stats'" in out
+
+
+def test_check_reports_a_case_scenario_that_fails(tmp_path: Path) -> None:
+    import shutil
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    cases = policies / "tests" / "qpr" / "procedure_cases.yaml"
+    cases.write_text(cases.read_text().replace("      state: meeting\n", "      state: agreed\n", 1))
+    code, out = invoke("check", str(policies))
+    assert code == 1
+    assert ("case 'the RF does not agree at step 5, so the PCO PSS invites the RF for a QPR meeting' fails: "
+            "state: expected 'agreed', got 'meeting'") in out
