@@ -244,3 +244,16 @@ def test_check_reports_a_case_scenario_that_fails(tmp_path: Path) -> None:
     assert code == 1
     assert ("case 'the RF does not agree at step 5, so the PCO PSS invites the RF for a QPR meeting' fails: "
             "state: expected 'agreed', got 'meeting'") in out
+
+
+def test_pytest_plugin_counts_states_and_transitions_as_coverage_run_does(tmp_path: Path) -> None:
+    target = tmp_path / "cov.json"
+    result = subprocess.run([sys.executable, "-m", "pytest", str(CASES), "--qpr-cov", f"--qpr-cov-data={target}",
+                             "-q", "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:]
+    saved = json.loads(target.read_text())
+    expected = run_scenarios([POLICIES], [CASES]).data.to_json()
+    assert (saved["cases"], saved["states"], saved["transitions"]) == (
+        expected["cases"], expected["states"], expected["transitions"])
+    assert len(saved["transitions"]["qpr.home"]) == len(ENGINE.policies.procedures["qpr.home"].transitions)
