@@ -27,9 +27,10 @@ policy_checks() {
   .venv/bin/qpr-rules fmt --check policies
   # Coverage gate of the bundled policies' own scenarios (docs/audit.md): every rule fired and not
   # fired, every computable clause covered, every source sentence quoted or marked, every atomic
-  # condition seen both true and false.
+  # condition seen both true and false, every state of the procedures entered and every transition
+  # taken by the case scenarios (policies/tests/qpr/procedure_cases.yaml).
   .venv/bin/qpr-rules coverage run --require rules=100 --require clauses=100 --require sentences=100 \
-    --require conditions=100 -p policies
+    --require conditions=100 --require states=100 --require transitions=100 -p policies
 }
 if [ "$mode" = quick ]; then
   policy_checks

@@ -17,7 +17,8 @@ import qpr_rules.cli.analyst  # registers the analyst commands on cli
 import qpr_rules.cli.core  # noqa: F401
 from qpr_rules.analysis.fmt import format_file, format_text
 from qpr_rules.cli.app import cli
-from qpr_rules.schemas import policy_schema, render, scenario_schema
+from qpr_rules.scenarios.runner import is_case_file
+from qpr_rules.schemas import case_scenario_schema, policy_schema, render, scenario_schema
 from qpr_rules.yaml_source import load_yaml_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +39,11 @@ def policies(tmp_path: Path) -> Path:
 def test_committed_schemas_are_in_sync() -> None:
     assert (ROOT / "schemas" / "policy.schema.json").read_text() == render(policy_schema())
     assert (ROOT / "schemas" / "scenario.schema.json").read_text() == render(scenario_schema())
+    assert (ROOT / "schemas" / "case-scenarios.schema.json").read_text() == render(case_scenario_schema())
     code, out = invoke("schema", "policy")
     assert code == 0 and out == render(policy_schema())
+    code, out = invoke("schema", "case-scenarios")
+    assert code == 0 and out == render(case_scenario_schema())
 
 
 def _plain(data: object) -> object:
@@ -52,8 +56,9 @@ def test_schemas_accept_every_bundled_file_and_reject_mistakes() -> None:
     for path in sorted((ROOT / "policies").glob("*.yaml")):
         jsonschema.validate(_plain(load_yaml_file(path)[0]), policy)
     validator = _scenario_validator(scenario)
+    cases = _scenario_validator(json.loads((ROOT / "schemas" / "case-scenarios.schema.json").read_text()))
     for path in sorted((ROOT / "policies" / "tests").rglob("*.yaml")):
-        validator.validate(_plain(load_yaml_file(path)[0]))
+        (cases if is_case_file(path) else validator).validate(_plain(load_yaml_file(path)[0]))
     data = _plain(load_yaml_file(ROOT / "policies" / "qpr.yaml")[0])
     data["rules"][0]["when"] = {"fact": "home.hold.kind", "equals": "permanent"}  # type: ignore[index]
     with pytest.raises(jsonschema.ValidationError):
@@ -61,13 +66,15 @@ def test_schemas_accept_every_bundled_file_and_reject_mistakes() -> None:
 
 
 def _scenario_validator(scenario: dict[str, object]) -> jsonschema.protocols.Validator:
-    """The scenario schema with its relative references to schemas/facts/ resolvable, as an
-    editor resolves them beside the committed file."""
+    """The scenario schema with its relative references to schemas/facts/ (and the case
+    scenario schema's to schemas/events/) resolvable, as an editor resolves them beside the
+    committed file."""
     from referencing import Registry, Resource
 
     registry: Registry = Registry().with_resources(
-        (f"facts/{p.name}", Resource.from_contents(json.loads(p.read_text())))
-        for p in sorted((ROOT / "schemas" / "facts").glob("*.schema.json")))
+        (f"{p.parent.name}/{p.name}", Resource.from_contents(json.loads(p.read_text())))
+        for p in sorted([*(ROOT / "schemas" / "facts").glob("*.schema.json"),
+                         *(ROOT / "schemas" / "events").glob("*.schema.json")]))
     return jsonschema.Draft202012Validator(scenario, registry=registry)
 
 

@@ -161,7 +161,8 @@ def test_cobertura_parses_and_matches_lcov(full: CoverageReport) -> None:
 
 def test_json_report(full: CoverageReport) -> None:
     data = json.loads(render_json(full))
-    assert set(data["totals"]) == {"rules", "conditions", "clauses", "sentences", "mcdc", "all"}
+    assert set(data["totals"]) == {"rules", "conditions", "clauses", "sentences", "states", "transitions", "mcdc",
+                                   "all"}
     qpr = next(f for f in data["files"] if f["policy"] == "qpr")
     assert qpr["summary"]["sentences"] == {"covered": 112, "total": 112, "percent": 100.0}
     rule = next(r for r in qpr["rules"] if r["id"] == "qpr.placement.hold-pending-qpr")

@@ -19,6 +19,14 @@ from qpr_rules.coverage.data import CoverageData
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError
+from qpr_rules.scenarios.case_model import CASE_SCENARIO_FORMAT
+from qpr_rules.scenarios.case_runner import (
+    LoadedCase,
+    check_case_references,
+    load_case_file,
+    render_history,
+    run_case,
+)
 from qpr_rules.scenarios.model import SCENARIO_FORMAT
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
@@ -61,6 +69,11 @@ def _engine_for(config: pytest.Config, policies: str) -> Engine:
     return _COVERAGE[policies][0]
 
 
+def _coverage_data(config: pytest.Config, policies: str) -> CoverageData:
+    _engine_for(config, policies)
+    return _COVERAGE[policies][1]
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not session.config.getoption("--qpr-cov") or not _COVERAGE:
         return
@@ -85,6 +98,8 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
         head = file_path.read_text(encoding="utf-8", errors="replace")[:2000]
     except OSError:
         return None
+    if CASE_SCENARIO_FORMAT in head:
+        return CaseYamlFile.from_parent(parent, path=file_path)
     if SCENARIO_FORMAT not in head:
         return None
     return ScenarioYamlFile.from_parent(parent, path=file_path)
@@ -157,3 +172,49 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name}"
+
+
+class CaseYamlFile(pytest.File):
+    """A case scenario file (format qpr-rules/case-scenarios-v1): one item per case."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            cases = load_case_file(self.path)
+        except PolicyError as exc:
+            yield ScenarioProblemItem.from_parent(self, name="(file)", problems=str(exc))
+            return
+        policies = policies_for(self.path, self.config.getoption("--qpr-policies"))
+        for s in cases:
+            yield CaseItem.from_parent(self, name=s.name, case=s, policies=str(policies))
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: LoadedCase, policies: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.case = case
+        self.policies = policies
+
+    def runtest(self) -> None:
+        try:
+            engine = _engine(self.policies)
+        except PolicyError as exc:
+            raise ScenarioFailure(f"the policies in {self.policies} do not load:\n{exc}") from None
+        problems = check_case_references(engine, [self.case])
+        if problems:
+            raise ScenarioFailure("\n".join(map(str, problems)))
+        result = run_case(engine, self.case)
+        if self.config.getoption("--qpr-cov") and result.case is not None:
+            _coverage_data(self.config, self.policies).add_case(result.case)
+        if not result.passed:
+            raise ScenarioFailure(
+                f"{self.case.file}:{self.case.line}: case {self.case.name!r}\n  "
+                + "\n  ".join(result.failures) + "\n\n" + render_history(result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        if isinstance(excinfo.value, ScenarioFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"case: {self.case.name}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from qpr_rules.policy.conditions import ATOM_OPS, COMBINATORS
 from qpr_rules.policy.model import PolicyFile
+from qpr_rules.scenarios.case_model import CaseScenarioFile
 from qpr_rules.scenarios.model import ScenarioFile
 
 _REF = {"$ref": "#/$defs/Condition"}
@@ -103,6 +104,22 @@ def scenario_schema(decision_facts: Mapping[str, str] | None = None) -> dict[str
             "if": {"not": {"required": ["decision"]}}, "then": typed_facts(t)}}}})
         for d, t in pairs]
     return _with_header(schema, "qpr-rules scenario file")
+
+
+def case_scenario_schema() -> dict[str, Any]:
+    """The case scenario format, with each event typed by its `type` (the registered event types),
+    so that an editor completes event fields. The event schemas are referenced as
+    `events/TYPE.schema.json`, relative to this schema, as committed under schemas/."""
+    from qpr_rules.facts.events import registered_event_types
+
+    schema = CaseScenarioFile.model_json_schema()
+    names = sorted(registered_event_types())
+    schema["$defs"]["CaseScenario"]["properties"]["events"]["items"] = {
+        "type": "object", "required": ["type"],
+        "properties": {"type": {"enum": names, "description": "The event type"}},
+        "allOf": [{"if": {"properties": {"type": {"const": name}}},
+                   "then": {"$ref": f"events/{name}.schema.json"}} for name in names]}
+    return _with_header(schema, "qpr-rules case scenario file")
 
 
 def _bundled_decision_facts() -> dict[str, str]:

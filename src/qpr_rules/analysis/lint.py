@@ -24,8 +24,10 @@ from qpr_rules.policy.conditions import fact_paths, raw_mappings
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
 from qpr_rules.policy.procedures import dead_ends, unreachable_states
+from qpr_rules.scenarios.case_runner import check_case_references, load_case_file, run_case
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
+    case_scenario_files,
     check_references,
     load_scenario_file,
     run_scenario,
@@ -196,6 +198,24 @@ def _lint_sources(ps: PolicySet, sources: Path | None, report: CheckReport) -> N
         report.problems.extend(source_problems(f, sources))
 
 
+def _lint_cases(engine: Engine, dirs: Sequence[Path], report: CheckReport) -> None:
+    """Case scenario files: a file that does not load, a name that does not exist or a case that
+    fails is an error, as for the decision scenarios (docs/procedure.md)."""
+    for path in case_scenario_files(dirs):
+        try:
+            cases = load_case_file(path)
+        except PolicyError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        for s in cases:
+            refs = check_case_references(engine, [s])
+            report.problems.extend(refs)
+            result = None if refs else run_case(engine, s)
+            if result is not None and not result.passed:
+                report.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} fails: "
+                                               + "; ".join(result.failures), "scenario-failed"))
+
+
 def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) -> None:
     dirs = {(p if p.is_dir() else p.parent) / "tests" for p in paths}
     files = scenario_files([d for d in sorted(dirs) if d.is_dir()])
@@ -229,6 +249,7 @@ def _lint_scenarios(engine: Engine, paths: Sequence[Path], report: CheckReport) 
             if result.decision is not None and result.decision.status != "error":
                 fired |= {r.id for r in result.decision.fired}
                 not_fired |= {r.id for r in result.decision.not_fired}
+    _lint_cases(engine, [d for d in sorted(dirs) if d.is_dir()], report)
     for rule in engine.policies.rules():
         loc = ("rules", rule.index, "id")
         if rule.id not in fired:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -15,15 +16,25 @@ from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import UNREADABLE
+from qpr_rules.scenarios.case_runner import (
+    LoadedCase,
+    check_case_references,
+    load_case_file,
+    render_history,
+    run_case,
+)
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
+    LoadedScenario,
+    all_scenario_files,
     check_references,
+    is_case_file,
     load_scenario_file,
     policies_for,
     run_scenario,
     scenario_files,
 )
-from qpr_rules.schemas import policy_schema, render, scenario_schema
+from qpr_rules.schemas import case_scenario_schema, policy_schema, render, scenario_schema
 
 
 @cli.command()
@@ -60,53 +71,29 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool, watch: bool)
 
 
 def _run_tests(scenario_paths: list[Path], policies: str | None, quiet: bool) -> None:
-    files = scenario_files(scenario_paths)
-    problems: list[Problem] = []
+    tally = _Tally(quiet)
     engines: dict[Path, Engine] = {}
-    passed = failed = known_wrong = 0
-    for f in files:
+    for f in all_scenario_files(scenario_paths):
         try:
-            scenarios = load_scenario_file(f)
+            cases = is_case_file(f)
+            scenarios = load_case_file(f) if cases else load_scenario_file(f)
             pdir = policies_for(f, policies)
             if pdir not in engines:
                 engines[pdir] = Engine.load([pdir])
                 # the first line names the policies tested: a green run says what it was of
                 click.echo(printable(describe([pdir], engines[pdir].digest)))
         except PolicyError as exc:
-            problems.extend(exc.problems)
+            tally.problems.extend(exc.problems)
             continue
         engine = engines[pdir]
-        for s in scenarios:
-            refs = check_references(engine, [s])
-            if refs:  # this scenario names something that does not exist: report it, run the others
-                problems.extend(refs)
-                continue
-            result = run_scenario(engine, s)
-            if result.known_wrong:  # failing as recorded: reported, never counted as a pass
-                known_wrong += 1
-                click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
-                if not quiet:
-                    mark = s.scenario.known_wrong
-                    click.echo(printable(f"     {mark.reason}" if mark else ""))
-                    for line in result.wrong_as_recorded:
-                        click.echo(printable(f"     {line}"))
-            elif result.mark_stale:
-                failed += 1
-                click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
-            elif result.passed:
-                passed += 1
-                if not quiet:
-                    click.echo(printable(f"PASS {f}:{s.line} {s.name}"))
-            else:
-                failed += 1
-                click.echo(printable(f"FAIL {f}:{s.line} {s.name}"))
-                for line in result.failures:
-                    click.echo(printable(f"     {line}"))
-                if result.decision is not None:
-                    trace = render_trace(engine, result.decision).rstrip()
-                    click.echo("\n".join(printable(f"     {line}") for line in trace.split("\n")))
+        if cases:
+            _run_cases(engine, f, [s for s in scenarios if isinstance(s, LoadedCase)], tally)
+        else:
+            _run_decisions(engine, f, [s for s in scenarios if isinstance(s, LoadedScenario)], tally)
+    problems = tally.problems
     for p in problems:
         click.echo(str(p), err=True)
+    passed, failed, known_wrong = tally.passed, tally.failed, tally.known_wrong
     click.echo(f"{passed} passed, {failed} failed" + (f", {known_wrong} known wrong" if known_wrong else "")
                + (f", {len(problems)} problem(s) in files"
                                                        if problems else ""))
@@ -114,6 +101,66 @@ def _run_tests(scenario_paths: list[Path], policies: str | None, quiet: bool) ->
         raise SystemExit(EXIT_USAGE)  # only paths that are not readable files: wrong usage
     if failed or problems:
         raise SystemExit(EXIT_FAILED)
+
+
+@dataclass
+class _Tally:
+    quiet: bool
+    passed: int = 0
+    failed: int = 0
+    known_wrong: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def fail(self, f: Path, line: int, name: str, failures: list[str], trace: str) -> None:
+        self.failed += 1
+        click.echo(printable(f"FAIL {f}:{line} {name}"))
+        for text in failures:
+            click.echo(printable(f"     {text}"))
+        if trace.strip():
+            click.echo("\n".join(printable(f"     {t}") for t in trace.rstrip().split("\n")))
+
+    def passes(self, f: Path, line: int, name: str) -> None:
+        self.passed += 1
+        if not self.quiet:
+            click.echo(printable(f"PASS {f}:{line} {name}"))
+
+
+def _run_decisions(engine: Engine, f: Path, scenarios: list[LoadedScenario], tally: _Tally) -> None:
+    for s in scenarios:
+        refs = check_references(engine, [s])
+        if refs:  # this scenario names something that does not exist: report it, run the others
+            tally.problems.extend(refs)
+            continue
+        result = run_scenario(engine, s)
+        if result.known_wrong:  # failing as recorded: reported, never counted as a pass
+            tally.known_wrong += 1
+            click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
+            if not tally.quiet:
+                mark = s.scenario.known_wrong
+                click.echo(printable(f"     {mark.reason}" if mark else ""))
+                for line in result.wrong_as_recorded:
+                    click.echo(printable(f"     {line}"))
+        elif result.mark_stale:
+            tally.failed += 1
+            click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
+        elif result.passed:
+            tally.passes(f, s.line, s.name)
+        else:
+            trace = render_trace(engine, result.decision) if result.decision is not None else ""
+            tally.fail(f, s.line, s.name, result.failures, trace)
+
+
+def _run_cases(engine: Engine, f: Path, cases: list[LoadedCase], tally: _Tally) -> None:
+    for s in cases:
+        refs = check_case_references(engine, [s])
+        if refs:
+            tally.problems.extend(refs)
+            continue
+        result = run_case(engine, s)
+        if result.passed:
+            tally.passes(f, s.line, s.name)
+        else:
+            tally.fail(f, s.line, s.name, result.failures, render_history(result))
 
 
 @schema.command(name="policy")
@@ -136,6 +183,17 @@ def schema_scenario() -> None:
       qpr-rules schema scenario > scenario.schema.json
     """
     click.echo(render(scenario_schema()), nl=False)
+
+
+@schema.command(name="case-scenarios")
+def schema_case_scenarios() -> None:
+    """JSON Schema of the case scenario file format (committed as schemas/case-scenarios.schema.json).
+
+    \b
+    Example:
+      qpr-rules schema case-scenarios > case-scenarios.schema.json
+    """
+    click.echo(render(case_scenario_schema()), nl=False)
 
 
 @cli.command()

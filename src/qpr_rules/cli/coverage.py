@@ -15,12 +15,20 @@ from qpr_rules.cli.app import EXIT_FAILED, announce, cli, command_line, policy_p
 from qpr_rules.cli.project import as_scenario_paths, find_project
 from qpr_rules.coverage.collect import expand_logs, parse_checkpoint, probe, read_logs, run_scenarios
 from qpr_rules.coverage.data import CoverageData
-from qpr_rules.coverage.report_core import LEVEL_ALIASES, LEVELS, CoverageReport, build_report, percent
+from qpr_rules.coverage.report_core import (
+    LEVEL_ALIASES,
+    LEVELS,
+    PROCEDURE_LEVELS,
+    CoverageReport,
+    build_report,
+    percent,
+)
 from qpr_rules.engine.engine import Engine
 from qpr_rules.files import OutputError, read_regular_file, regular_file, write_atomic
 from qpr_rules.scenarios.runner import scenario_files
 
 FORMATS = ["text", "json", "lcov", "xml", "html"]
+_ALL_LEVELS = (*LEVELS, *PROCEDURE_LEVELS, "mcdc", "mutants")
 MAX_DATA_BYTES = 256 * 1024 * 1024  # saved coverage data grows with combinations seen, not decisions
 
 
@@ -53,7 +61,7 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Exit 1 when the total (every side of every level) is under N percent "
                           "(default: the project's `fail_under`)."),
         click.option("--require", "require", multiple=True, metavar="LEVEL=N",
-                     help=f"Exit 1 when a level ({', '.join((*LEVELS, 'mcdc', 'mutants'))}) is under N "
+                     help=f"Exit 1 when a level ({', '.join(_ALL_LEVELS)}) is under N "
                           "percent; repeat for several (default: the project's `require`)."),
     ]
     for option in reversed(options):
@@ -94,8 +102,11 @@ def run_(paths: tuple[str, ...], jobs: int, log: str | None, mutants: bool, **op
         opts["mutants"] = run_mutants(policy_paths(opts["policies"]), files, jobs=jobs).results
     for p in run.problems:
         click.echo(p.labelled(), err=True)
-    click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed",
+    click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed"
+               + (f"; {len(run.case_results)} case scenario(s) run, "
+                  f"{sum(not r.passed for r in run.case_results)} failed" if run.case_results else ""),
                err=True)
+    opts["procedures"] = True  # states and transitions are counted here, from the case scenarios
     code = _report(run.engine, run.data, opts)
     if any(p.severity == "error" for p in run.problems):
         code = EXIT_FAILED
@@ -207,7 +218,8 @@ def _report(engine: Engine, data: CoverageData, opts: dict[str, Any]) -> int:
     _empty_refused(data)
     probed = probe(engine, opts["probe"]) if opts["probe"] else None
     report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires(require, "mcdc"),
-                          probe=probed, command=command_line(), mutants=opts.get("mutants"))
+                          probe=probed, command=command_line(), mutants=opts.get("mutants"),
+                          procedures=opts.get("procedures"))
     _write(report, opts)
     return _gate(report, fail_under, require)
 
@@ -216,7 +228,7 @@ def _empty_refused(data: CoverageData) -> None:
     """No report of nothing: a report with no decision counted says 100% of the sentence level and
     0% elsewhere, and a gate downstream (diff-cover on the lcov or Cobertura file) would pass on
     it. Refused, saying why, before any file is written."""
-    if sum(data.decisions.values()):
+    if sum(data.decisions.values()) or sum(data.cases.values()):  # case scenarios count too
         return
     why = "no decision was counted"
     if data.foreign:
@@ -303,9 +315,9 @@ def _gate(report: CoverageReport, fail_under: float | None, require: tuple[str, 
             click.echo(f"note: --require {level}= is now called {LEVEL_ALIASES[level]}= (read as that)",
                        err=True)
             level = LEVEL_ALIASES[level]
-        if level not in (*LEVELS, "mcdc", "mutants"):
+        if level not in _ALL_LEVELS:
             raise click.UsageError(f"--require {item!r}: unknown level {level!r}; "
-                                   f"levels: {', '.join((*LEVELS, 'mcdc', 'mutants'))}")
+                                   f"levels: {', '.join(_ALL_LEVELS)}")
         try:
             checks.append((level, float(value)))
         except ValueError:
@@ -317,7 +329,7 @@ def _gate(report: CoverageReport, fail_under: float | None, require: tuple[str, 
             failed = True
             click.echo(f"FAIL: {level} coverage {percent(ratio.percent)} ({ratio.hit}/{ratio.total}) is "
                        f"under {threshold:g}%; missing:", err=True)
-            for lv in (LEVELS if level == "total" else (level,)):
+            for lv in (report.counted_levels if level == "total" else (level,)):
                 for m in report.missing(lv):
                     click.echo(f"  {lv}: {m}", err=True)
     return EXIT_FAILED if failed else 0

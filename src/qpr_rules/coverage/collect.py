@@ -23,9 +23,11 @@ from qpr_rules.engine.decision_log import GENESIS, JsonlDecisionLog, line_hash, 
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.files import open_regular
+from qpr_rules.scenarios.case_runner import CaseResult, check_case_references, load_case_file, run_case
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
     ScenarioResult,
+    case_scenario_files,
     check_references,
     load_scenario_file,
     run_scenario,
@@ -49,6 +51,7 @@ class ScenarioRun:
     data: CoverageData
     results: list[ScenarioResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # invalid files, unknown names, failures
+    case_results: list[CaseResult] = field(default_factory=list)
 
 
 def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = (), jobs: int = 1,
@@ -65,10 +68,12 @@ def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = (), jobs
         dirs = {(p if p.is_dir() else p.parent) / "tests" for p in policy_paths}
         paths = [d for d in sorted(dirs) if d.is_dir()]
     files = scenario_files(paths)
+    case_files = case_scenario_files(paths)
     if jobs <= 1 and log is None:
         engine = Engine(probe.policies, decision_log=DataSink(data))
         run = ScenarioRun(engine, data)
         run.results, run.problems = _run_files(engine, files)
+        _run_case_files(probe, case_files, run)
         return run
     with tempfile.TemporaryDirectory() as tmp:
         target = log or Path(tmp) / "decisions.log"
@@ -82,7 +87,30 @@ def run_scenarios(policy_paths: Sequence[Path], paths: Sequence[Path] = (), jobs
             run.problems.extend(problems)
         read = read_logs(expand_logs([target]), data, verify=True)
         run.problems.extend(p for p in read.problems if p.severity == "error")
+    _run_case_files(probe, case_files, run)  # cheap, and they ask no decision: in this process
     return run
+
+
+def _run_case_files(engine: Engine, files: Sequence[Path], run: ScenarioRun) -> None:
+    """Replay every case scenario, counting the states and transitions its case reached."""
+    for path in files:
+        try:
+            cases = load_case_file(path)
+        except PolicyError as exc:
+            run.problems.extend(exc.problems)
+            continue
+        for s in cases:
+            refs = check_case_references(engine, [s])
+            if refs:
+                run.problems.extend(refs)
+                continue
+            result = run_case(engine, s)
+            run.case_results.append(result)
+            if result.case is not None:
+                run.data.add_case(result.case)
+            if not result.passed:
+                run.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} fails: "
+                                            + "; ".join(result.failures), "scenario-failed"))
 
 
 def _run_chunk(args: tuple[list[Path], list[Path], Path]) -> tuple[list[ScenarioResult], list[Problem]]:

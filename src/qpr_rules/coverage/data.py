@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qpr_rules.engine.case import Case
 from qpr_rules.engine.decision_log import READ_FORMATS
 from qpr_rules.files import write_atomic
 from qpr_rules.policy.conditions import Condition, atoms
@@ -82,6 +83,11 @@ class CoverageData:
     errors: Counter[str] = field(default_factory=Counter)  # decision id -> answered with an error
     foreign: Counter[str] = field(default_factory=Counter)  # other policy digest -> records
     malformed: int = 0  # records that do not fit this policy set although their digest does
+    # procedures (case scenarios): cases replayed, and per procedure the states entered (a leaf
+    # and the parents it was not already in) and the transitions taken (by index in `transitions:`)
+    cases: Counter[str] = field(default_factory=Counter)
+    states: dict[str, Counter[str]] = field(default_factory=dict)
+    transitions: dict[str, Counter[str]] = field(default_factory=dict)
 
     @classmethod
     def for_policies(cls, ps: PolicySet) -> CoverageData:
@@ -129,6 +135,21 @@ class CoverageData:
                 rules[rid].fired += 1
         return True
 
+    def add_case(self, case: Case) -> None:
+        """Count the states a replayed case entered (its initial state, and those a transition
+        entered) and the transitions its events took; a departure takes none."""
+        spec = case.spec
+        states = self.states.setdefault(spec.id, Counter())
+        taken = self.transitions.setdefault(spec.id, Counter())
+        self.cases[spec.id] += 1
+        states.update(spec.states[spec.initial_leaf].path)
+        for step in case.steps:
+            if step.transition is not None:
+                taken[str(step.transition)] += 1
+                # entered: the states the case is in now and was not in before (none on a stay)
+                left = set(spec.states[step.before].path)
+                states.update(sid for sid in spec.states[step.after].path if sid not in left)
+
     def add_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for r in records:
             self.add(r)
@@ -142,6 +163,9 @@ class CoverageData:
             "rules": {rid: {"evaluated": h.evaluated, "fired": h.fired, "paths": h.paths,
                             "vectors": {b: [n, h.results[b]] for b, n in sorted(h.vectors.items())}}
                       for rid, h in sorted(self.rules.items())},
+            "cases": dict(self.cases),
+            "states": {p: dict(c) for p, c in sorted(self.states.items())},
+            "transitions": {p: dict(c) for p, c in sorted(self.transitions.items())},
         }
 
     def merge_json(self, data: Any) -> None:
@@ -160,6 +184,10 @@ class CoverageData:
         self.errors.update(data["errors"])
         self.foreign.update(data["foreign"])
         self.malformed += data["malformed"]
+        self.cases.update(data.get("cases", {}))
+        for key, mine_by in (("states", self.states), ("transitions", self.transitions)):
+            for proc, counts in data.get(key, {}).items():
+                mine_by.setdefault(proc, Counter()).update(counts)
         for rid, h in data["rules"].items():
             mine = self.rules.get(rid)
             if mine is None or h["paths"] != mine.paths:
@@ -197,6 +225,13 @@ def _check_saved(data: dict[str, Any]) -> None:
         raise ValueError("digest: expected text")
     for key in ("decisions", "errors", "foreign"):
         _counts(data[key], key)
+    _counts(data.get("cases", {}), "cases")  # absent from files saved before procedures were counted
+    for key in ("states", "transitions"):
+        by_procedure = data.get(key, {})
+        if not isinstance(by_procedure, dict):
+            raise ValueError(f"{key}: expected an object of procedures")
+        for proc, counts in by_procedure.items():
+            _counts(counts, f"{key}.{proc}")
     _count(data["malformed"], "malformed")
     if not isinstance(data["rules"], dict):
         raise ValueError("rules: expected an object")

@@ -1,4 +1,5 @@
-"""`--format json`: every level's totals and every rule, condition, clause and sentence."""
+"""`--format json`: every level's totals and every rule, condition, clause and sentence (and,
+when case scenarios ran, every state and transition of the procedures)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def _file(f: FileCov, levels: tuple[str, ...]) -> dict[str, Any]:
         "clauses": [asdict(c) for c in f.clauses],
         "sentences": [asdict(s) for s in f.sentences],
         **({"mutants": [_mutant(m) for m in f.mutants]} if "mutants" in levels else {}),
+        **({"states": [asdict(st) for st in f.states], "transitions": [asdict(t) for t in f.transitions]}
+           if "states" in levels else {}),
     }
 
 
@@ -41,6 +44,7 @@ def render_json(report: CoverageReport) -> str:
         "about": asdict(report.about) if report.about else None,
         "totals": {**{lv: _ratio(report.ratio(lv)) for lv in report.levels}, "all": _ratio(report.total())},
         "decisions": report.decisions, "errors": report.errors,
+        **({"cases": report.cases} if report.procedures else {}),
         "counted_apart": {"other_digests": report.foreign, "malformed": report.malformed},
         "files": [_file(f, report.levels) for f in report.files],
     }

@@ -30,7 +30,7 @@ def render_lcov(report: CoverageReport) -> str:
                 branches += 1
                 hit += count > 0
         out += [f"BRF:{branches}", f"BRH:{hit}"]
-        table = line_table(f)
+        table = line_table(f, report.procedures)
         out += [f"DA:{line},{entry.hits}" for line, entry in table.items()]
         out += [f"LF:{len(table)}", f"LH:{sum(e.covered for e in table.values())}", "end_of_record"]
     return "\n".join(out) + "\n"

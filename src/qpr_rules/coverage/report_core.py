@@ -10,6 +10,9 @@ Definitions (docs/audit.md explains them for auditors):
   under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
   their reasons and not counted;
 - a source sentence is indexed when a clause quotes it or the policy marks it not normative;
+- a procedure's state is covered when a case scenario's case entered it (every case starts in
+  the initial state; a compound state is entered with the first of its states), and a
+  transition when an event of a case scenario took it;
 - with mutants (`coverage run --mutants`), a rule mutant is killed when a scenario that passes
   on the policies fails on it; equivalent mutants (proved by the solver) are not counted.
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,9 @@ from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
 from qpr_rules.policy.sources import read_index, sources_dir
 
 LEVELS = ("rules", "conditions", "clauses", "sentences")
+# a procedure's states entered and transitions taken, counted from case scenarios: shown when
+# case scenarios ran (`coverage run` on policies with procedures, or data that counted cases)
+PROCEDURE_LEVELS = ("states", "transitions")
 LEVEL_ALIASES = {"sources": "sentences"}  # the sentence level's old name, still accepted by --require
 
 
@@ -121,6 +127,25 @@ class SentenceCov:
 
 
 @dataclass
+class StateCov:
+    procedure: str
+    id: str
+    line: int
+    title: str
+    entered: int  # times a case scenario's case entered it (starting in it counts)
+
+
+@dataclass
+class TransitionCov:
+    procedure: str
+    index: int  # 0-based in the procedure's `transitions:`
+    line: int
+    text: str  # "from --event [guard]--> to"
+    clause: str
+    taken: int
+
+
+@dataclass
 class Ratio:
     hit: int = 0
     total: int = 0
@@ -147,6 +172,8 @@ class FileCov:
     clauses: list[ClauseCov]
     sentences: list[SentenceCov]
     mutants: list[MutantResult] = field(default_factory=list)  # with --mutants, this file's rules'
+    states: list[StateCov] = field(default_factory=list)  # of this file's procedures
+    transitions: list[TransitionCov] = field(default_factory=list)
 
     def ratio(self, level: str) -> Ratio:
         if level == "rules":
@@ -159,6 +186,10 @@ class FileCov:
             return Ratio(sum(c.covered for c in computable), len(computable))
         if level == "sentences":
             return Ratio(sum(s.status != "unindexed" for s in self.sentences), len(self.sentences))
+        if level == "states":
+            return Ratio(sum(st.entered > 0 for st in self.states), len(self.states))
+        if level == "transitions":
+            return Ratio(sum(t.taken > 0 for t in self.transitions), len(self.transitions))
         if level == "mcdc":
             return Ratio(sum(a.pair is not None for r in self.rules for a in r.atoms),
                          sum(len(r.atoms) for r in self.rules))
@@ -193,6 +224,12 @@ class FileCov:
         if level == "sentences":
             return [f"{self.document_title}, line {s.line}: {s.text}" for s in self.sentences
                     if s.status == "unindexed"]
+        if level == "states":
+            return [f"{name}:{st.line}: {st.procedure} state {st.id} ({st.title}): no case scenario "
+                    "reaches it" for st in self.states if not st.entered]
+        if level == "transitions":
+            return [f"{name}:{t.line}: {t.procedure} transition {t.index + 1} ({t.clause}) {t.text}: "
+                    "no case scenario takes it" for t in self.transitions if not t.taken]
         if level == "mcdc":
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
                     "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
@@ -223,10 +260,18 @@ class CoverageReport:
     mcdc: bool = False
     about: About | None = None  # None only for reports built without a command (library callers)
     mutation: bool = False  # mutants were run (`coverage run --mutants`)
+    procedures: bool = False  # states and transitions are shown (case scenarios ran)
+    cases: int = 0  # case scenarios counted
+
+    @property
+    def counted_levels(self) -> tuple[str, ...]:
+        """The levels the total counts: every level but MC/DC and mutants."""
+        return (*LEVELS, *(PROCEDURE_LEVELS if self.procedures else ()))
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return (*LEVELS, *(("mcdc",) if self.mcdc else ()), *(("mutants",) if self.mutation else ()))
+        return (*self.counted_levels, *(("mcdc",) if self.mcdc else ()),
+                *(("mutants",) if self.mutation else ()))
 
     def equivalent(self) -> list[str]:
         return [e for f in self.files for e in f.equivalent()]
@@ -240,7 +285,7 @@ class CoverageReport:
     def total(self) -> Ratio:
         """Every side of every level (MC/DC excluded) together: what `--fail-under` reads."""
         total = Ratio()
-        for level in LEVELS:
+        for level in self.counted_levels:
             total += self.ratio(level)
         return total
 
@@ -251,8 +296,11 @@ class CoverageReport:
 def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
                  sources: Path | None = None, probe: CoverageData | None = None,
                  command: str = "qpr_rules.coverage.report_core.build_report",
-                 mutants: list[MutantResult] | None = None) -> CoverageReport:
-    """The report of data over ps; command names what made it (the command line, for the CLI)."""
+                 mutants: list[MutantResult] | None = None,
+                 procedures: bool | None = None) -> CoverageReport:
+    """The report of data over ps; command names what made it (the command line, for the CLI).
+    procedures: show the states and transitions levels (default: when the data counted cases);
+    they are shown only for policies that have procedures."""
     by_file: dict[Path, list[CompiledRule]] = {}
     for rule in ps.rules():
         by_file.setdefault(rule.file.path, []).append(rule)
@@ -264,10 +312,37 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
         files.append(FileCov(str(f.path), f.policy.id, f.policy.title, document,
                              str(document_path(f, sources)), _document_title(f, sources), rule_covs,
                              _clauses(f, rules, data), _sentences(f, sources),
-                             [m for m in mutants or [] if m.file == str(f.path)]))
+                             [m for m in mutants or [] if m.file == str(f.path)],
+                             *_procedure_covs(ps, f, data)))
+    cases = sum(data.cases.values())
+    shown = bool(ps.procedures) and (bool(cases) if procedures is None else procedures)
     return CoverageReport(files, sum(data.decisions.values()), sum(data.errors.values()),
                           dict(data.foreign), data.malformed, mcdc, About.now(ps, command),
-                          mutation=mutants is not None)
+                          mutation=mutants is not None, procedures=shown, cases=cases)
+
+
+def _procedure_covs(ps: PolicySet, f: LoadedFile, data: CoverageData
+                    ) -> tuple[list[StateCov], list[TransitionCov]]:
+    """The states and transitions of the procedures in file f, with their counts and lines."""
+    states: list[StateCov] = []
+    transitions: list[TransitionCov] = []
+    for spec in ps.procedures.values():
+        if spec.file.path != f.path:
+            continue
+        at = ("procedures", spec.index)
+        entered: Mapping[str, int] = data.states.get(spec.id, {})
+        taken: Mapping[str, int] = data.transitions.get(spec.id, {})
+        for st in spec.states.values():
+            line = f.smap.at(st.loc)[0]  # a state's loc starts at its procedure already
+            states.append(StateCov(spec.id, st.id, line, st.state.title, entered.get(st.id, 0)))
+        for t in spec.transitions:
+            tr = t.transition
+            guard = f" [{render(t.guard)}]" if t.guard is not None else ""
+            to = f" --> {tr.to}" if tr.to else " (stays)"
+            text = f"{tr.from_} --{tr.event}{guard}{to}"
+            transitions.append(TransitionCov(spec.id, t.index, f.smap.at((*at, *t.loc))[0], text, tr.clause,
+                                             taken.get(str(t.index), 0)))
+    return states, transitions
 
 
 def _document_title(f: LoadedFile, sources: Path | None) -> str:
@@ -368,7 +443,7 @@ class LineCov:
     branches: list[int] = field(default_factory=list)  # the count of each side
 
 
-def line_table(f: FileCov) -> dict[int, LineCov]:
+def line_table(f: FileCov, procedures: bool = False) -> dict[int, LineCov]:
     lines: dict[int, LineCov] = {}
 
     def add(line: int, sides: list[int]) -> None:
@@ -384,6 +459,11 @@ def line_table(f: FileCov) -> dict[int, LineCov]:
     for c in f.clauses:
         if c.computable:
             add(c.line, [int(c.covered)])
+    if procedures:  # a state's line is covered when a case was in it, a transition's when taken
+        for st in f.states:
+            add(st.line, [st.entered])
+        for t in f.transitions:
+            add(t.line, [t.taken])
     for entry in lines.values():
         if not entry.covered:
             entry.hits = 0  # a line with a side never seen is a missed line

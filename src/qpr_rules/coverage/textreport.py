@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qpr_rules.coverage.report_core import CoverageReport, Ratio, percent
+from qpr_rules.coverage.report_core import PROCEDURE_LEVELS, CoverageReport, Ratio, percent
 
 _TITLES = {"rules": "Rules", "conditions": "Conditions", "clauses": "Clauses", "sentences": "Sentences",
+           "states": "States", "transitions": "Transitions",
            "mcdc": "MC/DC", "mutants": "Mutants"}
 
 
-def _cell(r: Ratio) -> str:
+def _cell(r: Ratio, level: str = "") -> str:
+    if not r.total and level in PROCEDURE_LEVELS:  # a file without a procedure: nothing to count
+        return "-"
     return f"{r.hit}/{r.total} {percent(r.percent)}"
 
 
 def render_text(report: CoverageReport, show_missing: bool = False) -> str:
     levels = report.levels
     header = ["Policy", *(_TITLES[lv] for lv in levels)]
-    rows = [[Path(f.path).name, *(_cell(f.ratio(lv)) for lv in levels)] for f in report.files]
-    rows.append(["TOTAL", *(_cell(report.ratio(lv)) for lv in levels)])
+    rows = [[Path(f.path).name, *(_cell(f.ratio(lv), lv) for lv in levels)] for f in report.files]
+    rows.append(["TOTAL", *(_cell(report.ratio(lv), lv) for lv in levels)])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -29,7 +32,8 @@ def render_text(report: CoverageReport, show_missing: bool = False) -> str:
     rule = "-" * len(line(header))
     out = [*about, *([""] if about else []), line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1])]
     total = report.total()
-    out.append(f"\n{report.decisions} decision(s) counted ({report.errors} answered with an error); "
+    cases = f", {report.cases} case(s)" if report.procedures else ""
+    out.append(f"\n{report.decisions} decision(s) counted ({report.errors} answered with an error){cases}; "
                f"total {total.hit}/{total.total} = {percent(total.percent)}")
     for digest, n in sorted(report.foreign.items()):
         out.append(f"counted apart: {n} record(s) under another policy digest {digest[:16]}")

@@ -21,7 +21,7 @@ def render_cobertura(report: CoverageReport) -> str:
     classes = ET.SubElement(package, "classes")
     all_lines = all_hit = all_br = all_br_hit = 0
     for f in report.files:
-        table = line_table(f)
+        table = line_table(f, report.procedures)
         lines_hit = sum(e.covered for e in table.values())
         br = sum(len(e.branches) for e in table.values())
         br_hit = sum(sum(n > 0 for n in e.branches) for e in table.values())

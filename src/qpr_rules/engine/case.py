@@ -77,6 +77,19 @@ class Check:
     to: str | None  # the state the case would be in after it
 
 
+@dataclass(frozen=True)
+class Step:
+    """What one stored event did: the transition it took (its index in the procedure's
+    `transitions:`), or None for a departure, and the leaf state before and after."""
+
+    version: int
+    event_type: str
+    on: dt.date
+    transition: int | None
+    before: str
+    after: str
+
+
 @dataclass
 class _Replay:
     leaf: str
@@ -85,6 +98,7 @@ class _Replay:
     version: int = 0
     last_on: dt.date | None = None
     departures: list[Departure] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
 
 class Case:
@@ -135,6 +149,11 @@ class Case:
     @property
     def departures(self) -> list[Departure]:
         return list(self._replay.departures)
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every event replayed, in order, with the transition it took (coverage and traces)."""
+        return list(self._replay.steps)
 
     @property
     def duties(self) -> list[OpenDuty]:
@@ -247,6 +266,7 @@ class Case:
         etype = next(n for n, m in self.spec.event_models.items() if type(model) is m)
         r = self._replay
         taken = self._taken(etype, model)
+        before = r.leaf
         if taken is None:
             text, clause = self._departure_text(etype, model)
             spec = self.spec.departure(r.leaf, etype)
@@ -265,6 +285,8 @@ class Case:
         if r.entered_on is None:
             r.entered_on = model.on
         r.version, r.last_on = version, model.on
+        r.steps.append(Step(version, etype, model.on, taken.index if taken is not None else None,
+                            before, r.leaf))
 
     def _recorded(self, t: TransitionSpec, model: Event) -> CaseMemory:
         values = self._replay.memory.model_dump()

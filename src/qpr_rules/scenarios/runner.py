@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import PolicyError, Problem
 from qpr_rules.policy.pydantic_errors import problems_from
+from qpr_rules.scenarios.case_model import CASE_SCENARIO_FORMAT
 from qpr_rules.scenarios.model import Expect, ExpectedObligation, Scenario, ScenarioFile
 from qpr_rules.yaml_source import SourceMap, load_yaml_file
 
@@ -62,8 +64,7 @@ def policies_for(path: Path, override: str | None) -> Path:
     return path.resolve().parent
 
 
-def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Scenario YAML files under paths (directories searched recursively)."""
+def _yaml_files(paths: Iterable[Path | str]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -73,12 +74,45 @@ def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
     return out
 
 
+_CASE_FORMAT_LINE = re.compile(r"^format:\s*[\"']?" + re.escape(CASE_SCENARIO_FORMAT), re.MULTILINE)
+
+
+def is_case_file(path: Path) -> bool:
+    """Whether a file declares the case scenario format (read from its head; a file that cannot
+    be read is left to the decision scenarios' loader, which says why)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4000)
+    except OSError:
+        return False
+    return _CASE_FORMAT_LINE.search(head) is not None
+
+
+def scenario_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Decision scenario YAML files under paths (directories searched recursively); case
+    scenario files (`case_scenario_files`) are left out."""
+    return [p for p in _yaml_files(paths) if not is_case_file(p)]
+
+
+def all_scenario_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Every scenario file under paths, decision and case scenarios alike, in path order."""
+    return _yaml_files(paths)
+
+
+def case_scenario_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Case scenario files (format qpr-rules/case-scenarios-v1) under paths."""
+    return [p for p in _yaml_files(paths) if is_case_file(p)]
+
+
 def load_scenario_file(path: Path) -> list[LoadedScenario]:
     """Parse and check one scenario file; PolicyError lists every problem with its position."""
     data, smap = load_yaml_file(path)
     if isinstance(data, dict) and data.get("format") == "qpr-rules/v1":
         raise PolicyError([smap.problem(("format",), "this is a policy file, not scenarios; check it with "
                                                      f"`qpr-rules validate {path}`")])
+    if isinstance(data, dict) and data.get("format") == CASE_SCENARIO_FORMAT:
+        raise PolicyError([smap.problem(("format",), "this is a case scenario file; load it with "
+                                        "scenarios.case_runner.load_case_file")])
     try:
         parsed = ScenarioFile.model_validate(data)
     except ValidationError as exc:
