@@ -120,6 +120,20 @@ def test_rules_keyed_on_different_homes_are_never_asked_about(tmp_path: Path) ->
     assert conflicts == {(ids[0], ids[2]), (ids[0], ids[3])}
 
 
+def test_a_rule_is_shadowed_only_by_rules_that_can_fire_with_it(tmp_path: Path) -> None:
+    engine = _policy(tmp_path, [
+        {"when": {"fact": "home.id", "in": ["H1", "H2"]}, "outcome": "deny"},
+        {"when": {"all": [{"fact": "home.id", "eq": "H1"}, {"fact": "child.age", "lt": 5}]},
+         "outcome": "allow"},
+        {"when": {"all": [{"fact": "home.id", "eq": "H3"}, {"fact": "child.age", "lt": 5}]},
+         "outcome": "allow"},
+    ])
+    ids = [r.id for r in engine.spec("gen.placement").rules]
+    for method in ("grouped", "pairwise"):
+        findings = check_decision(engine.spec("gen.placement"), method=method)  # type: ignore[arg-type]
+        assert [f.rules[0].id for f in findings if f.kind == "shadowed-rule"] == [ids[1]], method
+
+
 def test_only_the_first_conflict_of_a_decision_needs_an_example(tmp_path: Path) -> None:
     engine = _policy(tmp_path, [
         {"when": {"fact": "child.age", "lt": 9}, "outcome": "deny"},

@@ -148,7 +148,7 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
         else:
             live.append(r)
     progress(f"{did}: shadowed rules")
-    out += _shadowed(dm, solver, live, unknown, decides)
+    out += _shadowed(dm, solver, live, unknown, decides, method)
     out += _conflicts(dm, solver, live, decides, examples, method, progress)
     progress(f"{did}: where the default decides")
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
@@ -251,26 +251,50 @@ def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
 
 def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
               unknown: Callable[[str, Unknown, list[CompiledRule]], None],
-              decides: z3.BoolRef) -> list[Finding]:
+              decides: z3.BoolRef, method: Method) -> list[Finding]:
     d = dm.spec.decision
     out = []
+    # grouped: a rule whose pins share nothing with r's cannot fire with it, so it is left out
+    # of "no earlier (stronger) rule fires" (the same question, smaller)
+    near = candidate_partners(dm.rules, lambda a, b: True) if method == "grouped" else None
+
+    def meets(r: CompiledRule, e: CompiledRule) -> bool:
+        return near is None or r.id in near[e.id] or e.id in near[r.id]
+
+    live_ids = {r.id for r in live}
     for i, r in enumerate(dm.rules):
-        if r not in live:
+        if r.id not in live_ids:
             continue
         try:
             if d.combine == "first-applicable":
-                earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i]]
+                earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i] if meets(r, e)]
                 if _sat(solver, dm.fires[r.id], decides, *earlier) is None:
                     out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
                                        "fires, a rule earlier in priority order fires too", [r]))
             elif d.combine in ("precedence", "deny-overrides") and \
-                    _sat(solver, dm.fires[r.id], decides, dm.outcome_is[r.rule.outcome]) is None:
+                    _sat(solver, dm.fires[r.id], decides, dm.outcome_is[r.rule.outcome] if near is None
+                         else _answers(dm, r, meets)) is None:
                 out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
                                    f"fires, a rule with a stronger outcome than {r.rule.outcome!r} "
                                    "fires too", [r]))
         except Unknown as exc:
             unknown(f"whether rule {r.id} ever decides", exc, [r])
     return out
+
+
+def _answers(dm: DecisionModel, r: CompiledRule, meets: Callable[[CompiledRule, CompiledRule], bool]
+             ) -> z3.BoolRef:
+    """When r fires and the engine answers without an error (each question holds that): the
+    decision answers r's outcome (precedence, deny-overrides). That is: no rule with a stronger
+    outcome fires (deny first under deny-overrides, then the order of `outcomes`), leaving out
+    the rules that cannot fire with r."""
+    d = dm.spec.decision
+    order = list(d.outcomes)
+    stronger = set(order[:order.index(r.rule.outcome)])
+    if d.combine == "deny-overrides" and r.rule.outcome != "deny":
+        stronger.add("deny")
+    return z3.And(*[z3.Not(dm.fires[e.id]) for e in dm.rules
+                    if e.rule.outcome in stronger and e is not r and meets(r, e)])
 
 
 def _given_defaults(model: type[BaseModel], enc: ObjEnc, path: str) -> list[tuple[str, Any, Enc]]:
