@@ -180,10 +180,11 @@ def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], d
         partners = candidate_partners(live, lambda a, b: a.rule.outcome != b.rule.outcome)
         differ = [(a, b) for a, b in differ if b.id in partners[a.id]]
     out: list[Finding] = []
+    shown = False  # whether a pair of this decision has its example
     for n, (a, b) in enumerate(differ):
         progress(f"{did}: conflicts, pair {n:,} of {len(differ):,} that may fire together "
                  f"({len(out):,} found)")
-        wanted = examples == "all" or not any(f.example is not None for f in out)
+        wanted = examples == "all" or not shown
         try:
             model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact,
                          facts=dm.facts if wanted else None)
@@ -197,6 +198,7 @@ def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], d
         if not wanted:
             out.append(Finding("conflict", did, pair, [a, b]))
             continue
+        shown = True
         winner = next(o for o, v in dm.outcome_is.items() if z3.is_true(model.eval(v, model_completion=True)))
         out.append(Finding("conflict", did, f"{pair}; {combine} answers {winner!r} in the example",
                            [a, b], facts_from_model(dm.facts, model)))
