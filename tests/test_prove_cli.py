@@ -51,7 +51,8 @@ def test_prove_proves_every_bundled_invariant() -> None:
     assert len(statuses) >= 30 and set(statuses.values()) == {"proved"}
     assert "qpr.inv.reinstatement-hold-blocks-placement" in statuses
     assert not [f for f in report["static"] if f["severity"] == "warning"]
-    assert report["seconds"] < 30
+    # how long it took is reported, not tested (speed is measured in bench/, never in a test)
+    assert isinstance(report["seconds"], float) and report["seconds"] > 0
 
 
 def test_a_counterexample_is_a_scenario_that_replays(tmp_path: Path) -> None:

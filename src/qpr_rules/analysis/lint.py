@@ -164,7 +164,7 @@ def _lint_static(ps: PolicySet, report: CheckReport) -> None:
     defaults are notes."""
     from qpr_rules.analysis.static_checks import Finding, check_all
 
-    findings = check_all(ps.decisions)
+    findings = check_all(ps.decisions, examples="first")  # one note per decision: its first pair
     conflicts: dict[str, list[Finding]] = {}
     for finding in findings:
         if finding.kind == "conflict":

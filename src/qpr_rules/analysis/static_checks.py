@@ -43,6 +43,7 @@ from qpr_rules.analysis.smt_facts import (
 )
 from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S, TimedSolver, why_unknown
 from qpr_rules.analysis.smt_solve import solver as new_solver
+from qpr_rules.analysis.static_groups import candidate_partners
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
 Kind = Literal["dead-rule", "shadowed-rule", "conflict", "default-region", "disabling-default", "unknown"]
@@ -99,15 +100,36 @@ def _no_progress(_: str) -> None:
     return None
 
 
+#: Which conflicting pairs get an example (the solver's most readable, a query of its own each):
+#: every pair ("all": `--conflicts` and JSON), or only the first of each decision ("first": the
+#: others are counted, their message without the example's answer; what `prove`'s text and
+#: `check` print).
+Examples = Literal["all", "first"]
+#: "grouped" asks the solver only about pairs of rules whose pinned values overlap
+#: (static_groups), and leaves `not raises` out of every question when no valid fact raises;
+#: "pairwise" asks about every pair with different outcomes (the reference it is tested against).
+Method = Literal["grouped", "pairwise"]
+
+
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
-                   timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress) -> list[Finding]:
+                   timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
+                   examples: Examples = "all", method: Method = "grouped") -> list[Finding]:
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
     did = spec.decision.id
     out: list[Finding] = []
     live: list[CompiledRule] = []
-    decides = z3.Not(dm.raises)  # the engine fires rules only when it answers without an error
+    # the engine fires rules only when it answers without an error; when no valid fact raises
+    # (no date shifted past the calendar's ends within the engine's range), that holds already
+    # and each question is smaller without it
+    decides = z3.Not(dm.raises)
+    if method == "grouped":
+        try:
+            if _sat(solver, dm.raises) is None:
+                decides = z3.BoolVal(True)
+        except Unknown:
+            pass
     exact = dm.encoder.exact()
 
     def unknown(what: str, exc: Unknown, rules: list[CompiledRule]) -> None:
@@ -126,23 +148,8 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
         else:
             live.append(r)
     progress(f"{did}: shadowed rules")
-    out += _shadowed(dm, solver, live, unknown)
-    pairs = len(live) * (len(live) - 1) // 2
-    for n, (a, b) in enumerate(combinations(live, 2)):
-        if a.rule.outcome == b.rule.outcome:
-            continue
-        progress(f"{did}: conflicts, pair {n:,} of {pairs:,}")
-        try:
-            model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact, facts=dm.facts)
-        except Unknown as exc:
-            unknown(f"whether {a.id} and {b.id} fire together", exc, [a, b])
-            continue
-        if model is not None:
-            winner = next(o for o, v in dm.outcome_is.items()
-                          if z3.is_true(model.eval(v, model_completion=True)))
-            out.append(Finding("conflict", did, f"{a.id} ({a.rule.outcome}) and {b.id} ({b.rule.outcome}) "
-                               f"fire together; {spec.decision.combine} answers {winner!r} in the example",
-                               [a, b], facts_from_model(dm.facts, model)))
+    out += _shadowed(dm, solver, live, unknown, decides, method)
+    out += _conflicts(dm, solver, live, decides, examples, method, progress)
     progress(f"{did}: where the default decides")
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
     try:
@@ -157,7 +164,44 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
         out.append(Finding("default-region", did, f"no rule fires on some valid facts and the default "
                            f"{spec.decision.default!r} decides{shape}", [],
                            facts_from_model(dm.facts, model)))
-    out += _disabling_defaults(dm, solver, live, unknown)
+    progress(f"{did}: defaults that keep a rule from firing")
+    out += _disabling_defaults(dm, solver, live, unknown, decides)
+    return out
+
+
+def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], decides: z3.BoolRef,
+               examples: Examples, method: Method, progress: Progress) -> list[Finding]:
+    """A finding per pair of live rules with different outcomes that fire together, in the order
+    of the pairs; the pairs whose pinned values share nothing are not asked (method grouped)."""
+    did, combine = dm.spec.decision.id, dm.spec.decision.combine
+    exact = dm.encoder.exact()
+    differ = [(a, b) for a, b in combinations(live, 2) if a.rule.outcome != b.rule.outcome]
+    if method == "grouped":
+        partners = candidate_partners(live, lambda a, b: a.rule.outcome != b.rule.outcome)
+        differ = [(a, b) for a, b in differ if b.id in partners[a.id]]
+    out: list[Finding] = []
+    shown = False  # whether a pair of this decision has its example
+    for n, (a, b) in enumerate(differ):
+        progress(f"{did}: conflicts, pair {n:,} of {len(differ):,} that may fire together "
+                 f"({len(out):,} found)")
+        wanted = examples == "all" or not shown
+        try:
+            model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact,
+                         facts=dm.facts if wanted else None)
+        except Unknown as exc:
+            out.append(Finding("unknown", did, f"whether {a.id} and {b.id} fire together: not decided, "
+                               f"{exc}", [a, b]))
+            continue
+        if model is None:
+            continue
+        pair = f"{a.id} ({a.rule.outcome}) and {b.id} ({b.rule.outcome}) fire together"
+        if not wanted:
+            out.append(Finding("conflict", did, pair, [a, b]))
+            continue
+        shown = True
+        winner = next(o for o, v in dm.outcome_is.items() if z3.is_true(model.eval(v, model_completion=True)))
+        out.append(Finding("conflict", did, f"{pair}; {combine} answers {winner!r} in the example",
+                           [a, b], facts_from_model(dm.facts, model)))
     return out
 
 
@@ -208,27 +252,51 @@ def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
 
 
 def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
-              unknown: Callable[[str, Unknown, list[CompiledRule]], None]) -> list[Finding]:
+              unknown: Callable[[str, Unknown, list[CompiledRule]], None],
+              decides: z3.BoolRef, method: Method) -> list[Finding]:
     d = dm.spec.decision
     out = []
-    decides = z3.Not(dm.raises)
+    # grouped: a rule whose pins share nothing with r's cannot fire with it, so it is left out
+    # of "no earlier (stronger) rule fires" (the same question, smaller)
+    near = candidate_partners(dm.rules, lambda a, b: True) if method == "grouped" else None
+
+    def meets(r: CompiledRule, e: CompiledRule) -> bool:
+        return near is None or r.id in near[e.id] or e.id in near[r.id]
+
+    live_ids = {r.id for r in live}
     for i, r in enumerate(dm.rules):
-        if r not in live:
+        if r.id not in live_ids:
             continue
         try:
             if d.combine == "first-applicable":
-                earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i]]
+                earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i] if meets(r, e)]
                 if _sat(solver, dm.fires[r.id], decides, *earlier) is None:
                     out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
                                        "fires, a rule earlier in priority order fires too", [r]))
             elif d.combine in ("precedence", "deny-overrides") and \
-                    _sat(solver, dm.fires[r.id], decides, dm.outcome_is[r.rule.outcome]) is None:
+                    _sat(solver, dm.fires[r.id], decides, dm.outcome_is[r.rule.outcome] if near is None
+                         else _answers(dm, r, meets)) is None:
                 out.append(Finding("shadowed-rule", d.id, f"rule {r.id} never decides: whenever it "
                                    f"fires, a rule with a stronger outcome than {r.rule.outcome!r} "
                                    "fires too", [r]))
         except Unknown as exc:
             unknown(f"whether rule {r.id} ever decides", exc, [r])
     return out
+
+
+def _answers(dm: DecisionModel, r: CompiledRule, meets: Callable[[CompiledRule, CompiledRule], bool]
+             ) -> z3.BoolRef:
+    """When r fires and the engine answers without an error (each question holds that): the
+    decision answers r's outcome (precedence, deny-overrides). That is: no rule with a stronger
+    outcome fires (deny first under deny-overrides, then the order of `outcomes`), leaving out
+    the rules that cannot fire with r."""
+    d = dm.spec.decision
+    order = list(d.outcomes)
+    stronger = set(order[:order.index(r.rule.outcome)])
+    if d.combine == "deny-overrides" and r.rule.outcome != "deny":
+        stronger.add("deny")
+    return z3.And(*[z3.Not(dm.fires[e.id]) for e in dm.rules
+                    if e.rule.outcome in stronger and e is not r and meets(r, e)])
 
 
 def _given_defaults(model: type[BaseModel], enc: ObjEnc, path: str) -> list[tuple[str, Any, Enc]]:
@@ -258,7 +326,8 @@ def _at_default(enc: Enc, default: Any) -> z3.BoolRef | None:
 
 
 def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
-                        unknown: Callable[[str, Unknown, list[CompiledRule]], None]) -> list[Finding]:
+                        unknown: Callable[[str, Unknown, list[CompiledRule]], None],
+                        decides: z3.BoolRef) -> list[Finding]:
     d = dm.spec.decision
     restrictive = [r for r in live if r.rule.outcome == d.on_error]
     out = []
@@ -268,7 +337,7 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
             continue
         for r in restrictive:
             try:
-                disabled = _sat(solver, dm.fires[r.id], z3.Not(dm.raises), at_default) is None
+                disabled = _sat(solver, dm.fires[r.id], decides, at_default) is None
             except Unknown as exc:
                 unknown(f"whether {path} left out keeps rule {r.id} from firing", exc, [r])
                 continue
@@ -281,5 +350,7 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 
 
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
-              timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress) -> list[Finding]:
-    return [f for did in sorted(specs) for f in check_decision(specs[did], list_bound, timeout_s, progress)]
+              timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
+              examples: Examples = "all", method: Method = "grouped") -> list[Finding]:
+    return [f for did in sorted(specs)
+            for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]

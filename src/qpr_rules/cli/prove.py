@@ -8,7 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -62,8 +62,11 @@ def prove(paths: tuple[str, ...], fmt: str, list_bound: int, timeout_s: float, b
 
     engine = load_engine(paths)
     report = prove_all(engine, list_bound, timeout_s, beyond_range)
+    # every conflicting pair's example is printed only with --conflicts or in JSON; otherwise the
+    # first pair of each decision is shown and the others counted (an example costs a query each)
+    examples: Literal["all", "first"] = "all" if conflicts or fmt == "json" else "first"
     findings = [] if no_static else check_all(engine.policies.decisions, list_bound, timeout_s,
-                                              _terminal_progress())
+                                              _terminal_progress(), examples)
     if sys.stderr.isatty():
         click.echo("\r\x1b[K", err=True, nl=False)  # the progress line, cleared
     unknown = report.unknown or any(f.kind == "unknown" for f in findings)
