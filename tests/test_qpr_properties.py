@@ -106,7 +106,10 @@ def placement_facts(draw: st.DrawFn, on_hold: bool | None = None) -> dict[str, A
     if home["hold"] is not None and draw(st.booleans()):  # half the time, a date near the hold's own
         date = draw(date_around(home["hold"]))
     home["restrictions"] = draw(st.none() | restrictions)
-    return {"placement": {"date": date, "status": draw(values(PlacementStatus)),
+    status = draw(values(PlacementStatus))
+    if status == PlacementStatus.MADE:  # a made placement names the child's region (issue 17.7)
+        child.setdefault("region", "East")
+    return {"placement": {"date": date, "status": status,
                           "cleared_with_pco": draw(st.booleans())},
             "child": child, "home": home}
 
@@ -164,6 +167,7 @@ def test_durable_rules_and_the_reference_agree_on_restricted_homes(facts: dict[s
 def test_a_placement_made_into_a_home_on_hold_always_carries_its_duties(facts: dict[str, Any]) -> None:
     # "The PCO Manager will notify the Regional Manager ..."; "... may be subject to disciplinary action."
     facts["placement"]["status"] = "made"
+    facts["child"].setdefault("region", "East")  # the notice names the child's region (issue 17.7)
     decision = ENGINE.decide("qpr.placement", facts)
     assert decision.status != "error", decision.errors
     duties = {o.who for o in decision.obligations}
@@ -423,3 +427,18 @@ def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dic
     # a measure that never says whether it addresses the concerns is never allowed
     if any(a["kind"] == "corrective_measures" and "addresses_referral_concerns" not in a for a in actions):
         assert decision.outcome != "allowed"
+
+
+@settings(max_examples=100, deadline=None)
+@given(placement_facts(on_hold=True))
+def test_a_made_placement_without_the_childs_region_is_refused_when_the_hold_is_in_force(
+        facts: dict[str, Any]) -> None:
+    # Issue 17.7: the Regional Manager notice names the child's region; without it, incomplete.
+    facts["placement"]["status"] = "made"
+    facts["child"].pop("region", None)
+    decision = ENGINE.decide("qpr.placement", facts)
+    if home_on_hold(facts):
+        assert (decision.outcome, decision.status) == ("deny", "error")
+        assert any("child.region" in e for e in decision.errors)
+    else:
+        assert decision.status != "error", decision.errors

@@ -63,7 +63,9 @@ class Child(FactModel):
     id: Text | None = Field(default=None, description="The child's case identifier (absent: not given)")
     age: Age = Field(description="The child's age in whole years")
     gender: Gender = Field(description="The child's gender")
-    region: Text | None = Field(default=None, description="The child's region or program")
+    region: Text | None = Field(default=None, description=(
+        "The child's region or program (required when a placement was made into a home on hold: "
+        "its Regional Manager is notified)"))
 
 
 class Home(DerivedFactModel):
@@ -130,6 +132,17 @@ class PlacementRequest(DerivedFactModel):
     def hold_state(self) -> HoldState:
         """The state of the home's hold on the placement date (derived, never given)."""
         return hold_state_on(self.home.hold, self.placement.date)
+
+    @model_validator(mode="after")
+    def _notice_has_an_addressee(self) -> PlacementRequest:
+        # "The PCO Manager will notify the Regional Manager if a child from their region/program
+        # has been placed in a home placed on hold" (issue 17.7): the notice goes to the child's
+        # region; without it the duty could not be delivered, so the question is incomplete.
+        if (self.placement.status is PlacementStatus.MADE and self.child.region is None
+                and self.hold_state is HoldState.IN_FORCE):
+            raise ValueError("child.region is required when a placement was made into a home on hold: "
+                             "the Regional Manager of the child's region/program must be notified")
+        return self
 
 
 __all__ = ["ApprovalKind", "ApprovalStatus", "Child", "Gender", "Hold", "HoldKind", "HoldState", "Home",
