@@ -45,3 +45,14 @@ def test_store_bench_runs_small_and_replays_every_case_whole() -> None:
     assert "100 cases x 10 events = 1,000 events" in result.stdout
     assert "every case replayed whole and in order" in result.stdout
     assert "replay: histories() folded through the fold" in result.stdout
+
+
+def test_scale_bench_runs_small_with_both_evaluators_and_no_unknown_proof() -> None:
+    """bench/bench_scale.py at 10 rules (the full run is 10 to 5,000 rules: docs/benchmarks.md)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_scale.py"), "--sizes", "10",
+                             "--cases", "50", "--durable-cases", "10", "--sample", "5", "--prove-max", "10"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "compiled evaluator (growth order" in result.stdout
+    assert "durable evaluator (growth order" in result.stdout
+    assert "prove unknown: 0" in result.stdout

@@ -66,7 +66,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 def test_every_command_is_imported_from_the_module_that_defines_it() -> None:
     """main imports a command's module only when that command runs (COMMAND_MODULES): a command
     missing there, or listed under the wrong module, would not be found."""
-    from qpr_rules.cli import analyst, core, coverage, procedure, prove, serve  # noqa: F401  (registers)
+    from qpr_rules.cli import analyst, core, coverage, interview, procedure, procedure_audit, prove, serve  # noqa: F401  (registers)
     from qpr_rules.cli.app import COMMAND_MODULES
 
     assert set(COMMAND_MODULES) == set(cli.commands)

@@ -23,6 +23,7 @@ from qpr_rules.coverage.lcovreport import render_lcov
 from qpr_rules.coverage.report_core import CoverageReport, _mcdc_pair, _reach, build_report
 from qpr_rules.coverage.xmlreport import render_cobertura
 from qpr_rules.engine.atoms import traced
+from qpr_rules.files import shown_path
 from qpr_rules.scenarios.runner import load_scenario_file, scenario_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,7 +214,7 @@ def test_text_table_has_a_row_per_policy_and_the_total(full: CoverageReport) -> 
 
     text = render_text(full, show_missing=True)
     header, table = text.split("\n\n")[:2]  # the first lines say what the report is of
-    assert header.startswith(f"policies {POLICIES} (digest {full.about.digest[:16] if full.about else ''}")
+    assert header.startswith(f"policies {shown_path(POLICIES)} (digest {full.about.digest[:16] if full.about else ''}")
     rows = [line.split()[0] for line in table.splitlines() if line.endswith("%")]
     assert rows == ["pqcr.yaml", "practice_model.yaml", "qpi_commitment.yaml", "qpi_site.yaml", "qpr.yaml", "TOTAL"]
     assert "Clauses not computable, not counted (" in text

@@ -83,7 +83,7 @@ def placement_requests(draw: st.DrawFn) -> dict[str, Any]:
             st.fixed_dictionaries({"age": AGES, "gender": st.sampled_from(GENDERS)}), max_size=4)),
     }  # hold and restrictions are required, null when there are none
     placement = without_none({"date": DATE.isoformat(),
-                              "status": draw(optional(st.sampled_from([s.value for s in PlacementStatus]))),
+                              "status": draw(st.sampled_from([s.value for s in PlacementStatus])),  # required
                               "cleared_with_pco": draw(st.booleans())})
     child = without_none({"id": draw(optional(st.just("C-1"))), "age": draw(AGES),
                           "gender": draw(st.sampled_from(GENDERS)),

@@ -88,6 +88,24 @@ SAFE_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "staff.information-topics", "not said: caregiver-to-staff, missing"),
     ("CaregiverInformation", "concerns_raised"): ("system.heard", "not said: concerns-unstated, missing"),
     ("CaregiverInformation", "responded_timely"): ("staff.respond.example", "not said: not-timely, missing"),
+    # child_removal: a ground's basis the record does not show is never taken as shown
+    **{("Reason", f): ("staff.removal-only-when", "not said: the ground's -unshown rule, ground-incomplete")
+       for f in ("determined_by", "determined_on", "document", "document_reference")},
+    # partnership_record: the record not saying is never the duty done
+    ("PartnershipRecord", "medical_appointment_due"): ("caregiver.needs.example", "not said: appointment-unstated, missing"),
+    ("PartnershipRecord", "medical_appointment_scheduled"): (
+        "caregiver.needs.example", "not said, when due: appointment-not-scheduled, missing"),
+    ("PartnershipRecord", "child_taken_to_appointment"): (
+        "caregiver.needs.example", "not said, when due: appointment-not-kept, missing"),
+    ("PartnershipRecord", "family_visit_due"): ("caregiver.needs.example", "not said: visit-unstated, missing"),
+    ("PartnershipRecord", "child_prepared_for_visit"): (
+        "caregiver.needs.example", "not said, when due: visit-not-prepared, missing"),
+    ("PartnershipRecord", "child_transported_to_visit"): (
+        "caregiver.needs.example", "not said, when due: visit-not-transported, missing"),
+    ("PartnershipRecord", "attended_meetings"): ("principle.4", "not said: meetings, missing"),
+    ("PartnershipRecord", "attended_court"): ("principle.4", "not said: court, missing"),
+    ("PartnershipRecord", "attended_case_planning"): ("principle.4", "not said: case-planning, missing"),
+    ("PartnershipRecord", "provided_input"): ("principle.4", "not said: input, missing"),
     ("InterviewPlan", "focus_groups"): ("what.focus-groups", "focus-groups-unstated: incomplete"),
     ("InterviewPlan", "peer_review_one_week"): ("what.peer-week", "week-unstated: incomplete"),
     # qpi_site_readiness

@@ -84,7 +84,8 @@ FOUR_AGES = """
 def test_a_proof_that_depends_on_the_bound_says_so(tmp_path: Path) -> None:
     """An invariant that only four different children can break holds for every list of up to 3
     items: the verdict names the bound, never plain 'proved'; a larger bound finds the home."""
-    engine = Engine.load([policy(tmp_path, QPR.rstrip("\n") + "\n" + FOUR_AGES)])
+    # the invariant goes at the end of the invariants list, wherever that section is in the file
+    engine = Engine.load([policy(tmp_path, QPR.replace("\nprocedures:", FOUR_AGES + "procedures:", 1))])
     inv = invariant(engine, "qpr.inv.test-four-ages")
     result = prove_invariant(engine, inv, list_bound=3)
     assert result.status == "proved-bounded" and result.list_bound == 3, (result.status, result.message)

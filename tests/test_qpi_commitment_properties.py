@@ -18,9 +18,16 @@ GROUNDS = ["caregiver_clearly_unable", "reunified_with_birth_family", "legally_p
 OTHER_REASONS = ["caregiver_request", "placement_with_siblings", "placement_closer_to_family", "agency_capacity"]
 TOPICS = ["progress", "needs", "health_and_mental_health_services", "visitation", "recreational_and_social_activities",
           "academic_performance", "behavioral_functioning", "school_placement_issues"]
+# each reason with any part of its basis given or not (issue 19.1)
+reasons = st.fixed_dictionaries(
+    {"reason": st.sampled_from(GROUNDS + OTHER_REASONS)},
+    optional={"determined_by": st.sampled_from(["A. Broussard, DCFS supervisor", "Juvenile Court"]),
+              "determined_on": st.sampled_from(["2026-10-02", "2026-11-03"]),
+              "document": st.sampled_from(["assessment", "case_plan", "court_order", "team_decision"]),
+              "document_reference": st.sampled_from(["ASSESS-1", "JC-2026-4471"])})
 removals = st.fixed_dictionaries(
     {"caregiver_accepted_placement": flags,
-     "reasons": st.lists(st.sampled_from(GROUNDS + OTHER_REASONS), unique=True, min_size=1),
+     "reasons": st.lists(reasons, min_size=1, max_size=4),
      "unforeseeable_emergency": flags,
      "child_leaves_with_all_belongings": flags},
     optional={"transition_plan": st.fixed_dictionaries({
@@ -41,6 +48,20 @@ def test_removals_agree_between_the_evaluators(facts: dict[str, Any]) -> None:
     assert decision.status != "error", decision.errors
     grounds = {"caregiver-unable", "reunification", "permanent-home", "best-interest"}
     assert (decision.outcome == "permitted") <= any(r.id.rsplit(".", 1)[1] in grounds for r in decision.fired)
+    # "clearly", "demonstrably", "in accordance with the case plan or court order" (issue 19.1):
+    # a ground counts only when one reason gives it with its whole basis; never two halves
+    shown = any(r["reason"] in GROUNDS and _whole_basis(r) for r in facts["reasons"])
+    if facts["caregiver_accepted_placement"]:
+        assert (decision.outcome == "permitted") <= shown
+        given = any(r["reason"] in GROUNDS for r in facts["reasons"])
+        assert (decision.outcome == "ground-incomplete") == (given and not shown)
+
+
+def _whole_basis(reason: dict[str, Any]) -> bool:
+    documents = {"case_plan", "court_order"} if reason["reason"] == "legally_permanent_home" else {
+        "assessment", "case_plan", "court_order", "team_decision"}
+    return ("determined_by" in reason and "determined_on" in reason and "document_reference" in reason
+            and reason.get("document") in documents)
 
 
 @settings(max_examples=200, deadline=None)

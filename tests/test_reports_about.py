@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from qpr_rules import Engine
 from qpr_rules.cli.app import cli
+from qpr_rules.files import shown_path
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -39,17 +40,17 @@ def test_every_coverage_format_names_the_policies_the_time_and_the_command(tmp_p
     code, text, _ = _invoke(*args)
     assert code == 0
     first, second = text.splitlines()[:2]
-    assert first.startswith(f"policies {POLICIES} (digest {digest[:16]}, revision ")
+    assert first.startswith(f"policies {shown_path(POLICIES)} (digest {digest[:16]}, revision ")
     assert re.fullmatch(r"generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by `qpr-rules coverage run -p .+`", second)
 
     code, out, _ = _invoke(*args, "--format", "json")
     about = json.loads(out)["about"]
-    assert about["digest"] == digest and about["policies"] == str(POLICIES)
+    assert about["digest"] == digest and about["policies"] == shown_path(POLICIES)
     assert about["command"].startswith("qpr-rules coverage run -p ") and about["command"].endswith("--format json")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", about["generated"]) and about["revision"]
 
     code, out, _ = _invoke(*args, "--format", "xml")
-    assert f"<?qpr-rules policies {POLICIES} (digest {digest[:16]}" in out
+    assert f"<?qpr-rules policies {shown_path(POLICIES)} (digest {digest[:16]}" in out
     assert "by `qpr-rules coverage run -p " in out
     ET.fromstring(out.split("\n", 1)[1])  # still well-formed XML (diff-cover reads it: test_coverage_tools)
 
@@ -87,15 +88,15 @@ def test_test_and_validate_say_which_policies(digest: str) -> None:
     code, out, _ = _invoke("test", str(HOLDS), "-q")
     assert code == 0
     # "from .../pyproject.toml" here: the checkout's configuration names these policies
-    assert out.splitlines()[0].startswith(f"policies {POLICIES} (digest {digest[:16]}, ")
+    assert out.splitlines()[0].startswith(f"policies {shown_path(POLICIES)} (digest {digest[:16]}, ")
     code, out, _ = _invoke("validate", str(POLICIES))
-    assert code == 0 and out.startswith("ok: 5 file(s), ") and f"; digest {digest[:16]}; policies {POLICIES} (" in out
+    assert code == 0 and out.startswith("ok: 5 file(s), ") and f"; digest {digest[:16]}; policies {shown_path(POLICIES)} (" in out
 
 
 def test_verbose_names_the_policies_on_stderr(digest: str) -> None:
     _code, out, err = _invoke("--verbose", "decide", "qpr.placement", "-p", str(POLICIES),
                              "--facts", str(ROOT / "examples" / "placement_home_on_hold.yaml"))
-    assert f"policies {POLICIES} (digest {digest[:16]}, " in err
+    assert f"policies {shown_path(POLICIES)} (digest {digest[:16]}, " in err
     assert "policies" not in out.splitlines()[0]  # the answer itself is unchanged
 
 
@@ -108,13 +109,13 @@ def test_the_project_configuration_carries_the_coverage_gates(tmp_path: Path, mo
     monkeypatch.chdir(tmp_path)
     code, out, err = _invoke("coverage", "run")
     assert code == 1 and "FAIL: rules coverage" in err  # one scenario file covers few rules
-    assert out.splitlines()[0] == f"policies {tmp_path / 'policies'} (digest {digest[:16]}, revision " \
+    assert out.splitlines()[0] == f"policies {shown_path(tmp_path / 'policies')} (digest {digest[:16]}, revision " \
         + out.splitlines()[0].split(", revision ", 1)[1]
     code, _, err = _invoke("coverage", "run", "--require", "rules=1")  # the option wins
     assert code == 0, err
     code, out, _ = _invoke("test", "-q")
-    assert out.splitlines()[0] == (f"policies {tmp_path / 'policies'} (digest {digest[:16]}, "
-                                   f"from {tmp_path / 'qpr-rules.toml'})")
+    assert out.splitlines()[0] == (f"policies {shown_path(tmp_path / 'policies')} (digest {digest[:16]}, "
+                                   f"from {shown_path(tmp_path / 'qpr-rules.toml')})")
     (tmp_path / "qpr-rules.toml").write_text('policies = "policies"\n[coverage]\nfail_under = "all"\n')
     code, _, err = _invoke("coverage", "run")
     assert code == 2 and "coverage `fail_under` is a percentage from 0 to 100" in err

@@ -27,7 +27,7 @@ from tests.test_service import ENGINE, HOLD_SENTENCE
 #: The form's fields (named by their path in the facts) for a proposed placement into a home on
 #: hold pending QPR; everything else is left as the generated form has it.
 HOME_ON_HOLD = {
-    "placement.date": "2026-03-02", "placement.cleared_with_pco": "true",
+    "placement.date": "2026-03-02", "placement.status": "proposed", "placement.cleared_with_pco": "true",
     "child.age": "9", "child.gender": "male",
     "home.id": "RH-0457", "home.approval": "rfa", "home.approval_status": "active",
     "home.hold.kind": "pending_qpr", "home.hold.placed_on": "2026-02-20",

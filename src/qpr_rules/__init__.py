@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         HoldPlaced,
         HoldState,
         InterviewPlan,
+        PartnershipRecord,
         PlacementRequest,
         Procedure,
         QsrReview,
@@ -58,9 +59,9 @@ _WHERE = {
     **dict.fromkeys(["EngineError", "FactsError", "PolicyError", "Problem", "QprRulesError",
                      "UnknownDecisionError"], "qpr_rules.errors"),
     **dict.fromkeys(["ActionSet", "CaregiverInformation", "ChildRemoval", "Concern", "FactModel", "Hold",
-                     "HoldPlaced", "HoldState", "InterviewPlan", "PlacementRequest", "Procedure", "QsrReview",
-                     "RecordRequest", "Referral", "Reinstatement", "SignedCommitment", "SiteReadiness",
-                     "Team"], "qpr_rules.facts"),
+                     "HoldPlaced", "HoldState", "InterviewPlan", "PartnershipRecord", "PlacementRequest",
+                     "Procedure", "QsrReview", "RecordRequest", "Referral", "Reinstatement",
+                     "SignedCommitment", "SiteReadiness", "Team"], "qpr_rules.facts"),
     **dict.fromkeys(["PolicySet", "load_policy_set"], "qpr_rules.policy.loader"),
 }
 
@@ -102,6 +103,7 @@ __all__ = [
     "InterviewPlan",
     "NotFiredRule",
     "Obligation",
+    "PartnershipRecord",
     "PlacementRequest",
     "PolicyError",
     "PolicySet",

@@ -137,3 +137,13 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as a reader of a report wants it: relative to the working directory when inside it
+    (so a report's first line reads the same in every checkout of a project), else as given."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)

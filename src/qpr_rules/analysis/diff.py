@@ -65,6 +65,7 @@ class DiffReport:
     impacts: list[Impact]
     proofs: list[Any] = field(default_factory=list)  # semantic_diff.DecisionComparison, with --prove
     sides: tuple[Side, ...] = ()  # what was compared: old, then new
+    notes: list[str] = field(default_factory=list)  # with --against: moves, mappings, what is not compared
 
     def to_json(self) -> str:
         from dataclasses import asdict
@@ -73,7 +74,8 @@ class DiffReport:
                            "new": asdict(self.sides[1]) if self.sides else None,
                            "changes": [asdict(c) for c in self.changes],
                            "impacts": [asdict(i) for i in self.impacts],
-                           "proofs": [asdict(p) for p in self.proofs]}, indent=2, default=str)
+                           "proofs": [asdict(p) for p in self.proofs], "notes": self.notes},
+                          indent=2, default=str)
 
 
 def materialise(side: str, workdir: Path, repo: Path, folder: str = "policies") -> Path:
@@ -223,6 +225,10 @@ def render_text(report: DiffReport) -> str:
             else:
                 what = f"{i.reasons_changed} cases keep their outcome but fire other rules or carry"
             lines.append(f"    ({what} other obligations)")
+    if report.notes:
+        lines.append("")
+        lines.append("across the revisions (each side run by its own code):")
+        lines += [f"  {n}" for n in report.notes]
     if report.proofs:
         lines.append("")
         lines.append("proved by the solver, for every valid fact (outcomes only; lists of any length):")

@@ -91,8 +91,16 @@ def solver_timeout(solver: z3.Solver) -> float:
     return solver.timeout_s if isinstance(solver, TimedSolver) else DEFAULT_TIMEOUT_S
 
 
+#: Told, now and then, how far the checks have come ("gen.placement: conflicts 120 of 4,950").
+Progress = Callable[[str], None]
+
+
+def _no_progress(_: str) -> None:
+    return None
+
+
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Finding]:
+                   timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress) -> list[Finding]:
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
@@ -105,7 +113,8 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     def unknown(what: str, exc: Unknown, rules: list[CompiledRule]) -> None:
         out.append(Finding("unknown", did, f"{what}: not decided, {exc}", rules))
 
-    for r in dm.rules:
+    for n, r in enumerate(dm.rules):
+        progress(f"{did}: can each rule fire, {n:,} of {len(dm.rules):,}")
         try:
             dead = _sat(solver, dm.fires[r.id], decides) is None
         except Unknown as exc:
@@ -116,10 +125,13 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                                "its condition", [r]))
         else:
             live.append(r)
+    progress(f"{did}: shadowed rules")
     out += _shadowed(dm, solver, live, unknown)
-    for a, b in combinations(live, 2):
+    pairs = len(live) * (len(live) - 1) // 2
+    for n, (a, b) in enumerate(combinations(live, 2)):
         if a.rule.outcome == b.rule.outcome:
             continue
+        progress(f"{did}: conflicts, pair {n:,} of {pairs:,}")
         try:
             model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact, facts=dm.facts)
         except Unknown as exc:
@@ -131,6 +143,7 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
             out.append(Finding("conflict", did, f"{a.id} ({a.rule.outcome}) and {b.id} ({b.rule.outcome}) "
                                f"fire together; {spec.decision.combine} answers {winner!r} in the example",
                                [a, b], facts_from_model(dm.facts, model)))
+    progress(f"{did}: where the default decides")
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
     try:
         model = _sat(solver, none_fire, exact, facts=dm.facts, minimal=True)
@@ -268,5 +281,5 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 
 
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
-              timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Finding]:
-    return [f for did in sorted(specs) for f in check_decision(specs[did], list_bound, timeout_s)]
+              timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress) -> list[Finding]:
+    return [f for did in sorted(specs) for f in check_decision(specs[did], list_bound, timeout_s, progress)]

@@ -31,7 +31,9 @@ from qpr_rules.schemas import policy_schema, render, scenario_schema
 @click.option("--policies", "-p", default=None, type=click.Path(),
               help="Policies to test (default: the directory holding each file's tests/).")
 @click.option("--quiet", "-q", is_flag=True, help="Only failures and the summary.")
-def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Run again on every save of a policy or scenario file (needs the watch extra).")
+def test(paths: tuple[str, ...], policies: str | None, quiet: bool, watch: bool) -> None:
     """Run YAML scenario files: a line per scenario, a summary, exit 1 on any failure.
 
     A scenario marked `known_wrong` that gets exactly its recorded wrong answer is reported as
@@ -43,8 +45,22 @@ def test(paths: tuple[str, ...], policies: str | None, quiet: bool) -> None:
       qpr-rules test                          # the project's scenarios (docs/cli.md, "Which policies")
       qpr-rules test policies                 # a policy directory means its tests/
       qpr-rules test policies/tests/qpr -q
+      qpr-rules test --watch -q               # again on every save, until Ctrl-C
     """
-    files = scenario_files(as_scenario_paths(paths))
+    scenario_paths = as_scenario_paths(paths)
+    if watch:
+        from qpr_rules.cli.project import current_project
+        from qpr_rules.cli.watch import watch as watching
+
+        policy_dirs = [Path(policies)] if policies else [
+            policies_for(f, None) for f in scenario_files(scenario_paths)] or [current_project().policies]
+        watching([*scenario_paths, *policy_dirs], lambda: _run_tests(scenario_paths, policies, quiet))
+        return
+    _run_tests(scenario_paths, policies, quiet)
+
+
+def _run_tests(scenario_paths: list[Path], policies: str | None, quiet: bool) -> None:
+    files = scenario_files(scenario_paths)
     problems: list[Problem] = []
     engines: dict[Path, Engine] = {}
     passed = failed = known_wrong = 0
@@ -128,28 +144,42 @@ def schema_scenario() -> None:
 @click.option("--sources", type=click.Path(file_okay=False), default=None,
               help="Directory of the source documents (default: sources/ beside each policy file).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Run again on every save of a policy, scenario or source file (needs the watch extra).")
+def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool, watch: bool) -> None:
     """validate, then lint: traceability, source quotes, scenario coverage (a pre-commit hook).
 
     \b
     Example:
       qpr-rules check --strict policies
       qpr-rules check --format json | jq '.problems[] | select(.severity == "error")'
+      qpr-rules check --strict --watch        # again on every save, until Ctrl-C
     """
-    from qpr_rules.analysis.lint import check as run_check
     from qpr_rules.cli.app import policy_paths
 
-    checked = policy_paths(paths)
-    report = run_check(checked, Path(sources) if sources else None)
+    targets = policy_paths(paths)
+    if watch:
+        from qpr_rules.cli.watch import watch as watching
+
+        watching([*targets, *([Path(sources)] if sources else [])],
+                 lambda: _run_check(targets, fmt, sources, strict))
+        return
+    _run_check(targets, fmt, sources, strict)
+
+
+def _run_check(targets: list[Path], fmt: str, sources: str | None, strict: bool) -> None:
+    from qpr_rules.analysis.lint import check as run_check
+
+    report = run_check(targets, Path(sources) if sources else None)
     if fmt == "json":
-        click.echo(json.dumps({"policies": [str(p) for p in checked], "digest": report.digest,
+        click.echo(json.dumps({"policies": [str(p) for p in targets], "digest": report.digest,
                                "errors": len(report.errors), "warnings": len(report.warnings),
                                "infos": len(report.infos),
                                "scenarios_run": report.scenarios_run,
                                "problems": [p.to_json() for p in report.problems]}, indent=2))
     else:
         if report.digest is not None:
-            click.echo(describe(checked, report.digest))
+            click.echo(describe(targets, report.digest))
         for p in report.problems:
             click.echo(p.labelled())
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
@@ -161,8 +191,12 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
 
 
 @cli.command()
-@click.argument("old")
-@click.argument("new", required=False)
+@click.argument("sides", nargs=-1, metavar="OLD [NEW]")
+@click.option("--against", "against", default=None, metavar="REV[:PATH]",
+              help="The old side is the policies of git revision REV (PATH inside it; default: NEW's "
+                   "path, else policies), run by REV's own code in a worktree and a subprocess, so "
+                   "answers compare across a fact-schema change (facts mapped where a documented "
+                   "mapping exists; what cannot be compared is listed).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--generated", default=200, show_default=True, help="Generated fact sets per decision.")
 @click.option("--prove", "prove_", is_flag=True,
@@ -172,7 +206,7 @@ def check(paths: tuple[str, ...], fmt: str, sources: str | None, strict: bool) -
               help="Worker processes per side for the impact.")
 @click.option("--evaluator", type=click.Choice(["durable", "compiled"]), default="durable",
               show_default=True, help="How the impact cases are decided (same answers; compiled: faster).")
-def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
+def diff(sides: tuple[str, ...], against: str | None, fmt: str, generated: int, prove_: bool, jobs: int,
          evaluator: str) -> None:
     """What changed between two policy sets (directories or git revisions), and its impact.
 
@@ -185,6 +219,7 @@ def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs
       qpr-rules diff old-policies/ policies/
       qpr-rules diff HEAD~1 HEAD --format json
       qpr-rules diff HEAD~1 HEAD --prove
+      qpr-rules diff --against main policies    # main run by main's code: across a fact-schema change
     """
     from contextlib import ExitStack
 
@@ -193,14 +228,29 @@ def diff(old: str, new: str | None, fmt: str, generated: int, prove_: bool, jobs
     from qpr_rules.cli.batch import progress_bar
     from qpr_rules.cli.project import find_project
 
-    # NEW: the project's policies; git revisions: the project's folder (both given outside a
-    # project: the working directory's repository and its policies/, as before)
-    project = current_project() if new is None else find_project()
-    repo, folder = _repository_folder(project.policies) if project else (Path.cwd(), "policies")
-    with ExitStack() as stack:
-        report = run_diff(old, new or str(project.policies if project else ""), repo, generated,
-                          evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
-                          progress=progress_bar(stack, "impact"), prove=prove_, folder=folder)
+    if against is not None:
+        if len(sides) > 1 or prove_:
+            click.echo("usage: qpr-rules diff --against REV[:PATH] [NEW] (one policy directory; no --prove)",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        from qpr_rules.analysis.diff_revision import diff_against
+
+        new_dir = Path(sides[0]) if sides else current_project().policies
+        report = diff_against(against, new_dir, Path.cwd(), generated)
+    else:
+        if not 1 <= len(sides) <= 2:
+            click.echo("usage: qpr-rules diff OLD [NEW], or qpr-rules diff --against REV[:PATH] [NEW]",
+                       err=True)
+            raise SystemExit(EXIT_USAGE)
+        old, new = sides[0], (sides[1] if len(sides) == 2 else None)
+        # NEW: the project's policies; git revisions: the project's folder (both given outside a
+        # project: the working directory's repository and its policies/, as before)
+        project = current_project() if new is None else find_project()
+        repo, folder = _repository_folder(project.policies) if project else (Path.cwd(), "policies")
+        with ExitStack() as stack:
+            report = run_diff(old, new or str(project.policies if project else ""), repo, generated,
+                              evaluator="compiled" if evaluator == "compiled" else "durable", jobs=jobs,
+                              progress=progress_bar(stack, "impact"), prove=prove_, folder=folder)
     click.echo(report.to_json() if fmt == "json" else render_text(report), nl=fmt == "json")
 
 

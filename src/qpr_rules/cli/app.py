@@ -98,6 +98,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(["test", "check", "diff", "fmt"], ("analyst",)),
     "coverage": ("coverage",),
     "case": ("procedure",),
+    "procedure": ("procedure_audit",),  # procedure check, procedure graph
     "prove": ("prove",),
     "serve": ("serve",),  # the decision service: its Starlette/uvicorn imports only when it runs
     "interview": ("interview",),  # decisions on partial facts: z3 is imported when it runs

@@ -18,6 +18,7 @@ from qpr_rules.coverage.data import CoverageData
 from qpr_rules.coverage.report_core import LEVEL_ALIASES, LEVELS, CoverageReport, build_report, percent
 from qpr_rules.engine.engine import Engine
 from qpr_rules.files import OutputError, read_regular_file, regular_file, write_atomic
+from qpr_rules.scenarios.runner import scenario_files
 
 FORMATS = ["text", "json", "lcov", "xml", "html"]
 MAX_DATA_BYTES = 256 * 1024 * 1024  # saved coverage data grows with combinations seen, not decisions
@@ -52,8 +53,8 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Exit 1 when the total (every side of every level) is under N percent "
                           "(default: the project's `fail_under`)."),
         click.option("--require", "require", multiple=True, metavar="LEVEL=N",
-                     help=f"Exit 1 when a level ({', '.join((*LEVELS, 'mcdc'))}) is under N percent; "
-                          "repeat for several (default: the project's `require`)."),
+                     help=f"Exit 1 when a level ({', '.join((*LEVELS, 'mcdc', 'mutants'))}) is under N "
+                          "percent; repeat for several (default: the project's `require`)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -66,20 +67,31 @@ def _report_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Processes running the scenario files, all appending to one decision log.")
 @click.option("--log", "log", type=click.Path(dir_okay=False), default=None,
               help="Keep the decision log of the run in this new file (its chain is verified).")
+@click.option("--mutants", is_flag=True,
+              help="Also run the scenarios on every rule mutant (a condition stuck true or false, "
+                   "negated, a boundary moved by one, the outcome flipped, the rule deleted) and "
+                   "count those killed; name each survivor with a scenario that would kill it "
+                   "(--jobs processes; docs/audit.md).")
 @_report_options
-def run_(paths: tuple[str, ...], jobs: int, log: str | None, **opts: Any) -> None:
+def run_(paths: tuple[str, ...], jobs: int, log: str | None, mutants: bool, **opts: Any) -> None:
     """Run scenario files (default: tests/ beside the policies) and report coverage.
 
     \b
     Example:
       qpr-rules coverage run --show-missing --fail-under 95
       qpr-rules coverage run --format lcov > policies.lcov
+      qpr-rules coverage run --mutants -j 2 -m --require mutants=100
     """
     if log:
         _check_new_log(Path(log))
     scenarios = as_scenario_paths(paths) if paths or not opts["policies"] else []
     run = run_scenarios(policy_paths(opts["policies"]), scenarios, jobs=jobs,
                         log=Path(log) if log else None)
+    if mutants or _requires(opts["require"], "mutants"):
+        from qpr_rules.coverage.mutation import run_mutants
+
+        files = scenario_files(scenarios or _default_scenarios(policy_paths(opts["policies"])))
+        opts["mutants"] = run_mutants(policy_paths(opts["policies"]), files, jobs=jobs).results
     for p in run.problems:
         click.echo(p.labelled(), err=True)
     click.echo(f"{len(run.results)} scenario(s) run, {sum(not r.passed for r in run.results)} failed",
@@ -187,11 +199,15 @@ class _NoBar:
 
 def _report(engine: Engine, data: CoverageData, opts: dict[str, Any]) -> int:
     announce(list(engine.policies.paths), engine.digest)
-    _empty_refused(data)
     fail_under, require = _gate_settings(opts)
+    # a usage error is said first: no data would make this command able to count mutants
+    if _requires(require, "mutants") and opts.get("mutants") is None:
+        raise click.UsageError("--require mutants=N: mutants are counted only by `qpr-rules coverage run` "
+                               "(they need the scenarios); run it there")
+    _empty_refused(data)
     probed = probe(engine, opts["probe"]) if opts["probe"] else None
-    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires_mcdc(require),
-                          probe=probed, command=command_line())
+    report = build_report(engine.policies, data, mcdc=opts["mcdc"] or _requires(require, "mcdc"),
+                          probe=probed, command=command_line(), mutants=opts.get("mutants"))
     _write(report, opts)
     return _gate(report, fail_under, require)
 
@@ -228,8 +244,14 @@ def _gate_settings(opts: dict[str, Any]) -> tuple[float | None, tuple[str, ...]]
     return fail_under, require
 
 
-def _requires_mcdc(require: tuple[str, ...]) -> bool:
-    return any(r.split("=", 1)[0].strip() == "mcdc" for r in require)
+def _requires(require: tuple[str, ...], level: str) -> bool:
+    return any(r.split("=", 1)[0].strip() == level for r in require)
+
+
+def _default_scenarios(paths: list[Path]) -> list[Path]:
+    """tests/ beside each policy directory, as run_scenarios finds them."""
+    dirs = {(p if p.is_dir() else p.parent) / "tests" for p in paths}
+    return [d for d in sorted(dirs) if d.is_dir()]
 
 
 def _write(report: CoverageReport, opts: dict[str, Any]) -> None:
@@ -281,9 +303,9 @@ def _gate(report: CoverageReport, fail_under: float | None, require: tuple[str, 
             click.echo(f"note: --require {level}= is now called {LEVEL_ALIASES[level]}= (read as that)",
                        err=True)
             level = LEVEL_ALIASES[level]
-        if level not in (*LEVELS, "mcdc"):
+        if level not in (*LEVELS, "mcdc", "mutants"):
             raise click.UsageError(f"--require {item!r}: unknown level {level!r}; "
-                                   f"levels: {', '.join((*LEVELS, 'mcdc'))}")
+                                   f"levels: {', '.join((*LEVELS, 'mcdc', 'mutants'))}")
         try:
             checks.append((level, float(value)))
         except ValueError:

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from qpr_rules.bundled import bundled_policy_dir
+from qpr_rules.files import shown_path
 
 CONFIG_FILE = "qpr-rules.toml"
 SUGGESTED = '[tool.qpr-rules]\npolicies = "policies"'
@@ -113,13 +114,14 @@ def describe(policies: Sequence[Path], digest: str, with_digest: bool = True) ->
     project = find_project()
     given = [p.resolve() for p in policies]
     if project is not None and given == [project.policies.resolve()]:
-        why = f"from {project.found_by}"
+        why = f"from {shown_path(project.found_by)}"
     elif given == [bundled_policy_dir().resolve()]:
         why = "the bundled policies"
     else:
         why = "as given"
     said = f"digest {digest[:16]}, {why}" if with_digest else why
-    return f"policies {', '.join(map(str, policies))} ({said})"
+    return f"policies {', '.join(map(shown_path, policies))} ({said})"
+
 
 
 def current_project() -> Project:

@@ -5,6 +5,9 @@ imported only here, when the command runs."""
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -59,7 +62,10 @@ def prove(paths: tuple[str, ...], fmt: str, list_bound: int, timeout_s: float, b
 
     engine = load_engine(paths)
     report = prove_all(engine, list_bound, timeout_s, beyond_range)
-    findings = [] if no_static else check_all(engine.policies.decisions, list_bound, timeout_s)
+    findings = [] if no_static else check_all(engine.policies.decisions, list_bound, timeout_s,
+                                              _terminal_progress())
+    if sys.stderr.isatty():
+        click.echo("\r\x1b[K", err=True, nl=False)  # the progress line, cleared
     unknown = report.unknown or any(f.kind == "unknown" for f in findings)
     failed = any(r.status not in ("proved", "proved-bounded", "unknown") for r in report.results) or \
         any(f.kind in ("dead-rule", "shadowed-rule") for f in findings)
@@ -120,3 +126,22 @@ def _text(report: Any, findings: list[Any], show_conflicts: bool, list_bound: in
         click.echo(f"  info conflict {did}: {len(pairs)} pair(s) of rules with different outcomes fire "
                    f"together, e.g. {pairs[0].message} (--conflicts lists them)")
     click.echo(f"proved in {report.seconds:.2f} s")
+
+
+def _terminal_progress() -> Callable[[str], None]:
+    """Where the static checks stand, on one line of a terminal's standard error, rewritten at most
+    twice a second once they have run 3 seconds (nothing when stderr is not a terminal: a log or a
+    pipe gets only the results)."""
+    if not sys.stderr.isatty():
+        return lambda _: None
+    started = time.monotonic()
+    last = [0.0]
+
+    def show(text: str) -> None:
+        now = time.monotonic()
+        if now - started < 3 or now - last[0] < 0.5:
+            return
+        last[0] = now
+        click.echo(f"\r\x1b[K  {text} ({now - started:,.0f} s)", err=True, nl=False)
+
+    return show

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from qpr_rules.coverage.mutation import MutantResult
 from qpr_rules.coverage.report_core import CoverageReport, FileCov, Ratio
 
 
@@ -23,7 +24,14 @@ def _file(f: FileCov, levels: tuple[str, ...]) -> dict[str, Any]:
                    "conditions": [asdict(a) for a in r.atoms]} for r in f.rules],
         "clauses": [asdict(c) for c in f.clauses],
         "sentences": [asdict(s) for s in f.sentences],
+        **({"mutants": [_mutant(m) for m in f.mutants]} if "mutants" in levels else {}),
     }
+
+
+def _mutant(m: MutantResult) -> dict[str, Any]:
+    return {"id": m.id, "rule": m.mutant.rule, "kind": m.mutant.kind, "path": m.mutant.path,
+            "outcome": m.mutant.outcome or None, "line": m.line, "status": m.status,
+            "killed_by": m.killed_by or None, "proof": m.proof or None, "scenario": m.scenario}
 
 
 def render_json(report: CoverageReport) -> str:
@@ -36,4 +44,4 @@ def render_json(report: CoverageReport) -> str:
         "counted_apart": {"other_digests": report.foreign, "malformed": report.malformed},
         "files": [_file(f, report.levels) for f in report.files],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"

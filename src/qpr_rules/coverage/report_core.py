@@ -9,7 +9,9 @@ Definitions (docs/audit.md explains them for auditors):
 - a computable clause is covered when a rule that encodes it (cites it, imposes an obligation
   under it, or reads a parameter that cites it) has fired; non-computable clauses are listed with
   their reasons and not counted;
-- a source sentence is indexed when a clause quotes it or the policy marks it not normative.
+- a source sentence is indexed when a clause quotes it or the policy marks it not normative;
+- with mutants (`coverage run --mutants`), a rule mutant is killed when a scenario that passes
+  on the policies fails on it; equivalent mutants (proved by the solver) are not counted.
 
 Every format calls the levels by the same names (LEVELS): rules, conditions, clauses, sentences.
 The sentence level was once called `sources`; `--require sources=N` is still read (LEVEL_ALIASES).
@@ -20,6 +22,7 @@ was generated and by which command, so that a filed report can be tied to the po
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,9 @@ from typing import Any
 
 from qpr_rules.analysis.source_check import document_path, read_document, sentence_index
 from qpr_rules.coverage.data import CoverageData, condition_paths
+from qpr_rules.coverage.mutation import MutantResult
 from qpr_rules.errors import PolicyError, Problem
+from qpr_rules.files import shown_path
 from qpr_rules.policy.conditions import raw_mappings, render
 from qpr_rules.policy.loader import CompiledRule, LoadedFile, PolicySet
 from qpr_rules.policy.sources import read_index, sources_dir
@@ -50,7 +55,7 @@ class About:
     def now(cls, ps: PolicySet, command: str) -> About:
         when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         parents = {Path(p).parent for p in ps.paths}  # the policy directory, not its five files
-        where = str(parents.pop()) if len(parents) == 1 else ", ".join(str(p) for p in ps.paths)
+        where = shown_path(parents.pop()) if len(parents) == 1 else ", ".join(map(shown_path, ps.paths))
         return cls(where, ps.digest, ps.revision, when, command)
 
     def lines(self) -> list[str]:
@@ -141,6 +146,7 @@ class FileCov:
     rules: list[RuleCov]
     clauses: list[ClauseCov]
     sentences: list[SentenceCov]
+    mutants: list[MutantResult] = field(default_factory=list)  # with --mutants, this file's rules'
 
     def ratio(self, level: str) -> Ratio:
         if level == "rules":
@@ -156,7 +162,15 @@ class FileCov:
         if level == "mcdc":
             return Ratio(sum(a.pair is not None for r in self.rules for a in r.atoms),
                          sum(len(r.atoms) for r in self.rules))
+        if level == "mutants":  # the score: killed of those a scenario can kill
+            return Ratio(sum(m.status == "killed" for m in self.mutants),
+                         sum(m.status != "equivalent" for m in self.mutants))
         raise ValueError(f"unknown coverage level {level!r}")
+
+    def equivalent(self) -> list[str]:
+        """The mutants no scenario can kill, each with the solver's proof."""
+        name = Path(self.path).name
+        return [f"{name}:{m.line}: {m.id}: {m.proof}" for m in self.mutants if m.status == "equivalent"]
 
     def missing(self, level: str) -> list[str]:
         """What is not covered at a level, named (and where), for the reports and --fail-under."""
@@ -182,6 +196,10 @@ class FileCov:
         if level == "mcdc":
             return [f"{name}:{a.line}: {r.id} [{a.path}] {a.text}: no pair of cases shows it alone "
                     "changing the rule's result" for r in self.rules for a in r.atoms if a.pair is None]
+        if level == "mutants":
+            return [f"{name}:{m.line}: {m.id} survives: " + (
+                f"add a scenario: {scenario_text(m.scenario)}" if m.scenario else m.proof)
+                for m in self.mutants if m.status == "survived"]
         raise ValueError(f"unknown coverage level {level!r}")
 
 
@@ -204,10 +222,14 @@ class CoverageReport:
     malformed: int
     mcdc: bool = False
     about: About | None = None  # None only for reports built without a command (library callers)
+    mutation: bool = False  # mutants were run (`coverage run --mutants`)
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return (*LEVELS, "mcdc") if self.mcdc else LEVELS
+        return (*LEVELS, *(("mcdc",) if self.mcdc else ()), *(("mutants",) if self.mutation else ()))
+
+    def equivalent(self) -> list[str]:
+        return [e for f in self.files for e in f.equivalent()]
 
     def ratio(self, level: str) -> Ratio:
         total = Ratio()
@@ -228,7 +250,8 @@ class CoverageReport:
 
 def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
                  sources: Path | None = None, probe: CoverageData | None = None,
-                 command: str = "qpr_rules.coverage.report_core.build_report") -> CoverageReport:
+                 command: str = "qpr_rules.coverage.report_core.build_report",
+                 mutants: list[MutantResult] | None = None) -> CoverageReport:
     """The report of data over ps; command names what made it (the command line, for the CLI)."""
     by_file: dict[Path, list[CompiledRule]] = {}
     for rule in ps.rules():
@@ -240,9 +263,11 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
         document = f.policy.source.document
         files.append(FileCov(str(f.path), f.policy.id, f.policy.title, document,
                              str(document_path(f, sources)), _document_title(f, sources), rule_covs,
-                             _clauses(f, rules, data), _sentences(f, sources)))
+                             _clauses(f, rules, data), _sentences(f, sources),
+                             [m for m in mutants or [] if m.file == str(f.path)]))
     return CoverageReport(files, sum(data.decisions.values()), sum(data.errors.values()),
-                          dict(data.foreign), data.malformed, mcdc, About.now(ps, command))
+                          dict(data.foreign), data.malformed, mcdc, About.now(ps, command),
+                          mutation=mutants is not None)
 
 
 def _document_title(f: LoadedFile, sources: Path | None) -> str:
@@ -313,6 +338,11 @@ def _sentences(f: LoadedFile, sources: Path | None) -> list[SentenceCov]:
         raise PolicyError([text])
     return [SentenceCov(i.sentence.line, i.sentence.normalised, i.status, list(i.clauses), i.marked)
             for i in sentence_index(f, text)]
+
+
+def scenario_text(scenario: dict[str, Any] | None) -> str:
+    """A scenario to add, on one line (as JSON, which a YAML scenario file also reads)."""
+    return json.dumps(scenario, default=str, ensure_ascii=False)
 
 
 def percent(value: float) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from qpr_rules.coverage.report_core import CoverageReport, Ratio, percent
 
 _TITLES = {"rules": "Rules", "conditions": "Conditions", "clauses": "Clauses", "sentences": "Sentences",
-           "mcdc": "MC/DC"}
+           "mcdc": "MC/DC", "mutants": "Mutants"}
 
 
 def _cell(r: Ratio) -> str:
@@ -35,12 +35,21 @@ def render_text(report: CoverageReport, show_missing: bool = False) -> str:
         out.append(f"counted apart: {n} record(s) under another policy digest {digest[:16]}")
     if report.malformed:
         out.append(f"counted apart: {report.malformed} record(s) that do not fit these policies")
+    if report.mutation:
+        results = [m for f in report.files for m in f.mutants]
+        out.append(f"mutants: {len(results)} made, {sum(m.status == 'killed' for m in results)} killed, "
+                   f"{sum(m.status == 'survived' for m in results)} surviving, "
+                   f"{sum(m.status == 'equivalent' for m in results)} equivalent (proved; not counted)")
     if show_missing:
         for level in levels:
             missing = report.missing(level)
             if missing:
                 out.append(f"\nMissing {_TITLES[level].lower()} ({len(missing)}):")
                 out.extend(f"  {m}" for m in missing)
+        equivalent = report.equivalent()
+        if equivalent:
+            out.append(f"\nEquivalent mutants, not counted ({len(equivalent)}):")
+            out.extend(f"  {e}" for e in equivalent)
         # listed so that nothing is set aside silently: not counted, each with its reason
         skipped = [(f, c) for f in report.files for c in f.clauses if not c.computable]
         if skipped:

@@ -51,6 +51,10 @@ def render_cobertura(report: CoverageReport) -> str:
     root.set("lines-covered", str(all_hit))
     root.set("branches-valid", str(all_br))
     root.set("branches-covered", str(all_br_hit))
+    if report.mutation:  # Cobertura has no field for it: a comment, named as in every other format
+        m = report.ratio("mutants")
+        root.insert(0, ET.Comment(f" mutants: {m.hit}/{m.total} killed ({_rate(m.hit, m.total)}); "
+                                  f"{len(report.equivalent())} equivalent, not counted "))
     ET.indent(root)
     # Cobertura has no element for it, and a comment cannot hold the `--` of a command line: a
     # processing instruction (which readers of the format skip) says what the report is of

@@ -20,8 +20,10 @@ what runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -217,11 +219,64 @@ def build_function(writer: Writer, body: Sequence[str], name: str, label: str,
     return namespace[name], source
 
 
+#: Rules keyed on the same fact (an `all` whose first item is `in: [...]` over it) are looked up
+#: by that fact's value, not tested one by one, when at least this many share it: a large policy
+#: (rules per home, per program) then costs the rules the facts can fire, not every rule.
+INDEX_MIN_RULES = 16
+
+
+def _key(cond: Condition) -> InSet | None:
+    """The `in` test a rule's condition starts with (its key), if any."""
+    if isinstance(cond, All) and cond.items and isinstance(cond.items[0], InSet):
+        return cond.items[0]
+    return None
+
+
 def compile_decision(model: type[BaseModel], conditions: Sequence[Condition],
                      name: str = "decision") -> CompiledDecision:
-    """Compile the conditions of one decision's rules (in evaluation order) into one function."""
+    """Compile the conditions of one decision's rules (in evaluation order) into one function.
+
+    Rules keyed on a fact shared by INDEX_MIN_RULES rules or more are found through a table from
+    that fact's value to the mask of the rules whose key admits it; only those rules' other
+    conditions are then tested, each by a function of the values read (the same expression the
+    rule would have had inline, so the same answer)."""
     writer = Writer(model)
-    tests = [writer.cond(c) for c in conditions]
-    body = ["m = 0", *[f"if {test}:\n        m |= {1 << i}" for i, test in enumerate(tests)], "return m"]
-    mask, source = build_function(writer, body, "mask", name)
+    keyed: dict[str, list[int]] = {}
+    for i, cond in enumerate(conditions):
+        key = _key(cond)
+        if key is not None:
+            keyed.setdefault(key.path, []).append(i)
+    indexed = {path: members for path, members in keyed.items() if len(members) >= INDEX_MIN_RULES}
+    in_index = {i for members in indexed.values() for i in members}
+    body = ["m = 0", *[f"if {writer.cond(c)}:\n        m |= {1 << i}"
+                       for i, c in enumerate(conditions) if i not in in_index]]
+    extra: dict[str, Any] = {}
+    for n, (path, members) in enumerate(indexed.items()):
+        var, _ = writer.path(path)
+        rests: dict[int, str] = {}
+        for i in members:
+            cond = conditions[i]
+            assert isinstance(cond, All)
+            rest = cond.items[1:]
+            rests[i] = writer.cond(dataclasses.replace(cond, items=rest)) if rest else "True"
+        args = sorted({v for test in rests.values() for v in re.findall(r"\b_v\d+\b", test)},
+                      key=lambda v: int(v[2:]))
+        params = ", ".join(["f", *args])
+        for i, test in rests.items():
+            writer.helpers.append(f"def _rest{n}_{i}({params}):\n    return {test}")
+        # value -> the (bit, function name) of each rule whose key admits it, bound once compiled
+        table: dict[Any, list[tuple[int, str]]] = {}
+        for i in members:
+            key = _key(conditions[i])
+            assert key is not None
+            for value in dict.fromkeys(key.values):
+                table.setdefault(value, []).append((1 << i, f"_rest{n}_{i}"))
+        extra[f"_ix{n}"] = table
+        body += [f"for _b, _t in _ix{n}.get({var}, ()):", f"    if _t({params}):", "        m |= _b"]
+    body.append("return m")
+    mask, source = build_function(writer, body, "mask", name, extra)
+    namespace = mask.__globals__
+    for n in range(len(indexed)):
+        namespace[f"_ix{n}"] = {value: tuple((bit, namespace[fn]) for bit, fn in rules)
+                                for value, rules in namespace[f"_ix{n}"].items()}
     return CompiledDecision(mask, source)

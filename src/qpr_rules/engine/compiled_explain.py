@@ -41,16 +41,33 @@ class ModelExplainer:
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
         self._explainers: dict[int, tuple[Condition, Explain]] = {}  # id(node) -> node kept alive
+        self.budget = Budget(EXPLAIN_BUDGET_BYTES)  # shared by every rule's memo of texts
 
     def explain(self, cond: Condition, facts: Any) -> str | None:
         """Why cond is false for facts (a validated model); None if it holds."""
         entry = self._explainers.get(id(cond))
         if entry is None:
-            entry = self._explainers[id(cond)] = (cond, compile_explainer(self.model, cond)[0])
+            entry = self._explainers[id(cond)] = (cond, compile_explainer(self.model, cond, self.budget)[0])
         return entry[1](facts)
 
 
-def compile_explainer(model: type[BaseModel], cond: Condition) -> tuple[Explain, str]:
+class Budget:
+    """Bytes that memos may still take (texts kept stay kept; once spent, texts are computed)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def compile_explainer(model: type[BaseModel], cond: Condition,
+                      budget: Budget | None = None) -> tuple[Explain, str]:
     """A function giving reference.explain_failure's text for cond over a validated model, as
     straight-line code: each test and each shown value is written out, nothing is walked.
 
@@ -65,15 +82,18 @@ def compile_explainer(model: type[BaseModel], cond: Condition) -> tuple[Explain,
         return fn, source
     key_fn, key_source = build_function(
         writer, [f"return ({''.join(writer.paths[p] + ', ' for p in writer.read)})"], "key", label)
-    return _memoised(fn, key_fn), source + key_source
+    return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
 
 
 _MEMO_KINDS = frozenset({"bool", "int", "string", "enum", "date"})
-_MEMO_LIMIT = 4096  # texts kept per rule
+#: Bytes of explanation texts memoised per decision, over all its rules (an estimate: the text,
+#: its key and the slot): a policy of thousands of rules cannot grow it with its size.
+EXPLAIN_BUDGET_BYTES = 4 * 1024 * 1024
+_SLOT_BYTES = 200
 _MISS: Any = object()
 
 
-def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]]) -> Explain:
+def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]], budget: Budget) -> Explain:
     memo: dict[tuple[Any, ...], str | None] = {}
 
     def explain_memoised(facts: Any) -> str | None:
@@ -81,7 +101,7 @@ def _memoised(explain: Explain, key: Callable[[Any], tuple[Any, ...]]) -> Explai
         text = memo.get(k, _MISS)
         if text is _MISS:
             text = explain(facts)
-            if len(memo) < _MEMO_LIMIT:
+            if budget.take(_SLOT_BYTES + len(text or "")):
                 memo[k] = text
         return text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Literal
 
 Status = Literal["decided", "default", "error"]
@@ -11,6 +11,13 @@ Status = Literal["decided", "default", "error"]
 #: The version of the Decision JSON contract (docs/api.md, "Versioned contracts"). Bumped when a
 #: field is removed or renamed or its meaning changes; adding a field does not bump it.
 DECISION_FORMAT = "qpr-rules/decision/v1"
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as asdict() gives it (a tuple of dataclasses as a list of dicts)."""
+    if isinstance(value, tuple):
+        return [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,12 @@ class Decision:
             del out["case"]
         return out
 
-    def to_json(self, indent: int | None = None) -> str:
-        """Canonical JSON: same facts and same policy digest give the same bytes."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=indent, ensure_ascii=False,
+    def to_json(self, indent: int | None = None, not_fired: bool = True) -> str:
+        """Canonical JSON: same facts and same policy digest give the same bytes. not_fired=False
+        leaves out the `not_fired` key (the explanation of every rule that did not fire, which
+        grows with the policy: docs/api.md, "What a Decision's JSON carries")."""
+        data = self.to_dict() if not_fired else {
+            name: _plain(getattr(self, name)) for name in self.__dataclass_fields__
+            if name != "not_fired" and not (name == "case" and self.case is None)}
+        return json.dumps(data, sort_keys=True, indent=indent, ensure_ascii=False,
                           separators=(",", ":") if indent is None else None)

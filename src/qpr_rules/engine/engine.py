@@ -478,15 +478,35 @@ class Engine:
         return decide_many(self, decision_id, cases, jobs, as_of=as_of)
 
     def decide_partial(self, decision_id: str, known_facts: Mapping[str, Any], *, list_bound: int = 3,
-                       timeout_s: float = 2.0, questions: bool = True) -> PartialDecision:
+                       timeout_s: float = 2.0, questions: bool = True,
+                       case: Case | None = None) -> PartialDecision:
         """Answer decision_id on partial facts: an omitted key is unknown, null keeps its meaning.
         `determined` (the outcome every valid completion gets, proved with the solver), `open`
         (the outcomes still possible, an example of each, the questions that can change the
-        answer) or `unknown` (a solver call ran out of timeout_s). docs/interview.md."""
+        answer) or `unknown` (a solver call ran out of timeout_s). docs/interview.md.
+
+        case: a procedure's case whose events give the hold (at the decision's `hold_from_case`
+        path), known from the case rather than asked; the answer records the case's procedure,
+        id and version, as decide(case=) does."""
         from qpr_rules.engine.partial import decide_partial  # z3 is imported only when asked
 
-        return decide_partial(self, decision_id, known_facts, list_bound=list_bound, timeout_s=timeout_s,
-                              questions=questions)
+        if case is None:
+            return decide_partial(self, decision_id, known_facts, list_bound=list_bound, timeout_s=timeout_s,
+                                  questions=questions)
+        ref = {"procedure": case.procedure_id, "id": case.case_id, "version": case.version}
+        spec = self.spec(decision_id)
+        try:
+            # the parents of the hold may be unknown here: the case makes them partly known
+            known = _with_case_hold(spec, known_facts, case, make_parents=True)
+        except FactsError as exc:
+            from qpr_rules.engine.partial_result import PartialDecision
+
+            return PartialDecision(decision_id, "determined", spec.decision.on_error,
+                                   "the known facts cannot take the case's hold: " + "; ".join(exc.errors),
+                                   (spec.decision.on_error,), errors=tuple(exc.errors), case=ref)
+        answer = decide_partial(self, decision_id, known, list_bound=list_bound, timeout_s=timeout_s,
+                                questions=questions)
+        return replace(answer, case=ref)
 
     def explain(self, decision_id: str, facts: Mapping[str, Any] | FactModel | str,
                 as_of: dt.date | None = None) -> str:
@@ -510,9 +530,10 @@ def _checked_mask(policies: PolicySet, mask: Sequence[str]) -> tuple[str, ...]:
 
 
 def _with_case_hold(spec: DecisionSpec, facts: Mapping[str, Any] | FactModel | str | bytes,
-                    case: Case) -> dict[str, Any]:
+                    case: Case, make_parents: bool = False) -> dict[str, Any]:
     """facts with the case's hold at the decision's hold_from_case path (FactsError when the
-    decision reads no hold from cases, or the facts give one themselves)."""
+    decision reads no hold from cases, or the facts give one themselves). make_parents: partial
+    facts may leave out the objects the hold sits in (unknown); they are made, holding the hold."""
     did, path = spec.decision.id, spec.decision.hold_from_case
     if path is None:
         raise FactsError(did, [f"{did} takes no hold from a case (no hold_from_case in its policy)"])
@@ -532,6 +553,8 @@ def _with_case_hold(spec: DecisionSpec, facts: Mapping[str, Any] | FactModel | s
     *parents, last = path.split(".")
     for part in parents:
         child = node.get(part)
+        if child is None and make_parents and part not in node:
+            child = {}
         if not isinstance(child, Mapping):
             raise FactsError(did, [f"{'.'.join(parents)}: needed to take the hold from case "
                                    f"{case.case_id!r}"])

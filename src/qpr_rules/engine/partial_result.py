@@ -90,6 +90,8 @@ class PartialDecision:
     bounds: tuple[str, ...] = ()  # what the claim covers, worded as `qpr-rules prove` words it
     errors: tuple[str, ...] = ()  # the known facts' problems (then every completion is refused)
     seconds: float = 0.0
+    # the procedure's case the hold was taken from: procedure, id, version (None: no case)
+    case: dict[str, Any] | None = None
     format: str = PARTIAL_FORMAT
 
     @property
@@ -97,7 +99,10 @@ class PartialDecision:
         return self.status == "determined"
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        out: dict[str, Any] = _jsonable(asdict(self))
+        if out["case"] is None:  # as Decision: the case is named only when one gave facts
+            del out["case"]
+        return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,7 +17,12 @@ from qpr_rules.facts.hold import Hold, HoldState  # noqa: E402
 from qpr_rules.facts.placement import PlacementRequest  # noqa: E402
 from qpr_rules.facts.pqcr import InterviewPlan  # noqa: E402
 from qpr_rules.facts.practice_model import QsrReview  # noqa: E402
-from qpr_rules.facts.qpi_commitment import CaregiverInformation, ChildRemoval, SignedCommitment  # noqa: E402
+from qpr_rules.facts.qpi_commitment import (  # noqa: E402
+    CaregiverInformation,
+    ChildRemoval,
+    PartnershipRecord,
+    SignedCommitment,
+)
 from qpr_rules.facts.qpi_site import SiteReadiness  # noqa: E402
 from qpr_rules.facts.qpr_process import (  # noqa: E402
     ActionSet,
@@ -40,6 +45,7 @@ __all__ = [
     "HoldPlaced",
     "HoldState",
     "InterviewPlan",
+    "PartnershipRecord",
     "PlacementRequest",
     "Procedure",
     "QsrReview",

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from qpr_rules.facts.base import FactModel, fact_type
-from qpr_rules.facts.common import Flag
+from qpr_rules.facts.common import Date, Flag, Text
 
 
 class RemovalReason(StrEnum):
@@ -23,6 +23,32 @@ class RemovalReason(StrEnum):
     PLACEMENT_WITH_SIBLINGS = "placement_with_siblings"
     PLACEMENT_CLOSER_TO_FAMILY = "placement_closer_to_family"
     AGENCY_CAPACITY = "agency_capacity"  # the agency needs the bed, the worker, the budget
+
+
+class BasisDocument(StrEnum):
+    """The kind of document in the case record a reason for the move rests on."""
+
+    ASSESSMENT = "assessment"  # a written assessment (of the caregiver, of the child's interest)
+    CASE_PLAN = "case_plan"
+    COURT_ORDER = "court_order"
+    TEAM_DECISION = "team_decision"  # a recorded Family Team Meeting or staffing decision
+
+
+class Reason(FactModel):
+    """One reason for the move, with its basis as the case record shows it: who determined it,
+    on which date, and the document it rests on ("clearly", "demonstrably", "in accordance with
+    the case plan or court order" are evidence standards, issue 19.1). Each part of the basis
+    is absent when the record does not say it: never assumed."""
+
+    reason: RemovalReason = Field(description="Why the move is proposed, as the worker records it")
+    determined_by: Text | None = Field(
+        default=None, description="Who determined it: a name and role, or the court (absent: not said)")
+    determined_on: Date | None = Field(
+        default=None, description="The date it was determined (absent: not said)")
+    document: BasisDocument | None = Field(
+        default=None, description="The kind of document it rests on (absent: not said)")
+    document_reference: Text | None = Field(
+        default=None, description="The document's reference in the case record (absent: not said)")
 
 
 class InformationTopic(StrEnum):
@@ -53,7 +79,8 @@ class ChildRemoval(FactModel):
 
     caregiver_accepted_placement: Flag = Field(
         description="The caregiver accepted responsibility for the child")
-    reasons: list[RemovalReason] = Field(min_length=1, description="Why the move is proposed")
+    reasons: list[Reason] = Field(
+        min_length=1, description="Why the move is proposed, each reason with its basis as recorded")
     unforeseeable_emergency: Flag = Field(description="The move is forced by an unforeseeable emergency")
     transition_plan: TransitionPlan | None = Field(
         default=None, description="The plan for the child's transition (absent: none made)")
@@ -145,3 +172,34 @@ class SignedCommitment(FactModel):
         description="Recorded, not read: the commitment asks for acknowledgement, not a signature")
     principles_acknowledged: list[Principle] = Field(
         default_factory=list, description="The principles the partner acknowledged (empty: none)")
+
+
+@fact_type("partnership_record")
+class PartnershipRecord(FactModel):
+    """What a case record shows of the caregiver's day-to-day duties the commitment names
+    ("Schedule and take child to medical appointments; Prepare child and transport to family
+    visit") and of a partner's part in the team (principle 4: "attendance at meetings, court,
+    case planning discussions and providing input"). Every field absent means the record does
+    not say, never that the duty was done (issue 19.2)."""
+
+    medical_appointment_due: Flag | None = Field(
+        default=None, description="A medical appointment for the child was due (absent: not said)")
+    medical_appointment_scheduled: Flag | None = Field(
+        default=None, description="The caregiver scheduled it (absent: not said)")
+    child_taken_to_appointment: Flag | None = Field(
+        default=None, description="The caregiver took the child to it (absent: not said)")
+    family_visit_due: Flag | None = Field(
+        default=None, description="A family visit was due (absent: not said)")
+    child_prepared_for_visit: Flag | None = Field(
+        default=None, description="The caregiver prepared the child for the visit (absent: not said)")
+    child_transported_to_visit: Flag | None = Field(
+        default=None, description="The caregiver transported the child to the visit (absent: not said)")
+    attended_meetings: Flag | None = Field(
+        default=None, description="The partner attended the team's meetings (absent: not said)")
+    attended_court: Flag | None = Field(
+        default=None, description="The partner attended court (absent: not said)")
+    attended_case_planning: Flag | None = Field(
+        default=None, description="The partner attended case planning discussions (absent: not said)")
+    provided_input: Flag | None = Field(
+        default=None,
+        description="The partner provided input and information unique to their role (absent: not said)")

@@ -1,0 +1,188 @@
+"""A procedure checked as a transition system, with its guards (not the bare graph).
+
+The states explored are a case's leaf state with the part of its memory the guards read, made
+finite (dates kept only as given or not). From each, every event type is tried with every
+combination of its fields' values (flags both ways, each enum member, lists empty or of one
+member, an optional left out); dates move forward (each event a little over a year after the
+last, other dates of an event a year after it), so a date determined in a QPR has passed when
+the next event comes. Each event is applied by the procedure's own case (the compiled guards), so
+what is explored is what the procedure does. Checked:
+
+- from every reachable state, a final state is reachable;
+- no path leads from a permanent hold to reinstatement (a state whose memory says reinstated);
+- every duty owed in a state is discharged by a transition out of that state whose event does
+  that duty (its clause is the duty's clause), not by a catch-all.
+
+A violation comes with the event sequence that leads to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+import types
+import typing
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from qpr_rules.engine.engine import Engine
+from qpr_rules.errors import EventError
+from qpr_rules.policy.procedures import ProcedureSpec
+
+_START = dt.date(2025, 1, 1)
+_STEP = dt.timedelta(days=400)
+_LATER = dt.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Violation:
+    prop: str
+    text: str
+    events: tuple[dict[str, Any], ...]  # the event sequence that shows it (empty for a duty)
+
+
+@dataclass(frozen=True)
+class ProcedureProof:
+    procedure_id: str
+    states: int  # abstract states explored
+    violations: tuple[Violation, ...]
+
+
+def _samples(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation)]
+    if origin is typing.Annotated:
+        return _samples(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return [v for a in args for v in ([None] if a is type(None) else _samples(a))]
+    if origin is list:
+        inner = _samples(args[0])
+        return [[], *([v] for v in inner if v is not None)]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [m.value for m in annotation]
+    if annotation is bool:
+        return [True, False]
+    if annotation is int:
+        return [1]
+    if annotation is dt.date:
+        return ["DATE"]
+    if annotation is str:
+        return ["east"]
+    return [None]
+
+
+def events_of(spec: ProcedureSpec, by: str, on: dt.date) -> Iterator[dict[str, Any]]:
+    """Every event the procedure lists, with every combination of its fields' sample values."""
+    for etype, model in spec.event_models.items():
+        names = [n for n in model.model_fields if n not in ("by", "on")]
+        choices = [_samples(model.model_fields[n].annotation) for n in names]
+        for combo in itertools.product(*choices):
+            values = {n: ((on + _LATER).isoformat() if v == "DATE" else v)
+                      for n, v in zip(names, combo, strict=True)}
+            yield {"type": etype, "by": by, "on": on.isoformat(), **values}
+
+
+def _key(case: Any) -> tuple[Any, ...]:
+    memory = case.memory.model_dump(mode="json")
+    return (case.state, tuple(sorted((k, v if not isinstance(v, str) or not v[:4].isdigit() else "date")
+                                     for k, v in memory.items())))
+
+
+def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -> ProcedureProof:
+    spec = engine.policies.procedures[procedure_id]
+    by = spec.file.policy.roles[0].id
+
+    def replay(path: tuple[dict[str, Any], ...]) -> Any:
+        case = engine.case(procedure_id, "proof")
+        for e in path:
+            case.record(e)
+        return case
+
+    start = replay(())
+    paths: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {_key(start): ()}
+    edges: dict[tuple[Any, ...], dict[tuple[Any, ...], dict[str, Any]]] = {}  # to: by which event
+    queue = deque([_key(start)])
+    while queue and len(paths) < max_states:
+        key = queue.popleft()
+        path = paths[key]
+        case = replay(path)
+        on = _START + _STEP * (len(path) + 1)
+        edges[key] = {}
+        for event in events_of(spec, by, on):
+            try:
+                answer = case.check(event)
+            except EventError:  # a combination the event's model refuses (an empty list, ...)
+                continue
+            if not answer.allowed:
+                continue
+            nxt = replay(path)
+            nxt.record(event)
+            k = _key(nxt)
+            edges[key].setdefault(k, event)
+            if k not in paths:
+                paths[k] = (*path, event)
+                queue.append(k)
+    violations: list[Violation] = []
+    finals = {k for k in paths if spec.states[k[0]].state.final}
+    # backwards from the final states: who can reach one
+    reaches = set(finals)
+    changed = True
+    while changed:
+        changed = False
+        for k, outs in edges.items():
+            if k not in reaches and outs.keys() & reaches:
+                reaches.add(k)
+                changed = True
+    for k in paths:
+        if k not in reaches and k in edges:
+            violations.append(Violation("final-reachable", f"no final state is reachable from {k[0]} "
+                                        f"(memory {dict(k[1])})", paths[k]))
+    for k in paths:
+        if k[0] != "permanent-hold":
+            continue
+        # every path from the permanent hold, with the events that take it (from its own path)
+        seen, todo = {k}, [(k, paths[k])]
+        while todo:
+            cur, events = todo.pop()
+            memory = dict(cur[1])
+            if memory.get("reinstated_on") is not None or memory.get("hold_kind") != "permanent":
+                violations.append(Violation("permanent-hold-no-reinstatement",
+                                            f"from a permanent hold the case reaches {cur[0]} with "
+                                            f"hold {memory.get('hold_kind')!r}", events))
+                break
+            for nxt, event in edges.get(cur, {}).items():
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append((nxt, (*events, event)))
+    violations.extend(_duties(spec))
+    return ProcedureProof(procedure_id, len(paths), tuple(violations))
+
+
+def discharging(spec: ProcedureSpec, state_id: str) -> list[str]:
+    """The events that end the duties of a state: a transition from it (or from a state it is
+    nested in) to a state outside it, on an event that is not a catch-all (taken from every
+    top-level state, like a further concern or a notice)."""
+    tops = [sid for sid, st in spec.states.items() if len(st.path) == 1]
+    catch_all = {e for e in spec.events
+                 if all(any(t.transition.from_ == top and t.transition.event == e for t in spec.transitions)
+                        for top in tops)}
+    within = {sid for sid, st in spec.states.items() if state_id in st.path}
+    ancestry = set(spec.states[state_id].path)
+    out: dict[str, None] = {}
+    for t in spec.transitions:
+        if t.transition.from_ in ancestry and t.target is not None and t.target not in within \
+                and t.transition.event not in catch_all:
+            out.setdefault(t.transition.event, None)
+    return list(out)
+
+
+def _duties(spec: ProcedureSpec) -> Iterator[Violation]:
+    for s in spec.states.values():
+        if s.state.duties and not discharging(spec, s.id):
+            for d in s.state.duties:
+                yield Violation("duty-discharged", f"{s.id}: the duty of {d.who} ({d.clause}: {d.do}) is "
+                                "ended by no transition out of the state on an event of its own (only "
+                                "catch-all events, or none, leave it)", ())
