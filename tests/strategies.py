@@ -51,6 +51,8 @@ def placement_facts(draw: st.DrawFn, hold: st.SearchStrategy[Any] | None = None)
     home["restrictions"] = draw(optional(restrictions))
     return {
         "placement": {"date": draw(days), "status": draw(st.sampled_from(["proposed", "made"])),
+                      "siblings": draw(st.lists(st.fixed_dictionaries(
+                          {"age": ages, "gender": st.sampled_from(GENDERS)}), max_size=2)),
                       "cleared_with_pco": draw(st.booleans())},
         "child": {"age": draw(ages), "gender": draw(st.sampled_from(GENDERS))},
         "home": home,

@@ -20,7 +20,7 @@ from qpr_rules.facts.placement import PlacementRequest, Restrictions
 
 ENGINE = Engine.from_bundled(evaluator="compiled")
 PLACEMENT: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None,
              "children_placed": [{"age": 3, "gender": "male"}]},
@@ -62,7 +62,7 @@ def test_durable_rules_gets_the_facts_the_rules_read_and_every_fact_is_limit_che
     message = json.loads(writer.json(model, "c1"))
     # placement.date, child.id, home.id, home.approval are read by no placement rule (hold_state,
     # derived from the dates, is): left out; the lengths of the lists read are kept
-    assert message == {"placement": {"status": "proposed", "cleared_with_pco": True},
+    assert message == {"placement": {"status": "proposed", "cleared_with_pco": True, "siblings": []},
                        "child": {"age": 7, "gender": "female"},
                        "home": {"approval_status": "active", "children_placed": [{"age": 3, "gender": "male"}],
                                 "youngest_placed_age": 3, "oldest_placed_age": 3, "genders_placed": ["male"]},

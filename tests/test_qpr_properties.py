@@ -110,6 +110,8 @@ def placement_facts(draw: st.DrawFn, on_hold: bool | None = None) -> dict[str, A
     if status == PlacementStatus.MADE:  # a made placement names the child's region (issue 17.7)
         child.setdefault("region", "East")
     return {"placement": {"date": date, "status": status,
+                          "siblings": draw(st.lists(st.fixed_dictionaries(
+                              {"age": st.integers(0, 21), "gender": values(Gender)}), max_size=2)),
                           "cleared_with_pco": draw(st.booleans())},
             "child": child, "home": home}
 
@@ -149,9 +151,12 @@ def test_durable_rules_and_the_reference_agree_on_restricted_homes(facts: dict[s
     home, child = facts["home"], facts["child"]
     r = home.get("restrictions") or {}
     placed = home["children_placed"]
-    assert r.get("min_child_age", 0) <= child["age"] <= r.get("max_child_age", 25)
-    assert "max_children" not in r or len(placed) + 1 <= r["max_children"]
-    assert "genders" not in r or child["gender"] in r["genders"]
+    # the child and every sibling placed together with it are children placed (issue 17.7)
+    arriving = [child, *facts["placement"]["siblings"]]
+    for c in arriving:
+        assert r.get("min_child_age", 0) <= c["age"] <= r.get("max_child_age", 25)
+        assert "genders" not in r or c["gender"] in r["genders"]
+    assert "max_children" not in r or len(placed) + len(arriving) <= r["max_children"]
     # a child already placed outside the restriction does not stop the placement: it is a
     # finding for the PCO (clause actions.restrict-children, note)
     outside = any(not (r.get("min_child_age", 0) <= c["age"] <= r.get("max_child_age", 25))
