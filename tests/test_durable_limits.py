@@ -276,9 +276,12 @@ def test_facts_just_inside_the_limits_are_decided() -> None:
 
 
 def test_a_message_too_large_for_durable_rules_fails_closed() -> None:
-    # qpr.placement reads the children placed (it counts them), so all of them are posted
-    children = [{"age": 3, "gender": "male"}] * 700_000  # ~19 MB as a message, every text short
-    decision = Engine.from_bundled().decide("qpr.placement", placement_facts(children_placed=children))
+    # qpr.hold-placed reads the children in the home (it counts them), so all of them are posted
+    # (qpr.placement no longer does: it reads counts and ages derived from them, issue 17.7)
+    children = [{"region": "East"}] * 1_000_000  # ~19 MB as a message, every text short
+    facts = {"home_id": "RH-1", "hold": {"kind": "pending_qpr", "placed_on": "2026-02-20"},
+             "children_in_home": children}
+    decision = Engine.from_bundled().decide("qpr.hold-placed", facts)
     assert decision.status == "error" and "durable_rules takes at most 16,777,214 (error 314)" in decision.reason
 
 

@@ -137,6 +137,8 @@ def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:
         "(Whether the placement is proposed (asked before it is made) or already made)",
         "placement.cleared_with_pco: required, missing "
         "(The placing social worker cleared the home with the PCO before placing)",
+        "placement.siblings: required, missing (The child's siblings placed in the home together with "
+        "the child (empty when the child is placed alone))",
         "child.age: Input should be greater than or equal to 0 (got -1)",
         "child.gender: required, missing (The child's gender)",
         "extra: unknown field; allowed here: placement, child, home",
