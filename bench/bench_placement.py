@@ -96,7 +96,7 @@ def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
         child: dict[str, Any] = {"age": rnd.randint(0, 21), "gender": rnd.choice(GENDERS)}
         if rnd.random() < 0.5:
             child |= {"id": "C-1", "region": "North"}
-        placement: dict[str, Any] = {"date": date, "status": rnd.choice(["proposed", "made"]),
+        placement: dict[str, Any] = {"date": date, "status": rnd.choice(["proposed", "made"]), "siblings": [],
                                      "cleared_with_pco": rnd.random() < 0.85}
         cases.append({"placement": placement, "child": child, "home": home})
     return cases

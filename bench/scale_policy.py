@@ -206,7 +206,7 @@ def facts(n: int, seed: int = 1) -> list[dict[str, Any]]:
             hold = {"kind": rnd.choice(HOLD_KINDS), "placed_on": placed.isoformat()}
         out.append({
             "placement": {"date": date.isoformat(), "status": rnd.choice(["proposed", "proposed", "made"]),
-                          "cleared_with_pco": rnd.random() < 0.7},
+                          "cleared_with_pco": rnd.random() < 0.7, "siblings": []},
             "child": {"id": f"C-{seed}-{i}", "age": rnd.randint(0, 17), "gender": rnd.choice(GENDERS),
                       "region": rnd.choice(REGIONS)},
             "home": {"id": rnd.choice(HOMES), "approval": rnd.choice(["rfa", "lfh"]),

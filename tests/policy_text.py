@@ -53,7 +53,7 @@ def write_policy(directory: Path, text: str = BASE, name: str = "tiny.yaml") -> 
 
 def placement_facts(**home: object) -> dict[str, object]:
     return {
-        "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+        "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
         "child": {"age": 7, "gender": "female"},
         "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                  "restrictions": None, "children_placed": [], **home},

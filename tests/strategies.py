@@ -49,9 +49,14 @@ def placement_facts(draw: st.DrawFn, hold: st.SearchStrategy[Any] | None = None)
     }
     home["hold"] = draw(hold if hold is not None else optional(holds()))
     home["restrictions"] = draw(optional(restrictions))
+    status = draw(st.sampled_from(["proposed", "made"]))
     return {
-        "placement": {"date": draw(days), "status": draw(st.sampled_from(["proposed", "made"])),
+        "placement": {"date": draw(days), "status": status,
+                      "siblings": draw(st.lists(st.fixed_dictionaries(
+                          {"age": ages, "gender": st.sampled_from(GENDERS)}), max_size=2)),
                       "cleared_with_pco": draw(st.booleans())},
-        "child": {"age": draw(ages), "gender": draw(st.sampled_from(GENDERS))},
+        # a made placement names the child's region (issue 17.7: else the facts are refused)
+        "child": {"age": draw(ages), "gender": draw(st.sampled_from(GENDERS)),
+                  **({"region": "East"} if status == "made" else draw(st.sampled_from([{}, {"region": "East"}])))},
         "home": home,
     }

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("qpr-rules")
 TINY = Path(__file__).parent / "fixtures" / "tiny"
-ON_HOLD = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+ON_HOLD = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
            "child": {"age": 7, "gender": "female"},
            "home": {"id": "H", "approval": "rfa", "approval_status": "active",
                     "hold": {"kind": "permanent", "placed_on": "2024-01-01"}, "restrictions": None, "children_placed": []}}
@@ -102,7 +102,7 @@ def test_decide_facts_from_stdin() -> None:
     assert result.returncode == 0
     assert result.stdout == ("allow (decided): An active home cleared with the PCO may take the child "
                              "[tiny.placement.cleared]\n")
-    as_yaml = "placement: {date: 2024-05-01, status: proposed, cleared_with_pco: false}\nchild: {age: 7, gender: male}\n" \
+    as_yaml = "placement: {date: 2024-05-01, status: proposed, cleared_with_pco: false, siblings: []}\nchild: {age: 7, gender: male}\n" \
               "home: {id: H, approval: lfh, approval_status: active, hold: null, restrictions: null, children_placed: []}\n"
     result = run("decide", "tiny.placement", "--facts", "-", "-p", str(TINY), stdin=as_yaml)
     assert (result.returncode, result.stdout) == (0, "deny (default): no rule allows the placement; "
@@ -142,7 +142,7 @@ def test_explain(facts_file: Path) -> None:
     assert lines[0] == "tiny.placement: DENY (decided)"
     assert "        “Homes on hold are not to receive placements under any circumstances.”" in lines
     explained = run("explain", "tiny.placement", "--facts", "-", "-p", str(TINY),
-                    stdin=json.dumps({**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False}}))
+                    stdin=json.dumps({**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False, "siblings": []}}))
     assert "Rules that did not fire:" in explained.stdout
     assert ("because it is not the case that the placing social worker cleared the home with the PCO"
             " before placing [placement.cleared_with_pco = true]" in " ".join(explained.stdout.split()))  # wrapped at 92 columns

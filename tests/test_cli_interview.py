@@ -23,14 +23,15 @@ def test_from_the_child_alone_to_a_determined_answer(tmp_path: Path) -> None:
     child.write_text("child: {age: 9, gender: male}\n")
     out = tmp_path / "facts.yaml"
     code, output = _run("qpr.placement", "--facts", str(child), "--out", str(out),
-                        answers="active\nyes\n2026-03-02\nno\nnone\n")
+                        answers="active\nyes\n2026-03-02\n0\nno\nnone\n")
     assert code == 0, output
     lines = output.splitlines()
     assert lines[0].startswith("qpr.placement: open: deny or allow still possible")
     asked = [line.split(":")[0][2:] for line in lines if line.startswith("? ")]
     # the question that settles the answer most often first; never one that cannot change it
-    assert asked == ["home.approval_status", "placement.cleared_with_pco", "placement.date", "home.hold",
-                     "home.restrictions"]
+    # (the siblings placed together count against a restriction and are checked by it: issue 17.7)
+    assert asked == ["home.approval_status", "placement.cleared_with_pco", "placement.date",
+                     "placement.siblings", "home.hold", "home.restrictions"]
     assert "  1. active, 2. inactive, 3. revoked, 4. rescinded  (inactive settles it: deny; " \
            "revoked settles it: deny; rescinded settles it: deny)  [empty or ?: not known]" in lines
     assert "qpr.placement: ALLOW, determined: every valid completion of the known facts gets 'allow' " \
@@ -38,7 +39,7 @@ def test_from_the_child_alone_to_a_determined_answer(tmp_path: Path) -> None:
     assert yaml.safe_load(out.read_text()) == {
         "child": {"age": 9, "gender": "male"},
         "home": {"approval_status": "active", "hold": None, "restrictions": None},
-        "placement": {"cleared_with_pco": True, "date": "2026-03-02"},
+        "placement": {"cleared_with_pco": True, "date": "2026-03-02", "siblings": []},
     }
 
 
@@ -63,7 +64,7 @@ def test_a_wrong_answer_is_asked_again_and_unknown_ones_are_skipped(tmp_path: Pa
 def test_a_list_is_asked_for_by_its_number_of_items(tmp_path: Path) -> None:
     facts = tmp_path / "known.yaml"
     facts.write_text("child: {age: 9, gender: male}\nplacement: {date: 2026-03-02, cleared_with_pco: true, "
-                     "status: proposed}\nhome: {approval_status: active, hold: null, "
+                     "status: proposed, siblings: []}\nhome: {approval_status: active, hold: null, "
                      "restrictions: {max_children: 2, min_child_age: null, max_child_age: null, genders: null}}\n")
     code, output = _run("qpr.placement", "--facts", str(facts), answers="2\n")
     assert "? home.children_placed: The children living in the home now" in output

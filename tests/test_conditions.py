@@ -138,7 +138,7 @@ ABSENT = object()
 def facts(**changes: Any) -> dict[str, Any]:
     """Valid placement facts; keyword `a__b=v` sets the dotted path a.b, ABSENT removes it."""
     data: dict[str, Any] = {
-        "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+        "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
         "child": {"age": 7, "gender": "female"},
         "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                  "restrictions": None, "children_placed": []},

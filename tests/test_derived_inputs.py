@@ -51,7 +51,7 @@ def test_an_unknown_key_beside_a_derived_one_is_still_refused() -> None:
 
 
 def test_json_keeps_its_own_rules_when_derived_values_are_taken_out() -> None:
-    facts = ('{"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": true}, "child": {"age": 7, '
+    facts = ('{"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": true, "siblings": []}, "child": {"age": 7, '
              '"gender": "female"}, "home": {"id": "H", "approval": "rfa", "approval_status": "active", '
              '"hold": null, "restrictions": null, "children_placed": [], "genders_placed": []}, '
              '"hold_state": "none"}')

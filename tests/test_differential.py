@@ -84,10 +84,14 @@ def placement_requests(draw: st.DrawFn) -> dict[str, Any]:
     }  # hold and restrictions are required, null when there are none
     placement = without_none({"date": DATE.isoformat(),
                               "status": draw(st.sampled_from([s.value for s in PlacementStatus])),  # required
-                              "cleared_with_pco": draw(st.booleans())})
+                              "cleared_with_pco": draw(st.booleans()),
+                              "siblings": draw(st.lists(st.fixed_dictionaries(
+                                  {"age": AGES, "gender": st.sampled_from(GENDERS)}), max_size=2))})
     child = without_none({"id": draw(optional(st.just("C-1"))), "age": draw(AGES),
                           "gender": draw(st.sampled_from(GENDERS)),
                           "region": draw(optional(st.sampled_from(["north", "south"])))})
+    if placement["status"] == "made":  # a made placement names the child's region (issue 17.7)
+        child.setdefault("region", "north")
     return {"placement": placement, "child": child, "home": home}
 
 
@@ -121,7 +125,7 @@ def test_the_fixture_uses_every_operator_and_negation() -> None:
 
 def test_known_boundaries() -> None:
     """A few hand-written boundary cases, so that the generated ones are not the only evidence."""
-    base = {"placement": {"date": DATE.isoformat(), "status": "proposed", "cleared_with_pco": True},
+    base = {"placement": {"date": DATE.isoformat(), "status": "proposed", "cleared_with_pco": True, "siblings": []},
             "child": {"age": 7, "gender": "female"},
             "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                      "restrictions": None, "children_placed": []}}

@@ -28,13 +28,13 @@ TINY = FIXTURES / "tiny" / "tiny.yaml"
 DIFFERENTIAL = FIXTURES / "differential.yaml"
 
 CLEARED: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None, "children_placed": []},
 }
 ON_HOLD: dict[str, Any] = {**CLEARED, "home": {**CLEARED["home"],
                                                "hold": {"kind": "pending_qpr", "placed_on": "2024-01-01"}}}
-NO_RULE: dict[str, Any] = {**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False}}
+NO_RULE: dict[str, Any] = {**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False, "siblings": []}}
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +358,7 @@ def test_threads_give_the_serial_answers() -> None:
             if rnd.random() < 0.7:
                 home["restrictions"] = {{"max_children": rnd.randint(0, 3),
                                          "genders": rnd.sample(["female", "male", "nonbinary"], rnd.randint(0, 3))}}
-            return {{"placement": {{"date": day.isoformat(), "status": "proposed", "cleared_with_pco": rnd.random() < 0.7}},
+            return {{"placement": {{"date": day.isoformat(), "status": "proposed", "cleared_with_pco": rnd.random() < 0.7, "siblings": []}},
                      "child": {{"age": rnd.randint(0, 17), "gender": rnd.choice(["female", "male", "nonbinary"])}},
                      "home": home}}
         cases = [(("t.d", "tiny.placement")[i % 2], facts()) for i in range(2000)]

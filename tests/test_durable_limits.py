@@ -248,9 +248,9 @@ def test_a_decision_beyond_one_rulesets_budget_is_split_and_answers_the_same(tmp
     (placement_facts(id="a" * 65536), "home.id: the text is 65,536 bytes long; text may be at most 65,535 bytes in UTF-8"),
     (placement_facts(id="é" * 40000), "home.id: the text is 80,000 bytes long"),
     (placement_facts(restrictions={"max_children": 2**63}), "home.restrictions.max_children: Input should be less than or equal to 9223372036854775807"),
-    ({**placement_facts(), "placement": {"date": "9999-12-31", "status": "proposed", "cleared_with_pco": True}},
+    ({**placement_facts(), "placement": {"date": "9999-12-31", "status": "proposed", "cleared_with_pco": True, "siblings": []}},
      "placement.date: the date 9999-12-31 is out of range; dates run from 1800-01-01 to 2399-12-31"),
-    ({**placement_facts(), "placement": {"date": "0001-01-01", "status": "proposed", "cleared_with_pco": True}},
+    ({**placement_facts(), "placement": {"date": "0001-01-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}},
      "placement.date: the date 0001-01-01 is out of range"),
 ])
 def test_facts_beyond_a_limit_fail_closed_naming_it(facts: dict[str, Any], words: str) -> None:
@@ -271,14 +271,17 @@ def test_a_lone_surrogate_in_facts_fails_closed() -> None:
 def test_facts_just_inside_the_limits_are_decided() -> None:
     engine = Engine.load(ROOT / "tests" / "fixtures" / "tiny")
     for facts in (placement_facts(id="a" * 65535), placement_facts(restrictions={"max_children": 2**63 - 1}),
-                  {**placement_facts(), "placement": {"date": "2399-12-31", "status": "proposed", "cleared_with_pco": True}}):
+                  {**placement_facts(), "placement": {"date": "2399-12-31", "status": "proposed", "cleared_with_pco": True, "siblings": []}}):
         assert engine.decide("tiny.placement", facts).status == "decided"
 
 
 def test_a_message_too_large_for_durable_rules_fails_closed() -> None:
-    # qpr.placement reads the children placed (it counts them), so all of them are posted
-    children = [{"age": 3, "gender": "male"}] * 700_000  # ~19 MB as a message, every text short
-    decision = Engine.from_bundled().decide("qpr.placement", placement_facts(children_placed=children))
+    # qpr.hold-placed reads the children in the home (it counts them), so all of them are posted
+    # (qpr.placement no longer does: it reads counts and ages derived from them, issue 17.7)
+    children = [{"region": "East"}] * 1_000_000  # ~19 MB as a message, every text short
+    facts = {"home_id": "RH-1", "hold": {"kind": "pending_qpr", "placed_on": "2026-02-20"},
+             "children_in_home": children}
+    decision = Engine.from_bundled().decide("qpr.hold-placed", facts)
     assert decision.status == "error" and "durable_rules takes at most 16,777,214 (error 314)" in decision.reason
 
 

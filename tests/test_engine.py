@@ -19,7 +19,7 @@ from qpr_rules import Citation, Decision, Engine, Obligation, UnknownDecisionErr
 TINY = Path(__file__).parent / "fixtures" / "tiny" / "tiny.yaml"
 TEXT = TINY.read_text(encoding="utf-8")
 CLEARED: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None, "children_placed": []},
 }
@@ -109,7 +109,7 @@ def test_outcome_and_reason_follow_the_combination(engine: Engine) -> None:
 
 
 def test_not_fired_names_the_first_failing_condition_with_values(engine: Engine) -> None:
-    facts = {**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False},
+    facts = {**CLEARED, "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False, "siblings": []},
              "home": {**CLEARED["home"], "approval_status": "revoked",
                       "hold": {"kind": "time_limited", "placed_on": "2024-01-01"}}}
     decision = engine.decide("tiny.placement", facts)
@@ -138,6 +138,8 @@ def test_invalid_facts_deny_naming_the_fields(engine: Engine) -> None:
         "(Whether the placement is proposed (asked before it is made) or already made)",
         "placement.cleared_with_pco: required, missing "
         "(The placing social worker cleared the home with the PCO before placing)",
+        "placement.siblings: required, missing (The child's siblings placed in the home together with "
+        "the child (empty when the child is placed alone))",
         "child.age: Input should be greater than or equal to 0 (got -1)",
         "child.gender: required, missing (The child's gender)",
         "extra: unknown field; allowed here: placement, child, home",

@@ -179,7 +179,7 @@ def test_no_flag_defaults_to_true() -> None:
 
 def test_a_derived_field_given_with_another_value_is_refused() -> None:
     engine = Engine.load([ROOT / "policies" / "qpr.yaml"])
-    facts = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True}, "child": {"age": 7, "gender": "female"},
+    facts = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}, "child": {"age": 7, "gender": "female"},
              "home": {"id": "H", "approval": "rfa", "approval_status": "active", "restrictions": None,
                       "children_placed": [], "hold": {"kind": "permanent", "placed_on": "2024-01-01"}},
              "hold_state": "none"}

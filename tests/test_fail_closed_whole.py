@@ -19,7 +19,7 @@ from qpr_rules.policy.loader import load_policy_set
 from tests.policy_text import BASE, write_policy
 
 PENDING_HOLD: dict[str, Any] = {
-    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"id": "C-1", "age": 9, "gender": "male", "region": "North Central"},
     "home": {"id": "RH-1", "approval": "rfa", "approval_status": "active",
              "hold": {"kind": "pending_qpr", "placed_on": "2025-01-01"}, "restrictions": None,

@@ -27,7 +27,7 @@ CLI = Path(sys.executable).with_name("qpr-rules")
 DECISION = "qpr.placement"
 
 CLEAR: dict[str, Any] = {
-    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"id": "C-1", "age": 9, "gender": "male", "region": "North Central"},
     "home": {"id": "RH-1", "approval": "rfa", "approval_status": "active", "hold": None,
              "restrictions": None, "children_placed": []},

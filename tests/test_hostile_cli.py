@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("qpr-rules")
 TINY = ROOT / "tests" / "fixtures" / "tiny"
 POLICIES = ROOT / "policies"
-GOOD = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True}, "child": {"age": 7, "gender": "female"},
+GOOD = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}, "child": {"age": 7, "gender": "female"},
         "home": {"id": "H", "approval": "rfa", "approval_status": "active"}}
 POLICY = (TINY / "tiny.yaml").read_text(encoding="utf-8")
 
@@ -310,7 +310,7 @@ def test_terminal_escapes_in_scenario_names_are_not_printed(tmp_path: Path) -> N
     scenarios.write_text(
         "format: qpr-rules/scenarios-v1\ndecision: tiny.placement\nscenarios:\n"
         '  - name: "evil \\e]0;owned\\a \\e[2J \\x9b31m \\u202e end"\n'
-        "    facts:\n      placement: {date: 2024-05-01, status: proposed, cleared_with_pco: true}\n"
+        "    facts:\n      placement: {date: 2024-05-01, status: proposed, cleared_with_pco: true, siblings: []}\n"
         "      child: {age: 7, gender: female}\n"
         "      home: {id: H, approval: rfa, approval_status: active}\n"
         "    expect: {outcome: deny}\n", encoding="utf-8")

@@ -132,7 +132,7 @@ def _interviewee(draw: st.DrawFn) -> dict[str, Any]:
 def facts(draw: st.DrawFn, decision: str) -> dict[str, Any]:
     count = draw(st.sampled_from([0, 1, 1, 2, 2, 3, 4]))
     if decision == "t.child":
-        return {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+        return {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
                 "child": {"age": draw(st.sampled_from([1, 7])), "gender": draw(st.sampled_from(GENDERS))},
                 "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                          "restrictions": None, "children_placed": [_child(draw) for _ in range(count)]}}
@@ -275,7 +275,7 @@ def test_the_cases_of_the_issue(tmp_path: Path) -> None:
     path = tmp_path / "issue.yaml"
     path.write_text(text, encoding="utf-8")
     engine = Engine.load(path)
-    facts_ = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True}, "child": {"age": 7, "gender": "female"},
+    facts_ = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}, "child": {"age": 7, "gender": "female"},
               "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                        "restrictions": None, "children_placed": [{"age": 1, "gender": "nonbinary"}]}}
     answer = engine.decide("t.child", facts_)
@@ -317,7 +317,7 @@ def test_every_two_field_alternative_under_some_over_every_small_list(tmp_path: 
     assert len(lists) == 601
     fired_somewhere: set[str] = set()
     for kids in lists:
-        case = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True}, "child": {"age": 7, "gender": "female"},
+        case = {"placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}, "child": {"age": 7, "gender": "female"},
                 "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                          "restrictions": None, "children_placed": kids}}
         answer = engine.decide("t.child", case)

@@ -118,7 +118,7 @@ def test_memory_stays_bounded_over_many_cases() -> None:
         from pathlib import Path
         from qpr_rules import Engine
         engine = Engine.load([Path({str(ROOT / 'policies' / 'qpr.yaml')!r})])
-        facts = {{"placement": {{"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True}},
+        facts = {{"placement": {{"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []}},
                   "child": {{"age": 7, "gender": "female"}},
                   "home": {{"id": "H", "approval": "rfa", "approval_status": "active", "hold": None,
                             "restrictions": None, "children_placed": [{{"age": 4, "gender": "male"}}]}}}}

@@ -20,7 +20,7 @@ from qpr_rules.facts.placement import PlacementRequest, Restrictions
 
 ENGINE = Engine.from_bundled(evaluator="compiled")
 PLACEMENT: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": None, "restrictions": None,
              "children_placed": [{"age": 3, "gender": "male"}]},
@@ -61,12 +61,15 @@ def test_durable_rules_gets_the_facts_the_rules_read_and_every_fact_is_limit_che
     model = PlacementRequest.model_validate(PLACEMENT)
     message = json.loads(writer.json(model, "c1"))
     # placement.date, child.id, home.id, home.approval are read by no placement rule (hold_state,
-    # derived from the dates, is): left out; the lengths of the lists read are kept
-    assert message == {"placement": {"status": "proposed", "cleared_with_pco": True},
+    # derived from the dates, is): left out; nor are the lists of children, read only through
+    # what is derived from them (their count, ages and genders: issue 17.7); the lengths of the
+    # lists read are kept (an absent derived age is left out, as a null is)
+    assert message == {"placement": {"status": "proposed", "cleared_with_pco": True, "sibling_genders": []},
                        "child": {"age": 7, "gender": "female"},
-                       "home": {"approval_status": "active", "children_placed": [{"age": 3, "gender": "male"}],
+                       "home": {"approval_status": "active",
                                 "youngest_placed_age": 3, "oldest_placed_age": 3, "genders_placed": ["male"]},
-                       "hold_state": "none", "__len__home__children_placed": 1, "__len__home__genders_placed": 1,
+                       "hold_state": "none", "children_after_placement": 2,
+                       "__len__placement__sibling_genders": 0, "__len__home__genders_placed": 1,
                        "__qpr__": 1, "sid": "c1", "id": "c1"}
     # the fact models refuse such a value (facts/common.py); the writer still checks every fact,
     # for a model whose values were put past validation
@@ -125,7 +128,8 @@ def test_the_message_ends_with_the_list_lengths_then_the_marker_sid_and_id() -> 
     model = PlacementRequest.model_validate(PLACEMENT)
     message = json.loads(MessageWriter(PlacementRequest, list_paths(PlacementRequest)).json(model, "c9"))
     # the facts (derived hold_state last), the lengths of the lists present, then the marker
-    assert list(message) == ["placement", "child", "home", "hold_state", "__len__home__children_placed",
-                             "__len__home__genders_placed", "__qpr__", "sid", "id"]
+    assert list(message) == ["placement", "child", "home", "hold_state", "children_after_placement",
+                             "__len__placement__siblings", "__len__placement__sibling_genders",
+                             "__len__home__children_placed", "__len__home__genders_placed", "__qpr__", "sid", "id"]
     assert (message["__len__home__children_placed"], message["sid"], message["id"]) == (1, "c9", "c9")
     assert message["placement"]["date"] == 739_007 == dt.date(2024, 5, 1).toordinal()  # a day number

@@ -16,7 +16,7 @@ from qpr_rules.facts import registered_fact_types
 
 CHILD = {"child": {"age": 9, "gender": "male"}}
 FULL = {
-    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 9, "gender": "male"},
     "home": {"id": "RH-0457", "approval": "rfa", "approval_status": "active", "hold": None,
              "restrictions": None, "children_placed": []},

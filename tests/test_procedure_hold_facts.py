@@ -26,7 +26,7 @@ def test_pending_hold_reinstated_with_no_qpr_is_refused() -> None:
 def test_placement_into_a_home_reinstated_early_is_denied() -> None:
     engine = Engine.load(["policies"], evaluator="compiled")
     facts = {
-        "placement": {"date": "2025-07-01", "cleared_with_pco": True, "status": "proposed"},
+        "placement": {"date": "2025-07-01", "cleared_with_pco": True, "status": "proposed", "siblings": []},
         "child": {"id": "c1", "age": 5, "gender": "female", "region": "north"},
         "home": {"id": "h1", "approval": "rfa", "approval_status": "active", "restrictions": None,
                  "children_placed": [],
@@ -38,7 +38,7 @@ def test_placement_into_a_home_reinstated_early_is_denied() -> None:
 
 
 PLACEMENT = {
-    "placement": {"date": "2025-07-01", "cleared_with_pco": True, "status": "proposed"},
+    "placement": {"date": "2025-07-01", "cleared_with_pco": True, "status": "proposed", "siblings": []},
     "child": {"id": "c1", "age": 5, "gender": "female", "region": "north"},
     "home": {"id": "h1", "approval": "rfa", "approval_status": "active", "restrictions": None,
              "children_placed": []},

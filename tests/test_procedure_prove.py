@@ -7,22 +7,38 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from qpr_rules.analysis.procedure_check import check_procedure, discharging
 from qpr_rules.cli.app import cli
 from qpr_rules.cli.procedure_audit import procedure_group  # noqa: F401  (registers the group)
 from qpr_rules.engine.engine import Engine
+from qpr_rules.facts.hold import Hold
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_bundled_procedure_holds() -> None:
+def test_the_bundled_procedure_holds(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = Engine.from_bundled(evaluator="compiled")
+    # the placement check reads each state's own hold: record what it asked (a check that asked
+    # nothing would pass every procedure)
+    asked: list[tuple[str, Hold | None]] = []
+    real = Engine.decide_partial
+
+    def spy(self: Engine, decision_id: str, known: Any, **kw: Any) -> Any:
+        asked.append((decision_id, kw["case"].hold()))
+        return real(self, decision_id, known, **kw)
+
+    monkeypatch.setattr(Engine, "decide_partial", spy)
     proof = check_procedure(engine, "qpr.home")
     assert proof.violations == ()
     assert proof.states > 20
+    # every kind of hold the procedure records was asked about, and only the placement question
+    assert {h.kind.value for _, h in asked if h is not None} == {"pending_qpr", "time_limited", "permanent"}
+    assert {d for d, _ in asked} == {"qpr.placement"}
     spec = engine.policies.procedures["qpr.home"]
     # the duties of step 2 end when the referral is screened, not on a further concern
     assert discharging(spec, "screening") == ["qpr.referral-screened"]
@@ -64,3 +80,25 @@ def test_a_duty_only_a_catch_all_ends_is_found(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["procedure", "prove", "qpr.home", "-p", str(policies)])
     assert result.exit_code == 1, result.output
     assert "VIOLATED duty-discharged: gathering" in result.output
+
+
+def test_a_placement_allowed_while_the_case_holds_the_home_is_found_with_its_events(tmp_path: Path) -> None:
+    """"Homes on hold are not to receive placements under any circumstances": a placement rule
+    that no longer denies a hold pending QPR lets the placement question allow in the states
+    where the case holds the home pending QPR; the prover finds it from the hold those states
+    derive (Case.hold), with the events that lead there."""
+    policies = _policies_with(
+        tmp_path, "        - {use: home-on-hold}\n        - {fact: home.hold.kind, eq: pending_qpr}\n",
+        "        - {use: home-on-hold}\n        - {fact: home.hold.kind, eq: permanent}\n")
+    result = CliRunner().invoke(cli, ["procedure", "prove", "qpr.home", "-p", str(policies)])
+    assert result.exit_code == 1, result.output
+    assert "VIOLATED placement-denied-on-hold: in " in result.output
+    assert "the hold (pending_qpr, placed on " in result.output
+    assert "qpr.placement on that date is open (deny, allow)" in result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("  {")]
+    # the events reach a hold pending QPR: the hold was assessed as needed
+    assert any(e["type"] == "qpr.hold-assessed" for e in events)
+    # and no other property is violated: only the placement rule was changed
+    assert {line.split(":")[0] for line in result.output.splitlines() if line.startswith("VIOLATED")} == {
+        "VIOLATED placement-denied-on-hold"}
+

@@ -200,7 +200,7 @@ def test_static_findings_agree_with_decided_facts(tmp_path: Path) -> None:
                 for rid in fired & set(shadowed):
                     assert decision.outcome != shadowed[rid].rule.outcome, (did, rid, case)
         assert decided >= 20, (did, decided)
-    four = {"placement": {"date": dt.date(2024, 5, 1), "status": "proposed", "cleared_with_pco": True},
+    four = {"placement": {"date": dt.date(2024, 5, 1), "status": "proposed", "cleared_with_pco": True, "siblings": []},
             "child": {"age": 7, "gender": "female"},
             "home": {"id": "H", "approval": "rfa", "approval_status": "active", "restrictions": None,
                      "hold": None, "children_placed": [{"age": 3, "gender": "male"}] * 4}}

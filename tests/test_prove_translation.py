@@ -240,8 +240,10 @@ def test_the_hold_state_around_each_hold_date() -> None:
     for hold in _holds():
         for on in _dates_around(hold, wait):
             placement = {
-                "placement": {"date": on, "status": rnd.choice(["proposed", "made"]), "cleared_with_pco": True},
-                "child": {"age": rnd.randint(0, 17), "gender": "female"},
+                "placement": {"date": on, "status": rnd.choice(["proposed", "made"]), "cleared_with_pco": True,
+                              "siblings": []},
+                # a made placement names the child's region (issue 17.7)
+                "child": {"age": rnd.randint(0, 17), "gender": "female", "region": "East"},
                 "home": {"id": "H", "approval": "rfa", "approval_status": "active", "hold": hold,
                          "restrictions": None, "children_placed": []},
             }
@@ -271,7 +273,8 @@ def test_generated_facts_reach_every_hold_state() -> None:
         assert states == set(HoldState), (did, states)
 
 
-PLACEMENT = {"placement": {"date": dt.date(2024, 5, 1), "status": "proposed", "cleared_with_pco": True},
+PLACEMENT = {"placement": {"date": dt.date(2024, 5, 1), "status": "proposed", "cleared_with_pco": True,
+                           "siblings": []},
              "child": {"age": 7, "gender": "female", "id": None, "region": None},
              "home": {"id": "H", "approval": "rfa", "approval_status": "active", "restrictions": None,
                       "children_placed": [],

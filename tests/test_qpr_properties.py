@@ -106,7 +106,12 @@ def placement_facts(draw: st.DrawFn, on_hold: bool | None = None) -> dict[str, A
     if home["hold"] is not None and draw(st.booleans()):  # half the time, a date near the hold's own
         date = draw(date_around(home["hold"]))
     home["restrictions"] = draw(st.none() | restrictions)
-    return {"placement": {"date": date, "status": draw(values(PlacementStatus)),
+    status = draw(values(PlacementStatus))
+    if status == PlacementStatus.MADE:  # a made placement names the child's region (issue 17.7)
+        child.setdefault("region", "East")
+    return {"placement": {"date": date, "status": status,
+                          "siblings": draw(st.lists(st.fixed_dictionaries(
+                              {"age": st.integers(0, 21), "gender": values(Gender)}), max_size=2)),
                           "cleared_with_pco": draw(st.booleans())},
             "child": child, "home": home}
 
@@ -146,9 +151,12 @@ def test_durable_rules_and_the_reference_agree_on_restricted_homes(facts: dict[s
     home, child = facts["home"], facts["child"]
     r = home.get("restrictions") or {}
     placed = home["children_placed"]
-    assert r.get("min_child_age", 0) <= child["age"] <= r.get("max_child_age", 25)
-    assert "max_children" not in r or len(placed) + 1 <= r["max_children"]
-    assert "genders" not in r or child["gender"] in r["genders"]
+    # the child and every sibling placed together with it are children placed (issue 17.7)
+    arriving = [child, *facts["placement"]["siblings"]]
+    for c in arriving:
+        assert r.get("min_child_age", 0) <= c["age"] <= r.get("max_child_age", 25)
+        assert "genders" not in r or c["gender"] in r["genders"]
+    assert "max_children" not in r or len(placed) + len(arriving) <= r["max_children"]
     # a child already placed outside the restriction does not stop the placement: it is a
     # finding for the PCO (clause actions.restrict-children, note)
     outside = any(not (r.get("min_child_age", 0) <= c["age"] <= r.get("max_child_age", 25))
@@ -164,6 +172,7 @@ def test_durable_rules_and_the_reference_agree_on_restricted_homes(facts: dict[s
 def test_a_placement_made_into_a_home_on_hold_always_carries_its_duties(facts: dict[str, Any]) -> None:
     # "The PCO Manager will notify the Regional Manager ..."; "... may be subject to disciplinary action."
     facts["placement"]["status"] = "made"
+    facts["child"].setdefault("region", "East")  # the notice names the child's region (issue 17.7)
     decision = ENGINE.decide("qpr.placement", facts)
     assert decision.status != "error", decision.errors
     duties = {o.who for o in decision.obligations}
@@ -427,3 +436,18 @@ def test_only_the_five_actions_with_what_they_need_are_allowed(actions: list[dic
     # a measure that never says whether it addresses the concerns is never allowed
     if any(a["kind"] == "corrective_measures" and "addresses_referral_concerns" not in a for a in actions):
         assert decision.outcome != "allowed"
+
+
+@settings(max_examples=100, deadline=None)
+@given(placement_facts(on_hold=True))
+def test_a_made_placement_without_the_childs_region_is_refused_when_the_hold_is_in_force(
+        facts: dict[str, Any]) -> None:
+    # Issue 17.7: the Regional Manager notice names the child's region; without it, incomplete.
+    facts["placement"]["status"] = "made"
+    facts["child"].pop("region", None)
+    decision = ENGINE.decide("qpr.placement", facts)
+    if home_on_hold(facts):
+        assert (decision.outcome, decision.status) == ("deny", "error")
+        assert any("child.region" in e for e in decision.errors)
+    else:
+        assert decision.status != "error", decision.errors

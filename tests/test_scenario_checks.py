@@ -20,7 +20,7 @@ ENGINE = Engine.from_bundled(evaluator="compiled")
 # a home not cleared with the PCO (policies/tests/qpr/placement_restrictions.yaml): deny, by
 # qpr.placement.not-cleared-with-pco, with the placing SW's duty to clear the home
 NOT_CLEARED: dict[str, Any] = {
-    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False},
+    "placement": {"date": "2024-05-01", "status": "proposed", "cleared_with_pco": False, "siblings": []},
     "child": {"age": 7, "gender": "female"},
     "home": {"id": "H-6", "approval": "rfa", "approval_status": "active", "hold": None,
              "restrictions": None, "children_placed": []},

@@ -22,7 +22,7 @@ ENGINE = Engine.from_bundled()
 PLACEMENT = "qpr.placement"
 JSON_CT = {"Content-Type": "application/json"}
 HOLD = {
-    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True},
+    "placement": {"date": "2026-03-02", "status": "proposed", "cleared_with_pco": True, "siblings": []},
     "child": {"age": 9, "gender": "male"},
     "home": {"id": "RH-0457", "approval": "rfa", "approval_status": "active",
              "hold": {"kind": "pending_qpr", "placed_on": "2026-02-20"}, "restrictions": None,

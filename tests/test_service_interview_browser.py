@@ -18,6 +18,7 @@ ANSWERS = {
     "placement.date": "2026-03-02", "home.hold": "yes", "home.hold.kind": "time_limited",
     "home.hold.placed_on": "2026-01-10", "home.hold.reinstated_on": "2026-02-01",
     "home.restrictions": "no", "home.children_placed": "0", "placement.status": "proposed",
+    "placement.siblings": "0",
 }
 
 

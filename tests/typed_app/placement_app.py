@@ -20,7 +20,7 @@ from qpr_rules.facts.placement import (
 
 def request_for(child_age: int, on: dt.date, hold: Hold | None) -> PlacementRequest:
     return PlacementRequest(
-        placement=Placement(date=on, status=PlacementStatus.PROPOSED, cleared_with_pco=True),
+        placement=Placement(date=on, status=PlacementStatus.PROPOSED, cleared_with_pco=True, siblings=[]),
         child=Child(age=child_age, gender=Gender.FEMALE),
         home=Home(id="RH-1", approval=ApprovalKind.RFA, approval_status=ApprovalStatus.ACTIVE,
                   hold=hold, restrictions=None, children_placed=[]),

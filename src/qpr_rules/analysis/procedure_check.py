@@ -10,6 +10,11 @@ what is explored is what the procedure does. Checked:
 
 - from every reachable state, a final state is reachable;
 - no path leads from a permanent hold to reinstatement (a state whose memory says reinstated);
+- in no reachable state does a decision that takes its hold from the case (`hold_from_case`, the
+  placement question) allow while that hold is in force: with the state's hold (Case.hold) and
+  every other fact unknown, decide_partial must answer a placement dated when the hold is in
+  force (the day the state was entered, and the date of a next event) determined and not allow;
+  with the date unknown too, every completion it shows allowed must have no hold in force;
 - every duty owed in a state is discharged by a transition out of that state whose event does
   that duty (its clause is the duty's clause), not by a catch-all.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import json
 import types
 import typing
 from collections import deque
@@ -30,6 +36,7 @@ from typing import Any
 
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import EventError
+from qpr_rules.facts.hold import Hold, HoldState, hold_state_on
 from qpr_rules.policy.procedures import ProcedureSpec
 
 _START = dt.date(2025, 1, 1)
@@ -157,8 +164,100 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append((nxt, (*events, event)))
+    violations.extend(_placements_on_hold(engine, paths, replay))
     violations.extend(_duties(spec))
     return ProcedureProof(procedure_id, len(paths), tuple(violations))
+
+
+def _placements_on_hold(engine: Engine, paths: dict[tuple[Any, ...], tuple[dict[str, Any], ...]],
+                        replay: Any) -> Iterator[Violation]:
+    """"Homes on hold are not to receive placements under any circumstances", checked against
+    the hold each reachable state derives (Case.hold), not against the state's name: for each
+    decision that takes its hold from the case, and each state with a hold, the decision is
+    asked with that hold known and every other fact unknown (decide_partial, proved with z3)."""
+    decisions = [d for d, spec in engine.policies.decisions.items()
+                 if spec.decision.hold_from_case and "allow" in spec.decision.outcomes]
+    asked: dict[str, Any] = {}  # the same known facts asked once (many states share a hold)
+    # one violation per state and kind of hold, on the shortest path (paths are found breadth
+    # first): the states the memory splits further would repeat it with longer event lists
+    shown: set[tuple[str, str, str]] = set()
+
+    def ask(decision: str, case: Any, date: str | None) -> Any:
+        hold: Hold = case.hold()
+        key = json.dumps([decision, date, hold.model_dump(mode="json")])
+        if key not in asked:
+            known = {} if date is None else _at_path(engine, decision, date)
+            asked[key] = engine.decide_partial(decision, known, case=case, questions=False)
+        return asked[key]
+
+    for k, path in paths.items():
+        case = replay(path)
+        try:
+            hold: Hold | None = case.hold()
+        except ValueError:
+            # the state's memory is no hold at all (a permanent hold reinstated): the placement
+            # question refuses it and fails closed; the reinstatement property reports the path
+            continue
+        if hold is None:
+            continue  # no hold derived: nothing forbids a placement (the procedure's own guards agree)
+        entered = dt.date.fromisoformat(path[-1]["on"]) if path else _START
+        for decision in decisions:
+            for on in (entered, entered + _STEP):
+                if hold_state_on(hold, on) is not HoldState.IN_FORCE:
+                    continue
+                answer = ask(decision, case, on.isoformat())
+                if (answer.status != "determined" or answer.outcome == "allow") \
+                        and (k[0], hold.kind.value, "dated") not in shown:
+                    shown.add((k[0], hold.kind.value, "dated"))
+                    yield Violation("placement-denied-on-hold",
+                                    f"in {k[0]} the hold ({_hold_text(hold)}) is in force on {on}, but "
+                                    f"{decision} on that date is {answer.status} "
+                                    f"({', '.join(answer.outcomes) or answer.outcome}): "
+                                    f"{answer.reason}", path)
+                    break
+            if (k[0], hold.kind.value, "dated") in shown:
+                continue  # shown already, dated; the completions would say it again
+            answer = ask(decision, case, None)
+            for example in answer.examples:
+                if example.outcome != "allow":
+                    continue
+                facts = engine.validate_facts(decision, example.facts)
+                if getattr(facts, "hold_state", None) is HoldState.IN_FORCE \
+                        and (k[0], hold.kind.value, "completion") not in shown:
+                    shown.add((k[0], hold.kind.value, "completion"))
+                    yield Violation("placement-denied-on-hold",
+                                    f"in {k[0]} the hold ({_hold_text(hold)}) is in force in a "
+                                    f"completion {decision} allows: "
+                                    f"{json.dumps(example.facts, default=str)}", path)
+
+
+def _at_path(engine: Engine, decision: str, date: str) -> dict[str, Any]:
+    """Known facts giving the date the decision judges the hold on ({placement: {date: ...}}
+    for qpr.placement): the given fact its hold_state is computed from beside the hold."""
+    from qpr_rules.engine.partial import COMPUTED_READS
+
+    spec = engine.spec(decision)
+    reads = COMPUTED_READS.get(f"{spec.fact_model.__qualname__}.hold_state", ())
+    dates = [r for r in reads if r != spec.decision.hold_from_case]
+    if len(dates) != 1:
+        raise ValueError(f"{decision}: the date its hold is judged on is not known "
+                         f"(hold_state reads {reads})")
+    out: dict[str, Any] = {}
+    *parents, last = dates[0].split(".")
+    node = out
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = date
+    return out
+
+
+def _hold_text(hold: Hold) -> str:
+    parts = [f"{hold.kind.value}, placed on {hold.placed_on}"]
+    if hold.review_after is not None:
+        parts.append(f"review after {hold.review_after}")
+    if hold.reinstated_on is not None:
+        parts.append(f"reinstated on {hold.reinstated_on}")
+    return "; ".join(parts)
 
 
 def discharging(spec: ProcedureSpec, state_id: str) -> list[str]:

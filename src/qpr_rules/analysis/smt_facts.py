@@ -347,16 +347,20 @@ def default_of(info: Any) -> Any:
 # proof over it "not claimed", naming the piece: the list is the translation's contract.
 
 
-def _placed_children(obj: ObjEnc) -> tuple[ListEnc, list[tuple[z3.BoolRef, ObjEnc]]]:
-    placed = obj.fields["children_placed"]
+def _placed_children(obj: ObjEnc, field: str = "children_placed"
+                     ) -> tuple[ListEnc, list[tuple[z3.BoolRef, ObjEnc]]]:
+    placed = obj.fields[field]
     assert isinstance(placed, ListEnc)
     items = [(g, e) for g, e in placed.items if isinstance(e, ObjEnc)]
     return placed, items
 
 
-def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
+def _extreme_age(youngest: bool, field: str = "children_placed") -> Callable[[FactEncoder, ObjEnc, str], Enc]:
+    """Home.youngest/oldest_placed_age over children_placed, Placement.youngest/oldest_sibling_age
+    over siblings, exactly: the least (greatest) age of the list's items, absent when it is empty."""
+
     def build(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
-        placed, items = _placed_children(obj)
+        placed, items = _placed_children(obj, field)
         value = z3.Int(path)
         ages = [(g, typing.cast(ScalarEnc, e.fields["age"]).value) for g, e in items]
         beyond = [z3.Implies(g, value <= a if youngest else value >= a) for g, a in ages]
@@ -378,8 +382,13 @@ def _extreme_age(youngest: bool) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
     return build
 
 
-def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
-    placed, items = _placed_children(obj)
+def _genders_of(field: str) -> Callable[[FactEncoder, ObjEnc, str], Enc]:
+    """Home.genders_placed over children_placed, Placement.sibling_genders over siblings."""
+    return lambda enc, obj, path: _genders_placed(enc, obj, path, field)
+
+
+def _genders_placed(enc: FactEncoder, obj: ObjEnc, path: str, field: str = "children_placed") -> Enc:
+    placed, items = _placed_children(obj, field)
     gender_ft = typing.cast(ScalarEnc, items[0][1].fields["gender"]).ft if items else FieldType("enum")
     slots: list[tuple[z3.BoolRef, Enc]] = []
     for k in range(len(gender_ft.enum_values)):
@@ -473,11 +482,24 @@ def _focus_area_is_topic_chosen(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc
     return ScalarEnc(FieldType("bool"), obj.present, value, given=False)
 
 
+def _children_after_placement(enc: FactEncoder, obj: ObjEnc, path: str) -> Enc:
+    """PlacementRequest.children_after_placement, exactly: the children living in the home now,
+    the child and every sibling placed together with the child."""
+    placed = lookup(obj, "home.children_placed")
+    siblings = lookup(obj, "placement.siblings")
+    assert isinstance(placed, ListEnc) and isinstance(siblings, ListEnc)
+    return ScalarEnc(FieldType("int"), obj.present, placed.length + 1 + siblings.length, given=False)
+
+
 COMPUTED: dict[str, Callable[[FactEncoder, ObjEnc, str], Enc]] = {
+    "PlacementRequest.children_after_placement": _children_after_placement,
     "InterviewPlan.focus_area_is_topic_chosen": _focus_area_is_topic_chosen,
     "Home.youngest_placed_age": _extreme_age(youngest=True),
     "Home.oldest_placed_age": _extreme_age(youngest=False),
     "Home.genders_placed": _genders_placed,
+    "Placement.youngest_sibling_age": _extreme_age(youngest=True, field="siblings"),
+    "Placement.oldest_sibling_age": _extreme_age(youngest=False, field="siblings"),
+    "Placement.sibling_genders": _genders_of("siblings"),
     "PlacementRequest.hold_state": _hold_state("home.hold", "placement.date"),
     "Reinstatement.hold_state": _hold_state("hold", "request.date"),
     "HoldPlaced.regions_to_notify": _regions_to_notify,
@@ -561,7 +583,17 @@ def _referral_steps_in_order(obj: ObjEnc) -> z3.BoolRef:
         z3.Implies(flag("accepted"), flag("appropriate_for_qpr"))))
 
 
+def _notice_has_an_addressee(obj: ObjEnc) -> z3.BoolRef:
+    """facts/placement.py PlacementRequest._notice_has_an_addressee: a placement made into a
+    home whose hold is in force on the placement date names the child's region."""
+    state = _scalar_at(obj, "hold_state")
+    in_force = z3.And(state.present, state.value == enum_index(state.ft, "in_force"))
+    return z3.Implies(obj.present, z3.Not(z3.And(
+        _is(obj, "placement.status", "made"), in_force, z3.Not(_scalar_at(obj, "child.region").present))))
+
+
 VALIDATORS: dict[str, Callable[[ObjEnc], z3.BoolRef]] = {
+    "PlacementRequest._notice_has_an_addressee": _notice_has_an_addressee,
     "Hold._coherent": _hold_coherent,
     "Restrictions._coherent": _restrictions_coherent,
     "ProposedAction._coherent": _proposed_action_coherent,

@@ -200,8 +200,9 @@ def graph_command(procedure: str, fmt: str, policies: tuple[str, ...]) -> None:
 @POLICIES
 def prove_command(procedure: str, policies: tuple[str, ...]) -> None:
     """Check PROCEDURE as a transition system, with its guards: a final state is reachable from
-    every reachable state, no path leads from a permanent hold to reinstatement, and every duty
-    is ended by a transition out of its state on an event of its own. A violation is printed
+    every reachable state, no path leads from a permanent hold to reinstatement, in no reachable
+    state does the placement question allow while the hold the state derives is in force, and
+    every duty is ended by a transition out of its state on an event of its own. A violation is printed
     with the event sequence that shows it (one event a line, as `case` reads them). Exits 1 on
     a violation.
 

@@ -681,6 +681,10 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
 #: facts/*.py computes them. A derived fact missing here counts as reading its whole object.
 COMPUTED_READS: dict[str, tuple[str, ...]] = {
     "PlacementRequest.hold_state": ("home.hold", "placement.date"),
+    "PlacementRequest.children_after_placement": ("home.children_placed", "placement.siblings"),
+    "Placement.youngest_sibling_age": ("siblings",),
+    "Placement.oldest_sibling_age": ("siblings",),
+    "Placement.sibling_genders": ("siblings",),
     "Reinstatement.hold_state": ("hold", "request.date"),
     "Home.youngest_placed_age": ("children_placed",),
     "Home.oldest_placed_age": ("children_placed",),

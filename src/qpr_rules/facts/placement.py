@@ -59,11 +59,18 @@ class PlacedChild(FactModel):
     gender: Gender = Field(description="The gender of this child already placed in the home")
 
 
+class Sibling(FactModel):
+    age: Age = Field(description="The age in whole years of this sibling placed together with the child")
+    gender: Gender = Field(description="The gender of this sibling placed together with the child")
+
+
 class Child(FactModel):
     id: Text | None = Field(default=None, description="The child's case identifier (absent: not given)")
     age: Age = Field(description="The child's age in whole years")
     gender: Gender = Field(description="The child's gender")
-    region: Text | None = Field(default=None, description="The child's region or program")
+    region: Text | None = Field(default=None, description=(
+        "The child's region or program (required when a placement was made into a home on hold: "
+        "its Regional Manager is notified)"))
 
 
 class Home(DerivedFactModel):
@@ -106,7 +113,7 @@ class Home(DerivedFactModel):
         return sorted({c.gender for c in children}) if children else []
 
 
-class Placement(FactModel):
+class Placement(DerivedFactModel):
     date: Date = Field(description="The date of the placement")
     # Required (issue 17.7): a made placement into a home on hold owes the Regional Manager a
     # notice; defaulting to proposed would drop that duty for a caller who left it out.
@@ -115,6 +122,36 @@ class Placement(FactModel):
     cleared_with_pco: Flag = Field(
         description="The placing social worker cleared the home with the PCO before placing"
     )
+    # Required, even when empty (issue 17.7): siblings placed together are each children placed
+    # ("Restrict age range, number, or gender of children placed"); defaulting to none would
+    # count one child where several arrive and check no sibling against the restriction. The
+    # caller names them; the policy counts them (PlacementRequest.children_after_placement).
+    siblings: list[Sibling] = Field(max_length=20, description=(
+        "The child's siblings placed in the home together with the child (empty when the child "
+        "is placed alone)"))
+
+    # Derived from siblings, never given: as Home's, because a rule cannot compare a list's
+    # items with another fact (the restriction's bounds)
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def youngest_sibling_age(self) -> int | None:
+        """Age of the youngest sibling placed together with the child (absent when none is)."""
+        siblings = self.siblings
+        return min([c.age for c in siblings]) if siblings else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def oldest_sibling_age(self) -> int | None:
+        """Age of the oldest sibling placed together with the child (absent when none is)."""
+        siblings = self.siblings
+        return max([c.age for c in siblings]) if siblings else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sibling_genders(self) -> list[Gender]:
+        """Genders of the siblings placed together with the child, each once."""
+        siblings = self.siblings
+        return sorted({c.gender for c in siblings}) if siblings else []
 
 
 @fact_type("placement_request")
@@ -131,6 +168,24 @@ class PlacementRequest(DerivedFactModel):
         """The state of the home's hold on the placement date (derived, never given)."""
         return hold_state_on(self.home.hold, self.placement.date)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def children_after_placement(self) -> int:
+        """The children in the home once this placement is made: those living there now, the
+        child and every sibling placed together with the child (derived, never given)."""
+        return len(self.home.children_placed) + 1 + len(self.placement.siblings)
+
+    @model_validator(mode="after")
+    def _notice_has_an_addressee(self) -> PlacementRequest:
+        # "The PCO Manager will notify the Regional Manager if a child from their region/program
+        # has been placed in a home placed on hold" (issue 17.7): the notice goes to the child's
+        # region; without it the duty could not be delivered, so the question is incomplete.
+        if (self.placement.status is PlacementStatus.MADE and self.child.region is None
+                and self.hold_state is HoldState.IN_FORCE):
+            raise ValueError("child.region is required when a placement was made into a home on hold: "
+                             "the Regional Manager of the child's region/program must be notified")
+        return self
+
 
 __all__ = ["ApprovalKind", "ApprovalStatus", "Child", "Gender", "Hold", "HoldKind", "HoldState", "Home",
-           "PlacedChild", "Placement", "PlacementRequest", "PlacementStatus", "Restrictions"]
+           "PlacedChild", "Placement", "PlacementRequest", "PlacementStatus", "Restrictions", "Sibling"]
