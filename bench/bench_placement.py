@@ -94,9 +94,11 @@ def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
                 r["min_child_age"], r["max_child_age"] = r["max_child_age"], r["min_child_age"]
             home["restrictions"] = r
         child: dict[str, Any] = {"age": rnd.randint(0, 21), "gender": rnd.choice(GENDERS)}
-        if rnd.random() < 0.5:
+        status = rnd.choice(["proposed", "made"])
+        # a made placement names the child's region (the Regional Manager's notice needs it)
+        if status == "made" or rnd.random() < 0.5:
             child |= {"id": "C-1", "region": "North"}
-        placement: dict[str, Any] = {"date": date, "status": rnd.choice(["proposed", "made"]), "siblings": [],
+        placement: dict[str, Any] = {"date": date, "status": status, "siblings": [],
                                      "cleared_with_pco": rnd.random() < 0.85}
         cases.append({"placement": placement, "child": child, "home": home})
     return cases
@@ -136,6 +138,7 @@ def expected_fired(f: dict[str, Any]) -> frozenset[str]:
     lo, hi, most, genders = (r.get("min_child_age"), r.get("max_child_age"), r.get("max_children"),
                              r.get("genders"))
     ages = [x["age"] for x in h["children_placed"]]
+    siblings = p["siblings"]  # placed together with the child, each checked as the child is
     cleared_active = p["cleared_with_pco"] and h["approval_status"] == "active"
     checks = {
         "hold-pending-qpr": in_force and kind == "pending_qpr",
@@ -146,8 +149,12 @@ def expected_fired(f: dict[str, Any]) -> frozenset[str]:
         "cleared-active-home": p["cleared_with_pco"] and h["approval_status"] == "active",
         "child-below-age-range": lo is not None and c["age"] < lo,
         "child-above-age-range": hi is not None and c["age"] > hi,
-        "number-restriction-reached": most is not None and len(ages) >= most,
+        "number-restriction-reached": most is not None and len(ages) + 1 + len(siblings) > most,
         "gender-restricted": genders is not None and c["gender"] not in genders,
+        "sibling-below-age-range": lo is not None and any(x["age"] < lo for x in siblings),
+        "sibling-above-age-range": hi is not None and any(x["age"] > hi for x in siblings),
+        "sibling-gender-restricted": genders is not None and any(x["gender"] not in genders
+                                                                 for x in siblings),
         "placed-child-outside-restriction": cleared_active and (
             (lo is not None and bool(ages) and min(ages) < lo)
             or (hi is not None and bool(ages) and max(ages) > hi)
@@ -186,9 +193,16 @@ ZEN_ROWS = {
     "child-above-age-range": "home.restrictions.max_child_age != null and "
                              "child.age > home.restrictions.max_child_age",
     "number-restriction-reached": "home.restrictions.max_children != null and "
-                                  "len(home.children_placed) >= home.restrictions.max_children",
+                                  "len(home.children_placed) + 1 + len(placement.siblings) > "
+                                  "home.restrictions.max_children",
     "gender-restricted": "home.restrictions.genders != null and "
                          "not (child.gender in home.restrictions.genders)",
+    "sibling-below-age-range": "home.restrictions.min_child_age != null and "
+                               "some(placement.siblings, #.age < home.restrictions.min_child_age)",
+    "sibling-above-age-range": "home.restrictions.max_child_age != null and "
+                               "some(placement.siblings, #.age > home.restrictions.max_child_age)",
+    "sibling-gender-restricted": "home.restrictions.genders != null and "
+                                 "some(placement.siblings, not (#.gender in home.restrictions.genders))",
     "placed-child-outside-restriction": (
         "home.approval_status == 'active' and placement.cleared_with_pco == true and "
         "((home.restrictions.min_child_age != null and "
