@@ -42,3 +42,13 @@ def test_without_hypothesis_the_harness_says_so(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "hypothesis", None)
     with pytest.raises(SystemExit, match=r"needs hypothesis.*pip install"):
         fuzz.main(["--target", "loader", "--examples", "1"])
+
+
+def test_the_cli_fuzzer_never_passes_an_option_that_runs_until_stopped() -> None:
+    """`test --watch` and `check --watch` rerun on every save and never return: a fuzzed call with
+    them would hang the run (it did, in the slow step), so the harness leaves them out."""
+    from qpr_rules.tools.fuzz import _options, cli_commands
+
+    assert ("test",) in cli_commands() and ("check",) in cli_commands()
+    for words in cli_commands():
+        assert "--watch" not in {name for name, _ in _options(words)}, words

@@ -432,6 +432,9 @@ def check_loader(case: PolicyText) -> None:
 #: Commands that run until stopped: given valid arguments they never return, so the harness
 #: leaves them out (`serve`'s refusals of bad arguments are tested in tests/test_service*.py).
 RUNS_UNTIL_STOPPED = frozenset({("serve",)})
+#: Options that make a command run until stopped (`test --watch`, `check --watch` rerun on every
+#: save): left out for the same reason (tests/test_watch.py runs them and stops them by their PID).
+OPTIONS_RUN_UNTIL_STOPPED = frozenset({"--watch"})
 
 
 def cli_commands() -> list[tuple[str, ...]]:
@@ -466,7 +469,8 @@ def _options(words: tuple[str, ...]) -> list[tuple[str, bool]]:
     for w in words:
         command = command.get_command(click.Context(command), w)
     return [(p.opts[0], bool(getattr(p, "is_flag", False))) for p in command.params
-            if isinstance(p, click.Option) and p.opts[0] not in ("--help",)]
+            if isinstance(p, click.Option) and p.opts[0] not in ("--help",)
+            and not set(p.opts) & OPTIONS_RUN_UNTIL_STOPPED]
 
 
 @cache
