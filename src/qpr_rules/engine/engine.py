@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import itertools
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -498,12 +499,13 @@ class Engine:
         try:
             # the parents of the hold may be unknown here: the case makes them partly known
             known = _with_case_hold(spec, known_facts, case, make_parents=True)
-        except FactsError as exc:
-            from qpr_rules.engine.partial_result import PartialDecision
+        except FactsError as exc:  # refused as any impossible known facts are, with the error duties
+            from qpr_rules.engine.partial import refused
 
-            return PartialDecision(decision_id, "determined", spec.decision.on_error,
-                                   "the known facts cannot take the case's hold: " + "; ".join(exc.errors),
-                                   (spec.decision.on_error,), errors=tuple(exc.errors), case=ref)
+            answer = refused(self, spec, self._runtime(decision_id).error_duties,
+                             "the known facts cannot take the case's hold", list(exc.errors),
+                             time.perf_counter())
+            return replace(answer, case=ref)
         answer = decide_partial(self, decision_id, known, list_bound=list_bound, timeout_s=timeout_s,
                                 questions=questions)
         return replace(answer, case=ref)

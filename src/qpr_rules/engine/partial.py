@@ -398,7 +398,7 @@ def decide_partial(engine: Engine, decision_id: str, known: Mapping[str, Any], *
             if other is not None:  # an earlier version of the policy answers questions of that date
                 return other.decide_partial(decision_id, known, list_bound=list_bound, timeout_s=timeout_s)
         if facts.errors:
-            return _refused(engine, spec, runtime.error_duties, "the known facts are invalid", facts.errors,
+            return refused(engine, spec, runtime.error_duties, "the known facts are invalid", facts.errors,
                             started)
         solver = prepared.solver
         solver.push()
@@ -417,7 +417,7 @@ def refuse_partial(engine: Engine, decision_id: str, errors: list[str],
     """The answer for known facts that could not even be read (a body that is not JSON): every
     completion of them is refused, so the decision's on_error outcome, determined, with errors."""
     spec = engine.spec(decision_id)
-    return _refused(engine, spec, engine._runtime(decision_id).error_duties, what, errors,
+    return refused(engine, spec, engine._runtime(decision_id).error_duties, what, errors,
                     time.perf_counter())
 
 
@@ -443,7 +443,7 @@ def _other_version(engine: Engine, spec: DecisionSpec, facts: _Known) -> Engine 
         if engine.as_of is not None:
             return PartialDecision(spec.decision.id, "unknown", None, error, tuple(spec.decision.outcomes))
         runtime = engine._runtime(spec.decision.id)
-        return _refused(engine, spec, runtime.error_duties, "no version of the policy applies", [error],
+        return refused(engine, spec, runtime.error_duties, "no version of the policy applies", [error],
                         time.perf_counter())
     holder = SimpleNamespace()
     here = holder
@@ -455,7 +455,7 @@ def _other_version(engine: Engine, spec: DecisionSpec, facts: _Known) -> Engine 
     return engine._engine_in_force(engine._runtime(spec.decision.id), holder, None)  # type: ignore[arg-type]
 
 
-def _refused(engine: Engine, spec: DecisionSpec, duties: tuple[Obligation, ...], what: str,
+def refused(engine: Engine, spec: DecisionSpec, duties: tuple[Obligation, ...], what: str,
              errors: list[str], started: float) -> PartialDecision:
     """Known facts no valid completion has: every completion is refused, with on_error."""
     on_error = spec.decision.on_error
@@ -501,7 +501,7 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
         if model is not None:
             found[o] = model
     if not possible:  # exactly one outcome holds for every valid fact: so there is none
-        return _refused(engine, spec, runtime.error_duties, "the known facts contradict the fact model's "
+        return refused(engine, spec, runtime.error_duties, "the known facts contradict the fact model's "
                         "checks (facts/: a hold's dates, a restriction's ages, ...)",
                         ["no valid facts complete them"], started)
     if len(possible) == 1:
