@@ -201,3 +201,47 @@ def test_no_bundled_scenario_is_explained_in_the_old_words() -> None:
                 assert "holds, and the rule requires" not in rule.failed, (path, rule.id, rule.failed)
                 assert rule.failed.endswith("]"), rule.failed  # the condition as written, kept
     assert explained > 100
+
+
+class Status(StrEnum):
+    PROPOSED = "proposed"
+    MADE = "made"
+
+
+class Asked(BaseModel):
+    status: Status | None = Field(default=None, description=(
+        "Whether the placement is proposed (asked before it is made) or already made"))
+    available: bool | None = Field(default=None, description=(
+        "Support is available to the caregiver 24 hours a day, 7 days a week"))
+
+
+def _asked(condition: dict[str, Any], facts: dict[str, Any]) -> str | None:
+    ctx = ParseContext(Asked, {}, [])
+    cond = parse_condition(condition, ("when",), ctx)
+    assert cond is not None, ctx.errors
+    model = Asked.model_validate(facts)
+    text = explain_failure(cond, model.model_dump(mode="python"), Asked)
+    assert compile_explainer(Asked, cond)[0](model) == text  # both evaluators say the same
+    return text
+
+
+def test_a_whether_phrase_is_answered_not_called_a_value() -> None:
+    # "whether the placement is proposed or already made is proposed" reads as nonsense: a
+    # description that asks a question is answered after a colon
+    assert _asked({"fact": "status", "eq": "made"}, {"status": "proposed"}) == (
+        "whether the placement is proposed or already made: proposed, not made [status = made]")
+    assert _asked({"fact": "status", "in": ["made"]}, {"status": "proposed"}) == (
+        "whether the placement is proposed or already made: proposed, not made [status is one of [made]]")
+    assert _asked({"fact": "status", "eq": "made"}, {}) == (
+        "it is not said whether the placement is proposed or already made [status = made]")
+
+
+def test_a_yes_no_fact_with_its_own_verb_reads_as_a_statement() -> None:
+    # "Support is available ..." has its own subject and verb: "it is not the case that support
+    # is available", not "no: support is available"
+    assert _asked({"fact": "available", "eq": True}, {"available": False}) == (
+        "it is not the case that support is available to the caregiver 24 hours a day, 7 days a week"
+        " [available = true]")
+    assert _asked({"fact": "available", "eq": True}, {}) == (
+        "it is not said whether support is available to the caregiver 24 hours a day, 7 days a week"
+        " [available = true]")

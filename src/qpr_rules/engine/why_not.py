@@ -112,8 +112,8 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
             return _compare(fact, value, wanted, right, facts, words)
         case InSet(values=values):
             if needed:
-                return f"{fact.phrase} is {_show(value)}, not {_alternatives(values)}"
-            return (f"{fact.phrase} is {_show(value)}, one of {_alternatives(values)} "
+                return f"{fact.valued(_show(value))}, not {_alternatives(values)}"
+            return (f"{fact.valued(_show(value))}, one of {_alternatives(values)} "
                     "(the rule needs another)")
         case Present():
             if fact.is_bool:
@@ -121,6 +121,8 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
                     f"said: {fact.phrase}"
                 return f"{said} ({'yes' if value else 'no'}), and the rule needs it not said"
             shown = "" if isinstance(value, Mapping) else f" ({_show(value)})"  # not a whole record
+            if fact.is_question:
+                return f"it is said {fact.phrase}{shown}, and the rule needs it not said"
             return f"{fact.phrase} is given{shown}, and the rule needs it not given"
         case Contains(right=right):
             item, absent = _operand(right, facts, words)
@@ -164,6 +166,8 @@ def _absent(fact: Fact) -> str:
         if fact.is_statement:
             return f"it is not said whether {fact.phrase}"
         return f"not said: {fact.phrase}"
+    if fact.is_question:
+        return f"it is not said {fact.phrase}"
     return f"{fact.phrase} is not given"
 
 
@@ -223,7 +227,7 @@ _BELOW = {True: ("before", "not before", "after", "not after"),
 
 def _relation(fact: Fact, value: Any, wanted: CmpOp, bound: Any, other: str) -> str:
     """'S is V, not R' for a comparison `S wanted R` that does not hold, in words."""
-    shown = f"{fact.phrase} is {_show(value)}"
+    shown = fact.valued(_show(value))
     below, not_below, above, not_above = _BELOW[fact.is_date]
     match wanted:
         case "eq":

@@ -32,6 +32,9 @@ _LABEL_MAX_WORDS = 2  # "Step 4", "Staff": a label, not a phrase ("Status 2, sta
 # ("the RF agrees"); any other ("Supports the three core QPI principles") is a checklist item
 _SUBJECTS = frozenset({"the", "a", "an", "it", "they", "this", "these", "every", "each",
                        "results", "staff", "leadership"})
+# ... and so does one with a verb of its own after its subject ("support is available",
+# "04-233 is accepted", "PCO and PCO PSS found the referral appropriate")
+_VERBS = frozenset({"is", "are", "was", "were", "can", "should", "found", "has", "have"})
 
 
 def phrase_of(description: str | None, name: str) -> str:
@@ -64,7 +67,18 @@ class Fact:
     @property
     def is_statement(self) -> bool:
         """A true/false fact whose phrase has its own subject ("the RF agrees ...")."""
-        return self.phrase.split(" ", 1)[0] in _SUBJECTS
+        first, *rest = self.phrase.split(" ")
+        return first in _SUBJECTS or not _VERBS.isdisjoint(rest)
+
+    @property
+    def is_question(self) -> bool:
+        """A phrase that asks rather than names ("whether the placement is proposed or already
+        made"): its value is its answer, so it reads "...: proposed", never "... is proposed"."""
+        return self.phrase.startswith("whether ")
+
+    def valued(self, shown: str) -> str:
+        """The fact said to have the value shown: "the kind of hold is permanent"."""
+        return f"{self.phrase}: {shown}" if self.is_question else f"{self.phrase} is {shown}"
 
     @property
     def is_date(self) -> bool:
