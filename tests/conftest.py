@@ -47,3 +47,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if test in first_case_seen:
                 item.add_marker(pytest.mark.slow)
             first_case_seen.add(test)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With QPR_TEST_TIMES=FILE, each test's outcome and seconds are appended to FILE as it ends
+    (under xdist, by the controlling process): the durations of a run stopped before its end,
+    and the tests to move to the slow step (`--durations` prints only at the end)."""
+    import os
+
+    path = os.environ.get("QPR_TEST_TIMES")
+    if path and "PYTEST_XDIST_WORKER" not in os.environ and (report.when == "call" or report.outcome != "passed"):
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{report.duration:9.2f} {report.when:8} {report.outcome:7} {report.nodeid}\n")
