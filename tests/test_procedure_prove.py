@@ -102,3 +102,29 @@ def test_a_placement_allowed_while_the_case_holds_the_home_is_found_with_its_eve
     assert {line.split(":")[0] for line in result.output.splitlines() if line.startswith("VIOLATED")} == {
         "VIOLATED placement-denied-on-hold"}
 
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17 item 6: prove tries two dates per state, not every date")
+def test_a_violation_only_at_a_date_before_the_hold_is_found(tmp_path: Path) -> None:
+    """"RF placed on permanent hold are not eligible for reinstatement of privileges": a broken
+    copy lets a concern dated before the permanent hold was placed turn it into a time-limited
+    hold (a way out). Only an event dated before the hold shows it; the old exploration dated
+    every event a little over a year after the last, so it never tried one."""
+    backdated = ("      - {from: permanent-hold, event: qpr.concern-raised, when: {fact: event.on, before: "
+                 "{fact: case.hold_placed_on}}, record: {hold_kind: time_limited}, clause: step1.when}\n")
+    policies = _policies_with(tmp_path, "      - {from: permanent-hold, event: qpr.concern-raised, clause: step1.when}\n",
+                              backdated + "      - {from: permanent-hold, event: qpr.concern-raised, clause: step1.when}\n")
+    result = CliRunner().invoke(cli, ["procedure", "prove", "qpr.home", "-p", str(policies)])
+    assert result.exit_code == 1, result.output
+    assert "VIOLATED permanent-hold-no-reinstatement" in result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("  {")]
+    # the scenario: a QPR concluded with a permanent hold, then a concern dated before it
+    concluded = next(e for e in events if "permanent_hold" in e.get("actions", []))
+    assert events[-1]["type"] == "qpr.concern-raised"
+    assert events[-1]["on"] < concluded["on"]
+    # and the case replays the scenario to the hold it reports
+    engine = Engine.load([policies], evaluator="compiled")
+    case = engine.case("qpr.home", "proof")
+    for e in events:
+        case.record(e)
+    assert case.state == "permanent-hold" and case.memory.model_dump()["hold_kind"] == "time_limited"
