@@ -10,6 +10,7 @@ event. The state is the replay of the stored events, the same on every replay.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -28,6 +29,7 @@ from qpr_rules.facts.paths import PathError
 from qpr_rules.policy.conditions import render
 from qpr_rules.policy.model import Duty
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
+from qpr_rules.procedure.memory_store import MemoryStore
 from qpr_rules.procedure.store_api import EventStore, StoredEvent
 
 
@@ -193,6 +195,14 @@ class Case:
                 "memory": self.memory.model_dump(mode="json", exclude_none=True),
                 "duties": [d.as_dict() for d in self.duties], "allowed_next": self.allowed_next(),
                 "departures": [d.as_dict() for d in self.departures]}
+
+    def fork(self) -> Case:
+        """A copy of this case to try events on: the same state, over an in-memory store holding
+        the same events (nothing is replayed; this case and its store are left as they are)."""
+        twin = copy.copy(self)
+        twin.store = MemoryStore.holding(self.case_id, self.store.events(self.case_id))
+        twin._replay = copy.deepcopy(self._replay)
+        return twin
 
     # -- acting --------------------------------------------------------------------------------
 
