@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import re
 import types
 import typing
 from collections import deque
@@ -388,7 +389,28 @@ def check_procedure(engine: Engine, procedure_id: str, max_states: int = 20000) 
                     todo.append((after, (*trail, taken)))
     violations.extend(_placements_on_hold(engine, decisions, held, placing))
     violations.extend(_duties(spec))
+    if not dates.literals:  # the guards compare dates only with each other: a shift keeps them
+        violations = [_from_base(spec, v) for v in violations]
     return ProcedureProof(procedure_id, len(paths), tuple(violations), dates, tried)
+
+
+_ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _from_base(spec: ProcedureSpec, v: Violation) -> Violation:
+    """The violation with every date moved so that none is before BASE (an event tried before
+    the state's dates can be years before them): the same orderings, so the same violation, on
+    dates the policy is in force, so that `qpr-rules case` replays the scenario."""
+    found = [dt.date.fromisoformat(m) for e in v.events for m in _ISO.findall(json.dumps(e))]
+    if not found or min(found) >= BASE:
+        return v
+    delta = BASE - min(found)
+
+    def moved(text: str) -> str:
+        return _ISO.sub(lambda m: (dt.date.fromisoformat(m.group()) + delta).isoformat(), text)
+
+    events = tuple(json.loads(moved(json.dumps(e))) for e in v.events)
+    return Violation(v.prop, moved(v.text), events)
 
 
 def _placements_on_hold(engine: Engine, decisions: list[str],
