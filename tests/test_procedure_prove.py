@@ -129,3 +129,30 @@ def test_a_violation_only_at_a_date_before_the_hold_is_found(tmp_path: Path) -> 
     for e in events:
         case.record(e)
     assert case.state == "permanent-hold" and case.memory.model_dump()["hold_kind"] == "time_limited"
+
+
+def test_dates_read_other_than_by_comparing_are_named_in_the_bound() -> None:
+    """The proof covers every date only for guards that compare dates; a date read in a set is
+    named after "NOT every date for", and a date the policy writes is tried as a date itself."""
+    import datetime as dt
+
+    from qpr_rules.analysis.procedure_check import ProcedureProof
+    from qpr_rules.analysis.procedure_dates import date_comparisons, tried_dates
+    from qpr_rules.facts.paths import FieldType
+    from qpr_rules.policy.condition_nodes import All, Compare, FactRef, InSet, Literal_
+
+    day = dt.date(2026, 3, 1)
+    guard = All((), (Compare((), "event.on", "gt", FactRef("case.review_after", 30), FieldType("date")),
+                     Compare((), "event.on", "lt", Literal_(day), FieldType("date")),
+                     InSet((), "event.on", (day,), FieldType("date"))))
+    dc = date_comparisons([guard])
+    assert dc.offsets == {0, 30, -30} and dc.literals == {day}
+    assert dc.uncovered == ("event.on is one of [2026-03-01]",)
+    proof = ProcedureProof("p", 1, (), dc)
+    assert not proof.exhaustive and "NOT every date for: event.on" in proof.bound()
+    # a new date is tried on each side of each known date shifted by each offset, and of the
+    # policy's own date
+    tried = tried_dates([dt.date(2026, 1, 1)], dc)
+    for point in (dt.date(2026, 1, 31), dt.date(2025, 12, 2), day):
+        assert {point - dt.timedelta(days=1), point, point + dt.timedelta(days=1)} <= set(tried)
+    assert ProcedureProof("p", 1, (), date_comparisons([guard.items[0]])).exhaustive
