@@ -102,3 +102,57 @@ def test_a_placement_allowed_while_the_case_holds_the_home_is_found_with_its_eve
     assert {line.split(":")[0] for line in result.output.splitlines() if line.startswith("VIOLATED")} == {
         "VIOLATED placement-denied-on-hold"}
 
+
+
+def test_a_violation_only_at_a_date_before_the_hold_is_found(tmp_path: Path) -> None:
+    """"RF placed on permanent hold are not eligible for reinstatement of privileges": a broken
+    copy lets a concern dated before the permanent hold was placed turn it into a time-limited
+    hold (a way out). Only an event dated before the hold shows it; the old exploration dated
+    every event a little over a year after the last, so it never tried one. Every ordering of
+    an event's date among the state's dates is tried now, and the bound is said."""
+    backdated = ("      - {from: permanent-hold, event: qpr.concern-raised, when: {fact: event.on, before: "
+                 "{fact: case.hold_placed_on}}, record: {hold_kind: time_limited}, clause: step1.when}\n")
+    policies = _policies_with(tmp_path, "      - {from: permanent-hold, event: qpr.concern-raised, clause: step1.when}\n",
+                              backdated + "      - {from: permanent-hold, event: qpr.concern-raised, clause: step1.when}\n")
+    result = CliRunner().invoke(cli, ["procedure", "prove", "qpr.home", "-p", str(policies)])
+    assert result.exit_code == 1, result.output
+    assert "VIOLATED permanent-hold-no-reinstatement" in result.output
+    assert "checked: every ordering of dates: " in result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("  {")]
+    # the scenario: a QPR concluded with a permanent hold, then a concern dated before it
+    concluded = next(e for e in events if "permanent_hold" in e.get("actions", []))
+    assert events[-1]["type"] == "qpr.concern-raised"
+    assert events[-1]["on"] < concluded["on"]
+    # and the case replays the scenario to the hold it reports
+    engine = Engine.load([policies], evaluator="compiled")
+    case = engine.case("qpr.home", "proof")
+    for e in events:
+        case.record(e)
+    assert case.state == "permanent-hold" and case.memory.model_dump()["hold_kind"] == "time_limited"
+
+
+def test_dates_read_other_than_by_comparing_are_named_in_the_bound() -> None:
+    """The proof covers every date only for guards that compare dates; a date read in a set is
+    named after "NOT every date for", and a date the policy writes is tried as a date itself."""
+    import datetime as dt
+
+    from qpr_rules.analysis.procedure_check import ProcedureProof
+    from qpr_rules.analysis.procedure_dates import date_comparisons, tried_dates
+    from qpr_rules.facts.paths import FieldType
+    from qpr_rules.policy.condition_nodes import All, Compare, FactRef, InSet, Literal_
+
+    day = dt.date(2026, 3, 1)
+    guard = All((), (Compare((), "event.on", "gt", FactRef("case.review_after", 30), FieldType("date")),
+                     Compare((), "event.on", "lt", Literal_(day), FieldType("date")),
+                     InSet((), "event.on", (day,), FieldType("date"))))
+    dc = date_comparisons([guard])
+    assert dc.offsets == {0, 30, -30} and dc.literals == {day}
+    assert dc.uncovered == ("event.on is one of [2026-03-01]",)
+    proof = ProcedureProof("p", 1, (), dc)
+    assert not proof.exhaustive and "NOT every date for: event.on" in proof.bound()
+    # a new date is tried on each side of each known date shifted by each offset, and of the
+    # policy's own date
+    tried = tried_dates([dt.date(2026, 1, 1)], dc)
+    for point in (dt.date(2026, 1, 31), dt.date(2025, 12, 2), day):
+        assert {point - dt.timedelta(days=1), point, point + dt.timedelta(days=1)} <= set(tried)
+    assert ProcedureProof("p", 1, (), date_comparisons([guard.items[0]])).exhaustive

@@ -202,7 +202,9 @@ def prove_command(procedure: str, policies: tuple[str, ...]) -> None:
     """Check PROCEDURE as a transition system, with its guards: a final state is reachable from
     every reachable state, no path leads from a permanent hold to reinstatement, in no reachable
     state does the placement question allow while the hold the state derives is in force, and
-    every duty is ended by a transition out of its state on an event of its own. A violation is printed
+    every duty is ended by a transition out of its state on an event of its own. Dates are tried
+    at every ordering among the dates the guards compare them with (the guards compare dates
+    only: checked); the first line says what was checked and its bound. A violation is printed
     with the event sequence that shows it (one event a line, as `case` reads them). Exits 1 on
     a violation.
 
@@ -222,6 +224,8 @@ def prove_command(procedure: str, policies: tuple[str, ...]) -> None:
         click.echo(f"VIOLATED {v.prop}: {v.text}")
         for e in v.events:
             click.echo("  " + json.dumps({"case": "proof", **e}))
-    click.echo(f"{procedure}: {proof.states} state(s) explored, {len(proof.violations)} violation(s)")
+    click.echo(f"checked: {proof.bound()}")
+    click.echo(f"{procedure}: {proof.states} state(s) explored, {proof.events_tried} event(s) tried, "
+               f"{len(proof.violations)} violation(s)")
     if proof.violations:
         raise SystemExit(EXIT_FAILED)

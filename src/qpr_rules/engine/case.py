@@ -10,10 +10,12 @@ event. The state is the replay of the stored events, the same on every replay.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ from qpr_rules.facts.paths import PathError
 from qpr_rules.policy.conditions import render
 from qpr_rules.policy.model import Duty
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
+from qpr_rules.procedure.memory_store import MemoryStore
 from qpr_rules.procedure.store_api import EventStore, StoredEvent
 
 
@@ -88,6 +91,7 @@ class Step:
     transition: int | None
     before: str
     after: str
+    effective_from: dt.date | None = None  # the policy version the event was judged under
 
 
 @dataclass
@@ -106,18 +110,23 @@ class Case:
     `departures`; ask `check(event)` before acting; `record(event)` what happened."""
 
     def __init__(self, runtime: ProcedureRuntime, case_id: str, store: EventStore,
-                 roles: Mapping[str, str]) -> None:
+                 roles: Mapping[str, str],
+                 runtime_on: Callable[[dt.date], ProcedureRuntime] | None = None) -> None:
+        """runtime_on: the procedure as the policy version in force on a date defines it (each
+        event is judged under its own date's version); None judges every event under runtime."""
         self._runtime = runtime
         self.spec: ProcedureSpec = runtime.spec
         self.case_id = case_id
         self.store = store
         self._roles = roles
+        self._runtime_on = runtime_on
         self._replay = _Replay(self.spec.initial_leaf, None, self.spec.case_model())
         for stored in store.events(case_id):
             if stored.procedure_id != self.spec.id:
                 raise EventError(self.spec.id, [f"case {case_id!r} holds an event of procedure "
                                                 f"{stored.procedure_id!r}, not {self.spec.id!r}"])
-            self._apply(stored.version, self._parse(stored.event_type, json.loads(stored.payload)))
+            spec = self._version_on(stored.occurred_on).spec
+            self._apply(stored.version, self._parse(stored.event_type, json.loads(stored.payload), spec))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -194,11 +203,24 @@ class Case:
                 "duties": [d.as_dict() for d in self.duties], "allowed_next": self.allowed_next(),
                 "departures": [d.as_dict() for d in self.departures]}
 
+    def fork(self) -> Case:
+        """A copy of this case to try events on: the same state, over an in-memory store holding
+        the same events (nothing is replayed; this case and its store are left as they are)."""
+        twin = copy.copy(self)
+        twin.store = MemoryStore.holding(self.case_id, self.store.events(self.case_id))
+        twin._replay = copy.deepcopy(self._replay)
+        return twin
+
     # -- acting --------------------------------------------------------------------------------
 
     def check(self, event: Event | Mapping[str, Any]) -> Check:
-        """Whether the procedure allows the event now, said in a sentence (nothing is stored)."""
+        """Whether the procedure allows the event now, said in a sentence (nothing is stored);
+        judged under the policy version in force on the event's date."""
         etype, model = self._typed(event)
+        with self._judged_under(self._version_on(model.on)):
+            return self._check(etype, model)
+
+    def _check(self, etype: str, model: Event) -> Check:
         taken = self._taken(etype, model)
         state = self._replay.leaf
         if taken is not None:
@@ -213,6 +235,7 @@ class Case:
         """Store what happened (always), then apply it: a transition, or a departure. Raises
         VersionConflict when another writer appended first (nothing is stored then)."""
         etype, model = self._typed(event)
+        self._version_on(model.on)  # refused before it is stored: no version judges it
         payload = model.model_dump_json(exclude_none=False)
         payload = json.dumps(json.loads(payload), sort_keys=True, separators=(",", ":"))
         stored = self.store.append(self.case_id, self._replay.version, self.spec.id, etype,
@@ -222,31 +245,74 @@ class Case:
 
     # -- inside ----------------------------------------------------------------------------------
 
+    def _version_on(self, day: dt.date) -> ProcedureRuntime:
+        """The procedure in force on day, which must know the case's state and memory (else
+        EventError: the versions cannot be joined, and nothing is guessed)."""
+        if self._runtime_on is None:
+            return self._runtime
+        runtime = self._runtime_on(day)
+        if runtime is self._runtime:
+            return runtime
+        spec, leaf = runtime.spec, self._replay.leaf
+        if leaf not in spec.states or not spec.states[leaf].leaf:
+            raise EventError(self.spec.id, [
+                f"on: {day.isoformat()}: the case is in {leaf!r}, which the procedure of policy "
+                f"version {spec.file.policy.effective_from.isoformat()} has no state for; record "
+                "the events that move it out first"])
+        if spec.case_model is not self.spec.case_model:
+            raise EventError(self.spec.id, [
+                f"on: {day.isoformat()}: the procedure of policy version "
+                f"{spec.file.policy.effective_from.isoformat()} remembers a case as "
+                f"{spec.case_model.__name__}, not {self.spec.case_model.__name__}"])
+        return runtime
+
+    @contextlib.contextmanager
+    def _judged_under(self, runtime: ProcedureRuntime) -> Iterator[None]:
+        """Judge under another version's procedure for a moment (check(): nothing changes)."""
+        kept = self._runtime
+        self._runtime, self.spec = runtime, runtime.spec
+        try:
+            yield
+        finally:
+            self._runtime, self.spec = kept, kept.spec
+
     def _typed(self, event: Event | Mapping[str, Any]) -> tuple[str, Event]:
         if isinstance(event, Event):
-            names = [n for n, m in self.spec.event_models.items() if type(event) is m]
+            spec = self._version_on(event.on).spec
+            names = [n for n, m in spec.event_models.items() if type(event) is m]
             if not names:
                 raise EventError(self.spec.id, [f"{type(event).__name__} is not an event of procedure "
                                                 f"{self.spec.id}; "
-                                  f"its events: {', '.join(self.spec.event_models)}"])
+                                  f"its events: {', '.join(spec.event_models)}"])
             model = event
             etype = names[0]
         else:
             data = dict(event)
             etype = data.pop("type", None)
             data.pop("case", None)
-            model = self._parse(etype, data)
+            model = self._parse(etype, data, self._spec_for(data.get("on")))
         if model.by not in self._roles:
             raise EventError(self.spec.id, [f"by: {model.by!r} is not a role of the policy; roles: "
                               f"{', '.join(sorted(self._roles))}"])
         return etype, model
 
-    def _parse(self, etype: Any, data: Mapping[str, Any]) -> Event:
-        model = self.spec.event_models.get(etype) if isinstance(etype, str) else None
+    def _spec_for(self, on: Any) -> ProcedureSpec:
+        """The procedure that reads an event given as a mapping: its date's version (an event
+        whose date is not one is read by the current version, which names what is wrong)."""
+        try:
+            day = on if isinstance(on, dt.date) else (
+                dt.date.fromisoformat(on) if isinstance(on, str) else None)
+        except ValueError:
+            day = None
+        return self._version_on(day).spec if day is not None else self.spec
+
+    def _parse(self, etype: Any, data: Mapping[str, Any], spec: ProcedureSpec | None = None) -> Event:
+        spec = spec or self.spec
+        model = spec.event_models.get(etype) if isinstance(etype, str) else None
         if model is None:
-            hint = did_you_mean(str(etype), self.spec.event_models)
+            hint = did_you_mean(str(etype), spec.event_models)
             raise EventError(self.spec.id, [f"type: unknown event {etype!r}{hint}; events of "
-                                            f"{self.spec.id}: {', '.join(self.spec.event_models)}"])
+                                            f"{self.spec.id}: {', '.join(spec.event_models)}"])
         try:
             return model.model_validate(dict(data))
         except ValidationError as exc:
@@ -263,6 +329,9 @@ class Case:
         return taken[0] if taken else None
 
     def _apply(self, version: int, model: Event) -> None:
+        # the case moves on under the version in force on the event's date
+        runtime = self._version_on(model.on)
+        self._runtime, self.spec = runtime, runtime.spec
         etype = next(n for n, m in self.spec.event_models.items() if type(model) is m)
         r = self._replay
         taken = self._taken(etype, model)
@@ -286,7 +355,7 @@ class Case:
             r.entered_on = model.on
         r.version, r.last_on = version, model.on
         r.steps.append(Step(version, etype, model.on, taken.index if taken is not None else None,
-                            before, r.leaf))
+                            before, r.leaf, self.spec.file.policy.effective_from))
 
     def _recorded(self, t: TransitionSpec, model: Event) -> CaseMemory:
         values = self._replay.memory.model_dump()

@@ -35,6 +35,7 @@ from qpr_rules.engine.procedure_runtime import ProcedureRuntime
 from qpr_rules.engine.reference import Check, compile_condition
 from qpr_rules.errors import (
     EngineError,
+    EventError,
     FactsError,
     PolicyError,
     PolicyVersionError,
@@ -247,12 +248,55 @@ class Engine:
         spec = self.policies.procedures.get(procedure_id)
         if spec is None:
             raise UnknownProcedureError(procedure_id, self.procedure_ids)
+        runtime = self._procedure_runtime(procedure_id)
+        roles = {r.id: r.title for r in spec.file.policy.roles}
+        # each event under the procedure of the policy version in force on its date, as each
+        # decision under its own date's; an engine loaded with as_of applies that one version
+        def runtime_on(day: dt.date) -> ProcedureRuntime:
+            return self._procedure_runtime_on(procedure_id, day)
+
+        return Case(runtime, case_id, store if store is not None else MemoryStore(), roles,
+                    runtime_on if self.as_of is None else None)
+
+    def _procedure_runtime(self, procedure_id: str) -> ProcedureRuntime:
         with _REGISTERING:
             runtime = self._procedures.get(procedure_id)
             if runtime is None:
+                spec = self.policies.procedures[procedure_id]
                 runtime = self._procedures[procedure_id] = ProcedureRuntime(spec, self.evaluator == "durable")
-        roles = {r.id: r.title for r in spec.file.policy.roles}
-        return Case(runtime, case_id, store if store is not None else MemoryStore(), roles)
+        return runtime
+
+    def _procedure_runtime_on(self, procedure_id: str, day: dt.date) -> ProcedureRuntime:
+        """The procedure as the version of its policy in force on day defines it; EventError
+        when no version is in force then, or that version has no such procedure."""
+        policy = self.policies.procedures[procedure_id].file.policy
+        versions = self.policies.versions.get(policy.id, (policy.effective_from,))
+        in_force = [v for v in versions if v <= day]
+        if not in_force:
+            raise EventError(procedure_id, [
+                f"on: {day.isoformat()}: no version of policy {policy.id!r} is in force on that date "
+                f"(the earliest starts {versions[0].isoformat()}); a procedure judges only events "
+                "dated when one of its versions is in force: correct the date"])
+        engine = self._version_engine(in_force[-1], policy.effective_from)
+        if procedure_id not in engine.policies.procedures:
+            raise EventError(procedure_id, [
+                f"on: {day.isoformat()}: the version of policy {policy.id!r} in force then (from "
+                f"{in_force[-1].isoformat()}) has no procedure {procedure_id!r}"])
+        return engine._procedure_runtime(procedure_id)
+
+    def _version_engine(self, chosen: dt.date, own: dt.date) -> Engine:
+        """This engine (chosen is its own version), or one loaded once from the same files with
+        the versions in force on chosen."""
+        if chosen == own:
+            return self
+        with _REGISTERING:
+            engine = self._versions.get(chosen)
+            if engine is None:  # loaded once per version, from the very files this engine loaded
+                # the same files and the same log: its answers are logged like this engine's
+                engine = self._versions[chosen] = Engine.load(
+                    list(self.policies.paths), as_of=chosen, evaluator=self.evaluator,
+                    decision_log=self._log, on_log_error=self._on_log_error, log_mask=self.log_mask)
+        return engine
 
     def _runtime(self, decision_id: str) -> _DecisionRuntime:
         try:
@@ -394,17 +438,7 @@ class Engine:
         if not in_force:
             raise PolicyVersionError(f"no version of policy {policy.id!r} is in force on {day.isoformat()}; "
                                      f"the earliest starts {versions[0].isoformat()}")
-        chosen = in_force[-1]
-        if chosen == policy.effective_from:
-            return self
-        with _REGISTERING:
-            engine = self._versions.get(chosen)
-            if engine is None:  # loaded once per version, from the very files this engine loaded
-                # the same files and the same log: its answers are logged like this engine's
-                engine = self._versions[chosen] = Engine.load(
-                    list(self.policies.paths), as_of=chosen, evaluator=self.evaluator,
-                    decision_log=self._log, on_log_error=self._on_log_error, log_mask=self.log_mask)
-        return engine
+        return self._version_engine(in_force[-1], policy.effective_from)
 
     def _logged(self, runtime: _DecisionRuntime, model: FactModel | None, decision: Decision,
                 reference: str | None = None) -> Decision:

@@ -16,6 +16,14 @@ class MemoryStore:
         self._cases: dict[str, list[StoredEvent]] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def holding(cls, case_id: str, events: list[StoredEvent]) -> MemoryStore:
+        """A store holding one case's events as given (a copy to try more events on)."""
+        store = cls()
+        if events:
+            store._cases[case_id] = list(events)
+        return store
+
     def append(self, case_id: str, expected_version: int, procedure_id: str, event_type: str,
                occurred_on: date, payload: str) -> StoredEvent:
         # the same refusals and the same stored bytes as the SQLite and PostgreSQL stores
