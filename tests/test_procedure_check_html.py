@@ -26,7 +26,7 @@ NOTICE_SENTENCE = ("The PCO Manager will notify the Regional Manager if a child 
                    "has been placed in a home placed on hold.")
 # a placement made while the hold pending QPR was in force (step 3), with the child's region
 PLACED: dict[str, Any] = {"type": "qpr.placement-made", "by": "placing-sw", "on": "2025-01-07",
-                          "children": 1, "child_region": "east"}
+                          "children": [{"age": 8, "gender": "female"}], "children_in_home": 0, "child_region": "east"}
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,6 @@ def case_after(*events: dict[str, Any]) -> Any:
     return case
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: qpr.placement-made takes a count, and the QPR's restriction is not recorded")
 def test_the_restriction_is_what_the_case_remembers() -> None:
     case = case_after()
     assert case.state == "good-standing" and case.departures == []
@@ -53,13 +52,11 @@ def test_the_restriction_is_what_the_case_remembers() -> None:
     assert (r.min_child_age, r.max_child_age, r.max_children, r.genders) == (5, 10, 2, ["female"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: qpr.placement-made takes a count, and the QPR's restriction is not recorded")
 def test_children_within_the_restriction_are_no_departure() -> None:
     case = case_after(placed((6, "female"), (9, "female"), in_home=0))
     assert case.state == "good-standing" and case.departures == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: qpr.placement-made takes a count, and the QPR's restriction is not recorded")
 @pytest.mark.parametrize(("children", "in_home", "why"), [
     # siblings placed at once count each: two, beside the one living there, are three
     (((6, "female"), (9, "female")), 1, "3 children"),
@@ -86,7 +83,6 @@ def test_the_clause_quotes_the_sentence() -> None:
     assert " ".join(clause.text.split()) == SENTENCE
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.7: qpr.placement-made takes a count, and the QPR's restriction is not recorded")
 def test_a_restriction_needs_its_bounds_and_only_with_restrict_children() -> None:
     from qpr_rules.errors import EventError
 
@@ -99,3 +95,25 @@ def test_a_restriction_needs_its_bounds_and_only_with_restrict_children() -> Non
     stray = {**RESTRICTED[-1], "actions": ["corrective_measures"]}
     with pytest.raises(EventError, match="restrictions"):
         case.check(stray)
+
+
+def test_a_bound_the_qpr_did_not_set_restricts_nothing() -> None:
+    only_number = {**RESTRICTED[-1], "restrictions": {"max_children": 2}}
+    case = ENGINE.case("qpr.home", "home-n")
+    for event in [*RESTRICTED[:-1], only_number, placed((15, "male"), (2, "nonbinary"), in_home=0)]:
+        case.record(event)
+    assert case.departures == []
+    case.record(placed((15, "male"), in_home=2))
+    (dep,) = case.departures
+    assert dep.clause == "actions.restrict-children" and "making 3 children in the home" in dep.text
+    assert "ages min child age not given to max child age not given" in dep.text  # said, not invented
+
+
+def test_a_later_qpr_without_the_action_lifts_the_restriction() -> None:
+    case = case_after()
+    again = [{**e, "on": f"2026-{e['on'][5:]}"} for e in RESTRICTED[:-1]]
+    concluded = {**RESTRICTED[-1], "on": "2026-01-10", "actions": ["corrective_measures"]}
+    concluded.pop("restrictions")
+    for event in [*again, concluded, {**placed((15, "male"), in_home=3), "on": "2026-03-01"}]:
+        case.record(event)
+    assert case.state == "good-standing" and case.departures == []

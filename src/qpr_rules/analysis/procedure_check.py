@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import EventError
 from qpr_rules.facts.hold import Hold, HoldState, hold_state_on
@@ -78,6 +80,10 @@ def _samples(annotation: Any) -> list[Any]:
         return ["DATE"]
     if annotation is str:
         return ["east"]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        # a nested model (a child placed, a restriction's bounds): one value, each field its
+        # first sample; the model's own checks say whether it is one
+        return [{n: _samples(f.annotation)[0] for n, f in annotation.model_fields.items()}]
     return [None]
 
 
@@ -94,8 +100,13 @@ def events_of(spec: ProcedureSpec, by: str, on: dt.date) -> Iterator[dict[str, A
 
 def _key(case: Any) -> tuple[Any, ...]:
     memory = case.memory.model_dump(mode="json")
-    return (case.state, tuple(sorted((k, v if not isinstance(v, str) or not v[:4].isdigit() else "date")
-                                     for k, v in memory.items())))
+
+    def part(v: Any) -> Any:
+        if isinstance(v, (dict, list)):  # a nested value (a restriction): hashable, compared whole
+            return json.dumps(v, sort_keys=True)
+        return v if not isinstance(v, str) or not v[:4].isdigit() else "date"
+
+    return (case.state, tuple(sorted((k, part(v)) for k, v in memory.items())))
 
 
 def check_procedure(engine: Engine, procedure_id: str, max_states: int = 2000) -> ProcedureProof:
