@@ -19,6 +19,12 @@ ACTIONS = ["restrict_children", "refer_for_investigation", "corrective_measures"
            "permanent_hold"]
 
 flags = st.booleans()
+GENDERS = ["female", "male", "nonbinary"]
+CHILD = st.fixed_dictionaries({"age": st.integers(0, 17), "gender": st.sampled_from(GENDERS)})
+# a restriction set at a QPR (with restrict_children): each bound set or not, at least one set
+RESTRICTIONS = st.fixed_dictionaries({}, optional={
+    "min_child_age": st.integers(0, 10), "max_child_age": st.integers(10, 17), "max_children": st.integers(1, 4),
+    "genders": st.lists(st.sampled_from(GENDERS), min_size=1, max_size=2, unique=True)}).filter(bool)
 
 
 def _event(kind: str, fields: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -40,8 +46,8 @@ EVENTS = st.one_of(
                              "review_after": st.none() | st.integers(0, 400), "at_meeting": flags}),
     _event("review-requested", {"by": st.just("resource-family"), "in_writing": flags, "addresses_worries": flags}),
     _event("review-decided", {"by": st.just("pco"), "meeting_required": flags, "reinstated": flags}),
-    _event("placement-made", {"by": st.just("placing-sw"), "children": st.integers(1, 3),
-                              "child_region": st.none() | st.just("north")}),
+    _event("placement-made", {"by": st.just("placing-sw"), "children": st.lists(CHILD, min_size=1, max_size=3),
+                              "children_in_home": st.integers(0, 3), "child_region": st.none() | st.just("north")}),
     _event("regional-manager-notified", {"by": st.just("pco-manager"), "region": st.just("north")}),
 )
 
@@ -52,6 +58,8 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     for event in draw(st.lists(EVENTS, min_size=1, max_size=25)):
         day += dt.timedelta(days=draw(st.integers(0, 200)))
+        if event["type"] == "qpr.qpr-concluded" and "restrict_children" in event["actions"]:
+            event = {**event, "restrictions": draw(RESTRICTIONS)}  # the bounds come with the action
         if "review_after" in event:  # a date determined in the QPR, days after it
             offset = event["review_after"]
             event = {**event, "review_after": None if offset is None else (day + dt.timedelta(offset)).isoformat()}

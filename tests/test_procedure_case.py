@@ -97,7 +97,7 @@ def test_walk_to_reinstatement_and_a_second_qpr(engine: Engine) -> None:
     assert case.state == "good-standing"
     hold = case.hold()
     assert hold is not None and str(hold.reinstated_on) == "2026-02-20"
-    case.record(ev("placement-made", "placing-sw", "2026-03-01", children=1, child_region="north"))
+    case.record(ev("placement-made", "placing-sw", "2026-03-01", children=[{"age": 8, "gender": "female"}], children_in_home=0, child_region="north"))
     assert case.departures == []
     case.record(TO_HOLD[0] | {"on": "2028-05-01"})
     assert case.state == "consultation"
@@ -120,7 +120,7 @@ def test_permanent_hold_has_no_way_out(engine: Engine) -> None:
 
 def test_placement_into_held_home_is_recorded_as_departure_with_duty(engine: Engine) -> None:
     case = walk(engine, TO_HOLD[:5])
-    placed = ev("placement-made", "placing-sw", "2025-01-07", children=2, child_region="east")
+    placed = ev("placement-made", "placing-sw", "2025-01-07", children=[{"age": 7, "gender": "female"}, {"age": 9, "gender": "male"}], children_in_home=0, child_region="east")
     assert not case.check(placed).allowed
     case.record(placed)
     assert case.state == "gathering"
@@ -136,7 +136,7 @@ def test_placement_into_held_home_is_recorded_as_departure_with_duty(engine: Eng
 def test_replay_gives_the_same_case(engine: Engine) -> None:
     store = MemoryStore()
     case = engine.case(PROC, "h", store)
-    for e in [*TO_HOLD[:5], ev("placement-made", "placing-sw", "2025-01-07", children=1, child_region=None)]:
+    for e in [*TO_HOLD[:5], ev("placement-made", "placing-sw", "2025-01-07", children=[{"age": 8, "gender": "female"}], children_in_home=0, child_region=None)]:
         case.record(e)
     again = engine.case(PROC, "h", store)
     assert again.summary() == case.summary()
@@ -192,7 +192,7 @@ def test_cli_case_shows_state_duties_and_departures(tmp_path: Any) -> None:
     from qpr_rules.cli.app import cli
 
     path = tmp_path / "events.jsonl"
-    placed = ev("placement-made", "placing-sw", "2025-01-07", children=1, child_region=None)
+    placed = ev("placement-made", "placing-sw", "2025-01-07", children=[{"age": 8, "gender": "female"}], children_in_home=0, child_region=None)
     path.write_text("".join(_json.dumps({"case": "h", **e}) + "\n" for e in [*TO_HOLD[:5], placed]))
     result = CliRunner().invoke(cli, ["case", "qpr.home", "--events", str(path)])
     assert result.exit_code == 0, result.output

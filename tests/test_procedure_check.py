@@ -90,7 +90,7 @@ def test_a_placement_while_on_hold_and_the_notice_not_given(tmp_path: Path) -> N
     """"Homes on hold are not to receive placements under any circumstances" and "The PCO Manager
     will notify the Regional Manager if a child from their region/program has been placed in a
     home placed on hold": the placement is one finding, the notice never given another."""
-    placed = {"type": "qpr.placement-made", "by": "placing-sw", "on": "2025-01-07", "children": 1,
+    placed = {"type": "qpr.placement-made", "by": "placing-sw", "on": "2025-01-07", "children": [{"age": 8, "gender": "female"}], "children_in_home": 0,
               "child_region": "east"}
     code, found = findings(write(tmp_path, ("home-4", [*TO_HOLD[:5], placed])))
     assert code == 1
@@ -103,7 +103,7 @@ def test_a_placement_while_on_hold_and_the_notice_not_given(tmp_path: Path) -> N
 
 
 def test_the_notice_given_discharges_it(tmp_path: Path) -> None:
-    placed = {"type": "qpr.placement-made", "by": "placing-sw", "on": "2025-01-07", "children": 1,
+    placed = {"type": "qpr.placement-made", "by": "placing-sw", "on": "2025-01-07", "children": [{"age": 8, "gender": "female"}], "children_in_home": 0,
               "child_region": "east"}
     notified = {"type": "qpr.regional-manager-notified", "by": "pco-manager", "on": "2025-01-08",
                 "region": "east"}

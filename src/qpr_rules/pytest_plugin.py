@@ -205,6 +205,11 @@ class CaseItem(pytest.Item):
         result = run_case(engine, self.case)
         if self.config.getoption("--qpr-cov") and result.case is not None:
             _coverage_data(self.config, self.policies).add_case(result.case)
+        if result.mark_stale:
+            raise ScenarioFailure(f"{self.case.file}:{self.case.line}: case {self.case.name!r} {STALE_MARK}")
+        if result.known_wrong:
+            mark = self.case.scenario.known_wrong
+            pytest.xfail(mark.reason if mark else "known wrong")
         if not result.passed:
             raise ScenarioFailure(
                 f"{self.case.file}:{self.case.line}: case {self.case.name!r}\n  "

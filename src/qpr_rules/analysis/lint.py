@@ -211,7 +211,18 @@ def _lint_cases(engine: Engine, dirs: Sequence[Path], report: CheckReport) -> No
             refs = check_case_references(engine, [s])
             report.problems.extend(refs)
             result = None if refs else run_case(engine, s)
-            if result is not None and not result.passed:
+            if result is None:
+                continue
+            if result.mark_stale:  # a warning: `check --strict` refuses it, like a strict xfail
+                report.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} {STALE_MARK}",
+                                               "known-wrong-passes", "warning"))
+            elif result.known_wrong:
+                mark = s.scenario.known_wrong
+                report.problems.append(Problem(
+                    str(path), s.line, 1, f"case {s.name!r} is known wrong"
+                    + (f" ({mark.reason})" if mark else "") + ": " + "; ".join(result.wrong_as_recorded),
+                    "scenario-known-wrong", "info"))
+            elif not result.passed:
                 report.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} fails: "
                                                + "; ".join(result.failures), "scenario-failed"))
 

@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from qpr_rules.analysis.procedure_dates import (
     BASE,
@@ -129,6 +129,10 @@ def _samples(annotation: Any, named: frozenset[Any] = frozenset()) -> list[Any]:
         return [_DATE]
     if annotation is str:
         return ["east"]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        # a nested model (a child placed, a restriction's bounds): one value, each field its
+        # first sample; the model's own checks say whether it is one
+        return [{n: _samples(f.annotation, named)[0] for n, f in annotation.model_fields.items()}]
     return [None]
 
 

@@ -19,6 +19,7 @@ read any other way, in a set or a list, is named as not covered), and gives:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -125,10 +126,17 @@ def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
 
 
+def _hashable(value: Any) -> Any:
+    """A nested value of the memory (a restriction's bounds) as a key part, compared whole."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
 def date_key(memory: Mapping[str, Any], dc: DateComparisons) -> tuple[Any, ...]:
     """The memory with its dates replaced by their order: for each two of them (and the
     policy's own dates), whether one is before, on or after the other shifted by each of D."""
-    plain = tuple(sorted((k, v) for k, v in memory.items() if not isinstance(v, dt.date)))
+    plain = tuple(sorted((k, _hashable(v)) for k, v in memory.items() if not isinstance(v, dt.date)))
     dates = sorted((k, v) for k, v in memory.items() if isinstance(v, dt.date))
     dates += [(f"literal {d.isoformat()}", d) for d in sorted(dc.literals)]
     shifts = sorted(dc.shifts)

@@ -157,7 +157,18 @@ def _run_cases(engine: Engine, f: Path, cases: list[LoadedCase], tally: _Tally) 
             tally.problems.extend(refs)
             continue
         result = run_case(engine, s)
-        if result.passed:
+        if result.known_wrong:  # failing as recorded: reported, never counted as a pass
+            tally.known_wrong += 1
+            click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
+            if not tally.quiet:
+                mark = s.scenario.known_wrong
+                click.echo(printable(f"     {mark.reason}" if mark else ""))
+                for line in result.wrong_as_recorded:
+                    click.echo(printable(f"     {line}"))
+        elif result.mark_stale:
+            tally.failed += 1
+            click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
+        elif result.passed:
             tally.passes(f, s.line, s.name)
         else:
             tally.fail(f, s.line, s.name, result.failures, render_history(result))

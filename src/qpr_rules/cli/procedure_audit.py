@@ -16,13 +16,13 @@ from typing import Any
 import click
 
 from qpr_rules._suggest import did_you_mean
-from qpr_rules.cli.app import EXIT_FAILED, cli, load_engine
+from qpr_rules.cli.app import EXIT_FAILED, cli, command_line, load_engine
 from qpr_rules.cli.core import POLICIES
 from qpr_rules.engine.case import Case
 from qpr_rules.engine.case_check import CaseReport, check_case, total
 from qpr_rules.engine.engine import Engine
 from qpr_rules.errors import EventError
-from qpr_rules.files import decode_utf8, read_regular_file
+from qpr_rules.files import OutputError, decode_utf8, read_regular_file, write_atomic
 from qpr_rules.procedure.memory_store import MemoryStore
 from qpr_rules.procedure.store_api import StoreError, open_store
 
@@ -47,9 +47,15 @@ def procedure_group() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Check the cases as they stood on this date: later events are left out, and "
                    "every duty still owed then is reported as not discharged.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True,
+              help="html: one self-contained page to file (no scripts, no network), with the "
+                   "statechart drawn for each case.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
+              help="Write the report to this file (replaced atomically) instead of standard output.")
 @POLICIES
-def check_command(source: str, as_of: dt.datetime | None, fmt: str, policies: tuple[str, ...]) -> None:
+def check_command(source: str, as_of: dt.datetime | None, fmt: str, output: str | None,
+                  policies: tuple[str, ...]) -> None:
     """Report, per case, every departure from the procedure in SOURCE, with its clause.
 
     SOURCE is a file of events (one JSON object a line, with "case", "type", "by" and "on") or
@@ -57,12 +63,14 @@ def check_command(source: str, as_of: dt.datetime | None, fmt: str, policies: tu
     where it came (a step skipped or out of order, a placement while a hold was in force, a
     request for reinstatement before the date), a duty a departure created and nothing
     discharged (a notice not given), and with --as-of every duty still owed on that date.
-    Exits 1 when anything is found.
+    Exits 1 when anything is found, and when SOURCE holds no event (so that an audit of
+    nothing does not pass).
 
     \b
     Example:
       qpr-rules procedure check examples/procedure/home-17.jsonl
       qpr-rules procedure check qpr-cases.db --as-of 2026-06-30 --format json
+      qpr-rules procedure check qpr-cases.db --format html -o audit.html
     """
     engine = load_engine(policies)
     day = as_of.date() if as_of is not None else None
@@ -71,12 +79,30 @@ def check_command(source: str, as_of: dt.datetime | None, fmt: str, policies: tu
                      else _file_cases(engine, source, day))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    reports = [check_case(c, day) for c in sorted(cases, key=lambda c: c.case_id)]
+    if not cases:
+        when = f" on or before {day.isoformat()}" if day else ""
+        click.echo(f"error: {source}: no event{when}, so no case to check; no report written, so that "
+                   "an audit of nothing does not pass", err=True)
+        raise SystemExit(EXIT_FAILED)
+    cases.sort(key=lambda c: c.case_id)
+    reports = [check_case(c, day) for c in cases]
     if fmt == "json":
-        click.echo(json.dumps({"as_of": day.isoformat() if day else None, "findings": total(reports),
-                               "cases": [r.as_dict() for r in reports]}, sort_keys=True, indent=2))
+        text = json.dumps({"as_of": day.isoformat() if day else None, "findings": total(reports),
+                           "cases": [r.as_dict() for r in reports]}, sort_keys=True, indent=2)
+    elif fmt == "html":
+        from qpr_rules.coverage.procedure_html import render_html
+
+        text = render_html(engine.policies, list(zip(cases, reports, strict=True)), day, command_line())
     else:
-        click.echo(render_reports(reports, day))
+        text = render_reports(reports, day)
+    if output is None:
+        click.echo(text)
+    else:
+        try:
+            write_atomic(Path(output), text + "\n")
+        except OutputError as exc:
+            raise click.UsageError(f"-o {output}: {exc}") from None
+        click.echo(f"wrote {output}: {len(reports)} case(s), {total(reports)} finding(s)", err=True)
     if total(reports):
         raise SystemExit(EXIT_FAILED)
 

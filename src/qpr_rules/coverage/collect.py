@@ -108,7 +108,10 @@ def _run_case_files(engine: Engine, files: Sequence[Path], run: ScenarioRun) -> 
             run.case_results.append(result)
             if result.case is not None:
                 run.data.add_case(result.case)
-            if not result.passed:
+            if result.mark_stale:
+                run.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} {STALE_MARK}",
+                                            "known-wrong-passes"))
+            elif not result.passed:
                 run.problems.append(Problem(str(path), s.line, 1, f"case {s.name!r} fails: "
                                             + "; ".join(result.failures), "scenario-failed"))
 

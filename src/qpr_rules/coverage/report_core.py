@@ -310,7 +310,7 @@ def build_report(ps: PolicySet, data: CoverageData, mcdc: bool = False,
         rule_covs = [_rule(r, data, mcdc, probe) for r in rules]
         document = f.policy.source.document
         files.append(FileCov(str(f.path), f.policy.id, f.policy.title, document,
-                             str(document_path(f, sources)), _document_title(f, sources), rule_covs,
+                             str(document_path(f, sources)), document_title(f, sources), rule_covs,
                              _clauses(f, rules, data), _sentences(f, sources),
                              [m for m in mutants or [] if m.file == str(f.path)],
                              *_procedure_covs(ps, f, data)))
@@ -345,7 +345,7 @@ def _procedure_covs(ps: PolicySet, f: LoadedFile, data: CoverageData
     return states, transitions
 
 
-def _document_title(f: LoadedFile, sources: Path | None) -> str:
+def document_title(f: LoadedFile, sources: Path | None) -> str:
     """The document's title in sources/index.yaml: reports name `Quality Parenting Review
     (QPR)`, not `000_4b5b4e0ce51b2960.txt`. A directory without an index (or a document it does
     not list) keeps the file name: `check` is where a missing index is an error."""

@@ -419,9 +419,11 @@ def _fill(text: str, context: Mapping[str, Any]) -> str:
         except PathError:
             v = None
         if v is None:
-            return f"{m.group(2).replace('_', ' ')} not given"
+            return f"{m.group(2).split('.')[-1].replace('_', ' ')} not given"
         if isinstance(v, dt.date):
             return v.isoformat()
+        if isinstance(v, list):  # genders, actions: named one by one, as a sentence would
+            return ", ".join(str(getattr(x, "value", x)) for x in v) or "none"
         return str(getattr(v, "value", v))
 
     return _PLACEHOLDER.sub(value, text)

@@ -6,11 +6,13 @@ that point is the procedure's answer (policies/qpr.yaml, `procedures:`), not a f
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, computed_field, model_validator
 
-from qpr_rules.facts.common import Count, Date, Flag, Text
+from qpr_rules.facts.base import DerivedFactModel, FactModel
+from qpr_rules.facts.common import Age, Count, Date, Flag, Text
 from qpr_rules.facts.events import CaseMemory, Event, case_model, event_type
 from qpr_rules.facts.hold import HoldKind
+from qpr_rules.facts.placement import Gender, Restrictions
 from qpr_rules.facts.qpr_process import ActionKind, RaisedBy
 
 
@@ -86,6 +88,21 @@ class QprConcluded(Event):
         default=None, description="For a time-limited hold, the date determined in the QPR after "
                                   "which the RF may ask for a review")
     at_meeting: Flag = Field(description="Concluded at a QPR team meeting (not by the RF's agreement)")
+    restrictions: Restrictions | None = Field(
+        default=None, description="With restrict_children: the age range, number or genders of children the "
+                                  "home may take, as the QPR set them (required then; absent otherwise)")
+
+    @model_validator(mode="after")
+    def _restrictions_with_restrict_children(self) -> QprConcluded:
+        # "Restrict age range, number, or gender of children placed": the action is its bounds; a
+        # restriction without them would restrict nothing, and bounds without the action are stray
+        restricting = ActionKind.RESTRICT_CHILDREN in self.actions
+        if restricting and (self.restrictions is None or self.restrictions == Restrictions()):
+            raise ValueError("restrictions: restrict_children needs the bounds the QPR set (min_child_age, "
+                             "max_child_age, max_children or genders)")
+        if not restricting and self.restrictions is not None:
+            raise ValueError("restrictions: given only with the action restrict_children")
+        return self
 
 
 @event_type("qpr.review-requested")
@@ -105,13 +122,57 @@ class ReviewDecided(Event):
     reinstated: Flag = Field(description="Placement privileges are reinstated")
 
 
-@event_type("qpr.placement-made")
-class PlacementMade(Event):
-    """A child was placed in the home."""
+class ChildPlaced(FactModel):
+    age: Age = Field(description="The age in whole years of this child when placed")
+    gender: Gender = Field(description="The gender of this child")
 
-    children: Count = Field(ge=1, description="How many children were placed at once")
+
+@event_type("qpr.placement-made")
+class PlacementMade(DerivedFactModel, Event):
+    """Children were placed in the home: each child placed at once (a child and the siblings
+    placed together), with age and gender, as a caseworker knows them, so that a restriction set
+    at a QPR ("Restrict age range, number, or gender of children placed") is checked against
+    every one of them, and the number counts them all."""
+
+    children: list[ChildPlaced] = Field(min_length=1, max_length=20, description=(
+        "Each child placed (the child, and every sibling placed together), with age and gender"))
+    children_in_home: Count = Field(description="How many children were living in the home before "
+                                                "this placement")
     child_region: Text | None = Field(description="The region/program of the child placed (null when "
                                                   "not known)")
+
+    # Derived, never given: a guard cannot compare a list's items with another fact (the
+    # restriction's bounds), so the procedure's guards read these, as the placement decision
+    # reads placement.youngest_sibling_age and children_after_placement
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def count(self) -> int:
+        """How many children were placed at once."""
+        return len(self.children)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def youngest_age(self) -> int:
+        """Age of the youngest child placed."""
+        return min(c.age for c in self.children)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def oldest_age(self) -> int:
+        """Age of the oldest child placed."""
+        return max(c.age for c in self.children)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def genders(self) -> list[Gender]:
+        """Genders of the children placed, each once."""
+        return sorted({c.gender for c in self.children})
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def children_after(self) -> int:
+        """The children in the home once they were placed: those living there, and every child placed."""
+        return self.children_in_home + len(self.children)
 
 
 @event_type("qpr.regional-manager-notified")
@@ -131,9 +192,12 @@ class HomeCase(CaseMemory):
     hold_placed_on: Date | None = None
     review_after: Date | None = Field(default=None, description="The date determined in the QPR")
     reinstated_on: Date | None = None
+    restrictions: Restrictions | None = Field(
+        default=None,
+        description="The restriction on the children placed set at the latest QPR (restrict_children)")
 
 
-__all__ = ["ConcernRaised", "ConsultationHeld", "FormSubmitted", "HoldAssessed", "HomeCase",
+__all__ = ["ChildPlaced", "ConcernRaised", "ConsultationHeld", "FormSubmitted", "HoldAssessed", "HomeCase",
            "InformationGathered", "InternalReviewCompleted", "PlacementMade", "QprConcluded",
            "RecommendationsFollowed", "ReferralScreened", "RegionalManagerNotified", "ReviewDecided",
            "ReviewRequested", "RfCalled"]

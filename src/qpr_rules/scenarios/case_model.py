@@ -51,6 +51,17 @@ class CaseExpect(_Strict):
         default=None, description="Exactly the event types allowed next, in any order (optional)")
 
 
+class KnownWrongCase(CaseExpect):
+    """The wrong answer the procedure gives today, recorded so that a reading can be committed
+    failing before its fix (as a decision scenario's `known_wrong`): written like `expect:` (the
+    state, the duties among those owed, exactly the departures, optionally the next events), it
+    counts only while the case ends exactly so; a case that now answers as expected has a stale
+    mark (`check --strict` refuses it), and one that goes wrong another way fails."""
+
+    reason: Text = Field(description="Why it is wrong, e.g. \"issue 17.7: siblings placed at once are "
+                                     "counted as one\"")
+
+
 class CaseScenario(_Strict):
     name: Text
     procedure: Id | None = Field(default=None, description="Overrides the file's procedure")
@@ -59,6 +70,18 @@ class CaseScenario(_Strict):
         description="The events, in order, as `Case.record` takes them: type, by, on, and the "
                     "event's fields (schemas/events/TYPE.schema.json)")
     expect: CaseExpect
+    known_wrong: KnownWrongCase | None = Field(
+        default=None, description="Expected to fail: the wrong answer the procedure gives today, and why")
+
+    @model_validator(mode="after")
+    def _wrong_is_not_right(self) -> CaseScenario:
+        # A mark whose wrong answer is the expected one could never tell a fix from the bug.
+        wrong = self.known_wrong
+        recorded = CaseExpect.model_validate(wrong.model_dump(exclude={"reason"})) if wrong else None
+        if recorded is not None and recorded == self.expect:
+            raise ValueError("known_wrong records the expected answer: record the wrong answer the "
+                             "procedure gives today (its state, duties or departures), or drop the mark")
+        return self
 
 
 class CaseScenarioFile(_Strict):

@@ -43,18 +43,24 @@ class LoadedCase:
 @dataclass
 class CaseResult:
     """What a case scenario got: the replayed case (None when an event was refused) and what
-    differed from the expectation. Case scenarios have no known_wrong mark (yet): the two
-    properties are there so that callers treat both kinds of result alike."""
+    differed from the expectation. As for decision scenarios (scenarios.runner.ScenarioResult),
+    `passed` means as expected: it passes, or it is marked `known_wrong` and the case ended
+    exactly as recorded (`known_wrong`, with the mismatches in `wrong_as_recorded`); a mark on a
+    case that now passes is `mark_stale`, not a pass, so that the mark is removed with the fix."""
 
     scenario: LoadedCase
     case: Case | None
     failures: list[str] = field(default_factory=list)
-    known_wrong: bool = False
+    wrong_as_recorded: list[str] = field(default_factory=list)
     mark_stale: bool = False
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.mark_stale
+
+    @property
+    def known_wrong(self) -> bool:
+        return self.passed and bool(self.wrong_as_recorded)
 
 
 def load_case_file(path: Path) -> list[LoadedCase]:
@@ -94,40 +100,45 @@ def check_case_references(engine: Engine, cases: list[LoadedCase]) -> list[Probl
             continue
         clause_ids = [c.id for c in spec.file.policy.clauses]
         roles = [r.id for r in spec.file.policy.roles]
-        events = list(spec.event_models)
         for j, cid in enumerate(s.scenario.clauses):
             if cid not in clause_ids:
                 bad(("clauses", j), f"clause {cid!r} is not in {spec.file.path.name}"
                     f"{did_you_mean(cid, clause_ids)}")
         for j, event in enumerate(s.scenario.events):
             _check_event(spec, event, roles, lambda loc, msg, j=j: bad(("events", j, *loc), msg))
-        exp = s.scenario.expect
-        leaves = [sid for sid, st in spec.states.items() if st.leaf]
-        if exp.state in spec.states and exp.state not in leaves:  # a case is always in a leaf
-            inner = [sid for sid in leaves if exp.state in spec.states[sid].path]
-            bad(("expect", "state"), f"{exp.state!r} is a compound state: name the state the case is in "
-                f"within it, one of {', '.join(inner)}")
-        elif exp.state not in leaves:
-            bad(("expect", "state"), f"unknown state {exp.state!r}{did_you_mean(exp.state, leaves)}; states "
-                f"of {spec.id}: {', '.join(leaves)}")
-        for j, duty in enumerate(exp.duties or []):
-            if duty.who not in roles:
-                bad(("expect", "duties", j, "who"),
-                    f"{duty.who!r} is not a role{did_you_mean(duty.who, roles)}")
-        for j, dep in enumerate(exp.departures):
-            if dep.type is not None and dep.type not in events:
-                bad(("expect", "departures", j, "type"), f"unknown event {dep.type!r}"
-                    f"{did_you_mean(dep.type, events)}")
-            if dep.event is not None and dep.event > len(s.scenario.events):
-                bad(("expect", "departures", j, "event"), f"event {dep.event}: the case has "
-                    f"{len(s.scenario.events)} event(s)")
-            if dep.clause is not None and dep.clause not in clause_ids:
-                bad(("expect", "departures", j, "clause"), f"clause {dep.clause!r} is not in "
-                    f"{spec.file.path.name}{did_you_mean(dep.clause, clause_ids)}")
-        for j, etype in enumerate(exp.next or []):
-            if etype not in events:
-                bad(("expect", "next", j), f"unknown event {etype!r}{did_you_mean(etype, events)}")
+        _check_expect(spec, s, s.scenario.expect, "expect", bad)
+        if s.scenario.known_wrong is not None:  # the recorded wrong answer names real things too
+            _check_expect(spec, s, s.scenario.known_wrong, "known_wrong", bad)
     return problems
+
+
+def _check_expect(spec: ProcedureSpec, s: LoadedCase, exp: CaseExpect, key: str, bad: Any) -> None:
+    clause_ids = [c.id for c in spec.file.policy.clauses]
+    roles = [r.id for r in spec.file.policy.roles]
+    events = list(spec.event_models)
+    leaves = [sid for sid, st in spec.states.items() if st.leaf]
+    if exp.state in spec.states and exp.state not in leaves:  # a case is always in a leaf
+        inner = [sid for sid in leaves if exp.state in spec.states[sid].path]
+        bad((key, "state"), f"{exp.state!r} is a compound state: name the state the case is in "
+            f"within it, one of {', '.join(inner)}")
+    elif exp.state not in leaves:
+        bad((key, "state"), f"unknown state {exp.state!r}{did_you_mean(exp.state, leaves)}; states "
+            f"of {spec.id}: {', '.join(leaves)}")
+    for j, duty in enumerate(exp.duties or []):
+        if duty.who not in roles:
+            bad((key, "duties", j, "who"), f"{duty.who!r} is not a role{did_you_mean(duty.who, roles)}")
+    for j, dep in enumerate(exp.departures):
+        if dep.type is not None and dep.type not in events:
+            bad((key, "departures", j, "type"), f"unknown event {dep.type!r}{did_you_mean(dep.type, events)}")
+        if dep.event is not None and dep.event > len(s.scenario.events):
+            bad((key, "departures", j, "event"), f"event {dep.event}: the case has "
+                f"{len(s.scenario.events)} event(s)")
+        if dep.clause is not None and dep.clause not in clause_ids:
+            bad((key, "departures", j, "clause"), f"clause {dep.clause!r} is not in "
+                f"{spec.file.path.name}{did_you_mean(dep.clause, clause_ids)}")
+    for j, etype in enumerate(exp.next or []):
+        if etype not in events:
+            bad((key, "next", j), f"unknown event {etype!r}{did_you_mean(etype, events)}")
 
 
 def _check_event(spec: ProcedureSpec, event: dict[str, Any], roles: list[str], bad: Any) -> None:
@@ -149,14 +160,25 @@ def _check_event(spec: ProcedureSpec, event: dict[str, Any], roles: list[str], b
 
 
 def run_case(engine: Engine, s: LoadedCase) -> CaseResult:
-    """Record the scenario's events into a new case (in memory) and compare with its expectation."""
+    """Record the scenario's events into a new case (in memory) and compare with its expectation
+    (and with its known_wrong mark: failing as expected only when the case ends as recorded)."""
     case = engine.case(s.procedure, f"scenario {s.index + 1}")
+    wrong = s.scenario.known_wrong
     for j, event in enumerate(s.scenario.events, 1):
         try:
             case.record(event)
-        except EventError as exc:
-            return CaseResult(s, None, [f"event {j} was refused: " + "; ".join(exc.errors)])
-    return CaseResult(s, case, _mismatches(case, s.scenario.expect))
+        except EventError as exc:  # a refused event is never the known wrong answer
+            marked = f"marked known_wrong ({wrong.reason}) but " if wrong is not None else ""
+            return CaseResult(s, None, [f"{marked}event {j} was refused: " + "; ".join(exc.errors)])
+    failures = _mismatches(case, s.scenario.expect)
+    if wrong is None:
+        return CaseResult(s, case, failures)
+    if not failures:
+        return CaseResult(s, case, mark_stale=True)
+    differs = _mismatches(case, wrong)
+    if differs:  # wrong another way than the one recorded
+        return CaseResult(s, case, [*failures, *(f"not the recorded wrong answer: {d}" for d in differs)])
+    return CaseResult(s, case, wrong_as_recorded=failures)
 
 
 def _has_duty(case: Case, d: ExpectedDuty) -> bool:
