@@ -88,7 +88,7 @@ def check_ranking(decision: str, known: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("decision", DECISIONS)
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(seed=st.integers(0, 2**32 - 1), p=st.sampled_from([0.3, 0.5, 0.7, 0.9]))
 def test_every_decision_ranks_its_questions_as_the_rule_says(decision: str, seed: int, p: float) -> None:
     rnd = random.Random(seed)
@@ -97,7 +97,7 @@ def test_every_decision_ranks_its_questions_as_the_rule_says(decision: str, seed
     check_ranking(decision, _forget(full, model, rnd, p))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(full=placement_facts(), seed=st.integers(0, 2**32 - 1), p=st.sampled_from([0.2, 0.5, 0.8]))
 def test_placement_ranks_its_questions_as_the_rule_says(full: dict[str, Any], seed: int, p: float) -> None:
     check_ranking("qpr.placement", _forget(full, ENGINE.fact_model("qpr.placement"), random.Random(seed), p))
