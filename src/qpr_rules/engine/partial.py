@@ -129,7 +129,7 @@ class _Prepared:
         selector literal per fact (on: the fact is the same in both copies)."""
         if self._pair is None:
             b = decision_model(self.spec, prefix="b", list_bound=self.bound)
-            solver = smt_solve.solver(self.timeout_s)
+            solver = smt_solve.assuming_solver(self.timeout_s)
             solver.add(*self.a.constraints, *b.constraints, self.a.encoder.exact(), b.encoder.exact())
             selectors: dict[str, z3.BoolRef] = {}
             for path, ea, eb in _pairs(self.a.facts, b.facts, ""):
@@ -188,7 +188,7 @@ def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
         return hit
     a = decision_model(spec, prefix=_PREFIX_A, list_bound=bound)
     constraints = a.constraints
-    solver = smt_solve.solver(timeout_s)
+    solver = smt_solve.assuming_solver(timeout_s)
     solver.add(*constraints)
 
     def literal(name: str, formula: z3.BoolRef) -> z3.BoolRef:
