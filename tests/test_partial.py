@@ -138,7 +138,7 @@ def test_a_solver_that_runs_out_of_time_answers_unknown(engine: Engine, monkeypa
     def gives_up(self: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
         return z3.unknown
 
-    monkeypatch.setattr(smt_solve.TimedSolver, "check", gives_up)
+    monkeypatch.setattr(smt_solve.AssumingSolver, "check", gives_up)  # the solvers partial asks
     answer = engine.decide_partial("qpr.placement", CHILD)
     assert answer.status == "unknown" and answer.outcome is None
     assert "gave up" in answer.reason or "out of time" in answer.reason

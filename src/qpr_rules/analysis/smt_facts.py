@@ -39,6 +39,7 @@ import z3
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Strict
 from pydantic_core import PydanticUndefined
 
+from qpr_rules.analysis import smt_eval
 from qpr_rules.facts import common
 from qpr_rules.facts.paths import FieldType, computed_return_type, type_of
 from qpr_rules.policy.limits import DURABLE_MAX_INT, DURABLE_MAX_STRING_BYTES, MAX_FACT_DATE, MIN_FACT_DATE
@@ -681,7 +682,7 @@ def facts_from_model(obj: ObjEnc, model: z3.ModelRef, computed: bool = False) ->
         is_computed = name in obj.model.model_computed_fields
         if is_computed and not computed:
             continue
-        if not z3.is_true(model.eval(enc.present, model_completion=True)):
+        if not smt_eval.holds(model, enc.present):
             if is_computed or obj.model.model_fields[name].is_required():
                 out[name] = None
             continue
@@ -694,28 +695,27 @@ def _value(enc: Enc, model: z3.ModelRef, computed: bool = False) -> Any:
         case ObjEnc():
             return facts_from_model(enc, model, computed)
         case ListEnc(given=False):  # computed: its slots say which items exist
-            return [_value(e, model) for g, e in enc.items
-                    if z3.is_true(model.eval(g, model_completion=True))]
+            return [_value(e, model) for g, e in enc.items if smt_eval.holds(model, g)]
         case ListEnc():
             # past the slots, items repeat the last slot (the exact encoding's reading of them)
-            n = model.eval(enc.length, model_completion=True).as_long()
+            n = smt_eval.int_value(model, enc.length)
             shown = [_value(e, model, computed) for _, e in enc.items[:n]]
             return shown + shown[-1:] * (n - len(shown)) if shown else shown
         case ScalarEnc(ft=ft, value=value):
-            v = model.eval(value, model_completion=True)
+            # through z3's C API for the common kinds (smt_eval: z3py's wrapping costs more)
             match ft.kind:
                 case "bool":
-                    return z3.is_true(v)
+                    return smt_eval.holds(model, value)
                 case "int":
-                    return v.as_long()
+                    return smt_eval.int_value(model, value)
                 case "number":
-                    return float(v.as_fraction())
+                    return float(model.eval(value, model_completion=True).as_fraction())
                 case "string":
-                    return v.as_string()
+                    return model.eval(value, model_completion=True).as_string()
                 case "enum":
-                    return enum_value(ft, v.as_long())
+                    return enum_value(ft, smt_eval.int_value(model, value))
                 case "date":
-                    return dt.date.fromordinal(v.as_long())
+                    return dt.date.fromordinal(smt_eval.int_value(model, value))
             raise AssertionError(ft.kind)
         case _:
             typing.assert_never(enc)

@@ -45,7 +45,7 @@ import z3
 from pydantic import TypeAdapter, ValidationError
 
 from qpr_rules._suggest import did_you_mean
-from qpr_rules.analysis import smt_solve
+from qpr_rules.analysis import smt_eval, smt_solve
 from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
@@ -87,6 +87,8 @@ _LOCK = threading.RLock()
 _ANSWERS = itertools.count()
 _CACHE: OrderedDict[tuple[int, int, float], _Prepared] = OrderedDict()
 _CACHE_SIZE = 32
+_ANSWERED_SIZE = 4096  # answers put in, per encoding (_Prepared.with_answer)
+_PREFIX_A = "a"  # copy a's variables are named a.<path> (analysis/smt_facts.py)
 
 
 # ------------------------------------------------------------------ the encoding, once per decision
@@ -110,7 +112,16 @@ class _Prepared:
     nice: z3.BoolRef
     raises: z3.BoolRef
     carries: dict[tuple[str, str], z3.BoolRef]  # (rule id, outcome) -> literal
+    # copy a's constraints and exactness as formulas, to evaluate in a model (_Variants)
+    constraints: list[z3.BoolRef]
+    exact_formula: z3.BoolRef
     _pair: tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]] | None = None
+    _reads: list[frozenset[str]] | None = None
+    _outcome_term: z3.ArithRef | None = None
+    finite_answers: dict[str, list[tuple[Any, z3.BoolRef]]] = field(default_factory=dict)
+    _answered: dict[tuple[str, str, str], tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]] = field(
+        default_factory=dict)
+    _on: dict[frozenset[str], z3.BoolRef] = field(default_factory=dict)
 
     def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
         """Copy b, and a solver over both copies that asks for different outcomes (items past the
@@ -118,7 +129,7 @@ class _Prepared:
         selector literal per fact (on: the fact is the same in both copies)."""
         if self._pair is None:
             b = decision_model(self.spec, prefix="b", list_bound=self.bound)
-            solver = smt_solve.solver(self.timeout_s)
+            solver = smt_solve.assuming_solver(self.timeout_s)
             solver.add(*self.a.constraints, *b.constraints, self.a.encoder.exact(), b.encoder.exact())
             selectors: dict[str, z3.BoolRef] = {}
             for path, ea, eb in _pairs(self.a.facts, b.facts, ""):
@@ -130,6 +141,44 @@ class _Prepared:
             self._pair = (b, solver, selectors)
         return self._pair
 
+    @property
+    def outcome_term(self) -> z3.ArithRef:
+        """The outcome as an index into outcome_names, one term to evaluate."""
+        if self._outcome_term is None:
+            self._outcome_term = self.a.outcome_term()
+        return self._outcome_term
+
+    @property
+    def outcome_names(self) -> list[str]:
+        return sorted(self.spec.decision.outcomes)
+
+    def with_answer(self, unit: _Unit, answer: Any) -> tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]:
+        """With the unit's variables set to the answer (_assignment): the constraints that read
+        them, the outcome term and exactness (cached: the same for every call)."""
+        key = (unit.path, type(answer).__name__, repr(answer))
+        hit = self._answered.get(key)
+        if hit is None:
+            assignment = _assignment(unit, answer)
+            names = frozenset(var.decl().name() for var, _ in assignment)
+            hit = (typing.cast(z3.BoolRef, z3.substitute(self.constraints_on(names), *assignment)),
+                   typing.cast(z3.ArithRef, z3.substitute(self.outcome_term, *assignment)),
+                   typing.cast(z3.BoolRef, z3.substitute(self.exact_formula, *assignment)))
+            if len(self._answered) < _ANSWERED_SIZE:
+                self._answered[key] = hit
+        return hit
+
+    def constraints_on(self, names: frozenset[str]) -> z3.BoolRef:
+        """The constraints that read any of these variables (by name), as one formula: the only
+        ones a change of those variables alone can break."""
+        if self._reads is None:
+            self._reads = [frozenset(_variables(c)) for c in self.constraints]
+        hit = self._on.get(names)
+        if hit is None:
+            hit = self._on[names] = smt_eval.conjunction([c for c, reads in zip(self.constraints, self._reads,
+                                                                                  strict=True)
+                                             if reads & names])
+        return hit
+
 
 def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
     key = (id(spec), bound, timeout_s)
@@ -137,9 +186,10 @@ def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
     if hit is not None and hit.spec is spec:
         _CACHE.move_to_end(key)
         return hit
-    a = decision_model(spec, prefix="a", list_bound=bound)
-    solver = smt_solve.solver(timeout_s)
-    solver.add(*a.constraints)
+    a = decision_model(spec, prefix=_PREFIX_A, list_bound=bound)
+    constraints = a.constraints
+    solver = smt_solve.assuming_solver(timeout_s)
+    solver.add(*constraints)
 
     def literal(name: str, formula: z3.BoolRef) -> z3.BoolRef:
         lit = z3.Bool(f"lit!{name}")
@@ -154,11 +204,29 @@ def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
     short = [enc.length <= len(enc.items) for enc in _lists(a.facts)]
     prepared = _Prepared(spec, bound, timeout_s, a, solver, is_, literal("exact", a.encoder.exact()),
                          literal("nice", z3.And(*niceness(a.facts), *short)), literal("raises", a.raises),
-                         carries)
+                         carries, constraints, a.encoder.exact())
     _CACHE[key] = prepared
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return prepared
+
+
+def _variables(formula: z3.ExprRef) -> dict[str, z3.ExprRef]:
+    """The free variables a formula reads, by name."""
+    names: dict[str, z3.ExprRef] = {}
+    seen: set[int] = set()
+    stack = [formula]
+    while stack:
+        node = stack.pop()
+        key = node.get_id()
+        if key in seen:
+            continue
+        seen.add(key)
+        if z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            names[node.decl().name()] = node
+        else:
+            stack.extend(node.children())
+    return names
 
 
 def _lists(enc: Enc) -> list[ListEnc]:
@@ -524,7 +592,7 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
 
 
 def _holds(model: z3.ModelRef, *literals: z3.BoolRef) -> bool:
-    return all(z3.is_true(model.eval(lit, model_completion=True)) for lit in literals)
+    return all(smt_eval.holds(model, lit) for lit in literals)
 
 
 def _first_model(solver: z3.Solver, *tries: list[z3.BoolRef], timeout_s: float) -> z3.ModelRef | None:
@@ -636,36 +704,44 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
 
     A fact can change the answer when two valid completions differing in it alone get different
     outcomes: asked of the solver over two copies of the decision (a pair, or none). A fact no
-    rule reads is never asked. Each pair found is a real completion, kept with the models found
-    before (cache), so that most answers tried for settling are seen possible without a call."""
+    rule reads is never asked. Most facts are seen to matter without that call: the example
+    completions with the fact's answers put in (_Variants), checked by evaluating the encoding,
+    often give two valid completions differing in it alone with different outcomes. Each pair
+    the solver finds is a real completion too, kept with the models found before (cache), so
+    that most answers tried for settling are seen possible without a call."""
     t = prepared.timeout_s
     read = _read_paths(prepared.spec)
     pair: z3.Solver | None = None
     selectors: dict[str, z3.BoolRef] = {}
+    variants = _Variants(prepared, facts, [model for _, model in cache])
     ranked: list[tuple[tuple[int, float, int], Question]] = []
     try:
         for unit in facts.units:
             if read is not None and not _is_read(unit.path, read):
                 continue  # no rule reads it, nor a derived fact they read: it cannot change the answer
             uncertain = False
-            if pair is None:
-                b, pair, selectors = prepared.pair()
-                pins_b = _Known()
-                _read(b.facts, facts.original, "", pins_b)
-                pair.push()
-                pair.add(*pins_b.pins, *facts.pins)
-            keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
-            try:
-                if not _check(pair, *keep, timeout_s=t):
-                    continue
-                model = pair.model()  # copy a of the pair: a real completion, for the answers below
-                cache.append((next(o for o in possible if _holds(model, prepared.a.outcome_is[o])), model))
-            except (_OutOfTime, StopIteration):
-                uncertain = True  # cannot tell in time: asked, marked uncertain
-            tried = _answers(unit, examples)
+            tried = _answers(unit, examples, prepared.finite_answers)
+            seen = [variants.outcomes(unit, answer) for answer, _ in tried]
+            if not any(changes for _, changes in seen):
+                if pair is None:
+                    b, pair, selectors = prepared.pair()
+                    pins_b = _Known()
+                    _read(b.facts, facts.original, "", pins_b)
+                    pair.push()
+                    pair.add(*pins_b.pins, *facts.pins)
+                keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
+                try:
+                    if not _check(pair, *keep, timeout_s=t):
+                        continue
+                    model = pair.model()  # copy a of the pair: a real completion, for the answers below
+                    got = next(o for o in possible if _holds(model, prepared.a.outcome_is[o]))
+                    cache.append((got, model))
+                    variants.add(model)  # one where a fact matters: its variants may show others do
+                except (_OutOfTime, StopIteration):
+                    uncertain = True  # cannot tell in time: asked, marked uncertain
             settles = []
-            for answer, pin in tried:
-                outcome = _settled_by(prepared, pin, possible, cache)
+            for (answer, pin), (outcomes, _) in zip(tried, seen, strict=True):
+                outcome = _settled_by(prepared, pin, possible, cache, outcomes)
                 if outcome is not None:
                     settles.append(Settles(answer, outcome))
             share = len(settles) / len(tried) if tried else 0.0
@@ -675,6 +751,88 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
         if pair is not None:
             pair.pop()
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
+
+
+class _Variants:
+    """Completions found without the solver, by evaluating the encoding in a model: a valid
+    completion of the known facts (an example's model) with one unknown fact set to an answer
+    tried for it. The variant is valid when the constraints that read that fact hold with the
+    answer put in (the others hold as in the model, and the known facts do not read an unknown
+    fact): its outcome is then possible with that answer. A model and its variant, both exact
+    (real facts), with different outcomes, are two valid completions that differ in that fact
+    alone: it can change the answer. A variant that fails proves nothing (the solver is asked)."""
+
+    def __init__(self, prepared: _Prepared, facts: _Known, models: list[z3.ModelRef]) -> None:
+        self.prepared = prepared
+        self.valid = smt_eval.conjunction([*prepared.constraints, *facts.pins])
+        # (model, its outcome, exact): each a valid completion (checked)
+        self.bases: list[tuple[z3.ModelRef, str, bool]] = []
+        for model in models:
+            self.add(model)
+
+    def add(self, model: z3.ModelRef) -> None:
+        """Make variants of this model too, when it is a valid completion (and there are not
+        already _VARIANT_BASES: each costs an evaluation per answer tried)."""
+        if len(self.bases) < _VARIANT_BASES and _holds(model, self.valid):
+            self.bases.append((model, self._outcome(model, self.prepared.outcome_term),
+                               _holds(model, self.prepared.exact_formula)))
+
+    def _outcome(self, model: z3.ModelRef, term: z3.ArithRef) -> str:
+        return self.prepared.outcome_names[smt_eval.int_value(model, term)]
+
+    def outcomes(self, unit: _Unit, answer: Any) -> tuple[set[str], bool]:
+        """The outcomes of the valid variants with this answer, and whether one of them, exact,
+        has another outcome than its exact model (then the unit can change the answer)."""
+        if not self.bases:
+            return set(), False
+        valid, outcome, exact = self.prepared.with_answer(unit, answer)
+        found: set[str] = set()
+        changes = False
+        for model, base_outcome, base_exact in self.bases:
+            if not _holds(model, valid):
+                continue
+            got = self._outcome(model, outcome)
+            found.add(got)
+            changes = changes or (got != base_outcome and base_exact and _holds(model, exact))
+        return found, changes
+
+
+#: how many models the variants are made of: the examples, then models the pair solver found
+_VARIANT_BASES = 4
+
+
+def _assignment(unit: _Unit, answer: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+    """The variables of the unit's own node set to an answer (its presence flag when it may be
+    absent, and its value or length): what _answers' pin says, as values a model can take."""
+    enc, ft = unit.enc, unit.ft
+    own: list[tuple[z3.ExprRef, z3.ExprRef]] = []
+    if unit.nullable:
+        flag = z3.Bool(f"{_PREFIX_A}.{unit.path}?")
+        if answer is None:
+            return [(flag, z3.BoolVal(False))]
+        own.append((flag, z3.BoolVal(True)))
+    match enc:
+        case ObjEnc():
+            return own
+        case ListEnc():
+            return [*own, (enc.length, z3.IntVal(0)), (enc.arbitrary, z3.BoolVal(False))]
+        case ScalarEnc():
+            match ft.kind:
+                case "enum":
+                    value: z3.ExprRef = z3.IntVal(enum_index(ft, str(getattr(answer, "value", answer))))
+                case "date":
+                    value = z3.IntVal(answer.toordinal())
+                case "string":
+                    value = z3.StringVal(answer)
+                case "bool":
+                    value = z3.BoolVal(bool(answer))
+                case "number":
+                    value = z3.RealVal(answer)
+                case _:
+                    value = z3.IntVal(int(answer))
+            return [*own, (enc.value, value)]
+        case _:
+            typing.assert_never(enc)
 
 
 #: The given facts each derived (computed) fact is computed from, relative to its object, as
@@ -696,7 +854,18 @@ COMPUTED_READS: dict[str, tuple[str, ...]] = {
 
 def _read_paths(spec: DecisionSpec) -> set[str] | None:
     """The given facts the decision's rules read (through derived facts too); None: all of them.
-    A fact no rule reads cannot change the answer: the outcome is a function of the others."""
+    A fact no rule reads cannot change the answer: the outcome is a function of the others.
+    Cached per decision (the rules are read once)."""
+    hit = _READ_PATHS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _READ_PATHS[id(spec)] = (spec, _rules_read(spec))
+    return hit[1]
+
+
+_READ_PATHS: dict[int, tuple[DecisionSpec, set[str] | None]] = {}
+
+
+def _rules_read(spec: DecisionSpec) -> set[str] | None:
     out: set[str] = set()
     for rule in spec.rules:
         for path in fact_paths(rule.condition):
@@ -732,9 +901,20 @@ def _under(path: str, unit: str) -> bool:
     return path == unit or path.startswith(unit + ".") or path.startswith(unit + "[")
 
 
-def _answers(unit: _Unit, examples: tuple[Example, ...]) -> list[tuple[Any, z3.BoolRef]]:
+def _answers(unit: _Unit, examples: tuple[Example, ...],
+             finite: dict[str, list[tuple[Any, z3.BoolRef]]] | None = None) -> list[tuple[Any, z3.BoolRef]]:
     """The answers tried for settling: the finite domain (null, yes/no, an enum's values, an object
-    given, no items), or the values the example completions hold."""
+    given, no items), or the values the example completions hold. finite: the finite domains
+    built before for this encoding, by path (the same for every call)."""
+    if finite is not None:
+        hit = finite.get(unit.path)
+        if hit is None:
+            hit = _answers(unit, ())
+            if unit.enc.__class__ is not ScalarEnc or unit.ft.kind in ("bool", "enum"):
+                finite[unit.path] = hit
+            else:
+                hit = _answers(unit, examples)
+        return hit
     enc, ft = unit.enc, unit.ft
     out: list[tuple[Any, z3.BoolRef]] = []
     if unit.nullable:
@@ -773,12 +953,16 @@ def _at(facts: Any, path: str) -> Any:
 
 
 def _settled_by(prepared: _Prepared, pin: z3.BoolRef, possible: list[str],
-                cache: list[tuple[str, z3.ModelRef]]) -> str | None:
+                cache: list[tuple[str, z3.ModelRef]], seen: set[str]) -> str | None:
     """The one outcome every completion with this answer gets (over every list length), if any.
     cache: models found so far, with their outcome; one that has this answer shows its outcome
-    possible without asking the solver (each new model is added)."""
+    possible without asking the solver (each new model is added); seen: outcomes of valid
+    completions with this answer found otherwise (_Variants)."""
     solver, t = prepared.solver, prepared.timeout_s
-    found = {o for o, model in cache if z3.is_true(model.eval(pin, model_completion=True))}
+    found = set(seen)
+    if len(found) > 1:
+        return None
+    found |= {o for o, model in cache if smt_eval.holds(model, pin)}
     if len(found) > 1:
         return None
     answer = z3.Bool(f"answer!{next(_ANSWERS)}")
