@@ -336,11 +336,7 @@ class Engine:
         engine = self
         model: FactModel | None = None
         try:
-            if type(facts) is dict:  # the common case: straight to pydantic's validator
-                with contextlib.suppress(ValidationError):
-                    model = runtime.validator().validate_python(facts)
-            if model is None:  # anything else, or refused (derived fields given back, or invalid
-                model = self.validate_facts(decision_id, facts)  # facts, worded): the long way
+            model = self._model(runtime, facts)
             if self.as_of is None:
                 engine = self._engine_in_force(runtime, model, as_of)
                 runtime = engine._runtime(decision_id)
@@ -351,6 +347,16 @@ class Engine:
         if engine._log is None:
             return engine, decision
         return engine, engine._logged(runtime, model, decision, reference)
+
+    def _model(self, runtime: _DecisionRuntime,
+               facts: Mapping[str, Any] | FactModel | str | bytes) -> FactModel:
+        """The facts validated, as decide reads them (FactsError when they are invalid)."""
+        if type(facts) is dict:  # the common case: straight to pydantic's validator
+            with contextlib.suppress(ValidationError):
+                model: FactModel = runtime.validator().validate_python(facts)
+                return model
+        # anything else, or refused (derived fields given back, or invalid facts, worded): the long way
+        return self.validate_facts(runtime.spec.decision.id, facts)
 
     def _failed(self, runtime: _DecisionRuntime, exc: Exception) -> Decision:
         """The error answer for what went wrong while deciding."""
@@ -397,6 +403,10 @@ class Engine:
         chosen = in_force[-1]
         if chosen == policy.effective_from:
             return self
+        return self._version(chosen)
+
+    def _version(self, chosen: dt.date) -> Engine:
+        """The engine of the policies in force on chosen, loaded from these files once."""
         with _REGISTERING:
             engine = self._versions.get(chosen)
             if engine is None:  # loaded once per version, from the very files this engine loaded
