@@ -63,7 +63,7 @@ def test_workers_answer_with_masks_not_decisions() -> None:
     pairs = _pairs(engine, 40)
     batch._worker_init(batch._EngineRecipe(engine.policies.paths, None, "compiled", engine.digest))
     try:
-        answers = batch._worker_chunk(pickle.dumps(pairs), False, None)
+        answers = batch._worker_chunk(batch._packed(iter(pairs), len(pairs))[1], False, None)
     finally:
         batch._WORKER.clear()
     assert len(answers) == len(pairs)
@@ -77,7 +77,6 @@ def test_workers_answer_with_masks_not_decisions() -> None:
     assert len(pickle.dumps([a for a, _ in placements])) * 20 < len(pickle.dumps([d for _, d in placements]))
 
 
-@pytest.mark.xfail(strict=True, reason="a chunk holds the caller's dict itself, pickled once the chunk is full")
 def test_a_dict_reused_for_every_case_explains_the_facts_it_held_when_given() -> None:
     engine = Engine.from_bundled(evaluator="compiled")
     cases = [f for d, f in _pairs(engine, 80) if d == "qpr.placement"]

@@ -19,6 +19,7 @@ returned as logged when it is not (the Engine's `on_log_error` applies as in one
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import multiprocessing
 import pickle
@@ -82,7 +83,7 @@ def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any
     engine: Engine = _WORKER["engine"]
     sink = _WORKER.get("sink")
     out: list[Any] = []
-    for decision_id, facts in pickle.loads(blob):
+    for decision_id, facts in _unpacked(blob):
         used, decision = engine._answer(decision_id, facts, as_of)
         answer: Any
         if as_json:
@@ -98,6 +99,27 @@ def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any
     return out
 
 
+def _packed(pairs: Iterator[tuple[str, Any]], size: int) -> tuple[list[str], bytes]:
+    """The next size pairs pickled one by one as each is pulled (so a caller that reuses one dict
+    for the next case sends each case as it was), and their decision ids."""
+    ids: list[str] = []
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    for pair in itertools.islice(pairs, size):
+        pickler.dump(pair)
+        pickler.clear_memo()  # nothing shared with the next case: each is read as it was
+        ids.append(pair[0])
+    return ids, out.getvalue()
+
+
+def _unpacked(blob: bytes) -> list[tuple[str, Any]]:
+    source = io.BytesIO(blob)
+    pairs = []
+    while source.tell() < len(blob):  # one unpickler each: each pair was pickled with a memo of its own
+        pairs.append(pickle.load(source))
+    return pairs
+
+
 class _Sent:
     """The facts of one chunk as sent to a worker (pickled once, here): the Decisions rebuilt from
     compact answers read them again only if their explanations are read, from this copy, so a
@@ -109,7 +131,7 @@ class _Sent:
 
     def facts(self, index: int) -> Any:
         if self._pairs is None:
-            self._pairs = pickle.loads(self.blob)
+            self._pairs = _unpacked(self.blob)
         return self._pairs[index][1]
 
 
@@ -128,12 +150,6 @@ def decision_json(engine: Engine, decision_id: str, facts: Any, as_of: dt.date |
     """One batch output line: the Decision JSON for facts. JSON text (str or bytes) goes to
     decide as it is, to the one reader every door uses."""
     return engine.decide(decision_id, facts, as_of).to_json()
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
 
 
 def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
@@ -161,10 +177,13 @@ def _pool(recipe: _EngineRecipe, pairs: Iterable[tuple[str, Any]], jobs: int, as
                              initargs=(recipe,)) as pool:
         pending: deque[tuple[list[str], _Sent, Future[list[Any]]]] = deque()
         try:
-            for chunk in _chunks(pairs, CHUNK):
-                sent = _Sent(pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
-                future = pool.submit(_worker_chunk, sent.blob, as_json, as_of)
-                pending.append(([d for d, _ in chunk], sent, future))
+            stream = iter(pairs)
+            while True:
+                ids, blob = _packed(stream, CHUNK)
+                if not ids:
+                    break
+                sent = _Sent(blob)
+                pending.append((ids, sent, pool.submit(_worker_chunk, blob, as_json, as_of)))
                 if len(pending) >= 2 * jobs:
                     done, sent, future = pending.popleft()
                     yield done, sent, future.result()
