@@ -68,9 +68,11 @@ def test_workers_answer_with_masks_not_decisions() -> None:
         batch._WORKER.clear()
     assert len(answers) == len(pairs)
     for (decision_id, _), answer in zip(pairs, answers, strict=True):
-        version, mask, obligations = answer
-        assert version is None and isinstance(mask, int)
-        assert obligations is None or decision_id == "qpr.hold-placed"
+        # the mask of the rules that fired; with the obligations when they differ per case
+        if decision_id == "qpr.placement":
+            assert type(answer) is int
+        else:
+            assert type(answer) is int or (answer[0] is None and type(answer[1]) is int and answer[2])
     # whole Decisions (with their explanations) would be tens of times larger
     placements = [(answer, engine.decide(d, f)) for (d, f), answer in zip(pairs, answers, strict=True)
                   if d == "qpr.placement"]

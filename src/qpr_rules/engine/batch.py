@@ -41,7 +41,7 @@ CHUNK = 500  # cases per task sent to a worker: large enough that pickling costs
 #: Fewer cases than this are decided in this process whatever jobs asks: starting workers (a
 #: fresh interpreter each, importing the library and loading the policies) costs more than
 #: deciding them here (measured: docs/benchmarks.md, "Processes").
-IN_PROCESS_BELOW = 0
+IN_PROCESS_BELOW = 10_000
 
 @dataclass(frozen=True)
 class _EngineRecipe:
@@ -73,11 +73,12 @@ def _worker_init(recipe: _EngineRecipe) -> None:
 
 
 def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any]:
-    """The chunk's answers: JSON lines, or compact answers: (the version's date, or None for the
-    caller's own policies; the mask of the rules that fired; the obligations when they differ per
-    case), or a whole Decision for an error answer. Never pickled Decisions: pickling one builds
-    the explanations of every rule that did not fire, and unpickling them cost the caller more
-    than deciding. When the caller logs, each answer as (answer, its log record)."""
+    """The chunk's answers: JSON lines, or compact answers: the mask of the rules that fired (an
+    int), or (the version's date, or None for the caller's own policies; the mask; the
+    obligations when they differ per case), or a whole Decision for an error answer. Never
+    pickled Decisions: pickling one builds the explanations of every rule that did not fire, and
+    unpickling them cost the caller more than deciding. When the caller logs, each answer as
+    (answer, its log record)."""
     from qpr_rules.engine.answers import compact
 
     engine: Engine = _WORKER["engine"]
@@ -90,7 +91,12 @@ def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any
             answer = decision.to_json()
         else:
             small = compact(decision)
-            answer = decision if small is None else (None if used is engine else used.as_of, *small)
+            if small is None:
+                answer = decision
+            elif used is engine and small[1] is None:  # the common case: the mask alone
+                answer = small[0]
+            else:
+                answer = (None if used is engine else used.as_of, *small)
         if sink is not None:
             (record,) = sink.records  # exactly one record per decision
             sink.records.clear()
@@ -138,9 +144,12 @@ class _Sent:
 def _revive(engine: Engine, decision_id: str, answer: Any, sent: _Sent, index: int) -> Decision:
     """The Decision for a worker's answer: built here from its compact form, its explanations
     from the facts sent when first read; a whole Decision as it came."""
-    if not isinstance(answer, tuple):
+    if type(answer) is int:
+        version, mask, obligations = None, answer, None
+    elif isinstance(answer, tuple):
+        version, mask, obligations = answer
+    else:
         return answer
-    version, mask, obligations = answer
     used = engine if version is None else engine._version(version)
     runtime = used._runtime(decision_id)
     return runtime.answers.revived(mask, obligations, lambda: used._model(runtime, sent.facts(index)))
@@ -228,10 +237,27 @@ def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, not {jobs}")
     if jobs == 1:
-        if as_json:
-            return (decision_json(engine, d, facts, as_of) for d, facts in pairs)
-        return (engine.decide(d, facts, as_of) for d, facts in pairs)
-    return _parallel(engine, pairs, jobs, as_json, as_of)
+        return _in_process(engine, pairs, as_json, as_of)
+    return _spread(engine, pairs, jobs, as_json, as_of)
+
+
+def _in_process(engine: Engine, pairs: Iterable[tuple[str, Any]], as_json: bool,
+                as_of: dt.date | None) -> Iterator[Any]:
+    if as_json:
+        return (decision_json(engine, d, facts, as_of) for d, facts in pairs)
+    return (engine.decide(d, facts, as_of) for d, facts in pairs)
+
+
+def _spread(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
+            as_of: dt.date | None) -> Iterator[Any]:
+    """Over jobs workers, unless the input ends within IN_PROCESS_BELOW cases (read ahead when
+    the first answer is asked for): then here, where it is sooner done than workers started."""
+    it = iter(pairs)
+    head = list(itertools.islice(it, IN_PROCESS_BELOW))
+    if len(head) < IN_PROCESS_BELOW:
+        yield from _in_process(engine, head, as_json, as_of)
+        return
+    yield from _parallel(engine, itertools.chain(head, it), jobs, as_json, as_of)
 
 
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,
