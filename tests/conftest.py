@@ -14,6 +14,8 @@ import pytest
 SLOW_TESTS = {
     "tests/test_soak.py::test_ten_thousand_cases_per_bundled_decision_agree":
         "10,000 generated cases per bundled decision through both evaluators",
+    "tests/test_durable_registration.py::test_a_5000_rule_policy_registers_in_20_fresh_processes":
+        "a 5,000-rule policy loaded, then its 600 rulesets registered in 20 fresh processes",
 }
 # parametrized test -> why; its first case runs in the main run, the others in the slow step
 SLOW_SWEEPS = {

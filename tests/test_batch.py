@@ -40,6 +40,7 @@ def test_decide_many_answers_each_case_in_order_like_decide() -> None:
 
 def test_decide_many_is_lazy_and_looks_ahead_a_bounded_amount(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch, "CHUNK", 5)
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # workers however few the cases
     pulled = itertools.count()
 
     def endless() -> Iterator[dict[str, Any]]:
@@ -57,11 +58,27 @@ def test_decide_many_is_lazy_and_looks_ahead_a_bounded_amount(monkeypatch: pytes
     assert next(pulled) <= (2 * 2 + 1) * 5 + 1  # at most 2 * jobs chunks in flight, and the one being read
 
 
-def test_decide_many_over_processes_gives_the_same_answers_in_order() -> None:
+def test_decide_many_over_processes_gives_the_same_answers_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # workers however few the cases
     durable = Engine.from_bundled()
     one = [d.to_json() for d in durable.decide_many("qpr.placement", CASES)]
     two = [d.to_json() for d in durable.decide_many("qpr.placement", CASES, jobs=2)]
     assert one == two
+    lines = list(batch.decide_many(durable, "qpr.placement", CASES, jobs=2, as_json=True))
+    assert lines == one  # the finished lines, written by the workers
+
+
+def test_few_cases_are_decided_here_without_starting_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_workers(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("workers started for fewer cases than IN_PROCESS_BELOW")
+
+    monkeypatch.setattr(batch, "_parallel", no_workers)
+    few = CASES[:batch.IN_PROCESS_BELOW - 1] if len(CASES) >= batch.IN_PROCESS_BELOW else CASES
+    answers = [d.to_json() for d in ENGINE.decide_many("qpr.placement", few, jobs=2)]
+    assert answers == [ENGINE.decide("qpr.placement", c).to_json() for c in few]
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 3)
+    with pytest.raises(AssertionError, match="workers started"):
+        list(ENGINE.decide_many("qpr.placement", CASES[:3], jobs=2))
 
 
 def test_decide_many_refuses_an_unknown_decision_and_no_jobs() -> None:
@@ -107,9 +124,11 @@ def test_cli_decide_needs_exactly_one_of_facts_and_batch(tmp_path: Path) -> None
         assert result.returncode == 2 and "exactly one of --facts FILE and --batch" in result.stderr
 
 
-def test_workers_refuse_policies_changed_since_the_engine_loaded_them(tmp_path: Path) -> None:
+def test_workers_refuse_policies_changed_since_the_engine_loaded_them(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from qpr_rules import EngineError
 
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # workers however few the cases
     policy = tmp_path / "qpr.yaml"
     text = (Path(__file__).resolve().parents[1] / "policies" / "qpr.yaml").read_text(encoding="utf-8")
     policy.write_text(text, encoding="utf-8")

@@ -56,3 +56,23 @@ def test_scale_bench_runs_small_with_both_evaluators_and_no_unknown_proof() -> N
     assert "compiled evaluator (growth order" in result.stdout
     assert "durable evaluator (growth order" in result.stdout
     assert "prove unknown: 0" in result.stdout
+
+
+def test_jobs_bench_runs_small_and_jobs_2_answers_as_jobs_1() -> None:
+    """bench/bench_jobs.py at 300 cases, compiled (the full run is 10^5, both evaluators)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_jobs.py"), "--cases", "300",
+                             "--evaluators", "compiled", "--check"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DIFFERENT ANSWERS" not in result.stdout
+    assert result.stdout.count(" compiled ") == 4  # batch and API, jobs 1 and 2
+
+
+def test_around_bench_runs_small_and_prints_each_ratio() -> None:
+    """bench/bench_around.py on a 10-rule generated policy, 20 cases."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_around.py"), "--sizes", "10",
+                             "--cases", "20", "--no-bundled"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("generated, 10 rules"))
+    assert row.count("x)") == 4  # to_json, lean to_json, logged decide, explain against decide

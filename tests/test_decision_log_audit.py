@@ -94,13 +94,17 @@ def test_the_cli_writes_the_reference_and_reads_the_projects_log_settings(
     assert len(_lines(tmp_path / "decisions.jsonl")) == 1
 
 
-def test_decide_many_with_workers_writes_one_chain(tmp_path: Path) -> None:
+def test_decide_many_with_workers_writes_one_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qpr_rules.engine import batch
+
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # workers however few the cases
     log = tmp_path / "d.log"
     engine = Engine.load([POLICIES], decision_log=log)
     cases = [json.dumps(f, default=str) for f in sample(engine.fact_model("qpr.placement"), 40, seed=3)]
     alone = [Engine.load([POLICIES]).decide("qpr.placement", c) for c in cases]
     answers = list(engine.decide_many("qpr.placement", cases, jobs=2))
     assert [a.outcome for a in answers] == [a.outcome for a in alone]
+    assert [a.to_json() for a in answers] == [a.to_json() for a in alone]
     lines = _lines(log)
     assert [ln["outcome"] for ln in lines] == [a.outcome for a in answers]  # in input order
     read = read_logs(expand_logs([log]), CoverageData.for_policies(engine.policies), verify=True)
@@ -110,6 +114,8 @@ def test_decide_many_with_workers_writes_one_chain(tmp_path: Path) -> None:
 def test_a_script_without_a_main_guard_is_told_so(tmp_path: Path) -> None:
     script = tmp_path / "batch.py"
     script.write_text(f"from qpr_rules import Engine\n"
+                      "import qpr_rules.engine.batch\n"
+                      "qpr_rules.engine.batch.IN_PROCESS_BELOW = 0  # workers however few the cases\n"
                       f"engine = Engine.load([{str(POLICIES)!r}])\n"
                       f"facts = {json.dumps(HOLD, default=str)!r}\n"
                       "print(len(list(engine.decide_many('qpr.placement', [facts] * 4, jobs=2))))\n")

@@ -57,7 +57,11 @@ def test_a_future_version_is_not_applied_to_an_earlier_placement(two_versions: P
 
 
 @pytest.mark.parametrize("evaluator", ["durable", "compiled"])
-def test_every_door_applies_the_same_version(two_versions: Path, evaluator: str) -> None:
+def test_every_door_applies_the_same_version(two_versions: Path, evaluator: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from qpr_rules.engine import batch
+
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # decide_many(jobs=2) through workers
     engine = Engine.load([two_versions], evaluator=evaluator)  # type: ignore[arg-type]
     facts = _dated(ON_HOLD, "2025-06-01")
     answers = [engine.decide("tiny.placement", facts), engine.decide("tiny.placement", json.dumps(facts)),

@@ -255,24 +255,54 @@ class AnswerBook:
         """The Decision for the rules in mask, explaining the others from model when read
         (facts: the model dumped, when the caller has it already)."""
         fields, parts, per_item, _ = self._entry(mask)
+        obligations = None
+        if per_item:
+            dumped = facts if facts is not None else model.model_dump(mode="python")
+            obligations = tuple(ob for r in per_item for ob in self.expand(r, dumped))
+        return self._lazy(mask, fields, parts, obligations, lambda: model)
+
+    def revived(self, mask: int, obligations: tuple[Obligation, ...] | None,
+                model_of: Callable[[], FactModel]) -> Decision:
+        """The Decision another process answered with `compact(decision)`: the same fields, its
+        explanations built here from model_of() when first read (engine/batch.py)."""
+        fields, parts, _, _ = self._entry(mask)
+        return self._lazy(mask, fields, parts, obligations, model_of)
+
+    def _lazy(self, mask: int, fields: dict[str, Any], parts: _JsonParts | None,
+              obligations: tuple[Obligation, ...] | None, model_of: Callable[[], FactModel]) -> Decision:
         out = object.__new__(LazyDecision)  # frozen: fill __dict__ directly, as __init__ would
         state = out.__dict__
         state.update(fields)
         state["_json"] = parts
         state["_book"] = self
         state["_mask"] = mask
-        if per_item:
-            dumped = facts if facts is not None else model.model_dump(mode="python")
-            state["obligations"] = tuple(ob for r in per_item for ob in self.expand(r, dumped))
+        if obligations is not None:  # per-item obligations: they differ per case
+            state["obligations"] = obligations
+            state["_own_obligations"] = True
         if mask == self._all:
             state["_not_fired"] = ()
             return out
         state["_not_fired"] = _UNSET
         explainer, rules = self.explainer, self.rules
-        state["_explain"] = lambda: tuple(
-            NotFiredRule(rules[i].rule_id, rules[i].title, explainer.explain(rules[i].condition, model) or "")
-            for i in self.unfired(mask))
+
+        def explain() -> tuple[NotFiredRule, ...]:
+            model = model_of()
+            return tuple(NotFiredRule(rules[i].rule_id, rules[i].title,
+                                      explainer.explain(rules[i].condition, model) or "")
+                         for i in self.unfired(mask))
+
+        state["_explain"] = explain
         return out
+
+
+def compact(decision: Decision) -> tuple[int, tuple[Obligation, ...] | None] | None:
+    """What another process needs to rebuild decision with `AnswerBook.revived`: the mask of the
+    rules that fired and, when they differ per case, the obligations; None for a Decision not
+    built from the answers (an error answer), which is sent whole."""
+    state = decision.__dict__
+    if type(decision) is not LazyDecision or "_book" not in state:  # e.g. dataclasses.replace()'s
+        return None
+    return state["_mask"], (state["obligations"] if state.get("_own_obligations") else None)
 
 
 #: the compact JSON cut where not_fired's list goes (head, tail), and the whole JSON without the

@@ -3,7 +3,11 @@
 `decide_many` is what `Engine.decide_many`, `qpr-rules decide --batch` and `qpr-rules diff`'s
 impact use. With jobs > 1 the cases go, in chunks, to worker processes that each load the same
 policy files into their own Engine (checked by digest: a worker that loaded other policies is an
-error, never a silent mix) and send back each Decision. At most `2 * jobs` chunks are in flight,
+error, never a silent mix). For `--batch` (as_json) the workers write each finished JSON line and
+this process only puts them in order; for Decisions they send back compact answers (the mask of
+the rules that fired, and the obligations when those differ per case) from which this process
+builds each Decision from its own memo of answers, the explanations of the rules that did not fire
+built from the facts only if read, as in one process. At most `2 * jobs` chunks are in flight,
 so memory stays bounded however long the input is, and answers come back in input order.
 
 With a decision log, each worker's Engine logs into a list, and sends the records back with the
@@ -15,8 +19,10 @@ returned as logged when it is not (the Engine's `on_log_error` applies as in one
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import multiprocessing
+import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,9 +34,14 @@ from typing import TYPE_CHECKING, Any
 from qpr_rules.errors import EngineError
 
 if TYPE_CHECKING:
+    from qpr_rules.engine.decision import Decision
     from qpr_rules.engine.engine import Engine, Evaluator
 
 CHUNK = 500  # cases per task sent to a worker: large enough that pickling costs little
+#: Fewer cases than this are decided in this process whatever jobs asks: starting workers (a
+#: fresh interpreter each, importing the library and loading the policies) costs more than
+#: deciding them here (measured: docs/benchmarks.md, "Processes").
+IN_PROCESS_BELOW = 10_000
 
 @dataclass(frozen=True)
 class _EngineRecipe:
@@ -61,14 +72,31 @@ def _worker_init(recipe: _EngineRecipe) -> None:
     _WORKER["engine"] = engine
 
 
-def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool, as_of: dt.date | None) -> list[Any]:
-    """The chunk's answers; when the caller logs, each as (answer, its log record)."""
+def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any]:
+    """The chunk's answers: JSON lines, or compact answers: the mask of the rules that fired (an
+    int), or (the version's date, or None for the caller's own policies; the mask; the
+    obligations when they differ per case), or a whole Decision for an error answer. Never
+    pickled Decisions: pickling one builds the explanations of every rule that did not fire, and
+    unpickling them cost the caller more than deciding. When the caller logs, each answer as
+    (answer, its log record)."""
+    from qpr_rules.engine.answers import compact
+
     engine: Engine = _WORKER["engine"]
     sink = _WORKER.get("sink")
     out: list[Any] = []
-    for decision_id, facts in chunk:
-        decision = engine.decide(decision_id, facts, as_of)
-        answer: Any = decision.to_json() if as_json else decision
+    for decision_id, facts in _unpacked(blob):
+        used, decision = engine._answer(decision_id, facts, as_of)
+        answer: Any
+        if as_json:
+            answer = decision.to_json()
+        else:
+            small = compact(decision)
+            if small is None:
+                answer = decision
+            elif used is engine and small[1] is None:  # the common case: the mask alone
+                answer = small[0]
+            else:
+                answer = (None if used is engine else used.as_of, *small)
         if sink is not None:
             (record,) = sink.records  # exactly one record per decision
             sink.records.clear()
@@ -77,16 +105,60 @@ def _worker_chunk(chunk: list[tuple[str, Any]], as_json: bool, as_of: dt.date | 
     return out
 
 
+def _packed(pairs: Iterator[tuple[str, Any]], size: int) -> tuple[list[str], bytes]:
+    """The next size pairs pickled one by one as each is pulled (so a caller that reuses one dict
+    for the next case sends each case as it was), and their decision ids."""
+    ids: list[str] = []
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    for pair in itertools.islice(pairs, size):
+        pickler.dump(pair)
+        pickler.clear_memo()  # nothing shared with the next case: each is read as it was
+        ids.append(pair[0])
+    return ids, out.getvalue()
+
+
+def _unpacked(blob: bytes) -> list[tuple[str, Any]]:
+    source = io.BytesIO(blob)
+    pairs = []
+    while source.tell() < len(blob):  # one unpickler each: each pair was pickled with a memo of its own
+        pairs.append(pickle.load(source))
+    return pairs
+
+
+class _Sent:
+    """The facts of one chunk as sent to a worker (pickled once, here): the Decisions rebuilt from
+    compact answers read them again only if their explanations are read, from this copy, so a
+    caller reusing a dict for the next case changes nothing."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+        self._pairs: list[tuple[str, Any]] | None = None
+
+    def facts(self, index: int) -> Any:
+        if self._pairs is None:
+            self._pairs = _unpacked(self.blob)
+        return self._pairs[index][1]
+
+
+def _revive(engine: Engine, decision_id: str, answer: Any, sent: _Sent, index: int) -> Decision:
+    """The Decision for a worker's answer: built here from its compact form, its explanations
+    from the facts sent when first read; a whole Decision as it came."""
+    if type(answer) is int:
+        version, mask, obligations = None, answer, None
+    elif isinstance(answer, tuple):
+        version, mask, obligations = answer
+    else:
+        return answer
+    used = engine if version is None else engine._version_engine(version)
+    runtime = used._runtime(decision_id)
+    return runtime.answers.revived(mask, obligations, lambda: used._model(runtime, sent.facts(index)))
+
+
 def decision_json(engine: Engine, decision_id: str, facts: Any, as_of: dt.date | None = None) -> str:
     """One batch output line: the Decision JSON for facts. JSON text (str or bytes) goes to
     decide as it is, to the one reader every door uses."""
     return engine.decide(decision_id, facts, as_of).to_json()
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
 
 
 def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
@@ -94,32 +166,39 @@ def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_js
     logged = engine._log is not None
     recipe = _EngineRecipe(engine.policies.paths, engine.as_of, engine.evaluator, engine.digest,
                            logged, engine.log_mask)
-    answers = _pool(recipe, pairs, jobs, as_json, as_of)
-    if not logged:
-        yield from answers
-        return
-    for answer, record in answers:
-        refused = engine._write_record(record)  # written here, before the answer is given back
-        if refused is None:
-            yield answer
-        else:  # not written, and the Engine fails closed: its error answer instead
-            yield refused.to_json() if as_json else refused
+    for ids, sent, answers in _pool(recipe, pairs, jobs, as_json, as_of):
+        for index, (decision_id, answer) in enumerate(zip(ids, answers, strict=True)):
+            if logged:
+                answer, record = answer
+                refused = engine._write_record(record)  # written here, before the answer is given back
+                if refused is not None:  # not written, and the Engine fails closed: its error answer
+                    yield refused.to_json() if as_json else refused
+                    continue
+            yield answer if as_json else _revive(engine, decision_id, answer, sent, index)
 
 
 def _pool(recipe: _EngineRecipe, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
-          as_of: dt.date | None) -> Iterator[Any]:
+          as_of: dt.date | None) -> Iterator[tuple[list[str], _Sent, list[Any]]]:
+    """Each chunk's decision ids, its facts as sent, and its answers, in input order."""
     # spawn, not fork: durable_rules' C state and its lock must not be copied mid-use
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
                              initargs=(recipe,)) as pool:
-        pending: deque[Future[list[Any]]] = deque()
+        pending: deque[tuple[list[str], _Sent, Future[list[Any]]]] = deque()
         try:
-            for chunk in _chunks(pairs, CHUNK):
-                pending.append(pool.submit(_worker_chunk, chunk, as_json, as_of))
+            stream = iter(pairs)
+            while True:
+                ids, blob = _packed(stream, CHUNK)
+                if not ids:
+                    break
+                sent = _Sent(blob)
+                pending.append((ids, sent, pool.submit(_worker_chunk, blob, as_json, as_of)))
                 if len(pending) >= 2 * jobs:
-                    yield from pending.popleft().result()
+                    done, sent, future = pending.popleft()
+                    yield done, sent, future.result()
             while pending:
-                yield from pending.popleft().result()
+                done, sent, future = pending.popleft()
+                yield done, sent, future.result()
         except BrokenProcessPool as exc:  # a worker could not start (e.g. other policies) or died
             raise EngineError(f"a worker process failed ({exc}); {_why_workers_fail()}") from None
 
@@ -158,10 +237,27 @@ def decide_pairs(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int = 1
     if jobs < 1:
         raise ValueError(f"jobs must be 1 or more, not {jobs}")
     if jobs == 1:
-        if as_json:
-            return (decision_json(engine, d, facts, as_of) for d, facts in pairs)
-        return (engine.decide(d, facts, as_of) for d, facts in pairs)
-    return _parallel(engine, pairs, jobs, as_json, as_of)
+        return _in_process(engine, pairs, as_json, as_of)
+    return _spread(engine, pairs, jobs, as_json, as_of)
+
+
+def _in_process(engine: Engine, pairs: Iterable[tuple[str, Any]], as_json: bool,
+                as_of: dt.date | None) -> Iterator[Any]:
+    if as_json:
+        return (decision_json(engine, d, facts, as_of) for d, facts in pairs)
+    return (engine.decide(d, facts, as_of) for d, facts in pairs)
+
+
+def _spread(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
+            as_of: dt.date | None) -> Iterator[Any]:
+    """Over jobs workers, unless the input ends within IN_PROCESS_BELOW cases (read ahead when
+    the first answer is asked for): then here, where it is sooner done than workers started."""
+    it = iter(pairs)
+    head = list(itertools.islice(it, IN_PROCESS_BELOW))
+    if len(head) < IN_PROCESS_BELOW:
+        yield from _in_process(engine, head, as_json, as_of)
+        return
+    yield from _parallel(engine, itertools.chain(head, it), jobs, as_json, as_of)
 
 
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,

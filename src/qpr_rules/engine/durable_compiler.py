@@ -139,9 +139,9 @@ def _compile(cond: Condition, negate: bool, prefix: str) -> Expr:
                 return _some(path, _compile(cond.cond, False, "$i."))
             absent = _absent_cases((path, cond.optional))
             if not cond.every:
-                return _either(*absent, empty, {"$iall": {path: _compile(cond.cond, True, "$i.")}})
+                return _either(*absent, empty, _over_items("$iall", path, _compile(cond.cond, True, "$i.")))
             if not negate:
-                return _either(empty, {"$iall": {path: _compile(cond.cond, False, "$i.")}})
+                return _either(empty, _over_items("$iall", path, _compile(cond.cond, False, "$i.")))
             return _either(*absent, _some(path, _compile(cond.cond, True, "$i.")))
         case _:
             assert_never(cond)
@@ -160,8 +160,36 @@ def _some(path: str, item: Expr) -> Expr:
     (policy/condition_parser.py)."""
     terms = _terms(item)
     if len(terms) == 1:
-        return {"$iany": {path: item}}
-    return _either(*({"$iany": {path: _both(*term)}} for term in terms))
+        return _over_items("$iany", path, item)
+    return _either(*(_over_items("$iany", path, _both(*term)) for term in terms))
+
+
+def _over_items(op: str, path: str, item: Expr) -> Expr:
+    """`$iany` / `$iall` of item over the list at path; never with an item whose last test is an
+    alternative (`$or`, or an `$and` ending in one).
+
+    durable_rules registers such a rule by reading a field of the `$or`'s node that it never set
+    (rete.c, createAlpha: `newAlpha->value.a.expression.right.type` of the node made by
+    createForwardAlpha, in memory from realloc, never cleared): when the leftover byte happens to
+    read as an identifier or an expression, create_ruleset fails with error 102
+    (ERR_UNEXPECTED_TYPE), depending on what the process's memory held before, so the same
+    ruleset registers in one process and not in another (measured: 0 to 22 of 200 rulesets in
+    each of 5 fresh processes). The loader refuses alternatives under a universal quantifier and
+    `_some` writes one `$iany` per alternative, so no valid policy gets here; this says so if a
+    change ever makes one."""
+    if ends_in_alternative(item):
+        raise ValueError(f"{op} over {path}: an item test ending in an alternative, which "
+                         "durable_rules cannot register reliably (error 102)")
+    return {op: {path: item}}
+
+
+def ends_in_alternative(expr: Expr) -> bool:
+    """Whether durable_rules' node for expr is an alternative's (the last test of an `$and`)."""
+    if "$or" in expr:
+        return True
+    if "$and" in expr:
+        return ends_in_alternative(expr["$and"][-1])
+    return False
 
 
 def _terms(expr: Expr) -> list[list[Expr]]:
@@ -179,11 +207,11 @@ def _terms(expr: Expr) -> list[list[Expr]]:
 
 def _contains(cond: Contains, path: str, negate: bool) -> Expr:
     def has(value: Any) -> Expr:
-        return {"$iany": {path: {"$i": value}}}
+        return _over_items("$iany", path, {"$i": value})
 
     def lacks(value: Any) -> Expr:
         return _either(*_absent_cases((path, cond.ftype.optional)), {len_key(cond.path): 0},
-                       {"$iall": {path: {"$neq": {"$i": value}}}})
+                       _over_items("$iall", path, {"$neq": {"$i": value}}))
 
     if isinstance(cond.right, Literal_):
         value = encode_scalar(cond.right.value)

@@ -284,9 +284,9 @@ class Engine:
                 f"{in_force[-1].isoformat()}) has no procedure {procedure_id!r}"])
         return engine._procedure_runtime(procedure_id)
 
-    def _version_engine(self, chosen: dt.date, own: dt.date) -> Engine:
+    def _version_engine(self, chosen: dt.date, own: dt.date | None = None) -> Engine:
         """This engine (chosen is its own version), or one loaded once from the same files with
-        the versions in force on chosen."""
+        the versions in force on chosen (always that one when own is not given)."""
         if chosen == own:
             return self
         with _REGISTERING:
@@ -380,11 +380,7 @@ class Engine:
         engine = self
         model: FactModel | None = None
         try:
-            if type(facts) is dict:  # the common case: straight to pydantic's validator
-                with contextlib.suppress(ValidationError):
-                    model = runtime.validator().validate_python(facts)
-            if model is None:  # anything else, or refused (derived fields given back, or invalid
-                model = self.validate_facts(decision_id, facts)  # facts, worded): the long way
+            model = self._model(runtime, facts)
             if self.as_of is None:
                 engine = self._engine_in_force(runtime, model, as_of)
                 runtime = engine._runtime(decision_id)
@@ -395,6 +391,16 @@ class Engine:
         if engine._log is None:
             return engine, decision
         return engine, engine._logged(runtime, model, decision, reference)
+
+    def _model(self, runtime: _DecisionRuntime,
+               facts: Mapping[str, Any] | FactModel | str | bytes) -> FactModel:
+        """The facts validated, as decide reads them (FactsError when they are invalid)."""
+        if type(facts) is dict:  # the common case: straight to pydantic's validator
+            with contextlib.suppress(ValidationError):
+                model: FactModel = runtime.validator().validate_python(facts)
+                return model
+        # anything else, or refused (derived fields given back, or invalid facts, worded): the long way
+        return self.validate_facts(runtime.spec.decision.id, facts)
 
     def _failed(self, runtime: _DecisionRuntime, exc: Exception) -> Decision:
         """The error answer for what went wrong while deciding."""

@@ -172,8 +172,23 @@ def _absent(fact: Fact) -> str:
 
 
 def _alternatives(values: tuple[Any, ...]) -> str:
-    shown = [_show(v) for v in values]
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    # an `in` list is the same at every explanation of its rule (a rule keyed on 50 homes lists
+    # them all): its text is kept per list of texts, the common kind, whose equal tuples are
+    # shown alike (1 == True == 1.0 are not, so other kinds are shown each time)
+    texts = type(values) is tuple and all(type(v) is str for v in values)
+    text = _SHOWN_LISTS.get(values) if texts else None
+    if text is None:
+        shown = [_show(v) for v in values]
+        text = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        if texts:
+            if len(_SHOWN_LISTS) >= _SHOWN_LISTS_MAX:
+                _SHOWN_LISTS.clear()  # bounded: a policy with more lists than this shows them again
+            _SHOWN_LISTS[values] = text
+    return text
+
+
+_SHOWN_LISTS: dict[tuple[Any, ...], str] = {}
+_SHOWN_LISTS_MAX = 8192
 
 
 def _value_of(op: Operand, facts: Facts) -> Any:
