@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any, Protocol
 
 import click
 
@@ -12,6 +15,7 @@ from qpr_rules._truncate import printable
 from qpr_rules.cli.app import EXIT_FAILED, EXIT_USAGE, cli
 from qpr_rules.cli.core import schema
 from qpr_rules.cli.project import as_scenario_paths, current_project, describe
+from qpr_rules.engine.decision import Decision
 from qpr_rules.engine.engine import Engine
 from qpr_rules.engine.explain import render_trace
 from qpr_rules.errors import PolicyError, Problem
@@ -132,22 +136,8 @@ def _run_decisions(engine: Engine, f: Path, scenarios: list[LoadedScenario], tal
             tally.problems.extend(refs)
             continue
         result = run_scenario(engine, s)
-        if result.known_wrong:  # failing as recorded: reported, never counted as a pass
-            tally.known_wrong += 1
-            click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
-            if not tally.quiet:
-                mark = s.scenario.known_wrong
-                click.echo(printable(f"     {mark.reason}" if mark else ""))
-                for line in result.wrong_as_recorded:
-                    click.echo(printable(f"     {line}"))
-        elif result.mark_stale:
-            tally.failed += 1
-            click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
-        elif result.passed:
-            tally.passes(f, s.line, s.name)
-        else:
-            trace = render_trace(engine, result.decision) if result.decision is not None else ""
-            tally.fail(f, s.line, s.name, result.failures, trace)
+        _tell(tally, f, s.line, s.name, s.scenario.known_wrong, result,
+              partial(_decision_trace, engine, result.decision))
 
 
 def _run_cases(engine: Engine, f: Path, cases: list[LoadedCase], tally: _Tally) -> None:
@@ -157,21 +147,46 @@ def _run_cases(engine: Engine, f: Path, cases: list[LoadedCase], tally: _Tally) 
             tally.problems.extend(refs)
             continue
         result = run_case(engine, s)
-        if result.known_wrong:  # failing as recorded: reported, never counted as a pass
-            tally.known_wrong += 1
-            click.echo(printable(f"KNOWN-WRONG {f}:{s.line} {s.name}"))
-            if not tally.quiet:
-                mark = s.scenario.known_wrong
-                click.echo(printable(f"     {mark.reason}" if mark else ""))
-                for line in result.wrong_as_recorded:
-                    click.echo(printable(f"     {line}"))
-        elif result.mark_stale:
-            tally.failed += 1
-            click.echo(printable(f"FIXED {f}:{s.line} {s.name}: {STALE_MARK}"))
-        elif result.passed:
-            tally.passes(f, s.line, s.name)
-        else:
-            tally.fail(f, s.line, s.name, result.failures, render_history(result))
+        _tell(tally, f, s.line, s.name, s.scenario.known_wrong, result, partial(render_history, result))
+
+
+def _decision_trace(engine: Engine, decision: Decision | None) -> str:
+    return render_trace(engine, decision) if decision is not None else ""
+
+
+class _Outcome(Protocol):
+    """What a scenario's or a case's result says, as `test` reports it."""
+
+    @property
+    def known_wrong(self) -> bool: ...
+    @property
+    def mark_stale(self) -> bool: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def failures(self) -> list[str]: ...
+    @property
+    def wrong_as_recorded(self) -> list[str]: ...
+
+
+def _tell(tally: _Tally, f: Path, line: int, name: str, mark: Any, result: _Outcome,
+          trace: Callable[[], str]) -> None:
+    """One scenario's or case's line: known wrong (reported, never counted as a pass), fixed
+    while still marked (a failure), passed, or failed with its trace (built only then)."""
+    if result.known_wrong:
+        tally.known_wrong += 1
+        click.echo(printable(f"KNOWN-WRONG {f}:{line} {name}"))
+        if not tally.quiet:
+            click.echo(printable(f"     {mark.reason}" if mark else ""))
+            for wrong in result.wrong_as_recorded:
+                click.echo(printable(f"     {wrong}"))
+    elif result.mark_stale:
+        tally.failed += 1
+        click.echo(printable(f"FIXED {f}:{line} {name}: {STALE_MARK}"))
+    elif result.passed:
+        tally.passes(f, line, name)
+    else:
+        tally.fail(f, line, name, result.failures, trace())
 
 
 @schema.command(name="policy")
