@@ -178,6 +178,9 @@ def _live_dates(spec: ProcedureSpec) -> dict[str, frozenset[str]]:
     are kept in the state (its hold) but not in its key: nothing will compare them again."""
     case_dates = {n for n, f in spec.case_model.model_fields.items() if _is_date(f.annotation)}
     leaves = [s.id for s in spec.states.values() if s.leaf]
+    # each guard's compared dates once, not once per leaf, date and step of the search
+    compared = {id(t): date_comparisons([t.guard]).compared if t.guard is not None else frozenset()
+                for t in spec.transitions}
     live: dict[str, frozenset[str]] = {}
     for leaf in leaves:
         found: set[str] = set()
@@ -189,7 +192,7 @@ def _live_dates(spec: ProcedureSpec) -> dict[str, frozenset[str]]:
                     if t.transition.from_ not in spec.states[at].path:
                         continue
                     recorded = {k for k, v in t.transition.record.items() if k in case_dates}
-                    if (t.guard is not None and f"case.{f}" in _compared_dates(t.guard)) \
+                    if f"case.{f}" in compared[id(t)] \
                             or (recorded and f not in recorded):
                         found.add(f)
                         break
@@ -201,21 +204,6 @@ def _live_dates(spec: ProcedureSpec) -> dict[str, frozenset[str]]:
                         todo.append(nxt)
         live[leaf] = frozenset(found)
     return live
-
-
-def _compared_dates(cond: Condition) -> set[str]:
-    """The fact paths a condition compares as dates."""
-    match cond:
-        case All(items=items) | AnyOf(items=items):
-            return set().union(*(_compared_dates(c) for c in items))
-        case Not(item=item):
-            return _compared_dates(item)
-        case Compare(ftype=ftype):
-            return fact_paths(cond) if ftype.kind == "date" else set()
-        case InSet() | Present() | Contains() | Count() | Quantified():
-            return set()
-        case _:
-            assert_never(cond)
 
 
 def _is_date(annotation: Any) -> bool:

@@ -38,6 +38,7 @@ from qpr_rules.policy.condition_nodes import (
     Not,
     Present,
     Quantified,
+    fact_paths,
 )
 
 BASE = dt.date(2025, 1, 1)  # the first event's date when the state carries none
@@ -50,6 +51,7 @@ class DateComparisons:
     offsets: frozenset[int]  # days one side of a date comparison is shifted by, both signs, and 0
     literals: frozenset[dt.date]  # dates written in the conditions
     uncovered: tuple[str, ...]  # atoms reading a date other than by comparing it (rendered)
+    compared: frozenset[str] = frozenset()  # the fact paths compared as dates (outside list items)
 
     @property
     def shifts(self) -> frozenset[int]:
@@ -66,6 +68,7 @@ def date_comparisons(conditions: Iterable[Condition]) -> DateComparisons:
     offsets: set[int] = {0}
     literals: set[dt.date] = set()
     uncovered: list[str] = []
+    compared: set[str] = set()
 
     def walk(cond: Condition, in_item: bool) -> None:
         match cond:
@@ -79,7 +82,9 @@ def date_comparisons(conditions: Iterable[Condition]) -> DateComparisons:
                     return
                 if in_item:  # a date inside a list's items: the proof makes no such lists
                     uncovered.append(render(cond))
-                elif isinstance(right, FactRef):
+                    return
+                compared.update(fact_paths(cond))
+                if isinstance(right, FactRef):
                     offsets.update((right.plus_days, -right.plus_days))
                 elif isinstance(right, Literal_) and isinstance(right.value, dt.date):
                     literals.add(right.value)
@@ -100,13 +105,15 @@ def date_comparisons(conditions: Iterable[Condition]) -> DateComparisons:
 
     for c in conditions:
         walk(c, False)
-    return DateComparisons(frozenset(offsets), frozenset(literals), tuple(dict.fromkeys(uncovered)))
+    return DateComparisons(frozenset(offsets), frozenset(literals), tuple(dict.fromkeys(uncovered)),
+                           frozenset(compared))
 
 
 def merged(*parts: DateComparisons) -> DateComparisons:
     return DateComparisons(frozenset().union(*(p.offsets for p in parts)),
                            frozenset().union(*(p.literals for p in parts)),
-                           tuple(dict.fromkeys(u for p in parts for u in p.uncovered)))
+                           tuple(dict.fromkeys(u for p in parts for u in p.uncovered)),
+                           frozenset().union(*(p.compared for p in parts)))
 
 
 def tried_dates(known: Iterable[dt.date], dc: DateComparisons) -> list[dt.date]:
