@@ -23,7 +23,7 @@ from json.encoder import encode_basestring as _encode_str  # what json.dumps use
 from typing import Any, Protocol
 
 from qpr_rules.engine.combine import combine
-from qpr_rules.engine.compiled_explain import ModelExplainer
+from qpr_rules.engine.compiled_explain import Fragments, ModelExplainer
 from qpr_rules.engine.decision import Consequence, Decision, FiredRule, NotFiredRule, Obligation
 from qpr_rules.facts.base import FactModel
 from qpr_rules.policy.conditions import Condition
@@ -103,10 +103,23 @@ class LazyDecision(Decision):
         head, tail, lean = parts
         if not not_fired:
             return lean
-        rules: tuple[str, ...] = self.__dict__["_book"].rule_json
-        unfired = zip(self.not_fired, self._unfired(), strict=True)
-        items = ",".join(f'{{"failed":{_encode_str(n.failed)},{rules[i]}}}' for n, i in unfired)
+        state = self.__dict__
+        if state["_not_fired"] is _UNSET:  # straight from the facts, no NotFiredRule made
+            items = state["_book"].fragments(self._model(), state["_mask"])
+        else:
+            rules: tuple[str, ...] = state["_book"].rule_json
+            unfired = zip(self.not_fired, self._unfired(), strict=True)
+            items = ",".join(f'{{"failed":{_encode_str(n.failed)},{rules[i]}}}' for n, i in unfired)
         return "".join([head, "[", items, "]", tail])
+
+    def _model(self) -> FactModel:
+        """The validated facts the explanations read (made once, when the answer came from
+        another process)."""
+        state = self.__dict__
+        model = state["_facts"]
+        if model is None:
+            model = state["_facts"] = state["_model_of"]()
+        return model
 
     def _unfired(self) -> list[int]:
         """Indexes (in evaluation order) of the rules that did not fire."""
@@ -143,6 +156,7 @@ class AnswerBook:
         self.digest = digest
         self.revision = revision
         self.explainer = ModelExplainer(spec.fact_model)
+        self._fragments: Fragments | None = None
         self._memo: dict[int, _Entry] = {}
         self._memo_bytes = 0
         self.hits = self.misses = 0
@@ -283,16 +297,25 @@ class AnswerBook:
             state["_not_fired"] = ()
             return out
         state["_not_fired"] = _UNSET
+        state["_facts"] = None
+        state["_model_of"] = model_of
         explainer, rules = self.explainer, self.rules
 
         def explain() -> tuple[NotFiredRule, ...]:
-            model = model_of()
+            model = out._model()
+            state["_facts"] = state["_model_of"] = None
             return tuple(NotFiredRule(rules[i].rule_id, rules[i].title,
                                       explainer.explain(rules[i].condition, model) or "")
                          for i in self.unfired(mask))
 
         state["_explain"] = explain
         return out
+
+    def fragments(self, model: FactModel, mask: int) -> str:
+        """The `not_fired` items of the JSON for the rules not in mask (compiled on first use)."""
+        if self._fragments is None:
+            self._fragments = self.explainer.fragments([r.condition for r in self.rules], self.rule_json)
+        return self._fragments(model, mask)
 
 
 def compact(decision: Decision) -> tuple[int, tuple[Obligation, ...] | None] | None:

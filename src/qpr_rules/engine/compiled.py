@@ -205,10 +205,10 @@ def _guarded(values: list[tuple[str, bool]], test: str) -> str:
 
 
 def build_function(writer: Writer, body: Sequence[str], name: str, label: str,
-                   extra: dict[str, Any] | None = None) -> tuple[Callable[[Any], Any], str]:
-    """`def name(f):` with the writer's prelude then body (lines, indented one level), compiled;
-    returns the function and its source."""
-    lines = [*writer.helpers, f"def {name}(f):", *["    " + line for line in writer.prelude],
+                   extra: dict[str, Any] | None = None, params: str = "f") -> tuple[Callable[..., Any], str]:
+    """`def name(f):` (or `def name(PARAMS):`, f first) with the writer's prelude then body
+    (lines, indented one level), compiled; returns the function and its source."""
+    lines = [*writer.helpers, f"def {name}({params}):", *["    " + line for line in writer.prelude],
              *["    " + line for line in body]]
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {**writer.consts, "_UNREAD": _UNREAD, **(extra or {})}

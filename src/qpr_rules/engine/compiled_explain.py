@@ -9,7 +9,8 @@ have one author. It is built the first time that rule is explained.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring as _encode_str  # what json.dumps uses for a str
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,6 +38,66 @@ class ModelExplainer:
         if entry is None:
             entry = self._explainers[id(cond)] = (cond, compile_explainer(self.model, cond, self.budget)[0])
         return entry[1](facts)
+
+    def fragments(self, conds: Sequence[Condition], rule_json: Sequence[str]) -> Fragments:
+        """compile_fragments over this explainer's model, texts and budget."""
+        return compile_fragments(self, conds, rule_json)
+
+
+#: The JSON items of `not_fired` for the rules whose bit is clear in a mask, joined with commas.
+Fragments = Callable[[Any, int], str]
+
+
+def compile_fragments(explainer: ModelExplainer, conds: Sequence[Condition],
+                      rule_json: Sequence[str]) -> Fragments:
+    """One generated function writing the `not_fired` JSON of every rule not in a mask, each
+    item `{"failed":TEXT,ID_AND_TITLE}` as Decision.to_json writes it (rule_json[i]: rule i's
+    `"id":...,"title":...`).
+
+    It is what `to_json` of a new answer pays per rule not fired, so it is straight-line code:
+    each stored value is read once for all rules, and each rule's item is memoised on the values
+    its explanation reads (the same key as that rule's text memo, `compile_explainer`), so a rule
+    costs a tuple and a dict lookup; the text itself comes from `explainer.explain`, the one
+    author of the sentences, only when its item is not memoised."""
+    writer = Writer(explainer.model)
+    body = ["out = []"]
+    extra: dict[str, Any] = {}
+    for i, cond in enumerate(conds):
+        own = Writer(explainer.model)  # the paths this rule's condition reads, in its order
+        own.cond(cond)
+        keys = [_memo_key(explainer.model, p, writer.path(p)[0]) for p in own.read]
+        steps = sorted({".".join(path.split(".")[:n]) for path in fact_paths(cond)
+                        for n in range(1, path.count(".") + 1)})
+        extra[f"_s{i}"] = _ItemMaker(explainer, cond, rule_json[i])
+        body.append(f"if not mask >> {i} & 1:")
+        if None in keys:
+            body.append(f"    out.append(_s{i}(f, None))")
+            continue
+        key = "".join(f"{k}, " for k in keys) + "".join(f"{writer._path(s)[0]} is None, " for s in steps)
+        body += [f"    _key = ({key})", f"    _item = _s{i}.memo.get(_key)",
+                 "    if _item is None:", f"        _item = _s{i}(f, _key)", "    out.append(_item)"]
+    body.append('return ",".join(out)')
+    fn, _ = build_function(writer, body, "fragments", f"not_fired of {len(conds)} rules", extra,
+                           params="f, mask")
+    return fn
+
+
+class _ItemMaker:
+    """One rule's `not_fired` item, made from the shared explanation text and kept in `memo`
+    while the explainer's byte budget lasts."""
+
+    __slots__ = ("cond", "explainer", "memo", "rule_json")
+
+    def __init__(self, explainer: ModelExplainer, cond: Condition, rule_json: str) -> None:
+        self.explainer, self.cond, self.rule_json = explainer, cond, rule_json
+        self.memo: dict[tuple[Any, ...], str] = {}
+
+    def __call__(self, model: Any, key: tuple[Any, ...] | None) -> str:
+        text = self.explainer.explain(self.cond, model) or ""
+        item = f'{{"failed":{_encode_str(text)},{self.rule_json}}}'
+        if key is not None and self.explainer.budget.take(_SLOT_BYTES + len(item)):
+            self.memo[key] = item
+        return item
 
 
 class Budget:

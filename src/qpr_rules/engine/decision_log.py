@@ -45,9 +45,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from qpr_rules.engine.atoms import bits, traced, traced_atoms
+from qpr_rules.engine.compiled_atoms import RuleAtoms
 from qpr_rules.engine.decision import Decision
-from qpr_rules.engine.reference import get_path
 from qpr_rules.errors import EngineError, QprRulesError
 from qpr_rules.policy.loader import CompiledRule
 
@@ -73,32 +72,31 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None, decision: Decision,
-                    log_facts: Sequence[str], digest: str, revision: str, reference: str | None = None,
-                    mask: Collection[str] = ()) -> dict[str, Any]:
-    """The log record of one decision. facts is the validated facts (None when invalid).
+def decision_record(rules: Sequence[CompiledRule], decision: Decision, digest: str, revision: str,
+                    logged: dict[str, Any], erased: Sequence[str] = (), reference: str | None = None,
+                    rule_atoms: Sequence[RuleAtoms] | None = None) -> dict[str, Any]:
+    """The log record of one decision: logged, the values of the facts it logs that the mask
+    keeps (empty when the facts were invalid), erased, the logged paths the mask kept out;
+    rule_atoms, per rule, its atoms' results and its value from them (`compiled_atoms`; needed
+    when the decision is no error).
 
     reference: the caller's own reference (a case or request id), so that a line can be tied to
-    a case; checked by `check_reference`. mask: fact paths (of log_facts, or a prefix of them,
-    `home` for every `home.*`) the operator keeps out of the log, as OPA's decision-log masking
-    does; the paths erased are listed in `erased`, so a reader knows what is missing and why."""
+    a case; checked by `check_reference`. The mask (`log_mask_split`): fact paths (of log_facts,
+    or a prefix of them, `home` for every `home.*`) the operator keeps out of the log, as OPA's
+    decision-log masking does; the paths erased are listed in `erased`, so a reader knows what
+    is missing and why."""
     atoms: dict[str, str] = {}
-    if facts is not None and decision.status != "error":
+    if decision.status != "error":
+        if rule_atoms is None or len(rule_atoms) != len(rules):
+            raise EngineError("the decision log record needs every rule's atoms")
         fired = {r.id for r in decision.fired}
-        for rule in rules:
-            try:
-                result, values = traced(rule.condition)(facts)
-            except Exception:
-                # an atom the decision did not need (it stopped at an earlier one) fails on these
-                # facts: record each atom that can be evaluated, and `x` for the others
-                atoms[rule.id] = bits(traced_atoms(rule.condition)(facts))
-                continue
-            if result != (rule.id in fired):  # the same closures as the reference evaluator
+        for rule, (bits, result) in zip(rules, rule_atoms, strict=True):
+            # result None: an atom the decision did not need (it stopped at an earlier one)
+            # cannot be evaluated on these facts; it is recorded as `x` and the rest as computed
+            if result is not None and result != (rule.id in fired):
                 raise EngineError(f"rule {rule.id}: the evaluation with every condition recorded gives "
                                   f"{result}, the decision {rule.id in fired}")
-            atoms[rule.id] = bits(values)
-    kept = [p for p in log_facts if not masked(p, mask)]
-    logged = {p: _plain(get_path(facts, p)) for p in kept} if facts is not None else {}
+            atoms[rule.id] = bits
     record = {
         "v": LOG_FORMAT,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
@@ -114,10 +112,16 @@ def decision_record(rules: Sequence[CompiledRule], facts: dict[str, Any] | None,
     }
     if reference is not None:
         record["reference"] = reference
-    erased = [p for p in log_facts if p not in kept]
     if erased:
-        record["erased"] = erased
+        record["erased"] = list(erased)
     return record
+
+
+def log_mask_split(log_facts: Sequence[str],
+                   mask: Collection[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The logged paths the mask keeps, and those it erases."""
+    kept = tuple(p for p in log_facts if not masked(p, mask))
+    return kept, tuple(p for p in log_facts if p not in kept)
 
 
 #: What a reference may hold: an id, never a sentence (the log keeps no free text). Letters,
@@ -137,10 +141,6 @@ def check_reference(reference: str | None) -> str | None:
 def masked(path: str, mask: Collection[str]) -> bool:
     """A fact path is masked by itself or by a path above it (`home` masks `home.hold.kind`)."""
     return any(path == m or path.startswith(f"{m}.") for m in mask)
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 class MemorySink:

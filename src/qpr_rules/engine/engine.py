@@ -18,6 +18,7 @@ from qpr_rules.bundled import bundled_policy_dir
 from qpr_rules.engine.answers import AnswerBook
 from qpr_rules.engine.case import Case
 from qpr_rules.engine.compiled import compile_decision
+from qpr_rules.engine.compiled_atoms import AtomsOf, LogFactsOf, RuleAtoms, compile_atoms, compile_log_facts
 from qpr_rules.engine.decision import Citation, Consequence, Decision, FiredRule, Obligation
 from qpr_rules.engine.decision_log import (
     DecisionLogError,
@@ -25,6 +26,7 @@ from qpr_rules.engine.decision_log import (
     JsonlDecisionLog,
     check_reference,
     decision_record,
+    log_mask_split,
     masked,
 )
 from qpr_rules.engine.durable_compiler import compile_rule_expression
@@ -112,7 +114,25 @@ class _DecisionRuntime:
         self.answers = AnswerBook(spec, self.rules, policies.digest, policies.revision, _expand)
         self.fast = not durable  # the fast path never registers a ruleset
         self._validator: Any = None
+        self._atoms_of: AtomsOf | None = None
+        self._log_reads: tuple[tuple[str, ...], LogFactsOf, tuple[str, ...]] | None = None
         self._rulesets: list[DurableRuleset] | None = None
+
+    def atoms_of(self, model: FactModel) -> tuple[RuleAtoms, ...]:
+        """Each rule's atoms for the decision log, in `spec.rules` order (compiled when a
+        decision is first logged: an engine without a log never pays)."""
+        if self._atoms_of is None:
+            self._atoms_of = compile_atoms(self.spec.fact_model, [r.condition for r in self.spec.rules],
+                                           self.spec.decision.id)
+        return self._atoms_of(model)
+
+    def log_reads(self, mask: tuple[str, ...]) -> tuple[LogFactsOf, tuple[str, ...]]:
+        """What a log line of this decision reads from the facts under mask (the paths it keeps,
+        compiled into one reader), and the logged paths the mask erases."""
+        if self._log_reads is None or self._log_reads[0] != mask:
+            kept, erased = log_mask_split(self.spec.decision.log_facts, mask)
+            self._log_reads = (mask, compile_log_facts(self.spec.fact_model, kept), erased)
+        return self._log_reads[1], self._log_reads[2]
 
     def validator(self) -> Any:
         """pydantic's validator of the decision's facts (a pydantic_core SchemaValidator). Fact
@@ -451,10 +471,11 @@ class Engine:
         """The decision once its log record is written; never returned as logged when it is not."""
         assert self._log is not None
         try:
-            facts = model.model_dump(mode="python") if model is not None else None
-            self._log.write(decision_record(runtime.spec.rules, facts, decision,
-                                            runtime.spec.decision.log_facts, self.digest,
-                                            self.policies.revision, reference, self.log_mask))
+            logged, erased = runtime.log_reads(self.log_mask)
+            self._log.write(decision_record(
+                runtime.spec.rules, decision, self.digest, self.policies.revision,
+                logged(model) if model is not None else {}, erased, reference,
+                runtime.atoms_of(model) if model is not None and decision.status != "error" else None))
         except Exception as exc:
             if self._on_log_error == "raise":
                 if isinstance(exc, DecisionLogError):
