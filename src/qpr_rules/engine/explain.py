@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -11,8 +12,16 @@ if TYPE_CHECKING:
     from qpr_rules.engine.engine import Engine
 
 
+@functools.lru_cache(maxsize=4096)
+def _fill(text: str, indent: str) -> str:
+    """text wrapped at 92 columns, each line indented. Memoised: textwrap costs far more than the
+    decision it explains, and the same sentences recur (the policy's quotations always, the
+    explanations of rules not fired for facts alike); bounded in entries, whatever the policy."""
+    return textwrap.fill(text, width=92, initial_indent=indent, subsequent_indent=indent)
+
+
 def _quote(text: str, indent: str) -> str:
-    return textwrap.fill(f"“{text}”", width=92, initial_indent=indent, subsequent_indent=indent)
+    return _fill(f"“{text}”", indent)
 
 
 def render_trace(engine: Engine, decision: Decision) -> str:
@@ -43,7 +52,6 @@ def render_trace(engine: Engine, decision: Decision) -> str:
         lines += ["", "Rules that did not fire:"]
         for nf in decision.not_fired:
             lines.append(f"  ✘ {nf.id}: {nf.title}")
-            lines.append(textwrap.fill(f"because {nf.failed}", width=92,
-                                       initial_indent="      ", subsequent_indent="      "))
+            lines.append(_fill(f"because {nf.failed}", "      "))
     lines += ["", f"policy {decision.policy_revision} digest {decision.policy_digest[:16]}"]
     return "\n".join(lines) + "\n"
