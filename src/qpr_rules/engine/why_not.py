@@ -110,10 +110,10 @@ def _atom(cond: Compare | InSet | Present | Contains | Count | Quantified, facts
         case Compare(op=op, right=right):
             wanted = op if needed else NEGATED_OP[op]
             return _compare(fact, value, wanted, right, facts, words)
-        case InSet(values=values):
+        case InSet():
             if needed:
-                return f"{fact.valued(_show(value))}, not {_alternatives(values)}"
-            return (f"{fact.valued(_show(value))}, one of {_alternatives(values)} "
+                return f"{fact.valued(_show(value))}, not {_alternatives(cond)}"
+            return (f"{fact.valued(_show(value))}, one of {_alternatives(cond)} "
                     "(the rule needs another)")
         case Present():
             if fact.is_bool:
@@ -171,24 +171,16 @@ def _absent(fact: Fact) -> str:
     return f"{fact.phrase} is not given"
 
 
-def _alternatives(values: tuple[Any, ...]) -> str:
-    # an `in` list is the same at every explanation of its rule (a rule keyed on 50 homes lists
-    # them all): its text is kept per list of texts, the common kind, whose equal tuples are
-    # shown alike (1 == True == 1.0 are not, so other kinds are shown each time)
-    texts = type(values) is tuple and all(type(v) is str for v in values)
-    text = _SHOWN_LISTS.get(values) if texts else None
+def _alternatives(cond: InSet) -> str:
+    """The `in` list's values as a sentence ("a, b or c"), kept on the node: a list is the same at
+    every explanation of its rule (a rule keyed on 50 homes lists them all), and the node lives
+    with the policy (a frozen dataclass, so not a field)."""
+    text: str | None = cond.__dict__.get("_why_not_alternatives")
     if text is None:
-        shown = [_show(v) for v in values]
+        shown = [_show(v) for v in cond.values]
         text = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
-        if texts:
-            if len(_SHOWN_LISTS) >= _SHOWN_LISTS_MAX:
-                _SHOWN_LISTS.clear()  # bounded: a policy with more lists than this shows them again
-            _SHOWN_LISTS[values] = text
+        object.__setattr__(cond, "_why_not_alternatives", text)
     return text
-
-
-_SHOWN_LISTS: dict[tuple[Any, ...], str] = {}
-_SHOWN_LISTS_MAX = 8192
 
 
 def _value_of(op: Operand, facts: Facts) -> Any:
