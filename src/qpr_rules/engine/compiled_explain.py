@@ -11,14 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring as _encode_str  # what json.dumps uses for a str
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import BaseModel
 
 from qpr_rules.engine.compiled import Writer, build_function, resolve
-from qpr_rules.engine.why_not import explain_false
+from qpr_rules.engine.why_not import atom_why, joined_all, joined_none
+from qpr_rules.facts.phrases import glossary
 from qpr_rules.policy.condition_format import render
-from qpr_rules.policy.condition_nodes import Condition, fact_paths
+from qpr_rules.policy.condition_nodes import (
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Contains,
+    Count,
+    InSet,
+    Not,
+    Present,
+    Quantified,
+    fact_paths,
+)
 
 Explain = Callable[[Any], "str | None"]
 
@@ -124,27 +137,81 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     float, whose display could differ between equal values), the text is a function of those
     values alone and is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
-    body = [f"if {writer.cond(cond)}:", "    return None", "read = {}"]
     paths = sorted(fact_paths(cond))
-    # the steps on the way to each path, marked when present: an explanation names the outermost
-    # absent one ("the hold on the home is not given"); read unregistered, they are not dumped
-    steps = {p: writer._path(p)[0] for p in sorted({
-        ".".join(path.split(".")[:n]) for path in paths for n in range(1, path.count(".") + 1)})}
-    for step, var in steps.items():
-        body.append(f"if {var} is not None: _read(read, {step!r}, {{}})")
-    for path in paths:
-        body.append(f"_read(read, {path!r}, {writer.path(path)[0]})")
-    body.append("return _why(_cond, read, _model)")
+    steps = {s: writer._path(s)[0] for s in _steps(paths)}
+    why = _WhyWriter(writer, glossary(model))
+    body = [f"if {writer.cond(cond)}:", "    return None", f"return {why.why(cond, True)}"]
     label = f"explanation of {render(cond)[:60]}"
-    fn, source = build_function(writer, body, "explain", label,
-                                {"_read": _read, "_why": explain_false, "_cond": cond,
-                                 "_model": model})
+    fn, source = build_function(writer, body, "explain", label, why.names)
     keys = [_memo_key(model, p, writer.paths[p]) for p in writer.read]
     if None in keys:
         return fn, source
     key = "".join(f"{k}, " for k in keys) + "".join(f"{var} is None, " for var in steps.values())
     key_fn, key_source = build_function(writer, [f"return ({key})"], "key", label)
     return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
+
+
+def _steps(paths: Sequence[str]) -> list[str]:
+    """The steps on the way to each path (`home` and `home.hold` for `home.hold.kind`)."""
+    return sorted({".".join(path.split(".")[:n]) for path in paths for n in range(1, path.count(".") + 1)})
+
+
+class _WhyWriter:
+    """why_not's walk (`_why`) written as one expression per condition: which part failed is
+    decided by the compiled tests of each part, and each atom's sentence is why_not's own
+    (`atom_why`), given a small dump of only what that atom reads, so the sentences keep one
+    author; tests/test_why_not.py and the differential tests compare the texts with
+    `explain_failure` over the whole dump."""
+
+    def __init__(self, writer: Writer, words: Any) -> None:
+        self.writer = writer
+        self.names: dict[str, Any] = {"_atom": atom_why, "_all": joined_all, "_none": joined_none,
+                                      "_dump": _dump, "_words": words}
+
+    def why(self, node: Condition, needed: bool) -> str:
+        """An expression for why node is not `needed` (evaluated only when it is not)."""
+        w = self.writer
+        match node:
+            case All(items=items) if needed:  # the first part that fails explains the whole
+                return self._first([(f"not {w.cond(c)}", self.why(c, True)) for c in items])
+            case All(items=items):
+                return "_all([" + ", ".join(self.why(c, False) for c in items) + "])"
+            case AnyOf(items=items) if not needed:  # the first part that holds explains the whole
+                return self._first([(w.cond(c), self.why(c, False)) for c in items])
+            case AnyOf(items=items):
+                return "_none([" + ", ".join(self.why(c, True) for c in items) + "])"
+            case Not(item=item):
+                return self.why(item, not needed)
+            case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
+                atom = w.const(node)
+                paths = sorted(fact_paths(node))
+                # the steps to each path, marked when present: a sentence names the outermost
+                # absent one ("the hold on the home is not given")
+                steps = "".join(f"({s!r}, {w._path(s)[0]} is not None), " for s in _steps(paths))
+                values = "".join(f"({p!r}, {w.path(p)[0]}), " for p in paths)
+                return f"_atom({atom}, _dump(({steps}), ({values})), _words, {needed})"
+            case _:
+                assert_never(node)
+
+    @staticmethod
+    def _first(parts: list[tuple[str, str]]) -> str:
+        """The reason of the first part whose test is true (the last part's when none is: the
+        walk is only asked where one fails)."""
+        out = parts[-1][1]
+        for test, reason in reversed(parts[:-1]):
+            out = f"({reason} if {test} else {out})"
+        return out
+
+
+def _dump(steps: tuple[tuple[str, bool], ...], values: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """A dump of the values an atom reads, each step to them marked when present."""
+    read: dict[str, Any] = {}
+    for step, present in steps:
+        if present:
+            _read(read, step, {})
+    for path, value in values:
+        _read(read, path, value)
+    return read
 
 
 _MEMO_KINDS = frozenset({"bool", "int", "string", "enum", "date"})

@@ -81,18 +81,35 @@ def _why(cond: Condition, facts: Facts, words: Glossary, needed: bool) -> str:
         case All(items=items):
             if needed:  # the first part that is false explains the whole
                 return next(_why(c, facts, words, True) for c in items if not _holds(c, facts))
-            return _joined("all of these hold", [_why(c, facts, words, False) for c in items])
+            return joined_all([_why(c, facts, words, False) for c in items])
         case AnyOf(items=items):
             if not needed:  # the first part that holds explains the whole
                 return next(_why(c, facts, words, False) for c in items if _holds(c, facts))
-            return _joined("none of these holds", [_why(c, facts, words, True) for c in items])
+            return joined_none([_why(c, facts, words, True) for c in items])
         case Not(item=item):
             return _why(item, facts, words, not needed)
         case Compare() | InSet() | Present() | Contains() | Count() | Quantified():
-            shown = _rendered(cond) if needed else f"not {_rendered(cond)}"
-            return f"{_atom(cond, facts, words, needed)} [{shown}]"
+            return atom_why(cond, facts, words, needed)
         case _:
             assert_never(cond)
+
+
+def atom_why(cond: Compare | InSet | Present | Contains | Count | Quantified, facts: Facts, words: Glossary,
+             needed: bool) -> str:
+    """Why an atom is not `needed`: the sentence, then the condition in brackets. facts need hold
+    only what the atom reads (and the steps to it), as the compiled explainer gives them."""
+    shown = _rendered(cond) if needed else f"not {_rendered(cond)}"
+    return f"{_atom(cond, facts, words, needed)} [{shown}]"
+
+
+def joined_all(parts: list[str]) -> str:
+    """Why an `all` that had to fail holds: each part's reason."""
+    return _joined("all of these hold", parts)
+
+
+def joined_none(parts: list[str]) -> str:
+    """Why an `any` that had to hold fails: each part's reason."""
+    return _joined("none of these holds", parts)
 
 
 def _joined(head: str, parts: list[str]) -> str:
