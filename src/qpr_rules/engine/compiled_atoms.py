@@ -17,13 +17,12 @@ returned beside the bits, so the caller can check it against the decision that w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, assert_never
 
 from pydantic import BaseModel
 
-from qpr_rules.engine.compiled import Writer, build_function
+from qpr_rules.engine.compiled import Writer, build_function, resolve
 from qpr_rules.policy.conditions import (
     All,
     AnyOf,
@@ -97,11 +96,11 @@ def compile_log_facts(model: type[BaseModel], paths: Sequence[str]) -> LogFactsO
     absent), as `get_path` over the model's dump gives them; `log_facts:` holds only yes/no,
     numbers, dates and enum values (policy/loader.py), so no value is an object."""
     writer = Writer(model)
-    items = [f"{p!r}: _plain({writer.path(p)[0]})" for p in paths]
-    fn, _ = build_function(writer, ["return {" + ", ".join(items) + "}"], "log_facts", "logged facts",
-                           {"_plain": _plain})
+    items = []
+    for p in paths:
+        var, optional = writer.path(p)
+        if resolve(model, p).kind == "date":  # JSON has no dates: ISO text, as the reader expects
+            var = f"(None if {var} is None else {var}.isoformat())" if optional else f"{var}.isoformat()"
+        items.append(f"{p!r}: {var}")
+    fn, _ = build_function(writer, ["return {" + ", ".join(items) + "}"], "log_facts", "logged facts")
     return fn
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value

@@ -48,7 +48,6 @@ from typing import Any, Protocol
 from qpr_rules.engine.compiled_atoms import RuleAtoms
 from qpr_rules.engine.decision import Decision
 from qpr_rules.errors import EngineError, QprRulesError
-from qpr_rules.policy.loader import CompiledRule
 
 GENESIS = "0" * 64  # `prev` of the first line of a log
 LOG_FORMAT = 2
@@ -72,13 +71,13 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def decision_record(rules: Sequence[CompiledRule], decision: Decision, digest: str, revision: str,
+def decision_record(rule_ids: Sequence[str], decision: Decision, digest: str, revision: str,
                     logged: dict[str, Any], erased: Sequence[str] = (), reference: str | None = None,
                     rule_atoms: Sequence[RuleAtoms] | None = None) -> dict[str, Any]:
     """The log record of one decision: logged, the values of the facts it logs that the mask
     keeps (empty when the facts were invalid), erased, the logged paths the mask kept out;
-    rule_atoms, per rule, its atoms' results and its value from them (`compiled_atoms`; needed
-    when the decision is no error).
+    rule_atoms, per rule of rule_ids (the decision's rules in document order), its atoms'
+    results and its value from them (`compiled_atoms`; needed when the decision is no error).
 
     reference: the caller's own reference (a case or request id), so that a line can be tied to
     a case; checked by `check_reference`. The mask (`log_mask_split`): fact paths (of log_facts,
@@ -87,16 +86,16 @@ def decision_record(rules: Sequence[CompiledRule], decision: Decision, digest: s
     is missing and why."""
     atoms: dict[str, str] = {}
     if decision.status != "error":
-        if rule_atoms is None or len(rule_atoms) != len(rules):
+        if rule_atoms is None or len(rule_atoms) != len(rule_ids):
             raise EngineError("the decision log record needs every rule's atoms")
         fired = {r.id for r in decision.fired}
-        for rule, (bits, result) in zip(rules, rule_atoms, strict=True):
+        for rule_id, (bits, result) in zip(rule_ids, rule_atoms, strict=True):
             # result None: an atom the decision did not need (it stopped at an earlier one)
             # cannot be evaluated on these facts; it is recorded as `x` and the rest as computed
-            if result is not None and result != (rule.id in fired):
-                raise EngineError(f"rule {rule.id}: the evaluation with every condition recorded gives "
-                                  f"{result}, the decision {rule.id in fired}")
-            atoms[rule.id] = bits
+            if result is not None and result != (rule_id in fired):
+                raise EngineError(f"rule {rule_id}: the evaluation with every condition recorded gives "
+                                  f"{result}, the decision {rule_id in fired}")
+            atoms[rule_id] = bits
     record = {
         "v": LOG_FORMAT,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
@@ -202,7 +201,8 @@ class JsonlDecisionLog:
                 entry["continues"] = continues
             line = (json.dumps(entry, sort_keys=True, separators=(",", ":"),
                                ensure_ascii=False) + "\n").encode("utf-8")
-            if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+            ours = self._last is not None and self._last[:2] == (st.st_ino, st.st_size)  # ends our line
+            if st.st_size and not ours and os.pread(fd, 1, st.st_size - 1) != b"\n":
                 # a line cut short (a power loss, or another writer's disk-full): end it, so that it
                 # stays as evidence that --verify reports, and this line is not glued to it
                 line = b"\n" + line

@@ -115,6 +115,7 @@ class _DecisionRuntime:
         self.fast = not durable  # the fast path never registers a ruleset
         self._validator: Any = None
         self._atoms_of: AtomsOf | None = None
+        self.rule_ids = tuple(r.id for r in spec.rules)  # document order, as the log lists atoms
         self._log_reads: tuple[tuple[str, ...], LogFactsOf, tuple[str, ...]] | None = None
         self._rulesets: list[DurableRuleset] | None = None
 
@@ -473,7 +474,7 @@ class Engine:
         try:
             logged, erased = runtime.log_reads(self.log_mask)
             self._log.write(decision_record(
-                runtime.spec.rules, decision, self.digest, self.policies.revision,
+                runtime.rule_ids, decision, self.digest, self.policies.revision,
                 logged(model) if model is not None else {}, erased, reference,
                 runtime.atoms_of(model) if model is not None and decision.status != "error" else None))
         except Exception as exc:
