@@ -149,3 +149,32 @@ def test_diff_impact_goes_through_the_batch_path_and_reports_progress() -> None:
     assert cases > 30 * len(report.impacts) - 1 and calls[-1] == (cases, cases)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert all(i.changed == 0 and i.reasons_changed == 0 for i in report.impacts)
+
+
+@pytest.mark.parametrize("evaluator", ["compiled", "durable"])
+def test_batch_workers_write_the_lines_the_caller_writes_alone(monkeypatch: pytest.MonkeyPatch,
+                                                               evaluator: str) -> None:
+    """`decide --batch --jobs 2`: workers answer whole chunks of input lines and send back the
+    text; it is byte for byte the text of one process, chunk boundaries anywhere, with the
+    error answers at the lines that are bad."""
+    monkeypatch.setattr(batch, "CHUNK", 7)
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 0)  # workers however few the lines
+    lines = [json.dumps(c).encode() for c in CASES[:40]]
+    lines[3:3] = [b.encode() for b in BAD]
+    lines.append("{\"placement\": \"\u00e9\"}".encode())
+    engine = Engine.from_bundled(evaluator=evaluator)
+    alone = list(batch.decide_lines(engine, "qpr.placement", lines, jobs=1))
+    spread = list(batch.decide_lines(engine, "qpr.placement", lines, jobs=2))
+    assert len(spread) == -(-len(lines) // 7)  # chunks, answered by workers
+    assert "".join(t for t, _, _ in spread) == "".join(t for t, _, _ in alone)
+    text = "".join(t for t, _, _ in spread).splitlines()
+    assert text == [engine.decide("qpr.placement", line).to_json() for line in lines]
+
+    def errors(chunks: list[tuple[str, int, list[int]]]) -> list[int]:
+        out, seen = [], 0
+        for _, n, at in chunks:
+            out += [seen + i for i in at]
+            seen += n
+        return out
+
+    assert errors(spread) == errors(alone) == [4, 5, 6, 7, len(lines)]

@@ -9,7 +9,6 @@ it is a terminal.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Protocol
 
-from qpr_rules.engine.batch import decide_many
+from qpr_rules.engine.batch import decide_lines
 from qpr_rules.engine.engine import Engine
 from qpr_rules.facts_input import MAX_FACTS_BYTES
 from qpr_rules.files import open_regular
@@ -51,18 +50,17 @@ def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple
             stream = stack.enter_context(open_regular(path))  # a device or FIFO: refused
             total = os.fstat(stream.fileno()).st_size
         read = [0]
-        answers = decide_many(engine, decision_id, _lines(stream, read), jobs=jobs, as_json=True)
+        answers = decide_lines(engine, decision_id, _lines(stream, read), jobs=jobs)
         bar = progress_bar(stack, "deciding", "lines")
         out = sys.stdout
         count = errors = first_error = 0
-        for line in answers:
-            count += 1
-            out.write(line)
-            out.write("\n")
-            if '"status":"error"' in line and json.loads(line)["status"] == "error":
-                errors += 1
-                first_error = first_error or count
-            if bar is not None and count % 256 == 0:
+        for text, lines, error_lines in answers:
+            out.write(text)
+            if error_lines:
+                errors += len(error_lines)
+                first_error = first_error or count + error_lines[0]
+            count += lines
+            if bar is not None:
                 # the bar moves by bytes read (the number of lines is not known before the end);
                 # the count beside it is of lines answered, never of bytes
                 bar(read[0], total or read[0] + 1, count)

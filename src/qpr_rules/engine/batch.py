@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import json
 import multiprocessing
 import pickle
 from collections import deque
@@ -153,6 +154,75 @@ def _revive(engine: Engine, decision_id: str, answer: Any, sent: _Sent, index: i
     used = engine if version is None else engine._version_engine(version)
     runtime = used._runtime(decision_id)
     return runtime.answers.revived(mask, obligations, lambda: used._model(runtime, sent.facts(index)))
+
+
+def _worker_lines(blob: bytes, decision_id: str, as_of: dt.date | None) -> tuple[str, int, list[int]]:
+    """A chunk of `--batch` input lines (joined with newlines; no line holds one) answered as
+    `_lines_answered` does, in a worker: the whole chunk's output is one text."""
+    return _lines_answered(_WORKER["engine"], decision_id, blob.split(b"\n"), as_of)
+
+
+def _lines_answered(engine: Engine, decision_id: str, lines: list[bytes],
+                    as_of: dt.date | None) -> tuple[str, int, list[int]]:
+    """The Decision JSON line of each input line, joined (each ending with a newline), how many,
+    and the 1-based positions of the error answers among them."""
+    out: list[str] = []
+    errors: list[int] = []
+    for n, line in enumerate(lines, 1):
+        decision = engine.decide(decision_id, line, as_of)
+        if decision.status == "error":
+            errors.append(n)
+        out.append(decision.to_json())
+    out.append("")
+    return "\n".join(out), len(lines), errors
+
+
+def decide_lines(engine: Engine, decision_id: str, lines: Iterable[bytes], jobs: int = 1,
+                 as_of: dt.date | None = None) -> Iterator[tuple[str, int, list[int]]]:
+    """`qpr-rules decide --batch`: the input lines (bytes, without their newline) answered in
+    chunks, in input order: each chunk's output text (one Decision JSON line per input line), its
+    number of lines and the 1-based positions of its error answers.
+
+    With jobs > 1 (and IN_PROCESS_BELOW lines or more) a chunk of lines goes to a worker as one
+    block of bytes and comes back as one text, which this process only writes: the worker reads,
+    decides and writes the JSON, so the work a line costs here is reading it. An Engine with a
+    decision log sends its lines through `decide_many`, whose workers send each record back to
+    be written here, in order, to the one log."""
+    engine.spec(decision_id)  # an unknown decision is refused before reading anything
+    if jobs < 1:
+        raise ValueError(f"jobs must be 1 or more, not {jobs}")
+    stream = iter(lines)
+    head = list(itertools.islice(stream, IN_PROCESS_BELOW)) if jobs > 1 and engine._log is None else []
+    if jobs == 1 or engine._log is not None or len(head) < IN_PROCESS_BELOW:
+        # line by line: each answer is out as soon as it is known (a caller may feed standard
+        # input one line at a time and wait for each answer)
+        rest = itertools.chain(head, stream)
+        if engine._log is not None and jobs > 1:
+            for line in decide_many(engine, decision_id, rest, jobs, as_json=True, as_of=as_of):
+                yield line + "\n", 1, ([1] if _is_error_line(line) else [])
+            return
+        for line in rest:
+            yield _lines_answered(engine, decision_id, [line], as_of)
+        return
+    recipe = _EngineRecipe(engine.policies.paths, engine.as_of, engine.evaluator, engine.digest)
+    context = multiprocessing.get_context("spawn")  # as _pool: durable_rules' C state is not forked
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(recipe,)) as pool:
+        pending: deque[Future[tuple[str, int, list[int]]]] = deque()
+        source = itertools.chain(head, stream)
+        try:
+            while chunk := list(itertools.islice(source, CHUNK)):
+                pending.append(pool.submit(_worker_lines, b"\n".join(chunk), decision_id, as_of))
+                if len(pending) >= 2 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as exc:
+            raise EngineError(f"a worker process failed ({exc}); {_why_workers_fail()}") from None
+
+
+def _is_error_line(line: str) -> bool:
+    return '"status":"error"' in line and json.loads(line)["status"] == "error"
 
 
 def decision_json(engine: Engine, decision_id: str, facts: Any, as_of: dt.date | None = None) -> str:
