@@ -166,7 +166,8 @@ class _WhyWriter:
     def __init__(self, writer: Writer, words: Any) -> None:
         self.writer = writer
         self.names: dict[str, Any] = {"_atom": atom_why, "_all": joined_all, "_none": joined_none,
-                                      "_dump": _dump, "_words": words}
+                                      "_dump": _dump, "_words": words,
+                                      "_as_dumped": _as_dumped}
 
     def why(self, node: Condition, needed: bool) -> str:
         """An expression for why node is not `needed` (evaluated only when it is not)."""
@@ -189,9 +190,22 @@ class _WhyWriter:
                 # absent one ("the hold on the home is not given")
                 steps = "".join(f"({s!r}, {w._path(s)[0]} is not None), " for s in _steps(paths))
                 values = "".join(f"({p!r}, {w.path(p)[0]}), " for p in paths)
-                return f"_atom({atom}, _dump(({steps}), ({values})), _words, {needed})"
+                dump = f"_dump(({steps}), ({values}))"
+                if len(paths) == 1:  # most atoms read one fact: when given, its dump is a literal
+                    var = w.path(paths[0])[0]
+                    dump = f"({self._literal(paths[0], var)} if {var} is not None else {dump})"
+                return f"_atom({atom}, {dump}, _words, {needed})"
             case _:
                 assert_never(node)
+
+    def _literal(self, path: str, var: str) -> str:
+        """The dump of one given value at path, `{"a": {"b": VALUE}}`, as _dump makes it."""
+        ftype = resolve(self.writer.model, path)
+        objects = ftype.kind == "object" or (ftype.item is not None and ftype.item.kind == "object")
+        out = f"_as_dumped({var})" if objects else var  # a record is dumped as model_dump gives it
+        for step in reversed(path.split(".")):
+            out = f"{{{step!r}: {out}}}"
+        return out
 
     @staticmethod
     def _first(parts: list[tuple[str, str]]) -> str:
