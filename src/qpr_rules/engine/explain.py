@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,36 @@ if TYPE_CHECKING:
     from qpr_rules.engine.engine import Engine
 
 
+WIDTH = 92
+
+#: what makes textwrap break a word somewhere other than at a space: a hyphen before a letter
+#: (it breaks "pending-qpr" after the hyphen), a run of hyphens (an em-dash), whitespace other
+#: than single spaces, or space at either end (kept or dropped by rules of its own)
+_NOT_PLAIN = re.compile(r"-[^\W\d]|--|\s(?<! )|  |^ | $")
+
+
 @functools.lru_cache(maxsize=4096)
 def _fill(text: str, indent: str) -> str:
-    """text wrapped at 92 columns, each line indented. Memoised: textwrap costs far more than the
-    decision it explains, and the same sentences recur (the policy's quotations always, the
-    explanations of rules not fired for facts alike); bounded in entries, whatever the policy."""
-    return textwrap.fill(text, width=92, initial_indent=indent, subsequent_indent=indent)
+    """textwrap.fill(text, 92, with indent before every line), exactly. Memoised: the same
+    sentences recur (the policy's quotations always, the explanations of rules not fired for
+    facts alike); bounded in entries, whatever the policy. A text of words and single spaces is
+    wrapped here, word by word, as textwrap would: textwrap cost more than the decision it
+    explains (tests/test_explain_fill.py compares the two on generated texts)."""
+    room = WIDTH - len(indent)
+    words = text.split(" ")
+    if not text or _NOT_PLAIN.search(text) or max(map(len, words)) > room:
+        return textwrap.fill(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent)
+    lines: list[str] = []
+    line: list[str] = []
+    used = -1  # the line's length so far, less the indent, with a space before each word
+    for word in words:
+        if line and used + 1 + len(word) > room:
+            lines.append(indent + " ".join(line))
+            line, used = [], -1
+        line.append(word)
+        used += 1 + len(word)
+    lines.append(indent + " ".join(line))
+    return "\n".join(lines)
 
 
 def _quote(text: str, indent: str) -> str:
