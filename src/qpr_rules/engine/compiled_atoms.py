@@ -62,7 +62,9 @@ def compile_atoms(model: type[BaseModel], conditions: Sequence[Condition],
             names.append(name)
             position[id(atom)] = name
             # an atom's own expression, never the rule's: the rule is recombined below
-            body += ["try:", f"    {name} = bool({writer.cond(atom)})", "except Exception:",
+            # every expression Writer.cond writes is a bool (comparisons, `in`, `is not None`,
+            # and/or/not of those, a quantifier helper's True or False): no bool() call
+            body += ["try:", f"    {name} = {writer.cond(atom)}", "except Exception:",
                      f"    {name} = None"]
         bits = " + ".join(f"_B[{name}]" for name in names) or "''"
         known = " and ".join(f"{name} is not None" for name in names) or "True"

@@ -39,7 +39,6 @@ import json
 import os
 import re
 import threading
-import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,7 +98,7 @@ def decision_record(rule_ids: Sequence[str], decision: Decision, digest: str, re
     record = {
         "v": LOG_FORMAT,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-        "id": uuid.uuid4().hex,
+        "id": _uuid4_hex(),
         "decision": decision.decision,
         "digest": digest,
         "revision": revision,
@@ -121,6 +120,14 @@ def log_mask_split(log_facts: Sequence[str],
     """The logged paths the mask keeps, and those it erases."""
     kept = tuple(p for p in log_facts if not masked(p, mask))
     return kept, tuple(p for p in log_facts if p not in kept)
+
+
+def _uuid4_hex() -> str:
+    """uuid.uuid4().hex, without building a UUID object (a logged decision pays it each time)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 #: What a reference may hold: an id, never a sentence (the log keeps no free text). Letters,
