@@ -59,8 +59,8 @@ def run_batch(engine: Engine, decision_id: str, source: str, jobs: int) -> tuple
             if error_lines:
                 errors += len(error_lines)
                 first_error = first_error or count + error_lines[0]
-            count += lines
-            if bar is not None:
+            before, count = count, count + lines
+            if bar is not None and count // 256 != before // 256:  # every 256 lines, not each
                 # the bar moves by bytes read (the number of lines is not known before the end);
                 # the count beside it is of lines answered, never of bytes
                 bar(read[0], total or read[0] + 1, count)
