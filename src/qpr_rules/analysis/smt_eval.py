@@ -46,3 +46,30 @@ def conjunction(formulas: list[z3.BoolRef]) -> z3.BoolRef:
     for i, f in enumerate(formulas):
         args[i] = f.as_ast()
     return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(formulas), args), ctx)
+
+
+class Substitution:
+    """z3.substitute(formula, *pairs) for many formulas with the same pairs, the pairs' arrays
+    built once (z3py re-checks every pair's sorts on every call: most of the time of a large
+    substitution)."""
+
+    def __init__(self, pairs: list[tuple[z3.ExprRef, z3.ExprRef]]) -> None:
+        self.pairs = pairs  # holds the terms (and their references) while the arrays point at them
+        self.size = len(pairs)
+        self.sources = (z3.Ast * self.size)()
+        self.targets = (z3.Ast * self.size)()
+        for i, (source, target) in enumerate(pairs):
+            self.sources[i] = source.as_ast()
+            self.targets[i] = target.as_ast()
+
+    def __call__(self, formula: z3.ExprRef) -> z3.ExprRef:
+        ctx = formula.ctx
+        return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), formula.as_ast(), self.size, self.sources,
+                                                self.targets), ctx)
+
+
+def assert_all(solver: z3.Solver, formulas: list[z3.BoolRef]) -> None:
+    """solver.add(*formulas) for well-sorted Boolean formulas, without z3py's cast of each."""
+    ctx = solver.ctx.ref()
+    for f in formulas:
+        z3.Z3_solver_assert(ctx, solver.solver, f.as_ast())
