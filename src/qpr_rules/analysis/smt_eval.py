@@ -73,3 +73,43 @@ def assert_all(solver: z3.Solver, formulas: list[z3.BoolRef]) -> None:
     ctx = solver.ctx.ref()
     for f in formulas:
         z3.Z3_solver_assert(ctx, solver.solver, f.as_ast())
+
+
+def int_or_none(model: z3.ModelRef, term: z3.ExprRef) -> int | None:
+    """The value of an integer term in the model (completed), or None when the model does not
+    reduce it to a number."""
+    ctx = model.ctx.ref()
+    out = (z3.Ast * 1)()
+    if not z3.Z3_model_eval(ctx, model.model, term.as_ast(), True, out):
+        return None
+    z3.Z3_inc_ref(ctx, out[0])
+    try:
+        if z3.Z3_get_ast_kind(ctx, out[0]) != z3.Z3_NUMERAL_AST:
+            return None
+        return int(z3.Z3_get_numeral_string(ctx, out[0]))
+    finally:
+        z3.Z3_dec_ref(ctx, out[0])
+
+
+#: packed(): the bits each term's value takes
+PACKED_BITS = 8
+_SHIFTS: list[z3.ArithRef] = []  # 2 ** (PACKED_BITS * i), in the main context
+
+
+def packed(terms: list[z3.ArithRef]) -> z3.ArithRef:
+    """The sum of terms[i] * 2**(PACKED_BITS * i): one term whose value holds every term's value
+    (each in [0, 2**PACKED_BITS)), so that one evaluation in a model reads them all, their
+    common parts evaluated once (the evaluator caches them within a call)."""
+    ctx = terms[0].ctx
+    assert ctx is z3.main_ctx(), "the shifts are built in the main context"
+    while len(_SHIFTS) < len(terms):
+        _SHIFTS.append(z3.IntVal(2 ** (PACKED_BITS * len(_SHIFTS))))
+    parts = (z3.Ast * len(terms))()
+    keep = []
+    for i, term in enumerate(terms):
+        pair = (z3.Ast * 2)()
+        pair[0], pair[1] = term.as_ast(), _SHIFTS[i].as_ast()
+        product = z3.ArithRef(z3.Z3_mk_mul(ctx.ref(), 2, pair), ctx)  # referenced while in use
+        keep.append(product)
+        parts[i] = product.as_ast()
+    return z3.ArithRef(z3.Z3_mk_add(ctx.ref(), len(terms), parts), ctx)

@@ -122,6 +122,7 @@ class _Prepared:
     _answered: dict[tuple[str, str, str], tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]] = field(
         default_factory=dict)
     _on: dict[frozenset[str], z3.BoolRef] = field(default_factory=dict)
+    _codes: dict[tuple[str, str, str], z3.ArithRef] = field(default_factory=dict)
     _witness: dict[str, smt_solve.AssumingSolver] = field(default_factory=dict)
     _base: tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]] | None = None
 
@@ -218,6 +219,18 @@ class _Prepared:
                    typing.cast(z3.BoolRef, z3.substitute(self.exact_formula, *assignment)))
             if len(self._answered) < _ANSWERED_SIZE:
                 self._answered[key] = hit
+        return hit
+
+    def code(self, unit: _Unit, answer: Any) -> z3.ArithRef:
+        """with_answer as one small number: 1 when the variant is valid, 2 when exact, plus 4
+        times its outcome (cached)."""
+        key = (unit.path, type(answer).__name__, repr(answer))
+        hit = self._codes.get(key)
+        if hit is None:
+            valid, outcome, exact = self.with_answer(unit, answer)
+            hit = typing.cast(z3.ArithRef, z3.If(valid, 1, 0) + 2 * z3.If(exact, 1, 0) + 4 * outcome)
+            if len(self._codes) < _ANSWERED_SIZE:
+                self._codes[key] = hit
         return hit
 
     def constraints_on(self, names: frozenset[str]) -> z3.BoolRef:
@@ -654,15 +667,13 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
     possible: list[str] = []
     found: dict[str, z3.ModelRef] = {}
     for o in spec.decision.outcomes:
-        if not _check(solver, prepared.is_[o], timeout_s=t):
+        if _check(solver, prepared.nice, prepared.exact, prepared.is_[o], timeout_s=t):
+            found[o] = solver.model()  # a readable example: the outcome is possible
+        elif _check(solver, prepared.exact, prepared.is_[o], timeout_s=t):
+            found[o] = solver.model()
+        elif not _check(solver, prepared.is_[o], timeout_s=t):
             continue
         possible.append(o)
-        model = solver.model()
-        if not _holds(model, prepared.exact, prepared.nice):
-            model = _first_model(solver, [prepared.nice, prepared.exact, prepared.is_[o]],
-                                 [prepared.exact, prepared.is_[o]], timeout_s=t)
-        if model is not None:
-            found[o] = model
     if not possible:  # exactly one outcome holds for every valid fact: so there is none
         return refused(engine, spec, runtime.error_duties, "the known facts contradict the fact model's "
                         "checks (facts/: a hold's dates, a restriction's ages, ...)",
@@ -811,7 +822,7 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     variants = _Variants(prepared, facts, [model for _, model in cache])
     units = [u for u in facts.units if read is None or _is_read(u.path, read)]
     tried = {u.path: _answers(u, examples, prepared.finite_answers) for u in units}
-    seen = {u.path: [variants.outcomes(u, answer) for answer, _ in tried[u.path]] for u in units}
+    seen = _seen(variants, units, tried, latest=False)
     changes = {u.path for u in units if any(c for _, c in seen[u.path])}
     uncertain: set[str] = set()
 
@@ -823,14 +834,12 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
             return
         cache.append((got, model))
         if variants.add(model):
-            for u in units:
-                if u.path in changes or u.path in skip:
-                    continue
-                more = [variants.outcomes(u, answer, latest=True) for answer, _ in tried[u.path]]
-                seen[u.path] = [(old | new, c or c2) for (old, c), (new, c2) in zip(seen[u.path], more,
-                                                                                     strict=True)]
+            open_units = [u for u in units if u.path not in changes and u.path not in skip]
+            for path, more in _seen(variants, open_units, tried, latest=True).items():
+                seen[path] = [(old | new, c or c2)
+                              for (old, c), (new, c2) in zip(seen[path], more, strict=True)]
                 if any(c for _, c in more):
-                    changes.add(u.path)
+                    changes.add(path)
 
     pins = smt_eval.conjunction(facts.pins)
     rest: list[_Unit] = []
@@ -868,6 +877,15 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
 
 
+def _seen(variants: _Variants, units: list[_Unit], tried: dict[str, list[tuple[Any, z3.BoolRef]]],
+          latest: bool) -> dict[str, list[tuple[set[str], bool]]]:
+    """Per unit, per answer tried: the outcomes its variants get, and whether they show the unit
+    can change the answer (_Variants.table, all at once)."""
+    asks = [(u, answer) for u in units for answer, _ in tried[u.path]]
+    rows = iter(variants.table(asks, latest))
+    return {u.path: [next(rows) for _ in tried[u.path]] for u in units}
+
+
 def _pair_proofs(prepared: _Prepared, facts: _Known, rest: list[_Unit], changes: set[str],
                  uncertain: set[str], found: typing.Callable[[z3.ModelRef, set[str]], None]) -> None:
     """Which of these units can change the answer, over two copies of the decision (adds them to
@@ -884,6 +902,15 @@ def _pair_proofs(prepared: _Prepared, facts: _Known, rest: list[_Unit], changes:
     try:
         pair.add(smt_eval.conjunction([*pins_b.pins, *facts.pins]))
         left = list(rest)
+        # first all of them at once: a pair that differs in these units only (any of them). None
+        # proves that none of them can change the answer alone either (a pair differing in one
+        # unit alone differs in these only); the selectors are assumptions, no disjunction
+        together = [s for p, s in selectors.items() if not any(_under(p, u.path) for u in left)]
+        try:
+            if not _check(pair, *together, timeout_s=t):
+                return
+        except _OutOfTime:
+            pass
         while left:
             ask = z3.Bool(f"some!{next(_ANSWERS)}")
             pair.add(z3.Implies(ask, z3.Or(*[keep[u.path] for u in left])))
@@ -938,6 +965,29 @@ class _Variants:
     def _outcome(self, model: z3.ModelRef, term: z3.ArithRef) -> str:
         return self.prepared.outcome_names[smt_eval.int_value(model, term)]
 
+    def table(self, asks: list[tuple[_Unit, Any]], latest: bool = False) -> list[tuple[set[str], bool]]:
+        """outcomes() of each (unit, answer), read with one evaluation per model (_Prepared.code,
+        packed into one number: the parts that do not depend on the answer are evaluated once);
+        an answer the model does not reduce to numbers is evaluated alone, as outcomes() does."""
+        out: list[tuple[set[str], bool]] = [(set(), False) for _ in asks]
+        names = self.prepared.outcome_names
+        if not asks or not self.bases or 4 * len(names) > 256:
+            return [self.outcomes(unit, answer, latest) for unit, answer in asks] if asks else out
+        term = smt_eval.packed([self.prepared.code(unit, answer) for unit, answer in asks])
+        for model, base_outcome, base_exact in self.bases[-1:] if latest else self.bases:
+            value = smt_eval.int_or_none(model, term)
+            if value is None:
+                return [self.outcomes(unit, answer, latest) for unit, answer in asks]
+            for i, (found, _) in enumerate(out):
+                code = (value >> (smt_eval.PACKED_BITS * i)) & 255
+                if not code & 1:
+                    continue  # the variant is not valid: proves nothing
+                got = names[code >> 2]
+                found.add(got)
+                if got != base_outcome and base_exact and code & 2:
+                    out[i] = (found, True)
+        return out
+
     def outcomes(self, unit: _Unit, answer: Any, latest: bool = False) -> tuple[set[str], bool]:
         """The outcomes of the valid variants with this answer, and whether one of them, exact,
         has another outcome than its exact model (then the unit can change the answer).
@@ -957,7 +1007,7 @@ class _Variants:
 
 
 #: how many models the variants are made of: the examples, then models the pair solver found
-_VARIANT_BASES = 4
+_VARIANT_BASES = 8
 
 
 def _assignment(unit: _Unit, answer: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
