@@ -819,7 +819,7 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     and is asked again without it. Each completion found is kept with the models found before
     (cache), so that most answers tried for settling are seen possible without a call."""
     read = _read_paths(prepared.spec)
-    variants = _Variants(prepared, facts, [model for _, model in cache])
+    variants = _Variants(prepared, [model for _, model in cache])
     units = [u for u in facts.units if read is None or _is_read(u.path, read)]
     tried = {u.path: _answers(u, examples, prepared.finite_answers) for u in units}
     seen = _seen(variants, units, tried, latest=False)
@@ -945,18 +945,19 @@ class _Variants:
     (real facts), with different outcomes, are two valid completions that differ in that fact
     alone: it can change the answer. A variant that fails proves nothing (the solver is asked)."""
 
-    def __init__(self, prepared: _Prepared, facts: _Known, models: list[z3.ModelRef]) -> None:
+    def __init__(self, prepared: _Prepared, models: list[z3.ModelRef]) -> None:
         self.prepared = prepared
-        self.valid = smt_eval.conjunction([*prepared.constraints, *facts.pins])
-        # (model, its outcome, exact): each a valid completion (checked)
+        # (model, its outcome, exact): each a valid completion of the known facts
         self.bases: list[tuple[z3.ModelRef, str, bool]] = []
         for model in models:
             self.add(model)
 
     def add(self, model: z3.ModelRef) -> bool:
-        """Make variants of this model too, when it is a valid completion (and there are not
-        already _VARIANT_BASES: each costs an evaluation per answer tried). Whether it was added."""
-        if len(self.bases) < _VARIANT_BASES and _holds(model, self.valid):
+        """Make variants of this model too (unless there are already _VARIANT_BASES: each costs
+        an evaluation). Whether it was added. The model is a valid completion of the known facts:
+        every caller's model is one of a solver that holds copy a's constraints and the known
+        facts' pins, and z3's models satisfy their solver's assertions."""
+        if len(self.bases) < _VARIANT_BASES:
             self.bases.append((model, self._outcome(model, self.prepared.outcome_term),
                                _holds(model, self.prepared.exact_formula)))
             return True
