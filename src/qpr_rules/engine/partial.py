@@ -124,6 +124,7 @@ class _Prepared:
     _on: dict[frozenset[str], z3.BoolRef] = field(default_factory=dict)
     _codes: dict[tuple[str, str, str], z3.ArithRef] = field(default_factory=dict)
     _witness: dict[str, smt_solve.AssumingSolver] = field(default_factory=dict)
+    _questions_ready: bool = False
     _base: tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]] | None = None
 
     def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
@@ -143,6 +144,19 @@ class _Prepared:
             solver.add(z3.Or(*[z3.And(self.a.outcome_is[o], z3.Not(b.outcome_is[o])) for o in names]))
             self._pair = (b, solver, selectors)
         return self._pair
+
+    def for_questions(self) -> None:
+        """Build what ranking the questions uses, once, on the first call that ranks them: the
+        pair, and the witness solver of every given fact a rule reads (what a call would
+        otherwise build the first time it meets that fact)."""
+        if self._questions_ready:
+            return
+        self.pair()
+        read = _read_paths(self.spec)
+        for path, _, _ in _pairs(self.a.facts, self.a.facts, ""):
+            if read is None or _is_read(path, read):
+                self.witness_solver(path)
+        self._questions_ready = True
 
     def _witness_base(self) -> tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]]:
         """What every witness solver reads (once per encoding): the variables each constraint and
@@ -818,6 +832,7 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     of these change the answer?"): no proves that none of them can, each yes shows one that can,
     and is asked again without it. Each completion found is kept with the models found before
     (cache), so that most answers tried for settling are seen possible without a call."""
+    prepared.for_questions()
     read = _read_paths(prepared.spec)
     variants = _Variants(prepared, [model for _, model in cache])
     units = [u for u in facts.units if read is None or _is_read(u.path, read)]
