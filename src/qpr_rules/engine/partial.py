@@ -97,7 +97,9 @@ _PREFIX_A = "a"  # copy a's variables are named a.<path> (analysis/smt_facts.py)
 @dataclass
 class _Prepared:
     """The decision encoded twice (copies a and b, for "can this fact change the answer"), with
-    a solver over copy a and one over both, each holding its constraints. Each question is asked
+    a solver over copy a and one over both, each holding its constraints, and per given fact a
+    witness solver (witness_solver: copy a and a copy of what that fact reaches), built on the
+    first call that ranks questions (for_questions). Each question is asked
     with assumption literals (about three times faster than push and pop): `is_[o]` stands for
     "the outcome is o", `exact` for "items past the list bound repeat the last one", `carries`
     for "the answer carries this rule's duties"; the known facts are pushed once per call."""
