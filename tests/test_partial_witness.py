@@ -120,6 +120,7 @@ def test_smt_eval_helpers_give_what_z3py_gives() -> None:
     assert value is not None
     assert [(value >> (smt_eval.PACKED_BITS * i)) & 255 for i in range(len(terms))] == [5, 7, 7, 0]
     assert smt_eval.int_or_none(model, y) == -3
+    assert smt_eval.int_value(model, smt_eval.code_of(flag, z3.Not(flag), x)) == 1 + 0 + 4 * 5
     assert smt_eval.int_or_none(model, z3.Function("t.f", z3.IntSort(), z3.IntSort())(x)) == 0  # completed
     rename = smt_eval.Substitution([(x, y)])
     formula = z3.And(x > 1, flag)

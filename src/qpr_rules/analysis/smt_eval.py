@@ -113,3 +113,20 @@ def packed(terms: list[z3.ArithRef]) -> z3.ArithRef:
         keep.append(product)
         parts[i] = product.as_ast()
     return z3.ArithRef(z3.Z3_mk_add(ctx.ref(), len(terms), parts), ctx)
+
+
+def code_of(valid: z3.BoolRef, exact: z3.BoolRef, outcome: z3.ArithRef) -> z3.ArithRef:
+    """If(valid, 1, 0) + 2 * If(exact, 1, 0) + 4 * outcome, built without z3py's coercions (one is
+    built for each answer tried, many of them new in every call)."""
+    ctx = outcome.ctx
+    ref = ctx.ref()
+    one, two, four, zero = (z3.IntVal(n, ctx) for n in (1, 2, 4, 0))
+    keep = [z3.ArithRef(z3.Z3_mk_ite(ref, valid.as_ast(), one.as_ast(), zero.as_ast()), ctx),
+            z3.ArithRef(z3.Z3_mk_ite(ref, exact.as_ast(), two.as_ast(), zero.as_ast()), ctx)]
+    pair = (z3.Ast * 2)()
+    pair[0], pair[1] = four.as_ast(), outcome.as_ast()
+    keep.append(z3.ArithRef(z3.Z3_mk_mul(ref, 2, pair), ctx))
+    parts = (z3.Ast * 3)()
+    for i, term in enumerate(keep):
+        parts[i] = term.as_ast()
+    return z3.ArithRef(z3.Z3_mk_add(ref, 3, parts), ctx)

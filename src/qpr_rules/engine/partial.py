@@ -230,9 +230,10 @@ class _Prepared:
         if hit is None:
             assignment = _assignment(unit, answer)
             names = frozenset(var.decl().name() for var, _ in assignment)
-            hit = (typing.cast(z3.BoolRef, z3.substitute(self.constraints_on(names), *assignment)),
-                   typing.cast(z3.ArithRef, z3.substitute(self.outcome_term, *assignment)),
-                   typing.cast(z3.BoolRef, z3.substitute(self.exact_formula, *assignment)))
+            put = smt_eval.Substitution(assignment)
+            hit = (typing.cast(z3.BoolRef, put(self.constraints_on(names))),
+                   typing.cast(z3.ArithRef, put(self.outcome_term)),
+                   typing.cast(z3.BoolRef, put(self.exact_formula)))
             if len(self._answered) < _ANSWERED_SIZE:
                 self._answered[key] = hit
         return hit
@@ -244,7 +245,7 @@ class _Prepared:
         hit = self._codes.get(key)
         if hit is None:
             valid, outcome, exact = self.with_answer(unit, answer)
-            hit = typing.cast(z3.ArithRef, z3.If(valid, 1, 0) + 2 * z3.If(exact, 1, 0) + 4 * outcome)
+            hit = smt_eval.code_of(valid, exact, outcome)
             if len(self._codes) < _ANSWERED_SIZE:
                 self._codes[key] = hit
         return hit
