@@ -97,7 +97,9 @@ _PREFIX_A = "a"  # copy a's variables are named a.<path> (analysis/smt_facts.py)
 @dataclass
 class _Prepared:
     """The decision encoded twice (copies a and b, for "can this fact change the answer"), with
-    a solver over copy a and one over both, each holding its constraints. Each question is asked
+    a solver over copy a and one over both, each holding its constraints, and per given fact a
+    witness solver (witness_solver: copy a and a copy of what that fact reaches), built on the
+    first call that ranks questions (for_questions). Each question is asked
     with assumption literals (about three times faster than push and pop): `is_[o]` stands for
     "the outcome is o", `exact` for "items past the list bound repeat the last one", `carries`
     for "the answer carries this rule's duties"; the known facts are pushed once per call."""
@@ -122,6 +124,10 @@ class _Prepared:
     _answered: dict[tuple[str, str, str], tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]] = field(
         default_factory=dict)
     _on: dict[frozenset[str], z3.BoolRef] = field(default_factory=dict)
+    _codes: dict[tuple[str, str, str], z3.ArithRef] = field(default_factory=dict)
+    _witness: dict[str, smt_solve.AssumingSolver] = field(default_factory=dict)
+    _questions_ready: bool = False
+    _base: tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]] | None = None
 
     def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
         """Copy b, and a solver over both copies that asks for different outcomes (items past the
@@ -140,6 +146,70 @@ class _Prepared:
             solver.add(z3.Or(*[z3.And(self.a.outcome_is[o], z3.Not(b.outcome_is[o])) for o in names]))
             self._pair = (b, solver, selectors)
         return self._pair
+
+    def for_questions(self) -> None:
+        """Build what ranking the questions uses, once, on the first call that ranks them: the
+        pair, and the witness solver of every given fact a rule reads (what a call would
+        otherwise build the first time it meets that fact)."""
+        if self._questions_ready:
+            return
+        self.pair()
+        read = _read_paths(self.spec)
+        for path, _, _ in _pairs(self.a.facts, self.a.facts, ""):
+            if read is None or _is_read(path, read):
+                self.witness_solver(path)
+        self._questions_ready = True
+
+    def _witness_base(self) -> tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]]:
+        """What every witness solver reads (once per encoding): the variables each constraint and
+        each exactness condition reads, every variable by name, and the given facts' own."""
+        if self._base is None:
+            formulas = [*self.constraints, *self.a.encoder.exactness]
+            every: dict[str, z3.ExprRef] = {}
+            reads = []
+            for f in formulas:
+                names = _variables(f)
+                every.update(names)
+                reads.append(frozenset(names))
+            every.update(_variables(self.outcome_term))
+            self._base = (reads, every, _given_names(self.a.facts))
+        return self._base
+
+    def witness_solver(self, path: str) -> smt_solve.AssumingSolver:
+        """A solver that finds two valid completions, both real facts, that differ in the unit
+        at path alone (and what lies under it) and get different outcomes, cheaper than the pair:
+        copy a, and a copy of only the variables a change of the unit can reach (the unit's own,
+        and through the constraints what is derived from them, never another given fact). A model
+        is completion a and, with those variables replaced by their copies, completion b: every
+        constraint that reads none of them holds as in a, the others hold by construction. Its
+        "no" proves nothing (a variable it shares might have to differ too): the pair proves it.
+        Built once per unit path, then reused."""
+        hit = self._witness.get(path)
+        if hit is not None:
+            return hit
+        reads, every, shared_names = self._witness_base()
+        own = {n for n in every if _names_under(n, path)}
+        shared = shared_names - own
+        moved = set(own)
+        grown = True
+        while grown:  # what the moved variables determine moves with them (not given facts)
+            grown = False
+            for r in reads:
+                if r & moved:
+                    more = r - moved - shared
+                    if more:
+                        moved |= more
+                        grown = True
+        rename = smt_eval.Substitution([(every[n], z3.Const(f"w!{n}", every[n].sort()))
+                                        for n in sorted(moved) if n in every])
+        solver = smt_solve.assuming_solver(self.timeout_s)
+        formulas = [*self.constraints, *self.a.encoder.exactness]
+        smt_eval.assert_all(solver, [
+            *self.constraints, self.exact_formula,
+            *[typing.cast(z3.BoolRef, rename(f)) for f, r in zip(formulas, reads, strict=True) if r & moved],
+            self.outcome_term != rename(self.outcome_term)])
+        self._witness[path] = solver
+        return solver
 
     @property
     def outcome_term(self) -> z3.ArithRef:
@@ -160,11 +230,24 @@ class _Prepared:
         if hit is None:
             assignment = _assignment(unit, answer)
             names = frozenset(var.decl().name() for var, _ in assignment)
-            hit = (typing.cast(z3.BoolRef, z3.substitute(self.constraints_on(names), *assignment)),
-                   typing.cast(z3.ArithRef, z3.substitute(self.outcome_term, *assignment)),
-                   typing.cast(z3.BoolRef, z3.substitute(self.exact_formula, *assignment)))
+            put = smt_eval.Substitution(assignment)
+            hit = (typing.cast(z3.BoolRef, put(self.constraints_on(names))),
+                   typing.cast(z3.ArithRef, put(self.outcome_term)),
+                   typing.cast(z3.BoolRef, put(self.exact_formula)))
             if len(self._answered) < _ANSWERED_SIZE:
                 self._answered[key] = hit
+        return hit
+
+    def code(self, unit: _Unit, answer: Any) -> z3.ArithRef:
+        """with_answer as one small number: 1 when the variant is valid, 2 when exact, plus 4
+        times its outcome (cached)."""
+        key = (unit.path, type(answer).__name__, repr(answer))
+        hit = self._codes.get(key)
+        if hit is None:
+            valid, outcome, exact = self.with_answer(unit, answer)
+            hit = smt_eval.code_of(valid, exact, outcome)
+            if len(self._codes) < _ANSWERED_SIZE:
+                self._codes[key] = hit
         return hit
 
     def constraints_on(self, names: frozenset[str]) -> z3.BoolRef:
@@ -226,6 +309,22 @@ def _variables(formula: z3.ExprRef) -> dict[str, z3.ExprRef]:
             names[node.decl().name()] = node
         else:
             stack.extend(node.children())
+    return names
+
+
+def _names_under(name: str, path: str) -> bool:
+    """Whether the variable name is of the given fact at path or of one under it (its value,
+    presence flag `?`, length `#len`, arbitrary flag `#any`, fields, items)."""
+    full = f"{_PREFIX_A}.{path}"
+    return name.startswith(full) and (len(name) == len(full) or name[len(full)] in ".[?#")
+
+
+def _given_names(facts: ObjEnc) -> set[str]:
+    """The names of the variables that are given facts' own (presence, value, length, arbitrary),
+    at every depth of copy a: what the pair compares."""
+    names: set[str] = set()
+    for path, enc, _ in _pairs(facts, facts, ""):
+        names.update(n for n in _variables(_same(enc, enc)) if n.startswith(f"{_PREFIX_A}.{path}"))
     return names
 
 
@@ -337,6 +436,22 @@ def longest_list(known: Any) -> int:
     return 0
 
 
+_FIELDS: dict[type, list[tuple[str, Any, FieldType, bool]]] = {}
+
+
+def _fields(model: type[Any]) -> list[tuple[str, Any, FieldType, bool]]:
+    """A fact model's given fields: name, pydantic field info, type, and whether it may be null
+    (read once per model: _read reads them on every call)."""
+    hit = _FIELDS.get(model)
+    if hit is None:
+        hit = []
+        for name, info in model.model_fields.items():
+            ft = type_of(info.annotation)
+            hit.append((name, info, ft, ft.optional or (not info.is_required() and info.default is None)))
+        _FIELDS[model] = hit
+    return hit
+
+
 def _read(obj: ObjEnc, known: Any, path: str, out: _Known) -> None:
     """Pin the known facts under obj, and collect the unknown ones as units."""
     model = obj.model
@@ -352,11 +467,9 @@ def _read(obj: ObjEnc, known: Any, path: str, out: _Known) -> None:
         elif key not in model.model_fields:
             out.errors.append(f"{where}: unknown field {key!r}{did_you_mean(str(key), model.model_fields)}; "
                               f"fields are: {', '.join(model.model_fields)}")
-    for name, info in model.model_fields.items():
+    for name, info, ft, nullable in _fields(model):
         enc = obj.fields[name]
         fpath = f"{path}.{name}" if path else name
-        ft = type_of(info.annotation)
-        nullable = ft.optional or (not info.is_required() and info.default is None)
         if name not in known:
             if isinstance(enc, ObjEnc) and not nullable:
                 _read(enc, {}, fpath, out)  # always there: its fields are the unknowns
@@ -415,7 +528,19 @@ def _read_scalar(enc: ScalarEnc, annotation: Any, value: Any, path: str, out: _K
         out.pins.append(z3.Not(enc.present))
         return
     out.values[path] = checked
-    out.pins.append(_equals(enc, checked))
+    key = (id(enc), type(checked), checked)
+    hit = _PINS.get(key)
+    if hit is None or hit[0] is not enc:
+        if len(_PINS) >= _PINS_SIZE:
+            _PINS.clear()
+        hit = _PINS[key] = (enc, _equals(enc, checked))
+    out.pins.append(hit[1])
+
+
+#: enc.value == value, per encoding node and value (the same known values come back call after
+#: call; building the formula through z3py costs more than reading the rest of the facts)
+_PINS: dict[tuple[int, type, Any], tuple[ScalarEnc, z3.BoolRef]] = {}
+_PINS_SIZE = 8192
 
 
 def _equals(enc: ScalarEnc, value: Any) -> z3.BoolRef:
@@ -559,15 +684,13 @@ def _decide(engine: Engine, prepared: _Prepared, facts: _Known, runtime: Any, qu
     possible: list[str] = []
     found: dict[str, z3.ModelRef] = {}
     for o in spec.decision.outcomes:
-        if not _check(solver, prepared.is_[o], timeout_s=t):
+        if _check(solver, prepared.nice, prepared.exact, prepared.is_[o], timeout_s=t):
+            found[o] = solver.model()  # a readable example: the outcome is possible
+        elif _check(solver, prepared.exact, prepared.is_[o], timeout_s=t):
+            found[o] = solver.model()
+        elif not _check(solver, prepared.is_[o], timeout_s=t):
             continue
         possible.append(o)
-        model = solver.model()
-        if not _holds(model, prepared.exact, prepared.nice):
-            model = _first_model(solver, [prepared.nice, prepared.exact, prepared.is_[o]],
-                                 [prepared.exact, prepared.is_[o]], timeout_s=t)
-        if model is not None:
-            found[o] = model
     if not possible:  # exactly one outcome holds for every valid fact: so there is none
         return refused(engine, spec, runtime.error_duties, "the known facts contradict the fact model's "
                         "checks (facts/: a hold's dates, a restriction's ages, ...)",
@@ -703,54 +826,124 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     possible over every list length (an answer settles the outcome only if it leaves one of them).
 
     A fact can change the answer when two valid completions differing in it alone get different
-    outcomes: asked of the solver over two copies of the decision (a pair, or none). A fact no
-    rule reads is never asked. Most facts are seen to matter without that call: the example
-    completions with the fact's answers put in (_Variants), checked by evaluating the encoding,
-    often give two valid completions differing in it alone with different outcomes. Each pair
-    the solver finds is a real completion too, kept with the models found before (cache), so
-    that most answers tried for settling are seen possible without a call."""
-    t = prepared.timeout_s
+    outcomes. A fact no rule reads is never asked. Most facts are seen to matter without a solver
+    call: the example completions with the fact's answers put in (_Variants), checked by
+    evaluating the encoding, often give two valid completions differing in it alone with
+    different outcomes. For the others, the witness solver of the fact (_Prepared.witness_solver,
+    one copy of the decision and a copy of what the fact reaches) looks for such a pair; the facts
+    it finds none for are asked of the solver over two copies of the decision at once ("can one
+    of these change the answer?"): no proves that none of them can, each yes shows one that can,
+    and is asked again without it. Each completion found is kept with the models found before
+    (cache), so that most answers tried for settling are seen possible without a call."""
+    prepared.for_questions()
     read = _read_paths(prepared.spec)
-    pair: z3.Solver | None = None
-    selectors: dict[str, z3.BoolRef] = {}
-    variants = _Variants(prepared, facts, [model for _, model in cache])
+    variants = _Variants(prepared, [model for _, model in cache])
+    units = [u for u in facts.units if read is None or _is_read(u.path, read)]
+    tried = {u.path: _answers(u, examples, prepared.finite_answers) for u in units}
+    seen = _seen(variants, units, tried, latest=False)
+    changes = {u.path for u in units if any(c for _, c in seen[u.path])}
+    uncertain: set[str] = set()
+
+    def found(model: z3.ModelRef, skip: set[str]) -> None:
+        """A real completion (copy a of a pair): kept for settling, and its variants may show
+        that more facts can change the answer."""
+        got = next((o for o in possible if _holds(model, prepared.a.outcome_is[o])), None)
+        if got is None:
+            return
+        cache.append((got, model))
+        if variants.add(model):
+            open_units = [u for u in units if u.path not in changes and u.path not in skip]
+            for path, more in _seen(variants, open_units, tried, latest=True).items():
+                seen[path] = [(old | new, c or c2)
+                              for (old, c), (new, c2) in zip(seen[path], more, strict=True)]
+                if any(c for _, c in more):
+                    changes.add(path)
+
+    pins = smt_eval.conjunction(facts.pins)
+    rest: list[_Unit] = []
+    for unit in units:
+        if unit.path in changes:
+            continue
+        witness = prepared.witness_solver(unit.path)
+        witness.push()
+        try:
+            witness.add(pins)
+            if _check(witness, timeout_s=prepared.timeout_s):
+                changes.add(unit.path)
+                found(witness.model(), set())
+                continue
+        except _OutOfTime:
+            pass  # no claim: the pair asks
+        finally:
+            witness.pop()
+        rest.append(unit)
+    rest = [u for u in rest if u.path not in changes]
+    if rest:
+        _pair_proofs(prepared, facts, rest, changes, uncertain, found)
     ranked: list[tuple[tuple[int, float, int], Question]] = []
-    try:
-        for unit in facts.units:
-            if read is not None and not _is_read(unit.path, read):
-                continue  # no rule reads it, nor a derived fact they read: it cannot change the answer
-            uncertain = False
-            tried = _answers(unit, examples, prepared.finite_answers)
-            seen = [variants.outcomes(unit, answer) for answer, _ in tried]
-            if not any(changes for _, changes in seen):
-                if pair is None:
-                    b, pair, selectors = prepared.pair()
-                    pins_b = _Known()
-                    _read(b.facts, facts.original, "", pins_b)
-                    pair.push()
-                    pair.add(*pins_b.pins, *facts.pins)
-                keep = [s for p, s in selectors.items() if not _under(p, unit.path)]
-                try:
-                    if not _check(pair, *keep, timeout_s=t):
-                        continue
-                    model = pair.model()  # copy a of the pair: a real completion, for the answers below
-                    got = next(o for o in possible if _holds(model, prepared.a.outcome_is[o]))
-                    cache.append((got, model))
-                    variants.add(model)  # one where a fact matters: its variants may show others do
-                except (_OutOfTime, StopIteration):
-                    uncertain = True  # cannot tell in time: asked, marked uncertain
-            settles = []
-            for (answer, pin), (outcomes, _) in zip(tried, seen, strict=True):
-                outcome = _settled_by(prepared, pin, possible, cache, outcomes)
-                if outcome is not None:
-                    settles.append(Settles(answer, outcome))
-            share = len(settles) / len(tried) if tried else 0.0
-            key = (0 if settles else 1, -share, unit.order)
-            ranked.append((key, _question(unit, tuple(settles), len(tried), uncertain)))
-    finally:
-        if pair is not None:
-            pair.pop()
+    for unit in units:
+        if unit.path not in changes and unit.path not in uncertain:
+            continue
+        settles = []
+        for (answer, pin), (outcomes, _) in zip(tried[unit.path], seen[unit.path], strict=True):
+            outcome = _settled_by(prepared, pin, possible, cache, outcomes)
+            if outcome is not None:
+                settles.append(Settles(answer, outcome))
+        share = len(settles) / len(tried[unit.path]) if tried[unit.path] else 0.0
+        key = (0 if settles else 1, -share, unit.order)
+        ranked.append((key, _question(unit, tuple(settles), len(tried[unit.path]), unit.path in uncertain)))
     return [q for _, q in sorted(ranked, key=lambda kq: kq[0])]
+
+
+def _seen(variants: _Variants, units: list[_Unit], tried: dict[str, list[tuple[Any, z3.BoolRef]]],
+          latest: bool) -> dict[str, list[tuple[set[str], bool]]]:
+    """Per unit, per answer tried: the outcomes its variants get, and whether they show the unit
+    can change the answer (_Variants.table, all at once)."""
+    asks = [(u, answer) for u in units for answer, _ in tried[u.path]]
+    rows = iter(variants.table(asks, latest))
+    return {u.path: [next(rows) for _ in tried[u.path]] for u in units}
+
+
+def _pair_proofs(prepared: _Prepared, facts: _Known, rest: list[_Unit], changes: set[str],
+                 uncertain: set[str], found: typing.Callable[[z3.ModelRef, set[str]], None]) -> None:
+    """Which of these units can change the answer, over two copies of the decision (adds them to
+    changes): asked for all of them at once, each pair found naming one (it differs in that unit
+    alone), until the solver proves that none of the others can. A unit the solver cannot tell
+    about in time is uncertain (asked, and marked so)."""
+    t = prepared.timeout_s
+    b, pair, selectors = prepared.pair()
+    pins_b = _Known()
+    _read(b.facts, facts.original, "", pins_b)
+    keep = {u.path: smt_eval.conjunction([s for p, s in selectors.items() if not _under(p, u.path)])
+            for u in rest}
+    pair.push()
+    try:
+        pair.add(smt_eval.conjunction([*pins_b.pins, *facts.pins]))
+        left = list(rest)
+        while left:
+            ask = z3.Bool(f"some!{next(_ANSWERS)}")
+            pair.add(z3.Implies(ask, z3.Or(*[keep[u.path] for u in left])))
+            try:
+                if not _check(pair, ask, timeout_s=t):
+                    return  # proved: none of those left can change the answer
+            except _OutOfTime:
+                break
+            model = pair.model()
+            hit = [u for u in left if smt_eval.holds(model, keep[u.path])]
+            if not hit:
+                break  # the model does not say which (it should): each alone, below
+            changes.update(u.path for u in hit)
+            left = [u for u in left if u.path not in changes]
+            found(model, {u.path for u in left})
+        # out of time over several at once: each alone, as the rule reads
+        for unit in left:
+            try:
+                if _check(pair, keep[unit.path], timeout_s=t):
+                    changes.add(unit.path)
+            except _OutOfTime:
+                uncertain.add(unit.path)
+    finally:
+        pair.pop()
 
 
 class _Variants:
@@ -762,33 +955,60 @@ class _Variants:
     (real facts), with different outcomes, are two valid completions that differ in that fact
     alone: it can change the answer. A variant that fails proves nothing (the solver is asked)."""
 
-    def __init__(self, prepared: _Prepared, facts: _Known, models: list[z3.ModelRef]) -> None:
+    def __init__(self, prepared: _Prepared, models: list[z3.ModelRef]) -> None:
         self.prepared = prepared
-        self.valid = smt_eval.conjunction([*prepared.constraints, *facts.pins])
-        # (model, its outcome, exact): each a valid completion (checked)
+        # (model, its outcome, exact): each a valid completion of the known facts
         self.bases: list[tuple[z3.ModelRef, str, bool]] = []
         for model in models:
             self.add(model)
 
-    def add(self, model: z3.ModelRef) -> None:
-        """Make variants of this model too, when it is a valid completion (and there are not
-        already _VARIANT_BASES: each costs an evaluation per answer tried)."""
-        if len(self.bases) < _VARIANT_BASES and _holds(model, self.valid):
+    def add(self, model: z3.ModelRef) -> bool:
+        """Make variants of this model too (unless there are already _VARIANT_BASES: each costs
+        an evaluation). Whether it was added. The model is a valid completion of the known facts:
+        every caller's model is one of a solver that holds copy a's constraints and the known
+        facts' pins, and z3's models satisfy their solver's assertions."""
+        if len(self.bases) < _VARIANT_BASES:
             self.bases.append((model, self._outcome(model, self.prepared.outcome_term),
                                _holds(model, self.prepared.exact_formula)))
+            return True
+        return False
 
     def _outcome(self, model: z3.ModelRef, term: z3.ArithRef) -> str:
         return self.prepared.outcome_names[smt_eval.int_value(model, term)]
 
-    def outcomes(self, unit: _Unit, answer: Any) -> tuple[set[str], bool]:
+    def table(self, asks: list[tuple[_Unit, Any]], latest: bool = False) -> list[tuple[set[str], bool]]:
+        """outcomes() of each (unit, answer), read with one evaluation per model (_Prepared.code,
+        packed into one number: the parts that do not depend on the answer are evaluated once);
+        an answer the model does not reduce to numbers is evaluated alone, as outcomes() does."""
+        out: list[tuple[set[str], bool]] = [(set(), False) for _ in asks]
+        names = self.prepared.outcome_names
+        if not asks or not self.bases or 4 * len(names) > 256:
+            return [self.outcomes(unit, answer, latest) for unit, answer in asks] if asks else out
+        term = smt_eval.packed([self.prepared.code(unit, answer) for unit, answer in asks])
+        for model, base_outcome, base_exact in self.bases[-1:] if latest else self.bases:
+            value = smt_eval.int_or_none(model, term)
+            if value is None:
+                return [self.outcomes(unit, answer, latest) for unit, answer in asks]
+            for i, (found, _) in enumerate(out):
+                code = (value >> (smt_eval.PACKED_BITS * i)) & 255
+                if not code & 1:
+                    continue  # the variant is not valid: proves nothing
+                got = names[code >> 2]
+                found.add(got)
+                if got != base_outcome and base_exact and code & 2:
+                    out[i] = (found, True)
+        return out
+
+    def outcomes(self, unit: _Unit, answer: Any, latest: bool = False) -> tuple[set[str], bool]:
         """The outcomes of the valid variants with this answer, and whether one of them, exact,
-        has another outcome than its exact model (then the unit can change the answer)."""
+        has another outcome than its exact model (then the unit can change the answer).
+        latest: of the base added last only."""
         if not self.bases:
             return set(), False
         valid, outcome, exact = self.prepared.with_answer(unit, answer)
         found: set[str] = set()
         changes = False
-        for model, base_outcome, base_exact in self.bases:
+        for model, base_outcome, base_exact in self.bases[-1:] if latest else self.bases:
             if not _holds(model, valid):
                 continue
             got = self._outcome(model, outcome)
@@ -798,7 +1018,7 @@ class _Variants:
 
 
 #: how many models the variants are made of: the examples, then models the pair solver found
-_VARIANT_BASES = 4
+_VARIANT_BASES = 8
 
 
 def _assignment(unit: _Unit, answer: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
