@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.config import ExtraValues
 
 from qpr_rules._suggest import did_you_mean
-from qpr_rules.facts.derived_inputs import checked, given_back
+from qpr_rules.facts.derived_inputs import checked, given_back, has_derived, strip_derived
 
 
 class FactModel(BaseModel):
@@ -63,6 +63,21 @@ class FactModel(BaseModel):
             stripped, given = given_back(cls, exc, functools.partial(_parsed, json_data, exc))
         # what is left is validated as JSON again, so JSON's rules (dates as text) still hold
         return checked(super().model_validate_json(json.dumps(stripped), **options), given)
+
+    @classmethod
+    def model_validate_dump_json(cls, json_data: str) -> Self:
+        """JSON text that a dump of this model wrote (an event as the store holds it), validated
+        as model_validate_json validates it: a dump gives its derived fields back, so they are
+        taken out first and each checked against the facts, without the refusal of an unknown
+        key that model_validate_json meets first (and pays for) on such text."""
+        if not has_derived(cls):
+            return cls.model_validate_json(json_data)
+        try:
+            data = json.loads(json_data)
+        except ValueError:
+            return cls.model_validate_json(json_data)  # not JSON: pydantic says where
+        stripped, given = strip_derived(cls, data)
+        return checked(super().model_validate_json(json.dumps(stripped)), given)
 
 
 def _parsed(json_data: str | bytes | bytearray, refused: ValidationError) -> Any:
