@@ -27,7 +27,6 @@ from qpr_rules.errors import EventError
 from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.hold import Hold
 from qpr_rules.facts.paths import PathError
-from qpr_rules.policy.conditions import render
 from qpr_rules.policy.model import Duty
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 from qpr_rules.procedure.memory_store import MemoryStore
@@ -103,6 +102,7 @@ class _Replay:
     last_on: dt.date | None = None
     departures: list[Departure] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    awaited: set[str] = field(default_factory=set)  # the event types a departure's duty waits for
 
 
 class Case:
@@ -191,12 +191,7 @@ class Case:
 
     def allowed_next(self) -> list[str]:
         """The event types some transition takes from the current state (guards permitting)."""
-        seen: dict[str, None] = {}
-        for s in self.spec.ancestry(self._replay.leaf):
-            for t in self.spec.transitions:
-                if t.transition.from_ == s.id:
-                    seen.setdefault(t.transition.event, None)
-        return list(seen)
+        return list(self._runtime.allowed_next(self._replay.leaf))
 
     def hold(self) -> Hold | None:
         """The home's hold as the case's events establish it (None when there is none)."""
@@ -369,13 +364,16 @@ class Case:
                            for d in (spec.duties if spec else ()))
             cqs = tuple(c.text for c in spec.consequences) if spec else ()
             r.departures.append(Departure(version, etype, model.on, r.leaf, text, clause, duties, cqs))
+            r.awaited.update(d.until for d in duties if d.until is not None)
         else:
             if taken.transition.record:
                 r.memory = self._recorded(taken, model)
             if taken.target is not None:
                 r.leaf, r.entered_on = taken.target, model.on
         # a departure's duties end when the event they wait for is recorded
-        r.departures = [replace_duties(d, etype) for d in r.departures]
+        if etype in r.awaited:
+            r.departures = [replace_duties(d, etype) for d in r.departures]
+            r.awaited = {d.until for dep in r.departures for d in dep.duties if d.until is not None}
         if r.entered_on is None:
             r.entered_on = model.on
         r.version, r.last_on = version, model.on
@@ -397,14 +395,7 @@ class Case:
         where = f"the case is in {state}" + (f" since {since.isoformat()}" if since else "")
         if ev is None:
             return f"{etype} is not an event of {self.spec.id}", self.spec.procedure.clause
-        guarded = [t for t in self.spec.candidates(state, etype)]
-        why = ""
-        if guarded:
-            guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
-            why = f" (its condition does not hold: {guards})" if guards else ""
-        elif self.spec.departure(state, etype) is None:
-            allowed = ", ".join(self.allowed_next()) or "none (the procedure has ended)"
-            why = f"; allowed next: {allowed}"
+        why = self._runtime.why_not(state, etype)
         dep = self.spec.departure(state, etype)
         if dep is not None:
             text = _fill(dep.text, {"event": model, "case": self._replay.memory})

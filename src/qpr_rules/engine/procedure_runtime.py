@@ -27,6 +27,7 @@ from qpr_rules.engine.messages import to_message
 from qpr_rules.errors import EngineError
 from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.paths import list_paths
+from qpr_rules.policy.conditions import render
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 
 STATE_KEY = "__state__"
@@ -67,6 +68,8 @@ class ProcedureRuntime:
         # per (leaf, event type): the candidate transitions and the guard bit of each guarded one;
         # they depend on the procedure alone, not on the event, so a replay computes them once
         self._candidates: dict[tuple[str, str], tuple[tuple[TransitionSpec, int | None], ...]] = {}
+        self._allowed: dict[str, tuple[str, ...]] = {}
+        self._why_not: dict[tuple[str, str], str] = {}
 
     @property
     def durable(self) -> bool:
@@ -112,6 +115,36 @@ class ProcedureRuntime:
     def _inherited(self, leaf: str) -> list[TransitionSpec]:
         return [t for s in self.spec.ancestry(leaf) for t in self.spec.transitions
                 if t.transition.from_ == s.id]
+
+    def allowed_next(self, leaf: str) -> tuple[str, ...]:
+        """The event types some transition takes from leaf or a state it is in (guards permitting)."""
+        found = self._allowed.get(leaf)
+        if found is None:
+            seen: dict[str, None] = {}
+            for s in self.spec.ancestry(leaf):
+                for t in self.spec.transitions:
+                    if t.transition.from_ == s.id:
+                        seen.setdefault(t.transition.event, None)
+            found = self._allowed[leaf] = tuple(seen)
+        return found
+
+    def why_not(self, leaf: str, event_type: str) -> str:
+        """Why no transition takes event_type in leaf, as far as the procedure alone says it: the
+        guards that did not hold, or the events allowed next ("" when the procedure has a
+        departure of its own for it)."""
+        key = (leaf, event_type)
+        found = self._why_not.get(key)
+        if found is None:
+            guarded = [t for t, _ in self._candidates_of(leaf, event_type)]
+            found = ""
+            if guarded:
+                guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
+                found = f" (its condition does not hold: {guards})" if guards else ""
+            elif self.spec.departure(leaf, event_type) is None:
+                allowed = ", ".join(self.allowed_next(leaf)) or "none (the procedure has ended)"
+                found = f"; allowed next: {allowed}"
+            self._why_not[key] = found
+        return found
 
     def _candidates_of(self, leaf: str, event_type: str) -> tuple[tuple[TransitionSpec, int | None], ...]:
         key = (leaf, event_type)

@@ -71,7 +71,10 @@ class FactModel(BaseModel):
         taken out first and each checked against the facts, without the refusal of an unknown
         key that model_validate_json meets first (and pays for) on such text."""
         if not has_derived(cls):
-            return cls.model_validate_json(json_data)
+            try:  # pydantic's own validation first, as model_validate_json does
+                return cls.__pydantic_validator__.validate_json(json_data)
+            except ValidationError:
+                return cls.model_validate_json(json_data)  # the same refusal, worded as it words it
         try:
             data = json.loads(json_data)
         except ValueError:
