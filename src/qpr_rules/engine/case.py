@@ -135,8 +135,10 @@ class Case:
                 if stored.case_id != case_id or stored.version != expected:
                     raise StoreError(f"case {case_id!r}: event {expected} is {stored.case_id!r} version "
                                      f"{stored.version}; the history is not contiguous")
-                spec = self._version_on(stored.occurred_on).spec
-                self._apply(stored.version, stored.event_type, self._stored(stored, spec))
+                runtime = self._version_on(stored.occurred_on)
+                model = self._stored(stored, runtime.spec)
+                self._apply(stored.version, stored.event_type, model,
+                            runtime if model.on == stored.occurred_on else None)
         finally:
             self._cross_check = True
 
@@ -349,16 +351,17 @@ class Case:
                                     self._cross_check)
         return taken[0] if taken else None
 
-    def _apply(self, version: int, etype: str, model: Event) -> None:
-        # the case moves on under the version in force on the event's date
-        runtime = self._version_on(model.on)
+    def _apply(self, version: int, etype: str, model: Event, runtime: ProcedureRuntime | None = None) -> None:
+        # the case moves on under the version in force on the event's date (runtime: that
+        # version, when the caller has it already)
+        runtime = runtime or self._version_on(model.on)
         self._runtime, self.spec = runtime, runtime.spec
         r = self._replay
         taken = self._taken(etype, model)
         before = r.leaf
         if taken is None:
             text, clause = self._departure_text(etype, model)
-            spec = self.spec.departure(r.leaf, etype)
+            spec = self._runtime.departure(r.leaf, etype)
             label = f"departure {version}"
             duties = tuple(self._duty(d, model.on, label, {"event": model})
                            for d in (spec.duties if spec else ()))
@@ -396,7 +399,7 @@ class Case:
         if ev is None:
             return f"{etype} is not an event of {self.spec.id}", self.spec.procedure.clause
         why = self._runtime.why_not(state, etype)
-        dep = self.spec.departure(state, etype)
+        dep = self._runtime.departure(state, etype)
         if dep is not None:
             text = _fill(dep.text, {"event": model, "case": self._replay.memory})
             return f"{text}; {where}", dep.clause

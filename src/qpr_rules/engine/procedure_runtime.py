@@ -28,6 +28,7 @@ from qpr_rules.errors import EngineError
 from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.paths import list_paths
 from qpr_rules.policy.conditions import render
+from qpr_rules.policy.model import Departure
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 
 STATE_KEY = "__state__"
@@ -70,6 +71,7 @@ class ProcedureRuntime:
         self._candidates: dict[tuple[str, str], tuple[tuple[TransitionSpec, int | None], ...]] = {}
         self._allowed: dict[str, tuple[str, ...]] = {}
         self._why_not: dict[tuple[str, str], str] = {}
+        self._departures: dict[tuple[str, str], Departure | None] = {}
 
     @property
     def durable(self) -> bool:
@@ -128,6 +130,13 @@ class ProcedureRuntime:
             found = self._allowed[leaf] = tuple(seen)
         return found
 
+    def departure(self, leaf: str, event_type: str) -> Departure | None:
+        """What the procedure says of event_type where no transition takes it (ProcedureSpec.departure)."""
+        key = (leaf, event_type)
+        if key not in self._departures:
+            self._departures[key] = self.spec.departure(leaf, event_type)
+        return self._departures[key]
+
     def why_not(self, leaf: str, event_type: str) -> str:
         """Why no transition takes event_type in leaf, as far as the procedure alone says it: the
         guards that did not hold, or the events allowed next ("" when the procedure has a
@@ -140,7 +149,7 @@ class ProcedureRuntime:
             if guarded:
                 guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
                 found = f" (its condition does not hold: {guards})" if guards else ""
-            elif self.spec.departure(leaf, event_type) is None:
+            elif self.departure(leaf, event_type) is None:
                 allowed = ", ".join(self.allowed_next(leaf)) or "none (the procedure has ended)"
                 found = f"; allowed next: {allowed}"
             self._why_not[key] = found
