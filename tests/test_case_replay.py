@@ -255,3 +255,13 @@ def test_an_event_instance_made_without_validation_is_refused_before_it_is_store
     with pytest.raises(EventError, match="children_in_home"):
         case.record(forged)
     assert case.store.events("h") == [] and case.version == 0
+
+
+def test_an_event_instance_validated_is_recorded_as_its_mapping_is(engine: Engine) -> None:
+    placed = {"by": "placing-sw", "on": "2025-01-07", "children": [{"age": 7, "gender": "female"}],
+              "children_in_home": 0, "child_region": "east"}
+    by_instance, by_mapping = engine.case(PROC, "a"), engine.case(PROC, "b")
+    stored = by_instance.record(PlacementMade.model_validate(placed))
+    assert stored.payload == by_mapping.record({"type": "qpr.placement-made", **placed}).payload
+    assert by_instance.steps == by_mapping.steps
+    assert by_instance.summary() == by_mapping.summary() | {"case": "a"}
