@@ -89,6 +89,8 @@ def strip_derived(model: type[BaseModel], data: Any, loc: Loc = ()) -> tuple[Any
 
 
 def _strip_value(ft: FieldType, value: Any, loc: Loc) -> tuple[Any, list[tuple[Loc, Any]]]:
+    if not _holds_derived(ft):  # nothing derived anywhere inside: nothing to take out
+        return value, []
     if ft.kind == "object" and ft.model is not None:
         return strip_derived(ft.model, value, loc)
     if ft.kind == "list" and ft.item is not None and ft.item.model is not None and isinstance(value, list):
