@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Self, TypeVar
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.config import ExtraValues
 
@@ -75,12 +76,12 @@ class FactModel(BaseModel):
                 return cls.__pydantic_validator__.validate_json(json_data)
             except ValidationError:
                 return cls.model_validate_json(json_data)  # the same refusal, worded as it words it
-        try:
-            data = json.loads(json_data)
+        try:  # pydantic's own JSON reader and writer: the same JSON, several times faster than json's
+            data = pydantic_core.from_json(json_data)
         except ValueError:
             return cls.model_validate_json(json_data)  # not JSON: pydantic says where
         stripped, given = strip_derived(cls, data)
-        return checked(super().model_validate_json(json.dumps(stripped)), given)
+        return checked(super().model_validate_json(pydantic_core.to_json(stripped)), given)
 
 
 def _parsed(json_data: str | bytes | bytearray, refused: ValidationError) -> Any:
