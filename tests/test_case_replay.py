@@ -267,7 +267,6 @@ def test_an_event_instance_validated_is_recorded_as_its_mapping_is(engine: Engin
     assert by_instance.summary() == by_mapping.summary() | {"case": "a"}
 
 
-@pytest.mark.xfail(strict=True, reason="checked() compares derived values with ==, and True == 1")
 def test_a_derived_count_edited_to_true_is_refused(engine: Engine, tmp_path: Path) -> None:
     """A placement of one child with its derived `count` edited to `true` in the file: JSON's
     true is not 1, so the row is refused like any other edited derived value."""

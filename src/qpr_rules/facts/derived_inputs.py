@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_json, to_jsonable_python
 
 from qpr_rules.facts.paths import FieldType, field_types
 
@@ -59,7 +59,8 @@ def checked(instance: M, given: list[tuple[Loc, Any]]) -> M:
         computed = _at(instance, loc)
         if type(computed) is type(value) and type(value) in _PLAIN and computed == value:
             continue  # the same plain value (a count, an age): nothing to convert to compare
-        if to_jsonable_python(computed) != to_jsonable_python(value):
+        # compared as JSON text: in Python True == 1 and 1 == 1.0, in JSON they differ
+        if to_json(computed) != to_json(value):
             message = (f"{loc[-1]} is derived from the other facts, not an input: given "
                        f"{to_jsonable_python(value)!r}, but the facts give "
                        f"{to_jsonable_python(computed)!r}; leave it out")
