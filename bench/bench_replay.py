@@ -14,7 +14,8 @@ Timed, in one run: raw sqlite3 reading every row in order (the baseline); the st
 run on the compiled evaluator, every `--cross-check-every`-th case on durable_rules too), reading
 each case's state, hold, open duties and departures, in 1 process and in `--jobs` processes; and
 `Engine.case` alone on a sample of cases (every event on both evaluators), whose results must be
-exactly the replay's for the same cases.
+exactly the replay's for the same cases. Each replaying process collects cycles as the qpr-rules
+process does (every 50,000 allocations, start-up's objects frozen: cli/app.py).
 
     .venv/bin/python bench/bench_replay.py                  # 10^5 cases x 10 events
     .venv/bin/python bench/bench_replay.py --cases 300      # tests/test_bench_smoke.py
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -90,6 +92,10 @@ def replay_share(path: str, share: tuple[int, int], every: int, engine: Engine |
     case at a position that is a multiple of CHECK_EVERY). Reads what a caller of the replay reads
     of every case: state, hold, open duties, departures."""
     engine = engine or Engine.from_bundled()
+    # the collector as the qpr-rules process sets it (cli/app.py): rarer collections, and what
+    # start-up made (the engine, its models) frozen out of them
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
+    gc.freeze()
     store = SQLiteStore(path)
     states: Counter[str] = Counter()
     digests: dict[str, str] = {}
