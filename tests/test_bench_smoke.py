@@ -76,3 +76,15 @@ def test_around_bench_runs_small_and_prints_each_ratio() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith("generated, 10 rules"))
     assert row.count("x)") == 4  # to_json, lean to_json, logged decide, explain against decide
+
+
+def test_replay_bench_runs_small_and_the_replay_equals_engine_case() -> None:
+    """bench/bench_replay.py at 2,000 cases (the full run is 10^5 x 10: docs/benchmarks.md):
+    every case replayed in one and in two processes alike, and the sample replayed alone by
+    Engine.case gives the same results."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_replay.py"), "--cases", "2000"],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2,000 cases x 10 events = 20,000 events" in result.stdout
+    assert "2 (1 in 1,000) replayed alone by Engine.case too: the same state" in result.stdout
+    assert "Engine.replay to each case's state, 2 processes" in result.stdout

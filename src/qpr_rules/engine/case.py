@@ -15,7 +15,7 @@ import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +27,10 @@ from qpr_rules.errors import EventError
 from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.hold import Hold
 from qpr_rules.facts.paths import PathError
-from qpr_rules.policy.conditions import render
 from qpr_rules.policy.model import Duty
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 from qpr_rules.procedure.memory_store import MemoryStore
-from qpr_rules.procedure.store_api import EventStore, StoredEvent
+from qpr_rules.procedure.store_api import EventStore, StoredEvent, StoreError
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,7 @@ class _Replay:
     last_on: dt.date | None = None
     departures: list[Departure] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    awaited: set[str] = field(default_factory=set)  # the event types a departure's duty waits for
 
 
 class Case:
@@ -111,9 +111,14 @@ class Case:
 
     def __init__(self, runtime: ProcedureRuntime, case_id: str, store: EventStore,
                  roles: Mapping[str, str],
-                 runtime_on: Callable[[dt.date], ProcedureRuntime] | None = None) -> None:
+                 runtime_on: Callable[[dt.date], ProcedureRuntime] | None = None, *,
+                 history: Iterable[StoredEvent] | None = None, cross_check: bool = True) -> None:
         """runtime_on: the procedure as the policy version in force on a date defines it (each
-        event is judged under its own date's version); None judges every event under runtime."""
+        event is judged under its own date's version); None judges every event under runtime.
+        history: the case's stored events when the caller read them already (Engine.replay reads
+        every case in one pass); None reads them from the store. cross_check=False replays them
+        on the compiled evaluator alone (they were cross-checked when they were appended); what
+        is recorded or checked afterwards is always cross-checked."""
         self._runtime = runtime
         self.spec: ProcedureSpec = runtime.spec
         self.case_id = case_id
@@ -121,12 +126,21 @@ class Case:
         self._roles = roles
         self._runtime_on = runtime_on
         self._replay = _Replay(self.spec.initial_leaf, None, self.spec.case_model())
-        for stored in store.events(case_id):
-            if stored.procedure_id != self.spec.id:
-                raise EventError(self.spec.id, [f"case {case_id!r} holds an event of procedure "
-                                                f"{stored.procedure_id!r}, not {self.spec.id!r}"])
-            spec = self._version_on(stored.occurred_on).spec
-            self._apply(stored.version, self._parse(stored.event_type, json.loads(stored.payload), spec))
+        self._cross_check = cross_check
+        try:
+            for expected, stored in enumerate(store.events(case_id) if history is None else history, 1):
+                if stored.procedure_id != self.spec.id:
+                    raise EventError(self.spec.id, [f"case {case_id!r} holds an event of procedure "
+                                                    f"{stored.procedure_id!r}, not {self.spec.id!r}"])
+                if stored.case_id != case_id or stored.version != expected:
+                    raise StoreError(f"case {case_id!r}: event {expected} is {stored.case_id!r} version "
+                                     f"{stored.version}; the history is not contiguous")
+                runtime = self._version_on(stored.occurred_on)
+                model = self._stored(stored, runtime.spec)
+                self._apply(stored.version, stored.event_type, model,
+                            runtime if model.on == stored.occurred_on else None)
+        finally:
+            self._cross_check = True
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -179,12 +193,7 @@ class Case:
 
     def allowed_next(self) -> list[str]:
         """The event types some transition takes from the current state (guards permitting)."""
-        seen: dict[str, None] = {}
-        for s in self.spec.ancestry(self._replay.leaf):
-            for t in self.spec.transitions:
-                if t.transition.from_ == s.id:
-                    seen.setdefault(t.transition.event, None)
-        return list(seen)
+        return list(self._runtime.allowed_next(self._replay.leaf))
 
     def hold(self) -> Hold | None:
         """The home's hold as the case's events establish it (None when there is none)."""
@@ -240,7 +249,7 @@ class Case:
         payload = json.dumps(json.loads(payload), sort_keys=True, separators=(",", ":"))
         stored = self.store.append(self.case_id, self._replay.version, self.spec.id, etype,
                                    model.on, payload)
-        self._apply(stored.version, model)
+        self._apply(stored.version, etype, model)
         return stored
 
     # -- inside ----------------------------------------------------------------------------------
@@ -278,13 +287,15 @@ class Case:
 
     def _typed(self, event: Event | Mapping[str, Any]) -> tuple[str, Event]:
         if isinstance(event, Event):
-            spec = self._version_on(event.on).spec
-            names = [n for n, m in spec.event_models.items() if type(event) is m]
+            # validated again: an instance made by model_construct() never was, and the guards
+            # read the event without validating it (ProcedureRuntime.taken)
+            model = self._validated(type(event).__name__, lambda: type(event).model_validate(event))
+            spec = self._version_on(model.on).spec
+            names = [n for n, m in spec.event_models.items() if type(model) is m]
             if not names:
                 raise EventError(self.spec.id, [f"{type(event).__name__} is not an event of procedure "
                                                 f"{self.spec.id}; "
                                   f"its events: {', '.join(spec.event_models)}"])
-            model = event
             etype = names[0]
         else:
             data = dict(event)
@@ -307,50 +318,65 @@ class Case:
         return self._version_on(day).spec if day is not None else self.spec
 
     def _parse(self, etype: Any, data: Mapping[str, Any], spec: ProcedureSpec | None = None) -> Event:
-        spec = spec or self.spec
+        model = self._event_model(etype, spec or self.spec)
+        return self._validated(etype, lambda: model.model_validate(dict(data)))
+
+    def _stored(self, stored: StoredEvent, spec: ProcedureSpec) -> Event:
+        """A stored event's model, validated from its JSON text (pydantic parses and validates the
+        text in one step; the same checks as an event given as a mapping)."""
+        model = self._event_model(stored.event_type, spec)
+        return self._validated(stored.event_type, lambda: model.model_validate_dump_json(stored.payload))
+
+    def _event_model(self, etype: Any, spec: ProcedureSpec) -> type[Event]:
         model = spec.event_models.get(etype) if isinstance(etype, str) else None
         if model is None:
             hint = did_you_mean(str(etype), spec.event_models)
             raise EventError(self.spec.id, [f"type: unknown event {etype!r}{hint}; events of "
                                             f"{self.spec.id}: {', '.join(spec.event_models)}"])
+        return model
+
+    def _validated(self, etype: str, validate: Callable[[], Event]) -> Event:
         try:
-            return model.model_validate(dict(data))
+            return validate()
         except ValidationError as exc:
             raise EventError(self.spec.id, [f"{etype}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
                               for e in exc.errors()]) from None
 
-    def _guard_facts(self, etype: str, model: Event) -> Any:
-        return self.spec.guard_models[etype].model_validate({"event": model, "case": self._replay.memory})
-
     def _taken(self, etype: str, model: Event) -> TransitionSpec | None:
         if etype not in self.spec.guard_models:
             return None
-        taken = self._runtime.taken(self._replay.leaf, etype, self._guard_facts(etype, model))
+        # the event was validated by _parse, _stored or _typed (an Event given as an instance is
+        # validated again there), the memory by the case model (the initial one, or _recorded)
+        taken = self._runtime.taken(self._replay.leaf, etype, model, self._replay.memory,
+                                    self._cross_check)
         return taken[0] if taken else None
 
-    def _apply(self, version: int, model: Event) -> None:
-        # the case moves on under the version in force on the event's date
-        runtime = self._version_on(model.on)
+    def _apply(self, version: int, etype: str, model: Event, runtime: ProcedureRuntime | None = None) -> None:
+        # the case moves on under the version in force on the event's date (runtime: that
+        # version, when the caller has it already)
+        runtime = runtime or self._version_on(model.on)
         self._runtime, self.spec = runtime, runtime.spec
-        etype = next(n for n, m in self.spec.event_models.items() if type(model) is m)
         r = self._replay
         taken = self._taken(etype, model)
         before = r.leaf
         if taken is None:
             text, clause = self._departure_text(etype, model)
-            spec = self.spec.departure(r.leaf, etype)
+            spec = self._runtime.departure(r.leaf, etype)
             label = f"departure {version}"
             duties = tuple(self._duty(d, model.on, label, {"event": model})
                            for d in (spec.duties if spec else ()))
             cqs = tuple(c.text for c in spec.consequences) if spec else ()
             r.departures.append(Departure(version, etype, model.on, r.leaf, text, clause, duties, cqs))
+            r.awaited.update(d.until for d in duties if d.until is not None)
         else:
             if taken.transition.record:
                 r.memory = self._recorded(taken, model)
             if taken.target is not None:
                 r.leaf, r.entered_on = taken.target, model.on
         # a departure's duties end when the event they wait for is recorded
-        r.departures = [replace_duties(d, etype) for d in r.departures]
+        if etype in r.awaited:
+            r.departures = [replace_duties(d, etype) for d in r.departures]
+            r.awaited = {d.until for dep in r.departures for d in dep.duties if d.until is not None}
         if r.entered_on is None:
             r.entered_on = model.on
         r.version, r.last_on = version, model.on
@@ -372,15 +398,8 @@ class Case:
         where = f"the case is in {state}" + (f" since {since.isoformat()}" if since else "")
         if ev is None:
             return f"{etype} is not an event of {self.spec.id}", self.spec.procedure.clause
-        guarded = [t for t in self.spec.candidates(state, etype)]
-        why = ""
-        if guarded:
-            guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
-            why = f" (its condition does not hold: {guards})" if guards else ""
-        elif self.spec.departure(state, etype) is None:
-            allowed = ", ".join(self.allowed_next()) or "none (the procedure has ended)"
-            why = f"; allowed next: {allowed}"
-        dep = self.spec.departure(state, etype)
+        why = self._runtime.why_not(state, etype)
+        dep = self._runtime.departure(state, etype)
         if dep is not None:
             text = _fill(dep.text, {"event": model, "case": self._replay.memory})
             return f"{text}; {where}", dep.clause

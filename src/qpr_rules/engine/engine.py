@@ -53,9 +53,13 @@ from qpr_rules.policy.limits import condition_size, ruleset_chunks
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec, LoadedFile, PolicySet, load_policy_set
 from qpr_rules.policy.model import Obligation as ObligationSpec
 from qpr_rules.procedure.memory_store import MemoryStore
-from qpr_rules.procedure.store_api import EventStore
+from qpr_rules.procedure.store_api import EventStore, StoredEvent
 
 _CASES = itertools.count()
+# Engine.replay runs every Nth case on durable_rules as well as on the compiled evaluator (its
+# events were cross-checked at append; this keeps checking that the two still agree on them): 1%
+# of the cases, about 7% of a replay's time (a case on durable_rules costs about 7x one without)
+REPLAY_CROSS_CHECK_EVERY = 100
 _REGISTERING = threading.Lock()
 
 M = TypeVar("M", bound=FactModel)
@@ -228,6 +232,8 @@ class Engine:
         self._on_log_error = on_log_error
         self.log_mask = _checked_mask(policies, log_mask)
         self._procedures: dict[str, ProcedureRuntime] = {}
+        # (procedure, day) -> the procedure in force that day: a replay asks it for every event
+        self._procedures_on: dict[tuple[str, dt.date], ProcedureRuntime] = {}
 
     @classmethod
     def load(cls, paths: Sequence[str | Path] | str | Path, as_of: dt.date | None = None,
@@ -266,6 +272,37 @@ class Engine:
     def case(self, procedure_id: str, case_id: str, store: EventStore | None = None) -> Case:
         """The case case_id of a procedure, replayed from store (a new MemoryStore by default):
         its state, open duties, allowed events and departures; `check` and `record` events."""
+        return self._case(procedure_id, case_id, store if store is not None else MemoryStore())
+
+    def replay(self, store: EventStore, *, cross_check_every: int = REPLAY_CROSS_CHECK_EVERY,
+               share: tuple[int, int] = (0, 1)) -> Iterator[Case]:
+        """Every case of the store, replayed in one pass over it (`histories()`), in `case_ids()`
+        order, each under the procedure its events name: the same Case (state, duties,
+        departures, steps, each event under the policy version in force on its date) as `case()`
+        gives for it.
+
+        Each event was validated and cross-checked when it was appended. Here each is validated
+        again from its stored JSON and run on the compiled evaluator; the cases at positions 0,
+        N, 2N, ... (N = cross_check_every; 1: every case, 0: none) are also run on
+        durable_rules, event by event, and a disagreement raises EngineError, as in `case()`.
+        share=(k, n): only the cases at positions k, k+n, k+2n, ... (one of n processes sharing
+        a replay); the sample's positions are counted over the whole store all the same."""
+        every = cross_check_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            raise ValueError(f"cross_check_every must be a whole number of cases (1: every case, 0: "
+                             f"none), not {cross_check_every!r}")
+        part, parts = share
+        if not (isinstance(parts, int) and isinstance(part, int) and 0 <= part < parts):
+            raise ValueError(f"share must be (k, n) with 0 <= k < n: this process's part of n, not {share!r}")
+        for n, history in enumerate(store.histories()):
+            if n % parts != part:
+                continue
+            first = history[0]
+            cross_check = cross_check_every > 0 and n % cross_check_every == 0
+            yield self._case(first.procedure_id, first.case_id, store, history, cross_check)
+
+    def _case(self, procedure_id: str, case_id: str, store: EventStore,
+              history: Iterable[StoredEvent] | None = None, cross_check: bool = True) -> Case:
         spec = self.policies.procedures.get(procedure_id)
         if spec is None:
             raise UnknownProcedureError(procedure_id, self.procedure_ids)
@@ -274,10 +311,14 @@ class Engine:
         # each event under the procedure of the policy version in force on its date, as each
         # decision under its own date's; an engine loaded with as_of applies that one version
         def runtime_on(day: dt.date) -> ProcedureRuntime:
-            return self._procedure_runtime_on(procedure_id, day)
+            key = (procedure_id, day)
+            found = self._procedures_on.get(key)
+            if found is None:
+                found = self._procedures_on[key] = self._procedure_runtime_on(procedure_id, day)
+            return found
 
-        return Case(runtime, case_id, store if store is not None else MemoryStore(), roles,
-                    runtime_on if self.as_of is None else None)
+        return Case(runtime, case_id, store, roles, runtime_on if self.as_of is None else None,
+                    history=history, cross_check=cross_check)
 
     def _procedure_runtime(self, procedure_id: str) -> ProcedureRuntime:
         with _REGISTERING:

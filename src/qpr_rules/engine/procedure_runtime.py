@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from qpr_rules.engine.compiled import CompiledDecision, compile_decision
 from qpr_rules.engine.durable_compiler import MARKER, compile_rule_expression
 from qpr_rules.engine.durable_host import CompiledDurableRule, DurableRuleset
 from qpr_rules.engine.messages import to_message
 from qpr_rules.errors import EngineError
-from qpr_rules.facts.base import FactModel
+from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.paths import list_paths
+from qpr_rules.policy.conditions import render
+from qpr_rules.policy.model import Departure
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 
 STATE_KEY = "__state__"
@@ -39,6 +41,13 @@ class _EventGuards:
     transitions: tuple[TransitionSpec, ...]  # every transition on this event type, in file order
     compiled: CompiledDecision  # bit i: the guard of transitions[i] holds (no guard: always)
     list_paths: list[str]
+
+
+class _Pair(NamedTuple):
+    """What the compiled guards read (`f.event`, `f.case`): the two validated halves, unwrapped."""
+
+    event: Event
+    case: CaseMemory
 
 
 class ProcedureRuntime:
@@ -57,6 +66,17 @@ class ProcedureRuntime:
         self._bit = {t.index: i for g in self._guards.values()
                      for i, t in enumerate(x for x in g.transitions if x.guard is not None)}
         self._durable = DurableRuleset(f"{spec.id}$state", self._flat_rules()) if durable else None
+        # per (leaf, event type): the candidate transitions and the guard bit of each guarded one;
+        # they depend on the procedure alone, not on the event, so a replay computes them once
+        self._candidates: dict[tuple[str, str], tuple[tuple[TransitionSpec, int | None], ...]] = {}
+        self._allowed: dict[str, tuple[str, ...]] = {}
+        self._why_not: dict[tuple[str, str], str] = {}
+        self._departures: dict[tuple[str, str], Departure | None] = {}
+
+    @property
+    def durable(self) -> bool:
+        """Whether transitions are cross-checked on durable_rules (else: the compiled evaluator)."""
+        return self._durable is not None
 
     def statechart(self) -> dict[str, Any]:
         """The procedure as durable_rules' statechart definition (`{"NAME$state": {...}}`)."""
@@ -98,23 +118,83 @@ class ProcedureRuntime:
         return [t for s in self.spec.ancestry(leaf) for t in self.spec.transitions
                 if t.transition.from_ == s.id]
 
-    def taken(self, leaf: str, event_type: str, facts: FactModel) -> list[TransitionSpec]:
-        """The transitions whose guards hold for the event in leaf, innermost state first; the
-        first is the one taken. Evaluated on both evaluators; EngineError when they disagree."""
+    def allowed_next(self, leaf: str) -> tuple[str, ...]:
+        """The event types some transition takes from leaf or a state it is in (guards permitting)."""
+        found = self._allowed.get(leaf)
+        if found is None:
+            seen: dict[str, None] = {}
+            for s in self.spec.ancestry(leaf):
+                for t in self.spec.transitions:
+                    if t.transition.from_ == s.id:
+                        seen.setdefault(t.transition.event, None)
+            found = self._allowed[leaf] = tuple(seen)
+        return found
+
+    def departure(self, leaf: str, event_type: str) -> Departure | None:
+        """What the procedure says of event_type where no transition takes it (ProcedureSpec.departure)."""
+        key = (leaf, event_type)
+        if key not in self._departures:
+            self._departures[key] = self.spec.departure(leaf, event_type)
+        return self._departures[key]
+
+    def why_not(self, leaf: str, event_type: str) -> str:
+        """Why no transition takes event_type in leaf, as far as the procedure alone says it: the
+        guards that did not hold, or the events allowed next ("" when the procedure has a
+        departure of its own for it)."""
+        key = (leaf, event_type)
+        found = self._why_not.get(key)
+        if found is None:
+            guarded = [t for t, _ in self._candidates_of(leaf, event_type)]
+            found = ""
+            if guarded:
+                guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
+                found = f" (its condition does not hold: {guards})" if guards else ""
+            elif self.departure(leaf, event_type) is None:
+                allowed = ", ".join(self.allowed_next(leaf)) or "none (the procedure has ended)"
+                found = f"; allowed next: {allowed}"
+            self._why_not[key] = found
+        return found
+
+    def _candidates_of(self, leaf: str, event_type: str) -> tuple[tuple[TransitionSpec, int | None], ...]:
+        key = (leaf, event_type)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = tuple(
+                (t, None if t.guard is None else self._bit[t.index])
+                for t in self.spec.candidates(leaf, event_type))
+        return found
+
+    def taken(self, leaf: str, event_type: str, event: Event, memory: CaseMemory,
+              cross_check: bool = True) -> list[TransitionSpec]:
+        """The transitions whose guards hold for the event in leaf, given the case memory,
+        innermost state first; the first is the one taken. Evaluated on both evaluators;
+        EngineError when they disagree. cross_check=False evaluates on the compiled evaluator
+        alone: only for events the store holds, which were cross-checked when they were appended
+        (Engine.replay cross-checks a sample of them again).
+
+        event and memory must be validated instances of the procedure's models (the case
+        validates each event it reads, and each memory it records): the guard facts are made of
+        them without validating them a second time, so only their types are checked here."""
         guards = self._guards.get(event_type)
         if guards is None:
             return []
-        candidates = self.spec.candidates(leaf, event_type)
-        mask = guards.compiled.mask(facts)
-        compiled = [t for t in candidates if t.guard is None or mask >> self._bit[t.index] & 1]
-        if self._durable is None:
+        if type(event) is not self.spec.event_models[event_type] or type(memory) is not self.spec.case_model:
+            raise EngineError(f"procedure {self.spec.id}: {event_type} reads a "
+                              f"{self.spec.event_models[event_type].__name__} and a "
+                              f"{self.spec.case_model.__name__}, not a {type(event).__name__} and a "
+                              f"{type(memory).__name__}")
+        candidates = self._candidates_of(leaf, event_type)
+        mask = guards.compiled.mask(_Pair(event, memory))
+        compiled = [t for t, bit in candidates if bit is None or mask >> bit & 1]
+        if self._durable is None or not cross_check:
             return compiled
+        facts = self.spec.guard_models[event_type].model_construct(event=event, case=memory)
         message = to_message(facts.model_dump(mode="python"), guards.list_paths,
                              f"{self.spec.id}-{next(_SIDS)}")
         message[STATE_KEY] = self.spec.states[leaf].qualified
         message[EVENT_KEY] = event_type
         fired = set(self._durable.evaluate(message))
-        durable = [t for t in candidates if f"t{t.index}" in fired]
+        durable = [t for t, _ in candidates if f"t{t.index}" in fired]
         if [t.index for t in durable] != [t.index for t in compiled]:
             raise EngineError(
                 f"procedure {self.spec.id}: durable_rules and the compiled evaluator disagree on "
