@@ -220,7 +220,7 @@ def test_a_history_with_a_gap_is_refused(engine: Engine) -> None:
     history = store.events("h")
 
     class Gapped(MemoryStore):
-        def histories(self) -> Iterator[list[StoredEvent]]:
+        def histories(self, share: tuple[int, int] = (0, 1)) -> Iterator[list[StoredEvent]]:
             yield [history[0], history[2]]
 
     with pytest.raises(StoreError, match="not contiguous"):

@@ -140,6 +140,11 @@ def test_a_thousand_events_over_ten_interleaved_cases(store: EventStore) -> None
         assert [event.version for event in history] == list(range(1, 101))
         assert [json.loads(event.payload)["n"] for event in history] == list(range(k, 1000, 10))
         assert history == store.events(f"case-{k}")
+    # a share of the cases, for one of n processes replaying: the cases at k, k+n, ... whole
+    for parts in (1, 3, 4):
+        shares = [list(store.histories((k, parts))) for k in range(parts)]
+        assert [h[0].case_id for h in shares[1 % parts]] == ids[1 % parts::parts]
+        assert sorted((h for share in shares for h in share), key=lambda h: h[0].case_id) == list(store.histories())
 
 
 # -- conflicts -------------------------------------------------------------------------------------

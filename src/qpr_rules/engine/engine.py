@@ -294,9 +294,8 @@ class Engine:
         part, parts = share
         if not (isinstance(parts, int) and isinstance(part, int) and 0 <= part < parts):
             raise ValueError(f"share must be (k, n) with 0 <= k < n: this process's part of n, not {share!r}")
-        for n, history in enumerate(store.histories()):
-            if n % parts != part:
-                continue
+        for i, history in enumerate(store.histories((part, parts))):
+            n = part + i * parts  # the case's position in the whole store
             first = history[0]
             cross_check = cross_check_every > 0 and n % cross_check_every == 0
             yield self._case(first.procedure_id, first.case_id, store, history, cross_check)

@@ -50,9 +50,11 @@ class MemoryStore:
             ids = sorted(self._cases)
         return iter(ids)
 
-    def histories(self) -> Iterator[list[StoredEvent]]:
+    def histories(self, share: tuple[int, int] = (0, 1)) -> Iterator[list[StoredEvent]]:
+        part, parts = share
         with self._lock:
-            cases = [list(self._cases[case_id]) for case_id in sorted(self._cases)]
+            cases = [list(self._cases[case_id]) for n, case_id in enumerate(sorted(self._cases))
+                     if n % parts == part]
         return iter(cases)
 
     def close(self) -> None:

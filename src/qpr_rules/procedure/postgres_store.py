@@ -27,6 +27,7 @@ from qpr_rules.procedure.store_api import (
     canonical_json,
     check_append,
 )
+from qpr_rules.procedure.store_api import grouped_histories as _grouped
 
 if TYPE_CHECKING:
     import psycopg
@@ -180,7 +181,7 @@ class PostgresStore:
             rows = self._read("SELECT DISTINCT case_id FROM qpr_events ORDER BY case_id", ())
         return iter([row[0] for row in rows])
 
-    def histories(self) -> Iterator[list[StoredEvent]]:
+    def histories(self, share: tuple[int, int] = (0, 1)) -> Iterator[list[StoredEvent]]:
         """Every case's events, case by case in `case_ids()` order: one query, read in batches
         through a server-side cursor in one REPEATABLE READ snapshot on its own connection."""
         pg = self._pg
@@ -195,14 +196,7 @@ class PostgresStore:
                 cursor.itersize = 10_000
                 cursor.execute(f"SELECT {_COLUMNS} FROM qpr_events "
                                f"ORDER BY case_id, version")
-                history: list[StoredEvent] = []
-                for row in cursor:
-                    if history and history[0].case_id != row[0]:
-                        yield history
-                        history = []
-                    history.append(_event(row))
-                if history:
-                    yield history
+                yield from _grouped(cursor, share, _event)
         except pg.Error as error:
             raise StoreError(f"cannot read event store {self._where}: {_first_line(error)}") from None
         finally:

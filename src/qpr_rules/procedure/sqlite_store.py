@@ -29,6 +29,7 @@ from qpr_rules.procedure.store_api import (
     canonical_json,
     check_append,
 )
+from qpr_rules.procedure.store_api import grouped_histories as _grouped
 
 # 'QPR1' in the file header (PRAGMA application_id): a SQLite file that is some other program's
 # database is refused, never written into
@@ -204,7 +205,7 @@ class SQLiteStore:
             rows = self._read("SELECT DISTINCT case_id FROM qpr_events ORDER BY case_id", ())
         return iter([row[0] for row in rows])
 
-    def histories(self) -> Iterator[list[StoredEvent]]:
+    def histories(self, share: tuple[int, int] = (0, 1)) -> Iterator[list[StoredEvent]]:
         """Every case's events, case by case in `case_ids()` order, read in one pass over one
         snapshot (a separate read-only connection: appends go on meanwhile)."""
         self._connection()
@@ -215,14 +216,7 @@ class SQLiteStore:
             raise StoreError(f"cannot read event store {self.path}: {error}") from None
         try:
             rows = reader.execute(f"SELECT {_COLUMNS} FROM qpr_events ORDER BY case_id, version")
-            history: list[StoredEvent] = []
-            for row in rows:
-                if history and history[0].case_id != row[0]:
-                    yield history
-                    history = []
-                history.append(_event(row))
-            if history:
-                yield history
+            yield from _grouped(rows, share, _event)
         except sqlite3.Error as error:
             raise StoreError(f"cannot read event store {self.path}: {error}") from None
         finally:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from qpr_rules.errors import QprRulesError
 
@@ -65,13 +65,36 @@ class EventStore(Protocol):
         """Every case id in the store, in a stable order."""
         ...
 
-    def histories(self) -> Iterator[list[StoredEvent]]:
+    def histories(self, share: tuple[int, int] = (0, 1)) -> Iterator[list[StoredEvent]]:
         """Every case's events, case by case in `case_ids()` order, as one pass over the store
-        (what a full replay reads: one query, not one per case)."""
+        (what a full replay reads: one query, not one per case). share=(k, n): only the cases at
+        positions k, k+n, k+2n, ... of that order (one of n processes sharing a replay); the
+        other rows are passed over without being made into events."""
         ...
 
     def close(self) -> None:
         ...
+
+
+def grouped_histories(rows: Iterable[Any], share: tuple[int, int],
+                      event: Callable[[Any], StoredEvent]) -> Iterator[list[StoredEvent]]:
+    """Rows ordered by case id then version (case id first in each row) as each case's events:
+    only the cases at positions k, k+n, ... for share=(k, n); event(row) is called only for those,
+    so a process's share costs it the reading of the other rows, not their making."""
+    part, parts = share
+    history: list[StoredEvent] = []
+    case_id: Any = None
+    position = -1
+    for row in rows:
+        if row[0] != case_id:
+            if history:
+                yield history
+                history = []
+            case_id, position = row[0], position + 1
+        if position % parts == part:
+            history.append(event(row))
+    if history:
+        yield history
 
 
 def canonical_json(payload: str) -> str:
