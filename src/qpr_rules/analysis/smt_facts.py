@@ -690,6 +690,11 @@ def facts_from_model(obj: ObjEnc, model: z3.ModelRef, computed: bool = False) ->
     return out
 
 
+def field_value(enc: Enc, model: z3.ModelRef) -> Any:
+    """One present field's given value in a model (as facts_from_model writes it)."""
+    return _value(enc, model)
+
+
 def _value(enc: Enc, model: z3.ModelRef, computed: bool = False) -> Any:
     match enc:
         case ObjEnc():
