@@ -33,6 +33,7 @@ from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
     Enc,
+    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -137,9 +138,13 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     parts: Parts | None = None
     if method == "parts" and z3.is_true(decides):
         progress(f"{did}: the parts of the facts each rule reads")
-        parts = Parts(dm, timeout_s, progress)
+        # the parts ask only exact questions: of an encoding built without the ghost items
+        encoder = FactEncoder("facts", list_bound, ghosts=False)
+        exact_dm = decision_model(spec, list_bound=list_bound, encoder=encoder,
+                                  facts=encoder.encode(spec.fact_model))
+        parts = Parts(exact_dm, timeout_s, progress)
         try:
-            parts.seed([z3.Not(v) for v in dm.fires.values()])
+            parts.seed([z3.Not(v) for v in exact_dm.fires.values()])
         except Unknown:
             parts = None  # the questions are asked whole, one by one
 
@@ -149,7 +154,9 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     for n, r in enumerate(dm.rules):
         progress(f"{did}: can each rule fire, {n:,} of {len(dm.rules):,}")
         try:
-            dead = (parts.rule_holds(r, exact=False) is not None) if parts is not None else \
+            # a rule that fires on a fact of the exact encoding is live; otherwise the whole
+            # question (lists of any length) is asked
+            dead = (parts is None or parts.rule_holds(r) is not None) and \
                 _sat(solver, dm.fires[r.id], decides) is None
         except Unknown as exc:
             unknown(f"whether rule {r.id} can fire", exc, [r])
@@ -200,7 +207,7 @@ def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], d
         assert parts is not None
         if r.id not in alone:
             try:
-                alone[r.id] = parts.rule_holds(r, exact=True) is None
+                alone[r.id] = parts.rule_holds(r) is None
             except Unknown as exc:
                 alone[r.id] = exc
         return alone[r.id]
@@ -269,7 +276,7 @@ def _forced(solver: z3.Solver, region: z3.BoolRef, facts: ObjEnc, model: z3.Mode
     facts: the example with that field changed to a value a fact of the pool holds, kept when no
     rule fires on it; the solver is asked only when none is found."""
     out = []
-    example = parts.region_fact(model) if parts is not None else None
+    example = parts.region_fact(facts_from_model(facts, model)) if parts is not None else None
 
     def elsewhere(path: str, differs: Callable[[Any], bool]) -> bool:
         return example is not None and parts is not None and parts.region_variant(example, path, differs)
@@ -279,9 +286,12 @@ def _forced(solver: z3.Solver, region: z3.BoolRef, facts: ObjEnc, model: z3.Mode
 
     for path, enc in _scalars(facts):
         present = z3.is_true(model.eval(enc.present, model_completion=True))
-        if elsewhere(path, _presence_differs(present)):
+        # a field whose presence is the constant true (a required field of objects always
+        # present) is present on every fact: the question needs no solver
+        always = z3.is_true(z3.simplify(enc.present))
+        if not always and elsewhere(path, _presence_differs(present)):
             continue
-        if _sat(solver, region, enc.present != z3.BoolVal(present)) is None:
+        if always or _sat(solver, region, enc.present != z3.BoolVal(present)) is None:
             if not present:
                 out.append(f"{path} absent")
                 continue
@@ -358,19 +368,20 @@ def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool
     """Whether the fact parts builds for r (each of its parts from a fact of the pool) is one on
     which r decides: no earlier rule fires (first-applicable), no rule with a stronger outcome
     (precedence, deny-overrides; see _answers)."""
-    fact = parts.firing_fact(r)
-    fired = parts.fired(fact) if fact is not None else None
-    if fired is None:
-        return False
     d = dm.spec.decision
-    if d.combine == "first-applicable":
-        return fired[0] == r.id
     order = list(d.outcomes)
     stronger = set(order[:order.index(r.rule.outcome)])
     if d.combine == "deny-overrides" and r.rule.outcome != "deny":
         stronger.add("deny")
     outcome = {e.id: e.rule.outcome for e in dm.rules}
-    return not any(outcome[e] in stronger for e in fired)
+    for fact in parts.firing_facts(r, 8):
+        fired = parts.fired(fact)
+        if fired is None:
+            continue
+        if fired[0] == r.id if d.combine == "first-applicable" else \
+                not any(outcome[e] in stronger for e in fired):
+            return True
+    return False
 
 
 def _answers(dm: DecisionModel, r: CompiledRule, meets: Callable[[CompiledRule, CompiledRule], bool]

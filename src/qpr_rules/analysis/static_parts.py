@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -268,7 +268,7 @@ class Parts:
         self.pool: list[_Fact] = []
         self._bits = [0] * len(self.conditions)
         self._upto = [0] * len(self.conditions)
-        self._known: dict[tuple[frozenset[int], bool], bool] = {}
+        self._known: dict[frozenset[int], bool] = {}
         # the pool's facts past the first differ from it in a few components only: per component,
         # the bits of the facts that changed it (a conjunct reading none of those holds on such a
         # fact exactly when it holds on the first one, with no evaluation)
@@ -390,10 +390,10 @@ class Parts:
 
     # ------------------------------------------------------------------ the questions
 
-    def holds(self, group: Group, exact: bool) -> bool:
-        """Whether some valid fact (exact: one whose lists are the encoding's slots repeated past
-        the bound) meets every conjunct of the group. Raises Unknown."""
-        key = (group.conjuncts, exact)
+    def holds(self, group: Group) -> bool:
+        """Whether some valid fact of the exact encoding (lists: the slots, then the last one
+        repeated) meets every conjunct of the group. Raises Unknown."""
+        key = group.conjuncts
         known = self._known.get(key)
         if known is not None:
             return known
@@ -407,15 +407,14 @@ class Parts:
                   *[c for k in sorted(group.components) for c in self.constraints_of.get(k, ())])
         s.push()
         try:
-            if exact:
-                s.add(*[c for k in sorted(group.components) for c in self.exact_of.get(k, ())])
+            s.add(*[c for k in sorted(group.components) for c in self.exact_of.get(k, ())])
             s.add(*[self.formulas[i] for i in sorted(group.conjuncts)])
             self.solver_calls += 1
             verdict = s.check()
             if verdict == z3.unknown:
                 raise Unknown(why_unknown(s, self.timeout_s))
             sat = verdict == z3.sat
-            if sat and exact:
+            if sat:
                 self._grow(group, s.model())
         finally:
             s.pop()
@@ -471,17 +470,18 @@ class Parts:
                 if fact is not None:
                     self._add(fact, [units[steps]])
 
-    def rule_holds(self, r: CompiledRule, exact: bool) -> Group | None:
-        """None when the rule fires on some valid fact (exact: on a fact of the exact encoding);
-        else a group of its conjuncts that never holds."""
+    def rule_holds(self, r: CompiledRule) -> Group | None:
+        """None when the rule fires on some valid fact of the exact encoding; else a group of its
+        conjuncts that never holds there (a list longer than the slots may still fire it: the
+        caller asks the whole question)."""
         for g in self.groups[r.id]:
-            if not self.holds(g, exact):
+            if not self.holds(g):
                 return g
         return None
 
     def together(self, a: CompiledRule, b: CompiledRule) -> bool:
         """Whether a and b fire together on some fact of the exact encoding, given that each fires
-        alone on one (rule_holds(.., exact=True) is None for both)."""
+        alone on one (rule_holds is None for both)."""
         ga, gb = self.groups[a.id], self.groups[b.id]
         mixed: list[Group] = []
         for x in ga:
@@ -491,7 +491,7 @@ class Parts:
                 mixed += linked
         if not mixed:
             return True
-        return all(self.holds(g, exact=True) for g in self._group_groups(mixed))
+        return all(self.holds(g) for g in self._group_groups(mixed))
 
     def _group_groups(self, groups: list[Group]) -> list[Group]:
         merged: list[Group] = []
@@ -509,20 +509,46 @@ class Parts:
 
     def firing_fact(self, r: CompiledRule) -> _Fact | None:
         """A real fact on which r fires (from the pool's facts, merged by r's groups), or None."""
-        parts = []
+        return next(self.firing_facts(r, 1), None)
+
+    def firing_facts(self, r: CompiledRule, limit: int) -> Iterator[_Fact]:
+        """Up to limit real facts on which r fires: the first witness of each group, then each
+        group's next witnesses in turn (another home, another date: other rules fire there)."""
+        choices: list[tuple[frozenset[str], list[int]]] = []
         for g in self.groups[r.id]:
-            if not self.holds(g, exact=True):
-                return None
-            k = self.witness(g.conjuncts)
-            if k is None:
-                return None
-            parts.append((g.components, k))
-        fact = self._fact(self.merged(parts))
-        if fact is None:
-            self.merge_refused += 1
-            return None
-        fired = self.fired(fact)
-        return fact if fired is not None and r.id in fired else None
+            if not self.holds(g):
+                return
+            bits, ks = self.witness_bits(g.conjuncts), list[int]()
+            while bits and len(ks) < limit:
+                low = bits & -bits
+                ks.append(low.bit_length() - 1)
+                bits ^= low
+            if not ks:
+                return
+            choices.append((g.components, ks))
+        tries = [[0] * len(choices)]
+        for i, (_, ks) in enumerate(choices):
+            tries += [[0] * i + [j] + [0] * (len(choices) - i - 1) for j in range(1, len(ks))]
+        made = 0
+        for pick in tries:
+            if made >= limit:
+                return
+            made += 1
+            merged = self.merged([(comps, ks[j]) for (comps, ks), j in zip(choices, pick, strict=True)])
+            fact = self._fact(merged)
+            if fact is None:
+                self.merge_refused += 1
+                continue
+            fired = self.fired(fact)
+            if fired is not None and r.id in fired:
+                yield fact
+
+    def witness_bits(self, ids: Iterable[int]) -> int:
+        """The pool facts on which every conjunct of ids holds, as a bit set."""
+        common = (1 << len(self.pool)) - 1
+        for i in ids:
+            common &= self.bits(i)
+        return common
 
     def fired(self, fact: _Fact) -> list[str] | None:
         """The rules that fire on fact, in evaluation order (None when evaluating raises)."""
@@ -549,21 +575,33 @@ class Parts:
 
     # ------------------------------------------------------------------ real facts first
 
-    def region_fact(self, model: z3.ModelRef) -> _Fact | None:
+    def region_fact(self, given: dict[str, Any]) -> _Fact | None:
         """The default region's example as a real fact, when no rule fires on it."""
-        fact = self._fact(facts_from_model(self.dm.facts, model))
+        fact = self._fact(given)
         return fact if fact is not None and self.fired(fact) == [] else None
 
     def region_variant(self, example: _Fact, path: str, differs: Callable[[Any], bool]) -> bool:
-        """Whether the example, with the field at path changed to a value that differs (None: left
-        out) taken from the pool, is a valid fact on which no rule fires."""
+        """Whether the example, with the field holding path replaced by the pool's facts' (or
+        left out, or for text another text no rule names) so that the value at path differs, is a
+        valid fact on which no rule fires."""
         steps = tuple(path.split("."))
+        unit = next((u for u, _, _, _ in self.units if steps[:len(u)] == u), None)
+        if unit is None:
+            return False
+        here = _get(example.given, unit)
+        candidates: list[Any] = [None, *[_get(f.given, unit) for f in self.pool]]
+        if isinstance(here, str):
+            candidates.append(here + "~")
         tried: list[Any] = []
-        for candidate in [None, *[_get(f.given, steps) for f in self.pool]]:
-            if not differs(candidate) or candidate in tried or len(tried) >= 4:
+        for candidate in candidates:
+            if candidate in tried or len(tried) >= 6:
+                continue
+            given = copy.deepcopy(example.given)
+            _put(given, unit, copy.deepcopy(candidate))
+            if not differs(_get(given, steps)):
                 continue
             tried.append(candidate)
-            fact = self.with_value(example, steps, copy.deepcopy(candidate))
+            fact = self._fact(given)
             if fact is not None and self.fired(fact) == []:
                 return True
         return False
@@ -620,6 +658,17 @@ def _paths(cond: Condition) -> Iterable[str]:
                 yield right.path
         case InSet(path=path) | Present(path=path) | Quantified(path=path):
             yield path
+
+
+def _put(given: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """given's field at path set to value (None: left out); the objects on the way are present."""
+    parent: Any = given
+    for step in path[:-1]:
+        parent = parent.setdefault(step, {})
+    if value is None:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = value
 
 
 def _get(given: Any, path: tuple[str, ...]) -> Any:
