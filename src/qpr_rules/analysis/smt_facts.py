@@ -762,6 +762,11 @@ def pin_to_facts(obj: ObjEnc, facts: Any) -> list[z3.BoolRef]:
     return out
 
 
+def pin_value(enc: Enc, value: Any) -> list[z3.BoolRef]:
+    """Constraints fixing one present field's encoding to a given value (as pin_to_facts does)."""
+    return _pin(enc, value)
+
+
 def _pin(enc: Enc, value: Any) -> list[z3.BoolRef]:
     match enc:
         case ObjEnc():

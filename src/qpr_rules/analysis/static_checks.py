@@ -348,6 +348,13 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
         try:
             if parts is not None and d.combine != "collect-all" and _decides_on_a_fact(dm, parts, r):
                 continue  # a real fact on which r decides: not shadowed, nothing to ask
+            if parts is not None and d.combine != "collect-all":
+                # a fact of the exact encoding on which r fires and none of the rules that would
+                # take the decision from it (the question without the ghost items: smaller)
+                others = [e for e in (dm.rules[:i] if d.combine == "first-applicable" else
+                                      _stronger(dm, r)) if meets(r, e)]
+                if parts.fires_without(r, others):
+                    continue
             if d.combine == "first-applicable":
                 earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i] if meets(r, e)]
                 if _sat(solver, dm.fires[r.id], decides, *earlier) is None:
@@ -364,24 +371,22 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
     return out
 
 
-def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool:
-    """Whether the fact parts builds for r (each of its parts from a fact of the pool) is one on
-    which r decides: no earlier rule fires (first-applicable), no rule with a stronger outcome
-    (precedence, deny-overrides; see _answers)."""
+def _stronger(dm: DecisionModel, r: CompiledRule) -> list[CompiledRule]:
+    """The rules whose outcome is stronger than r's (precedence, deny-overrides; see _answers)."""
     d = dm.spec.decision
     order = list(d.outcomes)
     stronger = set(order[:order.index(r.rule.outcome)])
     if d.combine == "deny-overrides" and r.rule.outcome != "deny":
         stronger.add("deny")
-    outcome = {e.id: e.rule.outcome for e in dm.rules}
-    for fact in parts.firing_facts(r, 8):
-        fired = parts.fired(fact)
-        if fired is None:
-            continue
-        if fired[0] == r.id if d.combine == "first-applicable" else \
-                not any(outcome[e] in stronger for e in fired):
-            return True
-    return False
+    return [e for e in dm.rules if e.rule.outcome in stronger and e is not r]
+
+
+def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool:
+    """Whether parts finds a real fact on which r decides: no earlier rule fires (first-applicable),
+    no rule with a stronger outcome (precedence, deny-overrides; see _answers)."""
+    i = dm.rules.index(r)
+    takers = dm.rules[:i] if dm.spec.decision.combine == "first-applicable" else _stronger(dm, r)
+    return parts.fires_alone_of(r, {e.id for e in takers})
 
 
 def _answers(dm: DecisionModel, r: CompiledRule, meets: Callable[[CompiledRule, CompiledRule], bool]

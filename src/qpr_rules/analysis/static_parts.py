@@ -50,6 +50,7 @@ from qpr_rules.analysis.smt_facts import (
     facts_from_model,
     field_value,
     lookup,
+    pin_value,
 )
 from qpr_rules.analysis.smt_solve import TimedSolver, why_unknown
 from qpr_rules.analysis.smt_solve import solver as new_solver
@@ -274,6 +275,7 @@ class Parts:
         # fact exactly when it holds on the first one, with no evaluation)
         self._touched: dict[str, int] = {}
         self._solvers: dict[frozenset[str], TimedSolver] = {}
+        self._whole: TimedSolver | None = None  # the whole exact encoding, for fires_without
         self.mask = compile_decision(model, [r.condition for r in dm.rules], dm.spec.decision.id).mask
         self.position = {r.id: i for i, r in enumerate(dm.rules)}
         self.solver_calls = 0
@@ -549,6 +551,105 @@ class Parts:
         for i in ids:
             common &= self.bits(i)
         return common
+
+    def fires_alone_of(self, r: CompiledRule, takers: set[str], tries: int = 4, steps: int = 24) -> bool:
+        """Whether r fires on a real fact on which none of takers fires. From each of a few facts r
+        fires on, a taker that fires is stopped by taking, for the components of one of its groups
+        (with those of r's groups they meet), a pool fact on which that group fails and r's
+        conjuncts there hold; r still fires (its other parts are untouched), and again, until none
+        fires or no such pool fact is found."""
+        for fact in self.firing_facts(r, tries):
+            for _ in range(steps):
+                fired = self.fired(fact)
+                if fired is None:
+                    break
+                firing = [e for e in fired if e in takers]
+                if not firing:
+                    return True
+                moved = self._stop(r, firing[0], fact)
+                if moved is None:
+                    break
+                fact = moved
+        return False
+
+    def _stop(self, r: CompiledRule, taker: str, fact: _Fact) -> _Fact | None:
+        """fact changed in the components of one of taker's groups so that the group fails and r
+        still fires, or None. The groups that fail on the fewest pool facts are tried first: a
+        rule's key (its home, among a thousand) fails almost everywhere, and changing it brings
+        other rules keyed on the new value; its other parts are changed first."""
+        options: list[tuple[int, int, set[str]]] = []
+        for ge in self.groups[taker]:
+            comps = set(ge.components)
+            mine: list[Group] = []
+            grown = True
+            while grown:  # r's groups that meet the components, and their components in turn
+                grown = False
+                for g in self.groups[r.id]:
+                    if g not in mine and g.components & comps:
+                        mine.append(g)
+                        comps |= g.components
+                        grown = True
+            candidates = self.witness_bits([i for g in mine for i in g.conjuncts]) & \
+                ~self.witness_bits(ge.conjuncts)
+            if candidates:
+                options.append((candidates.bit_count(), candidates, comps))
+        for _, candidates, comps in sorted(options, key=lambda o: o[0]):
+            for _ in range(3):
+                if not candidates:
+                    break
+                low = candidates & -candidates
+                candidates ^= low
+                k = low.bit_length() - 1
+                given = copy.deepcopy(fact.given)
+                for path, comp, _, _ in self.units:
+                    if comp in comps:
+                        _copy_at(self.pool[k].given, given, path)
+                moved = self._fact(given)
+                if moved is None:
+                    self.merge_refused += 1
+                    continue
+                fired = self.fired(moved)
+                if fired is not None and r.id in fired and taker not in fired:
+                    return moved
+        return None
+
+    def fires_without(self, r: CompiledRule, others: list[CompiledRule]) -> bool:
+        """Whether r fires on some fact of the exact encoding on which none of others fires: the
+        whole question, asked of the encoding without ghost items (sat is an answer; unsat is
+        not, a longer list may do it: the caller asks the whole encoding then). Asked first with
+        the fields of r's most selective group (its key: the home) fixed to those of a fact r fires
+        on, a few such facts, which makes the question small; then as it is. Raises Unknown."""
+        if self._whole is None:
+            self._whole = new_solver(self.timeout_s)
+            self._whole.add(*self.dm.constraints, self.dm.encoder.exact())
+        s = self._whole
+        negated = [z3.Not(self.dm.fires[e.id]) for e in others]
+        groups = self.groups[r.id]
+        key = min(groups, key=lambda g: self.witness_bits(g.conjuncts).bit_count()) if groups else None
+        pinned = [] if key is None else \
+            [self._pinned(key.components, fact) for fact in self.firing_facts(r, 3)]
+        for pins in [*pinned, []]:
+            s.push()
+            try:
+                s.add(self.dm.fires[r.id], *pins, *negated)
+                self.solver_calls += 1
+                verdict = s.check()
+                if verdict == z3.unknown:
+                    raise Unknown(why_unknown(s, self.timeout_s))
+                if verdict == z3.sat:
+                    return True
+            finally:
+                s.pop()
+        return False
+
+    def _pinned(self, comps: frozenset[str], fact: _Fact) -> list[z3.BoolRef]:
+        """Constraints fixing the fields of the components to fact's values."""
+        out: list[z3.BoolRef] = []
+        for path, comp, enc, _ in self.units:
+            if comp in comps:
+                value = _get(fact.given, path)
+                out += [z3.Not(enc.present)] if value is None else [enc.present, *pin_value(enc, value)]
+        return out
 
     def fired(self, fact: _Fact) -> list[str] | None:
         """The rules that fire on fact, in evaluation order (None when evaluating raises)."""
