@@ -104,20 +104,25 @@ def _no_progress(_: str) -> None:
 #: others are counted, their message without the example's answer; what `prove`'s text and
 #: `check` print).
 Examples = Literal["all", "first"]
-#: "parts" (the default) decides whether rules fire, alone or two together, part by part of the
-#: facts they read, most parts by a real fact and the rest by the solver over that part only
-#: (static_parts), and tries a real fact before each solver question about shadowed rules, the
-#: default's region and disabling defaults; on a decision where some valid fact raises, it is
-#: "grouped": the solver is asked only about pairs of rules whose pinned values overlap
-#: (static_groups), one question a pair, and `not raises` is left out of every question when no
-#: valid fact raises; "pairwise" asks about every pair with different outcomes (the reference
-#: both are tested against).
-Method = Literal["parts", "grouped", "pairwise"]
+#: "parts" decides whether rules fire, alone or two together, part by part of the facts they read,
+#: most parts by a real fact and the rest by the solver over that part only (static_parts), and
+#: tries real facts before each solver question about shadowed rules, the default's region and
+#: disabling defaults; on a decision where some valid fact raises, it is "grouped": the solver is
+#: asked only about pairs of rules whose pinned values overlap (static_groups), one question a
+#: pair, and `not raises` is left out of every question when no valid fact raises; "pairwise"
+#: asks about every pair with different outcomes (the reference both are tested against). "auto"
+#: (the default) is "parts" for a decision of PARTS_MIN_RULES rules or more, "grouped" below: the
+#: findings are the same, and a small decision's questions are few (its examples stay those the
+#: solver gave before parts, which the docs show).
+Method = Literal["auto", "parts", "grouped", "pairwise"]
+PARTS_MIN_RULES = 40
 
 
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                    timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-                   examples: Examples = "all", method: Method = "parts") -> list[Finding]:
+                   examples: Examples = "all", method: Method = "auto") -> list[Finding]:
+    if method == "auto":
+        method = "parts" if len(spec.rules) >= PARTS_MIN_RULES else "grouped"
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
@@ -460,6 +465,6 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
               timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-              examples: Examples = "all", method: Method = "parts") -> list[Finding]:
+              examples: Examples = "all", method: Method = "auto") -> list[Finding]:
     return [f for did in sorted(specs)
             for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]
