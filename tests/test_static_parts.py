@@ -87,8 +87,9 @@ def test_a_generated_policy_gives_the_same_findings_with_a_question_for_few_pair
         original(self, formulas)
 
     static_parts.Parts.seed = seed  # type: ignore[method-assign]
+    told: list[str] = []
     try:
-        by_parts = check_decision(spec, examples="first", method="parts")
+        by_parts = check_decision(spec, examples="first", method="parts", progress=told.append)
     finally:
         static_parts.Parts.seed = original  # type: ignore[method-assign]
     pairwise = check_decision(spec, examples="first", method="pairwise")
@@ -96,6 +97,10 @@ def test_a_generated_policy_gives_the_same_findings_with_a_question_for_few_pair
     assert [_seen([f]) for f in by_parts] == [_seen([f]) for f in pairwise]
     conflicts = [f for f in by_parts if f.kind == "conflict"]
     assert len(conflicts) >= 20
+    # never silent: each phase says where it stands (`prove` shows it on a terminal)
+    for phase in ("the parts of the facts", "can each rule fire, 23 of 24", "shadowed rules, ",
+                  "conflicts, pair 0 of", "where the default decides"):
+        assert any(phase in t for t in told), (phase, told[:20])
     parts = asked[0]
     assert parts.merge_refused == 0  # every fact merged from the parts is one the fact model takes
     # the pairs were settled by real facts, not asked one by one

@@ -172,7 +172,7 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
         else:
             live.append(r)
     progress(f"{did}: shadowed rules")
-    out += _shadowed(dm, solver, live, unknown, decides, method, parts)
+    out += _shadowed(dm, solver, live, unknown, decides, method, parts, progress)
     out += _conflicts(dm, solver, live, decides, examples, method, progress, parts)
     progress(f"{did}: where the default decides")
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
@@ -218,7 +218,7 @@ def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], d
         return alone[r.id]
 
     shown = False  # whether a pair of this decision has its example
-    step = 1 if parts is None else 500  # progress: a pair by parts takes microseconds
+    step = 1 if parts is None else 100  # progress: a pair by parts takes microseconds
     for n, (a, b) in enumerate(differ):
         if n % step == 0:
             progress(f"{did}: conflicts, pair {n:,} of {len(differ):,} that may fire together "
@@ -336,7 +336,8 @@ def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
 
 def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
               unknown: Callable[[str, Unknown, list[CompiledRule]], None],
-              decides: z3.BoolRef, method: Method, parts: Parts | None) -> list[Finding]:
+              decides: z3.BoolRef, method: Method, parts: Parts | None,
+              progress: Progress = _no_progress) -> list[Finding]:
     d = dm.spec.decision
     out = []
     # grouped: a rule whose pins share nothing with r's cannot fire with it, so it is left out
@@ -350,6 +351,7 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
     for i, r in enumerate(dm.rules):
         if r.id not in live_ids:
             continue
+        progress(f"{d.id}: shadowed rules, {i:,} of {len(dm.rules):,}")
         try:
             if parts is not None and d.combine != "collect-all" and _decides_on_a_fact(dm, parts, r):
                 continue  # a real fact on which r decides: not shadowed, nothing to ask
