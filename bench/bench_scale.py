@@ -55,7 +55,7 @@ def per_call(fn: Callable[[Any], Any], items: list[Any]) -> tuple[float, float]:
 
 
 def measure(path: Path, n_rules: int, evaluator: str, cases: list[dict[str, Any]], sample: int,
-            prove_max: int) -> dict[str, float | str]:
+            prove_max: int, prove_baseline_max: int = 0) -> dict[str, float | str]:
     gc.collect()
     before = rss_mb()
     t = time.perf_counter()
@@ -99,7 +99,19 @@ def measure(path: Path, n_rules: int, evaluator: str, cases: list[dict[str, Any]
             findings = check_all(engine.policies.decisions, examples="first")  # as `prove` prints
             row["prove"] = time.perf_counter() - t
             row["prove_unknown"] = sum(1 for f in findings if f.kind == "unknown")
+            row["prove_conflicts"] = sum(1 for f in findings if f.kind == "conflict")
+            if n_rules <= prove_baseline_max:  # the route before parts: a solver question a pair
+                t = time.perf_counter()
+                before = check_all(engine.policies.decisions, examples="first", method="grouped")
+                row["prove_grouped"] = time.perf_counter() - t
+                same = _claims(before) == _claims(findings)
+                row["prove_same"] = "same findings" if same else "FINDINGS DIFFER"
     return row
+
+
+def _claims(findings: list[Any]) -> set[tuple[str, tuple[str, ...], str]]:
+    """What each finding claims (a conflict's example, and so its answer, may differ)."""
+    return {(f.kind, tuple(r.id for r in f.rules), f.message.split(";")[0]) for f in findings}
 
 
 def _has_lean_json(decision: Any) -> bool:
@@ -135,6 +147,9 @@ def main() -> int:
                         help="never-seen facts per size for the durable path (it is slower)")
     parser.add_argument("--sample", type=int, default=300, help="decisions for to_json / explain")
     parser.add_argument("--prove-max", type=int, default=1000, help="largest size to run prove on")
+    parser.add_argument("--prove-baseline-max", type=int, default=100,
+                        help="largest size to also run prove's static checks the way before parts on "
+                             "(a solver question per pair: hours at 1,000 rules), for the ratio")
     parser.add_argument("--evaluators", default="compiled,durable")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -149,7 +164,7 @@ def main() -> int:
             for ev in evaluators:
                 count = args.cases if ev == "compiled" else args.durable_cases
                 cases = facts(count + 1, seed=n * 31 + len(ev))  # new facts for every run
-                row = measure(path, n, ev, cases, args.sample, args.prove_max)
+                row = measure(path, n, ev, cases, args.sample, args.prove_max, args.prove_baseline_max)
                 results[ev].append((n, row))
                 shown = {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()
                          if not k.startswith("_")}
@@ -168,7 +183,8 @@ def main() -> int:
             memo = (f"{row['memo_entries']:,} entries, {row['memo_bytes'] / 1e6:.1f} MB, "
                     f"{row['memo_hit_rate']:.0%} hits") if "memo_entries" in row else "-"
             if "prove_unknown" in row:
-                memo += f"; prove unknown: {row['prove_unknown']}"
+                memo += (f"; prove unknown: {row['prove_unknown']}, "
+                         f"conflicting pairs: {row['prove_conflicts']:,}")
             if "error" in row:
                 memo += f"; ERROR: {row['error']}"
             print(" | ".join([*cells, memo]))
@@ -183,6 +199,13 @@ def main() -> int:
                 print(f"{ev} {key.removesuffix('_p50')} / decide (p50): " + ", ".join(
                     f"{n:,}: {row[key] / row['decide_p50']:.2f}x"
                     for n, row in rows if "decide_p50" in row and key in row))
+    # prove's static checks against the route before parts (one solver question a pair)
+    for ev in evaluators:
+        compared = [(n, row) for n, row in results[ev] if "prove_grouped" in row]
+        if compared:
+            print("\nprove static checks, parts against a solver question a pair (grouped): " + ", ".join(
+                f"{n:,}: {row['prove']:.1f} s against {row['prove_grouped']:.1f} s "
+                f"({row['prove'] / row['prove_grouped']:.2f}x, {row['prove_same']})" for n, row in compared))
     # agreement: the durable path checks every decision against the compiled evaluator and
     # answers an error on a disagreement, which the tables above show as ERROR
     return 0

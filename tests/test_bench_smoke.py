@@ -56,6 +56,9 @@ def test_scale_bench_runs_small_with_both_evaluators_and_no_unknown_proof() -> N
     assert "compiled evaluator (growth order" in result.stdout
     assert "durable evaluator (growth order" in result.stdout
     assert "prove unknown: 0" in result.stdout
+    # prove's static checks by parts against the route before them: the same findings
+    assert "10: " in result.stdout.split("parts against a solver question a pair")[1]
+    assert "same findings" in result.stdout and "FINDINGS DIFFER" not in result.stdout
 
 
 def test_jobs_bench_runs_small_and_jobs_2_answers_as_jobs_1() -> None:

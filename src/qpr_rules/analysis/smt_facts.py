@@ -126,9 +126,12 @@ def _flatten(meta: list[Any]) -> list[Any]:
 class FactEncoder:
     """Builds the encoding of one fact model under a name prefix (one per decision side)."""
 
-    def __init__(self, prefix: str, list_bound: int = DEFAULT_LIST_BOUND) -> None:
+    def __init__(self, prefix: str, list_bound: int = DEFAULT_LIST_BOUND, ghosts: bool = True) -> None:
         self.prefix = prefix
         self.list_bound = list_bound
+        # without ghosts, every list's items past the slots repeat the last one: the exact encoding
+        # alone, built without the ghost pools (static_parts asks only exact questions of it)
+        self.ghosts = ghosts
         self.constraints: list[z3.BoolRef] = []
         self.unmodelled: list[str] = []
         self.bounded_lists: list[str] = []
@@ -139,16 +142,24 @@ class FactEncoder:
         self._fresh = 0
         # the ghost pools' readings, defined over the whole pool once everything is translated
         self._readings: list[Callable[[], list[z3.BoolRef]]] = []
+        self._ghost_count = 0  # ghosts added so far: the readings' definitions change with it
+        self._built: tuple[tuple[int, int, int], list[z3.BoolRef]] | None = None
 
     def all_constraints(self) -> list[z3.BoolRef]:
         """The constraints, with each ghost reading defined over its list's whole pool (call it
-        after every condition is translated: a later reading adds a ghost)."""
+        after every condition is translated: a later reading adds a ghost). Built once until a
+        constraint or ghost is added (each reading is translated on every ghost of its list)."""
+        state = (len(self.constraints), len(self._readings), self._ghost_count)
+        if self._built is not None and self._built[0] == state:
+            return list(self._built[1])
         defined: list[z3.BoolRef] = []
         done = 0
         while done < len(self._readings):  # a reading may read a nested list's pool in turn
             done = len(self._readings)
             defined = [c for define in list(self._readings) for c in define()]
-        return [*self.constraints, *defined]
+        out = [*self.constraints, *defined]
+        self._built = ((len(self.constraints), len(self._readings), self._ghost_count), out)
+        return list(out)
 
     def fresh(self, kind: str = "b") -> Any:
         """A fresh variable with a short name (names never carry policy text)."""
@@ -209,9 +220,11 @@ class FactEncoder:
         # A list of enum values needs a slot per value to hold all of them at once (a team with
         # every member); repeats add nothing that contains/count rules on a set could need.
         bound = max(self.list_bound, len(ft.item.enum_values))
-        arbitrary = z3.Bool(f"{path}#any")
-        self.constraints += [length >= 0, z3.Implies(arbitrary, z3.And(present, length > bound))]
-        self.exactness.append(z3.Not(arbitrary))
+        arbitrary = z3.Bool(f"{path}#any") if self.ghosts else z3.BoolVal(False)
+        self.constraints.append(length >= 0)
+        if self.ghosts:
+            self.constraints.append(z3.Implies(arbitrary, z3.And(present, length > bound)))
+            self.exactness.append(z3.Not(arbitrary))
         self.bounded_lists.append(path)
         for m in meta:
             if isinstance(m, at.MinLen):
@@ -231,6 +244,7 @@ class FactEncoder:
 
         def add_ghost() -> None:
             assert ft.item is not None
+            self._ghost_count += 1
             exists = z3.Bool(f"{path}[+{len(pool)}]?")
             marks = len(self.constraints), len(self.invalid)
             enc = self._field(ft.item, f"{path}[+{len(pool)}]", z3.And(arbitrary, exists), item_meta,
@@ -253,6 +267,8 @@ class FactEncoder:
                                           for enc, exists, bad in pool]))
             return out
 
+        if not self.ghosts:  # no item past the slots but copies: nothing is read there
+            return ListEnc(ft, present, length, items, arbitrary=arbitrary, past=_nothing_past)
         self._readings.append(define)
         # an arbitrary item past the slots may itself be beyond the engine's range
         self.invalid.append(past("beyond-range", lambda _enc, bad: bad))
@@ -311,6 +327,10 @@ class FactEncoder:
                 self.constraints.append(size <= n)
             case _:
                 self.unmodelled.append(f"constraint {m!r} on {path}")
+
+
+def _nothing_past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
+    return z3.BoolVal(False)
 
 
 def _list_item(annotation: Any) -> Any:
@@ -690,6 +710,11 @@ def facts_from_model(obj: ObjEnc, model: z3.ModelRef, computed: bool = False) ->
     return out
 
 
+def field_value(enc: Enc, model: z3.ModelRef) -> Any:
+    """One present field's given value in a model (as facts_from_model writes it)."""
+    return _value(enc, model)
+
+
 def _value(enc: Enc, model: z3.ModelRef, computed: bool = False) -> Any:
     match enc:
         case ObjEnc():
@@ -735,6 +760,11 @@ def pin_to_facts(obj: ObjEnc, facts: Any) -> list[z3.BoolRef]:
         out.append(enc.present)
         out += _pin(enc, value)
     return out
+
+
+def pin_value(enc: Enc, value: Any) -> list[z3.BoolRef]:
+    """Constraints fixing one present field's encoding to a given value (as pin_to_facts does)."""
+    return _pin(enc, value)
 
 
 def _pin(enc: Enc, value: Any) -> list[z3.BoolRef]:

@@ -33,6 +33,7 @@ from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
     Enc,
+    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -44,6 +45,8 @@ from qpr_rules.analysis.smt_facts import (
 from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S, TimedSolver, why_unknown
 from qpr_rules.analysis.smt_solve import solver as new_solver
 from qpr_rules.analysis.static_groups import candidate_partners
+from qpr_rules.analysis.static_parts import Parts, Unknown
+from qpr_rules.engine.reference import get_path
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
 Kind = Literal["dead-rule", "shadowed-rule", "conflict", "default-region", "disabling-default", "unknown"]
@@ -51,10 +54,6 @@ SEVERITY: dict[Kind, Literal["warning", "info"]] = {
     "dead-rule": "warning", "shadowed-rule": "warning", "disabling-default": "info",
     "conflict": "info", "default-region": "info", "unknown": "warning",
 }
-
-
-class Unknown(Exception):
-    """The solver ran out of time (or gave up) on a question: the reason."""
 
 
 @dataclass
@@ -105,15 +104,25 @@ def _no_progress(_: str) -> None:
 #: others are counted, their message without the example's answer; what `prove`'s text and
 #: `check` print).
 Examples = Literal["all", "first"]
-#: "grouped" asks the solver only about pairs of rules whose pinned values overlap
-#: (static_groups), and leaves `not raises` out of every question when no valid fact raises;
-#: "pairwise" asks about every pair with different outcomes (the reference it is tested against).
-Method = Literal["grouped", "pairwise"]
+#: "parts" decides whether rules fire, alone or two together, part by part of the facts they read,
+#: most parts by a real fact and the rest by the solver over that part only (static_parts), and
+#: tries real facts before each solver question about shadowed rules, the default's region and
+#: disabling defaults; on a decision where some valid fact raises, it is "grouped": the solver is
+#: asked only about pairs of rules whose pinned values overlap (static_groups), one question a
+#: pair, and `not raises` is left out of every question when no valid fact raises; "pairwise"
+#: asks about every pair with different outcomes (the reference both are tested against). "auto"
+#: (the default) is "parts" for a decision of PARTS_MIN_RULES rules or more, "grouped" below: the
+#: findings are the same, and a small decision's questions are few (its examples stay those the
+#: solver gave before parts, which the docs show).
+Method = Literal["auto", "parts", "grouped", "pairwise"]
+PARTS_MIN_RULES = 40
 
 
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                    timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-                   examples: Examples = "all", method: Method = "grouped") -> list[Finding]:
+                   examples: Examples = "all", method: Method = "auto") -> list[Finding]:
+    if method == "auto":
+        method = "parts" if len(spec.rules) >= PARTS_MIN_RULES else "grouped"
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
@@ -124,13 +133,25 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     # (no date shifted past the calendar's ends within the engine's range), that holds already
     # and each question is smaller without it
     decides = z3.Not(dm.raises)
-    if method == "grouped":
+    if method != "pairwise":
         try:
             if _sat(solver, dm.raises) is None:
                 decides = z3.BoolVal(True)
         except Unknown:
             pass
     exact = dm.encoder.exact()
+    parts: Parts | None = None
+    if method == "parts" and z3.is_true(decides):
+        progress(f"{did}: the parts of the facts each rule reads")
+        # the parts ask only exact questions: of an encoding built without the ghost items
+        encoder = FactEncoder("facts", list_bound, ghosts=False)
+        exact_dm = decision_model(spec, list_bound=list_bound, encoder=encoder,
+                                  facts=encoder.encode(spec.fact_model))
+        parts = Parts(exact_dm, timeout_s, progress)
+        try:
+            parts.seed([z3.Not(v) for v in exact_dm.fires.values()])
+        except Unknown:
+            parts = None  # the questions are asked whole, one by one
 
     def unknown(what: str, exc: Unknown, rules: list[CompiledRule]) -> None:
         out.append(Finding("unknown", did, f"{what}: not decided, {exc}", rules))
@@ -138,7 +159,10 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     for n, r in enumerate(dm.rules):
         progress(f"{did}: can each rule fire, {n:,} of {len(dm.rules):,}")
         try:
-            dead = _sat(solver, dm.fires[r.id], decides) is None
+            # a rule that fires on a fact of the exact encoding is live; otherwise the whole
+            # question (lists of any length) is asked
+            dead = (parts is None or parts.rule_holds(r) is not None) and \
+                _sat(solver, dm.fires[r.id], decides) is None
         except Unknown as exc:
             unknown(f"whether rule {r.id} can fire", exc, [r])
             continue
@@ -148,13 +172,13 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
         else:
             live.append(r)
     progress(f"{did}: shadowed rules")
-    out += _shadowed(dm, solver, live, unknown, decides, method)
-    out += _conflicts(dm, solver, live, decides, examples, method, progress)
+    out += _shadowed(dm, solver, live, unknown, decides, method, parts, progress)
+    out += _conflicts(dm, solver, live, decides, examples, method, progress, parts)
     progress(f"{did}: where the default decides")
     none_fire = z3.And(*[z3.Not(v) for v in dm.fires.values()], z3.Not(dm.raises))
     try:
         model = _sat(solver, none_fire, exact, facts=dm.facts, minimal=True)
-        forced = _forced(solver, none_fire, dm.facts, model) if model is not None else []
+        forced = _forced(solver, none_fire, dm.facts, model, parts) if model is not None else []
     except Unknown as exc:
         unknown("where the default decides", exc, [])
         model = None
@@ -165,27 +189,56 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                            f"{spec.decision.default!r} decides{shape}", [],
                            facts_from_model(dm.facts, model)))
     progress(f"{did}: defaults that keep a rule from firing")
-    out += _disabling_defaults(dm, solver, live, unknown, decides)
+    out += _disabling_defaults(dm, solver, live, unknown, decides, parts)
     return out
 
 
 def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], decides: z3.BoolRef,
-               examples: Examples, method: Method, progress: Progress) -> list[Finding]:
+               examples: Examples, method: Method, progress: Progress, parts: Parts | None) -> list[Finding]:
     """A finding per pair of live rules with different outcomes that fire together, in the order
-    of the pairs; the pairs whose pinned values share nothing are not asked (method grouped)."""
+    of the pairs; the pairs whose pinned values share nothing are not asked (method grouped or
+    parts); with parts, each pair is decided by the parts both rules read, and the solver is asked
+    the whole question only for the pairs that get an example."""
     did, combine = dm.spec.decision.id, dm.spec.decision.combine
     exact = dm.encoder.exact()
     differ = [(a, b) for a, b in combinations(live, 2) if a.rule.outcome != b.rule.outcome]
-    if method == "grouped":
+    if method != "pairwise":
         partners = candidate_partners(live, lambda a, b: a.rule.outcome != b.rule.outcome)
         differ = [(a, b) for a, b in differ if b.id in partners[a.id]]
     out: list[Finding] = []
+    alone: dict[str, bool | Unknown] = {}  # with parts: whether the rule fires on an exact fact
+
+    def fires_alone(r: CompiledRule) -> bool | Unknown:
+        assert parts is not None
+        if r.id not in alone:
+            try:
+                alone[r.id] = parts.rule_holds(r) is None
+            except Unknown as exc:
+                alone[r.id] = exc
+        return alone[r.id]
+
     shown = False  # whether a pair of this decision has its example
+    step = 1 if parts is None else 100  # progress: a pair by parts takes microseconds
     for n, (a, b) in enumerate(differ):
-        progress(f"{did}: conflicts, pair {n:,} of {len(differ):,} that may fire together "
-                 f"({len(out):,} found)")
+        if n % step == 0:
+            progress(f"{did}: conflicts, pair {n:,} of {len(differ):,} that may fire together "
+                     f"({len(out):,} found)")
         wanted = examples == "all" or not shown
         try:
+            if parts is not None:
+                together: bool | Unknown = True
+                for r in (a, b):
+                    together = fires_alone(r) if together is True else together
+                if isinstance(together, Unknown):
+                    raise together
+                if together:
+                    together = parts.together(a, b)
+                if not together:
+                    continue
+                if not wanted:
+                    out.append(Finding("conflict", did, f"{a.id} ({a.rule.outcome}) and {b.id} "
+                                       f"({b.rule.outcome}) fire together", [a, b]))
+                    continue
             model = _sat(solver, dm.fires[a.id], dm.fires[b.id], decides, exact,
                          facts=dm.facts if wanted else None)
         except Unknown as exc:
@@ -193,6 +246,9 @@ def _conflicts(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule], d
                                f"{exc}", [a, b]))
             continue
         if model is None:
+            if parts is not None:
+                raise AssertionError(f"{did}: {a.id} and {b.id} fire together by their parts, "
+                                     "not in the whole encoding (a bug in static_parts)")
             continue
         pair = f"{a.id} ({a.rule.outcome}) and {b.id} ({b.rule.outcome}) fire together"
         if not wanted:
@@ -218,25 +274,52 @@ def _scalars(enc: ObjEnc, path: str = "") -> list[tuple[str, ScalarEnc | ListEnc
     return out
 
 
-def _forced(solver: z3.Solver, region: z3.BoolRef, facts: ObjEnc, model: z3.ModelRef) -> list[str]:
+def _forced(solver: z3.Solver, region: z3.BoolRef, facts: ObjEnc, model: z3.ModelRef,
+            parts: Parts | None = None) -> list[str]:
     """The fact values shared by every fact of the region ("home.hold absent", "signed = true"):
-    a description of where the default decides."""
+    a description of where the default decides. With parts, a value is first looked for on real
+    facts: the example with that field changed to a value a fact of the pool holds, kept when no
+    rule fires on it; the solver is asked only when none is found."""
     out = []
+    example = parts.region_fact(facts_from_model(facts, model)) if parts is not None else None
+
+    def elsewhere(path: str, differs: Callable[[Any], bool]) -> bool:
+        return example is not None and parts is not None and parts.region_variant(example, path, differs)
+
+    def value_at(path: str) -> Any:
+        return get_path(example.given, path) if example is not None else None
+
     for path, enc in _scalars(facts):
         present = z3.is_true(model.eval(enc.present, model_completion=True))
-        if _sat(solver, region, enc.present != z3.BoolVal(present)) is None:
+        # a field whose presence is the constant true (a required field of objects always
+        # present) is present on every fact: the question needs no solver
+        always = z3.is_true(z3.simplify(enc.present))
+        if not always and elsewhere(path, _presence_differs(present)):
+            continue
+        if always or _sat(solver, region, enc.present != z3.BoolVal(present)) is None:
             if not present:
                 out.append(f"{path} absent")
                 continue
             if isinstance(enc, ScalarEnc):
                 value = model.eval(enc.value, model_completion=True)
-                if _sat(solver, region, enc.value != value) is None:
+                here = value_at(path)
+                if not elsewhere(path, _value_differs(here)) and \
+                        _sat(solver, region, enc.value != value) is None:
                     out.append(f"{path} = {_show(enc, value)}")
             elif isinstance(enc, ListEnc):
                 length = model.eval(enc.length, model_completion=True)
-                if length.as_long() == 0 and _sat(solver, region, enc.length != 0) is None:
+                if length.as_long() == 0 and not elsewhere(path, lambda v: bool(v)) and \
+                        _sat(solver, region, enc.length != 0) is None:
                     out.append(f"{path} empty")
     return out
+
+
+def _presence_differs(present: bool) -> Callable[[Any], bool]:
+    return lambda value: (value is not None) != present
+
+
+def _value_differs(here: Any) -> Callable[[Any], bool]:
+    return lambda value: value is not None and value != here
 
 
 def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
@@ -253,12 +336,13 @@ def _show(enc: ScalarEnc, value: z3.ExprRef) -> str:
 
 def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
               unknown: Callable[[str, Unknown, list[CompiledRule]], None],
-              decides: z3.BoolRef, method: Method) -> list[Finding]:
+              decides: z3.BoolRef, method: Method, parts: Parts | None,
+              progress: Progress = _no_progress) -> list[Finding]:
     d = dm.spec.decision
     out = []
     # grouped: a rule whose pins share nothing with r's cannot fire with it, so it is left out
     # of "no earlier (stronger) rule fires" (the same question, smaller)
-    near = candidate_partners(dm.rules, lambda a, b: True) if method == "grouped" else None
+    near = candidate_partners(dm.rules, lambda a, b: True) if method != "pairwise" else None
 
     def meets(r: CompiledRule, e: CompiledRule) -> bool:
         return near is None or r.id in near[e.id] or e.id in near[r.id]
@@ -267,7 +351,17 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
     for i, r in enumerate(dm.rules):
         if r.id not in live_ids:
             continue
+        progress(f"{d.id}: shadowed rules, {i:,} of {len(dm.rules):,}")
         try:
+            if parts is not None and d.combine != "collect-all" and _decides_on_a_fact(dm, parts, r):
+                continue  # a real fact on which r decides: not shadowed, nothing to ask
+            if parts is not None and d.combine != "collect-all":
+                # a fact of the exact encoding on which r fires and none of the rules that would
+                # take the decision from it (the question without the ghost items: smaller)
+                others = [e for e in (dm.rules[:i] if d.combine == "first-applicable" else
+                                      _stronger(dm, r)) if meets(r, e)]
+                if parts.fires_without(r, others):
+                    continue
             if d.combine == "first-applicable":
                 earlier = [z3.Not(dm.fires[e.id]) for e in dm.rules[:i] if meets(r, e)]
                 if _sat(solver, dm.fires[r.id], decides, *earlier) is None:
@@ -282,6 +376,24 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
         except Unknown as exc:
             unknown(f"whether rule {r.id} ever decides", exc, [r])
     return out
+
+
+def _stronger(dm: DecisionModel, r: CompiledRule) -> list[CompiledRule]:
+    """The rules whose outcome is stronger than r's (precedence, deny-overrides; see _answers)."""
+    d = dm.spec.decision
+    order = list(d.outcomes)
+    stronger = set(order[:order.index(r.rule.outcome)])
+    if d.combine == "deny-overrides" and r.rule.outcome != "deny":
+        stronger.add("deny")
+    return [e for e in dm.rules if e.rule.outcome in stronger and e is not r]
+
+
+def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool:
+    """Whether parts finds a real fact on which r decides: no earlier rule fires (first-applicable),
+    no rule with a stronger outcome (precedence, deny-overrides; see _answers)."""
+    i = dm.rules.index(r)
+    takers = dm.rules[:i] if dm.spec.decision.combine == "first-applicable" else _stronger(dm, r)
+    return parts.fires_alone_of(r, {e.id for e in takers})
 
 
 def _answers(dm: DecisionModel, r: CompiledRule, meets: Callable[[CompiledRule, CompiledRule], bool]
@@ -327,7 +439,7 @@ def _at_default(enc: Enc, default: Any) -> z3.BoolRef | None:
 
 def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
                         unknown: Callable[[str, Unknown, list[CompiledRule]], None],
-                        decides: z3.BoolRef) -> list[Finding]:
+                        decides: z3.BoolRef, parts: Parts | None) -> list[Finding]:
     d = dm.spec.decision
     restrictive = [r for r in live if r.rule.outcome == d.on_error]
     out = []
@@ -335,7 +447,11 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
         at_default = _at_default(enc, default)
         if at_default is None:
             continue
+        given = default.value if isinstance(default, Enum) else default
         for r in restrictive:
+            # a real fact on which r fires with the field at its default: nothing to ask
+            if parts is not None and parts.fires_with(r, tuple(path.split(".")), given):
+                continue
             try:
                 disabled = _sat(solver, dm.fires[r.id], decides, at_default) is None
             except Unknown as exc:
@@ -351,6 +467,6 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
               timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-              examples: Examples = "all", method: Method = "grouped") -> list[Finding]:
+              examples: Examples = "all", method: Method = "auto") -> list[Finding]:
     return [f for did in sorted(specs)
             for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]

@@ -1,0 +1,744 @@
+"""The static checks by parts: whether rules fire (alone, or two together) decided per part of the
+facts they read, most parts by a real fact, the rest by the solver over that part alone.
+
+The fact encoding falls apart into components that share no variable: the home's id, the
+child's age, the hold with the dates its validator ties together, the children placed, ...
+(`Parts` finds them from the constraints). A rule's condition is the conjunction of its top-level
+conjuncts; group them by the components they read (two conjuncts reading one component, or one
+conjunct reading two, join a group). Then, because separate components never meet in any
+constraint, "some valid fact fires these rules" holds exactly when, in each group, some
+assignment of that group's components meets the constraints there and every conjunct of the
+group: the groups' assignments put together, with any valid values elsewhere, are one valid fact.
+For two rules, the groups are formed over both rules' conjuncts, so only the groups where they
+read the same components ask anything new.
+
+Each group is decided, in order:
+
+1. by the pool of real facts: when the reference evaluator finds every conjunct of the group true
+   on one fact of the pool (a bit set per conjunct over the pool, one AND per group), the group
+   holds;
+2. else by the solver, over that group's components only (their few constraints, not the whole
+   decision): unsat is final; sat holds, and the model's values for those components, put into
+   the pool's first fact, make a new fact of the pool (validated by the fact model).
+
+Every answer is the solver's answer to the whole question (tests/test_static_parts.py checks
+the findings against asking about every pair with the whole encoding); none is a time limit's.
+The decision must be one on which no valid fact raises (`Parts` is not used otherwise: "the
+engine decides without an error" reads every rule at once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+from pydantic import BaseModel, ValidationError
+
+from qpr_rules.analysis import smt_eval
+from qpr_rules.analysis.smt_conditions import translate
+from qpr_rules.analysis.smt_decision import DecisionModel
+from qpr_rules.analysis.smt_facts import (
+    Enc,
+    ListEnc,
+    ObjEnc,
+    ScalarEnc,
+    facts_from_model,
+    field_value,
+    lookup,
+    pin_value,
+)
+from qpr_rules.analysis.smt_solve import TimedSolver, why_unknown
+from qpr_rules.analysis.smt_solve import solver as new_solver
+from qpr_rules.engine.compiled import compile_decision
+from qpr_rules.engine.reference import compile_condition
+from qpr_rules.policy.condition_nodes import (
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Contains,
+    Count,
+    FactRef,
+    InSet,
+    Literal_,
+    Not,
+    Present,
+    Quantified,
+)
+from qpr_rules.policy.loader import CompiledRule
+
+
+class Unknown(Exception):
+    """The solver ran out of time (or gave up) on a question: the reason."""
+
+
+def conjuncts(cond: Condition) -> list[Condition]:
+    """The conjuncts of a condition's top-level `all` (nested `all`s flattened); itself otherwise."""
+    if isinstance(cond, All):
+        return [c for item in cond.items for c in conjuncts(item)]
+    return [cond]
+
+
+def _split(formula: z3.BoolRef) -> list[z3.BoolRef]:
+    """formula as a conjunction of smaller formulas (And's arguments, Not(Or(...))'s negated
+    arguments), so that each reads as few components as it can."""
+    if z3.is_and(formula):
+        return [p for child in formula.children() for p in _split(child)]
+    if z3.is_not(formula) and z3.is_or(formula.arg(0)):
+        return [p for child in formula.arg(0).children() for p in _split(z3.Not(child))]
+    if z3.is_true(formula):
+        return []
+    return [formula]
+
+
+class _Linker:
+    """Joins, in a union-find over variable names, the variables each formula reads: every node of
+    the formulas is visited once, through z3's C API (shared subterms are many: the fact fields'
+    presence, the list slots' guards)."""
+
+    def __init__(self) -> None:
+        self.comps = _Components()
+        self._rep: dict[int, str | None] = {}  # node id -> a variable under it (joined), or None
+        self._ctx = z3.main_ctx().ref()
+
+    def link(self, formula: z3.ExprRef) -> str | None:
+        """Join formula's variables; one of them (None when it reads none)."""
+        ctx, rep = self._ctx, self._rep
+        stack: list[tuple[Any, bool]] = [(formula.as_ast(), False)]
+        while stack:
+            ast, expanded = stack.pop()
+            key = z3.Z3_get_ast_id(ctx, ast)
+            if key in rep and not expanded:
+                continue
+            if z3.Z3_get_ast_kind(ctx, ast) != z3.Z3_APP_AST:
+                rep[key] = None  # numerals are apps too; quantifiers and bound variables: none here
+                continue
+            app = z3.Z3_to_app(ctx, ast)
+            n = z3.Z3_get_app_num_args(ctx, app)
+            if n == 0:
+                decl = z3.Z3_get_app_decl(ctx, app)
+                if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED:
+                    rep[key] = z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))
+                else:
+                    rep[key] = None
+                continue
+            args = [z3.Z3_get_app_arg(ctx, app, i) for i in range(n)]
+            if not expanded:
+                stack.append((ast, True))
+                stack.extend((a, False) for a in args)
+                continue
+            rep[key] = self.comps.union(r for a in args if (r := rep[z3.Z3_get_ast_id(ctx, a)]) is not None)
+        return rep[z3.Z3_get_ast_id(ctx, formula.as_ast())]
+
+
+def _variables(formulas: Iterable[z3.ExprRef]) -> set[str]:
+    """The names of the uninterpreted constants (the encoding's variables) in formulas."""
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack = list(formulas)
+    while stack:
+        e = stack.pop()
+        key = e.get_id()
+        if key in seen:
+            continue
+        seen.add(key)
+        if z3.is_app(e):
+            if e.num_args() == 0:
+                if e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                    names.add(e.decl().name())
+            else:
+                stack.extend(e.children())
+    return names
+
+
+def _enc_formulas(enc: Enc) -> list[z3.ExprRef]:
+    match enc:
+        case ObjEnc(present=present, fields=fields):
+            return [present, *[f for sub in fields.values() for f in _enc_formulas(sub)]]
+        case ListEnc(present=present, length=length, items=items, arbitrary=arbitrary):
+            return [present, length, arbitrary, *[f for g, item in items for f in [g, *_enc_formulas(item)]]]
+        case ScalarEnc(present=present, value=value):
+            return [present, value]
+    raise AssertionError(enc)
+
+
+class _Components:
+    """Union-find over variable names."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, v: str) -> str:
+        parent = self.parent
+        root = parent.setdefault(v, v)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[v] != root:
+            parent[v], v = root, parent[v]
+        return root
+
+    def union(self, names: Iterable[str]) -> str | None:
+        first: str | None = None
+        for name in names:
+            root = self.find(name)
+            if first is None:
+                first = root
+            elif root != first:
+                self.parent[root] = first
+        return first
+
+
+@dataclass
+class _Fact:
+    given: dict[str, Any]  # the facts as a caller writes them
+    dumped: dict[str, Any]  # as the reference evaluator reads them (computed fields too)
+    model: BaseModel  # as the compiled evaluator reads it
+
+
+@dataclass(frozen=True)
+class Group:
+    conjuncts: frozenset[int]
+    components: frozenset[str]
+
+
+class Parts:
+    """One decision's rules split into conjuncts, its fact encoding into components, and a pool of
+    real facts: the questions "can these conjuncts hold together?" answered per group."""
+
+    def __init__(self, dm: DecisionModel, timeout_s: float, progress: Callable[[str], None]) -> None:
+        self.dm = dm
+        self.timeout_s = timeout_s
+        model = dm.spec.fact_model
+        self.fact_model: type[BaseModel] = model
+        # the conjuncts, each once (two rules testing the same thing share it)
+        self.conditions: list[Condition] = []
+        index: dict[Condition, int] = {}
+        self.rule_conjuncts: dict[str, list[int]] = {}
+        for r in dm.rules:
+            ids = []
+            for c in conjuncts(r.condition):
+                if c not in index:
+                    index[c] = len(self.conditions)
+                    self.conditions.append(c)
+                ids.append(index[c])
+            self.rule_conjuncts[r.id] = sorted(set(ids))
+        progress(f"{dm.spec.decision.id}: translating {len(self.conditions):,} conjuncts")
+        self.formulas = [translate(c, dm.facts)[0] for c in self.conditions]
+        self.checks = [compile_condition(c) for c in self.conditions]
+        # the components: constraints join the variables they read, and so does every field the
+        # pool's facts are merged by (a field is copied whole, so its variables stay together)
+        linker = _Linker()
+        comps = linker.comps
+        constraints = [p for c in dm.constraints for p in _split(c)]
+        exactness = _split(dm.encoder.exact())
+        anchored: list[tuple[z3.BoolRef, str | None, bool]] = []
+        for part, exact in [*[(c, False) for c in constraints], *[(c, True) for c in exactness]]:
+            anchored.append((part, linker.link(part), exact))
+        unit_vars: list[tuple[tuple[str, ...], list[str], Enc, bool]] = []
+        self._units(dm.facts, (), unit_vars)
+        for _, names, _, _ in unit_vars:
+            comps.union(names)
+        # (path, component, encoding, required) of each field facts are merged by
+        self.units = [(path, comps.find(names[0]) if names else None, enc, required)
+                      for path, names, enc, required in unit_vars]
+        self.comps = comps
+        self.constraints_of: dict[str, list[z3.BoolRef]] = {}
+        self.exact_of: dict[str, list[z3.BoolRef]] = {}
+        self.everywhere: list[z3.BoolRef] = []  # constant parts (none but False is kept)
+        for part, anchor, exact in anchored:
+            if anchor is None:
+                self.everywhere.append(part)
+                continue
+            (self.exact_of if exact else self.constraints_of).setdefault(comps.find(anchor), []).append(part)
+        # a conjunct reads the components of the fields on its paths (and nothing else: the ghost
+        # readings on an arbitrary list are joined to the list by their definitions)
+        path_vars: dict[str, set[str]] = {}
+        for c in self.conditions:
+            for path in _paths(c):
+                if path not in path_vars:
+                    path_vars[path] = _variables(_enc_formulas(lookup(dm.facts, path)))
+        self.conj_components = [frozenset(comps.find(v) for path in _paths(c) for v in path_vars[path])
+                                for c in self.conditions]
+        self.groups = {r.id: self._group(self.rule_conjuncts[r.id]) for r in dm.rules}
+        # the pool of real facts, and per conjunct the bits of the pool's facts it holds on
+        self.pool: list[_Fact] = []
+        self._bits = [0] * len(self.conditions)
+        self._upto = [0] * len(self.conditions)
+        self._known: dict[frozenset[int], bool] = {}
+        # the pool's facts past the first differ from it in a few components only: per component,
+        # the bits of the facts that changed it (a conjunct reading none of those holds on such a
+        # fact exactly when it holds on the first one, with no evaluation)
+        self._touched: dict[str, int] = {}
+        self._solvers: dict[frozenset[str], TimedSolver] = {}
+        self._whole: TimedSolver | None = None  # the whole exact encoding, for fires_without
+        self.mask = compile_decision(model, [r.condition for r in dm.rules], dm.spec.decision.id).mask
+        self.position = {r.id: i for i, r in enumerate(dm.rules)}
+        self.solver_calls = 0
+        self.merge_refused = 0  # merged facts the fact model refused (none expected: see tests)
+
+    def _units(self, obj: ObjEnc, path: tuple[str, ...],
+               out: list[tuple[tuple[str, ...], list[str], Enc, bool]]) -> None:
+        """The given fields facts are merged by: an object always present is entered, anything else
+        (a scalar, a list, an optional object) is one unit."""
+        assert obj.model is not None
+        for name, enc in obj.fields.items():
+            if name in obj.model.model_computed_fields:
+                continue
+            if isinstance(enc, ObjEnc) and z3.is_true(z3.simplify(enc.present)) and enc.model is not None:
+                self._units(enc, (*path, name), out)
+            else:
+                out.append(((*path, name), sorted(_variables(_enc_formulas(enc))), enc,
+                            obj.model.model_fields[name].is_required()))
+
+    def _group(self, ids: Iterable[int]) -> list[Group]:
+        """The conjuncts grouped by the components they read (joined through shared ones)."""
+        groups: list[tuple[set[int], set[str]]] = []
+        for i in ids:
+            conj, comps = {i}, set(self.conj_components[i])
+            rest = []
+            for g in groups:
+                if g[1] & comps:
+                    conj |= g[0]
+                    comps |= g[1]
+                else:
+                    rest.append(g)
+            groups = [*rest, (conj, comps)]
+        return [Group(frozenset(c), frozenset(k)) for c, k in groups]
+
+    # ------------------------------------------------------------------ the pool
+
+    def seed(self, formulas: list[z3.BoolRef]) -> None:
+        """The pool's first fact, the one others are merged into: a model of the whole encoding
+        (exact) with formulas if there is one (no rule firing makes merged facts fire only what
+        they are built for), else without."""
+        s = new_solver(self.timeout_s)
+        s.add(*self.dm.constraints, self.dm.encoder.exact())
+        for extra in (formulas, []):
+            self.solver_calls += 1
+            verdict = s.check(*extra)
+            if verdict == z3.sat:
+                given = facts_from_model(self.dm.facts, s.model())
+                fact = self._fact(given)
+                if fact is None:
+                    raise AssertionError("the fact model refuses the solver's model of the encoding")
+                self.pool.append(fact)
+                self._seed_literals()
+                return
+            if verdict == z3.unknown:
+                raise Unknown(why_unknown(s, self.timeout_s))
+        raise AssertionError("no valid fact")  # the caller checked that some fact is valid
+
+    def _fact(self, given: dict[str, Any]) -> _Fact | None:
+        try:
+            model = self.fact_model.model_validate(given)
+        except ValidationError:
+            return None
+        return _Fact(given, model.model_dump(mode="python"), model)
+
+    def bits(self, i: int) -> int:
+        """The pool facts conjunct i holds on, as a bit set (evaluated up to the pool's size, only
+        on the facts that changed a component it reads)."""
+        upto, n = self._upto[i], len(self.pool)
+        if upto < n:
+            check, bits = self.checks[i], self._bits[i]
+            new = ((1 << n) - 1) ^ ((1 << upto) - 1)
+            if upto == 0:
+                new ^= 1  # the first fact: evaluated below
+                if self._check(check, 0):
+                    bits |= 1
+            relevant = 0
+            for comp in self.conj_components[i]:
+                relevant |= self._touched.get(comp, 0)
+            relevant &= new
+            if bits & 1:  # holds on the first fact, so on every fact that left its components alone
+                bits |= new & ~relevant
+            while relevant:
+                low = relevant & -relevant
+                if self._check(check, low.bit_length() - 1):
+                    bits |= low
+                relevant ^= low
+            self._bits[i], self._upto[i] = bits, n
+        return self._bits[i]
+
+    def _check(self, check: Callable[[Any], bool], k: int) -> bool:
+        try:
+            return bool(check(self.pool[k].dumped))
+        except (ArithmeticError, ValueError, TypeError):
+            return False  # raises on this fact: not a witness
+
+    def witness(self, ids: Iterable[int]) -> int | None:
+        """The first fact of the pool on which every conjunct of ids holds, if any."""
+        common = -1
+        for i in ids:
+            common &= self.bits(i)
+            if not common:
+                return None
+        return (common & -common).bit_length() - 1 if common != -1 else 0
+
+    def merged(self, parts: list[tuple[frozenset[str], int]], base: int = 0) -> dict[str, Any]:
+        """The pool's fact `base`, with the fields of each (components, fact) taken from that fact."""
+        out = copy.deepcopy(self.pool[base].given)
+        for comps, k in parts:
+            source = self.pool[k].given
+            for path, comp, _, _ in self.units:
+                if comp in comps:
+                    _copy_at(source, out, path)
+        return out
+
+    # ------------------------------------------------------------------ the questions
+
+    def holds(self, group: Group) -> bool:
+        """Whether some valid fact of the exact encoding (lists: the slots, then the last one
+        repeated) meets every conjunct of the group. Raises Unknown."""
+        key = group.conjuncts
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        if self.witness(group.conjuncts) is not None:
+            self._known[key] = True
+            return True
+        s = self._solvers.get(group.components)
+        if s is None:
+            s = self._solvers[group.components] = new_solver(self.timeout_s)
+            s.add(*self.everywhere,
+                  *[c for k in sorted(group.components) for c in self.constraints_of.get(k, ())])
+        s.push()
+        try:
+            s.add(*[c for k in sorted(group.components) for c in self.exact_of.get(k, ())])
+            s.add(*[self.formulas[i] for i in sorted(group.conjuncts)])
+            self.solver_calls += 1
+            verdict = s.check()
+            if verdict == z3.unknown:
+                raise Unknown(why_unknown(s, self.timeout_s))
+            sat = verdict == z3.sat
+            if sat:
+                self._grow(group, s.model())
+        finally:
+            s.pop()
+        self._known[key] = sat
+        return sat
+
+    def _grow(self, group: Group, model: z3.ModelRef) -> None:
+        """A new fact for the pool: the pool's first one with the group's components from model."""
+        out = copy.deepcopy(self.pool[0].given)
+        for path, comp, enc, required in self.units:
+            if comp not in group.components:
+                continue
+            parent: Any = out
+            for step in path[:-1]:
+                parent = parent.setdefault(step, {})
+            if smt_eval.holds(model, enc.present):
+                parent[path[-1]] = field_value(enc, model)
+            elif required:
+                parent[path[-1]] = None
+            else:
+                parent.pop(path[-1], None)
+        fact = self._fact(out)
+        if fact is None:
+            self.merge_refused += 1
+            return
+        self._add(fact, group.components)
+
+    def _add(self, fact: _Fact, changed: Iterable[str | None]) -> None:
+        bit = 1 << len(self.pool)
+        self.pool.append(fact)
+        for comp in changed:
+            if comp is not None:
+                self._touched[comp] = self._touched.get(comp, 0) | bit
+
+    def _seed_literals(self) -> None:
+        """Facts for the pool from the values the rules name: the first fact with one field set to
+        each value an `in` or `eq` names, and to each bound of a comparison and its neighbours (the
+        home among a thousand that two rules both name is then a fact of the pool, not a question
+        for the string solver)."""
+        units = {path: comp for path, comp, enc, _ in self.units if isinstance(enc, ScalarEnc)}
+        values: dict[tuple[str, ...], dict[Any, None]] = {}
+        for cond in self.conditions:
+            for path, value in _literals(cond):
+                steps = tuple(path.split("."))
+                if steps in units:
+                    values.setdefault(steps, {})[value] = None
+        for steps, candidates in values.items():
+            here = _get(self.pool[0].given, steps)
+            for value in candidates:
+                if value == here or isinstance(value, bool) != isinstance(here, bool):
+                    continue
+                fact = self.with_value(self.pool[0], steps, value)
+                if fact is not None:
+                    self._add(fact, [units[steps]])
+
+    def rule_holds(self, r: CompiledRule) -> Group | None:
+        """None when the rule fires on some valid fact of the exact encoding; else a group of its
+        conjuncts that never holds there (a list longer than the slots may still fire it: the
+        caller asks the whole question)."""
+        for g in self.groups[r.id]:
+            if not self.holds(g):
+                return g
+        return None
+
+    def together(self, a: CompiledRule, b: CompiledRule) -> bool:
+        """Whether a and b fire together on some fact of the exact encoding, given that each fires
+        alone on one (rule_holds is None for both)."""
+        ga, gb = self.groups[a.id], self.groups[b.id]
+        mixed: list[Group] = []
+        for x in ga:
+            linked = [y for y in gb if x.components & y.components]
+            if linked:
+                mixed.append(x)
+                mixed += linked
+        if not mixed:
+            return True
+        return all(self.holds(g) for g in self._group_groups(mixed))
+
+    def _group_groups(self, groups: list[Group]) -> list[Group]:
+        merged: list[Group] = []
+        for g in dict.fromkeys(groups):
+            conj, comps = set(g.conjuncts), set(g.components)
+            rest = []
+            for m in merged:
+                if m.components & comps:
+                    conj |= m.conjuncts
+                    comps |= m.components
+                else:
+                    rest.append(m)
+            merged = [*rest, Group(frozenset(conj), frozenset(comps))]
+        return merged
+
+    def firing_fact(self, r: CompiledRule) -> _Fact | None:
+        """A real fact on which r fires (from the pool's facts, merged by r's groups), or None."""
+        return next(self.firing_facts(r, 1), None)
+
+    def firing_facts(self, r: CompiledRule, limit: int) -> Iterator[_Fact]:
+        """Up to limit real facts on which r fires: the first witness of each group, then each
+        group's next witnesses in turn (another home, another date: other rules fire there)."""
+        choices: list[tuple[frozenset[str], list[int]]] = []
+        for g in self.groups[r.id]:
+            if not self.holds(g):
+                return
+            bits, ks = self.witness_bits(g.conjuncts), list[int]()
+            while bits and len(ks) < limit:
+                low = bits & -bits
+                ks.append(low.bit_length() - 1)
+                bits ^= low
+            if not ks:
+                return
+            choices.append((g.components, ks))
+        tries = [[0] * len(choices)]
+        for i, (_, ks) in enumerate(choices):
+            tries += [[0] * i + [j] + [0] * (len(choices) - i - 1) for j in range(1, len(ks))]
+        made = 0
+        for pick in tries:
+            if made >= limit:
+                return
+            made += 1
+            merged = self.merged([(comps, ks[j]) for (comps, ks), j in zip(choices, pick, strict=True)])
+            fact = self._fact(merged)
+            if fact is None:
+                self.merge_refused += 1
+                continue
+            fired = self.fired(fact)
+            if fired is not None and r.id in fired:
+                yield fact
+
+    def witness_bits(self, ids: Iterable[int]) -> int:
+        """The pool facts on which every conjunct of ids holds, as a bit set."""
+        common = (1 << len(self.pool)) - 1
+        for i in ids:
+            common &= self.bits(i)
+        return common
+
+    def fires_alone_of(self, r: CompiledRule, takers: set[str], tries: int = 12) -> bool:
+        """Whether r fires on a real fact on which none of takers fires: the facts firing_facts
+        builds for r, each evaluated on every rule. (Changing, part by part, the fact a taker
+        fires on was tried: at 1,000 generated rules it found no more such facts and cost more.)"""
+        for fact in self.firing_facts(r, tries):
+            fired = self.fired(fact)
+            if fired is not None and not any(e in takers for e in fired):
+                return True
+        return False
+
+    def fires_without(self, r: CompiledRule, others: list[CompiledRule]) -> bool:
+        """Whether r fires on some fact of the exact encoding on which none of others fires: the
+        whole question, asked of the encoding without ghost items (sat is an answer; unsat is
+        not, a longer list may do it: the caller asks the whole encoding then). Asked first with
+        the fields of r's most selective group (its key: the home) fixed to those of a fact r fires
+        on, a few such facts, which makes the question small; then as it is. Raises Unknown."""
+        if self._whole is None:
+            self._whole = new_solver(self.timeout_s)
+            self._whole.add(*self.dm.constraints, self.dm.encoder.exact())
+        s = self._whole
+        negated = [z3.Not(self.dm.fires[e.id]) for e in others]
+        groups = self.groups[r.id]
+        key = min(groups, key=lambda g: self.witness_bits(g.conjuncts).bit_count()) if groups else None
+        pinned = [] if key is None else \
+            [self._pinned(key.components, fact) for fact in self.firing_facts(r, 3)]
+        for pins in [*pinned, []]:
+            s.push()
+            try:
+                s.add(self.dm.fires[r.id], *pins, *negated)
+                self.solver_calls += 1
+                verdict = s.check()
+                if verdict == z3.unknown:
+                    raise Unknown(why_unknown(s, self.timeout_s))
+                if verdict == z3.sat:
+                    return True
+            finally:
+                s.pop()
+        return False
+
+    def _pinned(self, comps: frozenset[str], fact: _Fact) -> list[z3.BoolRef]:
+        """Constraints fixing the fields of the components to fact's values."""
+        out: list[z3.BoolRef] = []
+        for path, comp, enc, _ in self.units:
+            if comp in comps:
+                value = _get(fact.given, path)
+                out += [z3.Not(enc.present)] if value is None else [enc.present, *pin_value(enc, value)]
+        return out
+
+    def fired(self, fact: _Fact) -> list[str] | None:
+        """The rules that fire on fact, in evaluation order (None when evaluating raises)."""
+        try:
+            mask = self.mask(fact.model)
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return [r.id for i, r in enumerate(self.dm.rules) if mask >> i & 1]
+
+    def with_value(self, fact: _Fact, path: tuple[str, ...], value: Any,
+                   present: bool = True) -> _Fact | None:
+        """fact with the given field at path set to value (or left out), if the fact model takes it."""
+        given = copy.deepcopy(fact.given)
+        parent: Any = given
+        for step in path[:-1]:
+            parent = parent.get(step) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict):
+            return None
+        if present:
+            parent[path[-1]] = value
+        else:
+            parent.pop(path[-1], None)
+        return self._fact(given)
+
+    # ------------------------------------------------------------------ real facts first
+
+    def region_fact(self, given: dict[str, Any]) -> _Fact | None:
+        """The default region's example as a real fact, when no rule fires on it."""
+        fact = self._fact(given)
+        return fact if fact is not None and self.fired(fact) == [] else None
+
+    def region_variant(self, example: _Fact, path: str, differs: Callable[[Any], bool]) -> bool:
+        """Whether the example, with the field holding path replaced by the pool's facts' (or
+        left out, or for text another text no rule names) so that the value at path differs, is a
+        valid fact on which no rule fires."""
+        steps = tuple(path.split("."))
+        unit = next((u for u, _, _, _ in self.units if steps[:len(u)] == u), None)
+        if unit is None:
+            return False
+        here = _get(example.given, unit)
+        candidates: list[Any] = [None, *[_get(f.given, unit) for f in self.pool]]
+        if isinstance(here, str):
+            candidates.append(here + "~")
+        tried: list[Any] = []
+        for candidate in candidates:
+            if candidate in tried or len(tried) >= 6:
+                continue
+            given = copy.deepcopy(example.given)
+            _put(given, unit, copy.deepcopy(candidate))
+            if not differs(_get(given, steps)):
+                continue
+            tried.append(candidate)
+            fact = self._fact(given)
+            if fact is not None and self.fired(fact) == []:
+                return True
+        return False
+
+    def fires_with(self, r: CompiledRule, path: tuple[str, ...], value: Any) -> bool:
+        """Whether r fires on a real fact whose field at path holds value."""
+        fact = self.firing_fact(r)
+        if fact is None:
+            return False
+        variant = self.with_value(fact, path, copy.deepcopy(value))
+        fired = self.fired(variant) if variant is not None else None
+        return fired is not None and r.id in fired
+
+
+def _literals(cond: Condition) -> Iterable[tuple[str, Any]]:
+    """(path, value) for the values a condition compares a top-level fact with (not inside a
+    `some`/`every`, whose paths are an item's): `in` and `eq` values, comparison bounds and the
+    values either side of them."""
+    match cond:
+        case All(items=items) | AnyOf(items=items):
+            for item in items:
+                yield from _literals(item)
+        case Not(item=item):
+            yield from _literals(item)
+        case InSet(path=path, values=values):
+            for v in values:
+                yield path, v
+        case Compare(path=path, op=op, right=Literal_(value=value)):
+            yield path, value
+            if op != "eq" and not isinstance(value, bool):
+                if isinstance(value, dt.date):
+                    for days in (-1, 1):
+                        with contextlib.suppress(OverflowError):
+                            yield path, value + dt.timedelta(days=days)
+                elif isinstance(value, (int, float)):
+                    yield path, value - 1
+                    yield path, value + 1
+        case Compare() | Present() | Contains() | Count() | Quantified():
+            pass
+
+
+def _paths(cond: Condition) -> Iterable[str]:
+    """The top-level fact paths a condition reads (a `some`/`every` reads its whole list)."""
+    match cond:
+        case All(items=items) | AnyOf(items=items):
+            for item in items:
+                yield from _paths(item)
+        case Not(item=item):
+            yield from _paths(item)
+        case (Compare(path=path, right=right) | Contains(path=path, right=right)
+              | Count(path=path, right=right)):
+            yield path
+            if isinstance(right, FactRef):
+                yield right.path
+        case InSet(path=path) | Present(path=path) | Quantified(path=path):
+            yield path
+
+
+def _put(given: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """given's field at path set to value (None: left out); the objects on the way are present."""
+    parent: Any = given
+    for step in path[:-1]:
+        parent = parent.setdefault(step, {})
+    if value is None:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = value
+
+
+def _get(given: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        given = given.get(step) if isinstance(given, dict) else None
+    return given
+
+
+def _copy_at(source: dict[str, Any], target: dict[str, Any], path: tuple[str, ...]) -> None:
+    """target's field at path made source's (left out when source leaves it out); the objects on
+    the way are always present (units never sit under an optional object)."""
+    src: Any = source
+    dst: Any = target
+    for step in path[:-1]:
+        src = src.get(step) if isinstance(src, dict) else None
+        dst = dst.setdefault(step, {}) if isinstance(dst, dict) else None
+    if not isinstance(dst, dict):
+        return
+    if isinstance(src, dict) and path[-1] in src:
+        dst[path[-1]] = copy.deepcopy(src[path[-1]])
+    else:
+        dst.pop(path[-1], None)
+
