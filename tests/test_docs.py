@@ -30,7 +30,7 @@ SHELL = {"bash", "sh", "shell", "console", "zsh"}
 SKIPPED = {
     "README.md": 2,
     "analyst-guide.md": 1,
-    "benchmarks.md": 12,
+    "benchmarks.md": 13,
     "cli.md": 1,
     "interview.md": 1,
     "prove.md": 1,
