@@ -78,15 +78,12 @@ def compile_fragments(explainer: ModelExplainer, conds: Sequence[Condition],
     for i, cond in enumerate(conds):
         own = Writer(explainer.model)  # the paths this rule's condition reads, in its order
         own.cond(cond)
-        keys = [_memo_key(explainer.model, p, writer.path(p)[0]) for p in own.read]
-        steps = sorted({".".join(path.split(".")[:n]) for path in fact_paths(cond)
-                        for n in range(1, path.count(".") + 1)})
+        key = _key_expr(writer, cond, list(own.read))
         extra[f"_s{i}"] = _ItemMaker(explainer, cond, rule_json[i])
         body.append(f"if not mask >> {i} & 1:")
-        if None in keys:
+        if key is None:
             body.append(f"    out.append(_s{i}(f, None))")
             continue
-        key = "".join(f"{k}, " for k in keys) + "".join(f"{writer._path(s)[0]} is None, " for s in steps)
         body += [f"    _key = ({key})", f"    _item = _s{i}.memo.get(_key)",
                  "    if _item is None:", f"        _item = _s{i}(f, _key)", "    out.append(_item)"]
     body.append('return ",".join(out)')
@@ -137,18 +134,27 @@ def compile_explainer(model: type[BaseModel], cond: Condition,
     float, whose display could differ between equal values), the text is a function of those
     values alone and is memoised on them: over many cases the same few texts recur."""
     writer = Writer(model)
-    paths = sorted(fact_paths(cond))
-    steps = {s: writer._path(s)[0] for s in _steps(paths)}
     why = _WhyWriter(writer, glossary(model))
     body = [f"if {writer.cond(cond)}:", "    return None", f"return {why.why(cond, True)}"]
     label = f"explanation of {render(cond)[:60]}"
     fn, source = build_function(writer, body, "explain", label, why.names)
-    keys = [_memo_key(model, p, writer.paths[p]) for p in writer.read]
-    if None in keys:
+    key = _key_expr(writer, cond, list(writer.read))
+    if key is None:
         return fn, source
-    key = "".join(f"{k}, " for k in keys) + "".join(f"{var} is None, " for var in steps.values())
     key_fn, key_source = build_function(writer, [f"return ({key})"], "key", label)
     return _memoised(fn, key_fn, budget or Budget(EXPLAIN_BUDGET_BYTES)), source + key_source
+
+
+def _key_expr(writer: Writer, cond: Condition, read: Sequence[str]) -> str | None:
+    """The memo key of cond's explanation, as the body of a tuple over writer's variables: the
+    values it reads (read: their paths, in the order the condition reads them) and, for each
+    step to them, whether it is absent; None when a value cannot key a memo. The text memo
+    (`compile_explainer`) and the JSON items' (`compile_fragments`) key alike."""
+    keys = [_memo_key(writer.model, p, writer.path(p)[0]) for p in read]
+    if None in keys:
+        return None
+    steps = _steps(sorted(fact_paths(cond)))
+    return "".join(f"{k}, " for k in keys) + "".join(f"{writer._path(s)[0]} is None, " for s in steps)
 
 
 def _steps(paths: Sequence[str]) -> list[str]:
