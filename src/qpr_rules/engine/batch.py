@@ -25,18 +25,21 @@ import json
 import multiprocessing
 import pickle
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qpr_rules.errors import EngineError
 
 if TYPE_CHECKING:
     from qpr_rules.engine.decision import Decision
     from qpr_rules.engine.engine import Engine, Evaluator
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CHUNK = 500  # cases per task sent to a worker: large enough that pickling costs little
 #: Fewer cases than this are decided in this process whatever jobs asks: starting workers (a
@@ -205,20 +208,11 @@ def decide_lines(engine: Engine, decision_id: str, lines: Iterable[bytes], jobs:
             yield _lines_answered(engine, decision_id, [line], as_of)
         return
     recipe = _EngineRecipe(engine.policies.paths, engine.as_of, engine.evaluator, engine.digest)
-    context = multiprocessing.get_context("spawn")  # as _pool: durable_rules' C state is not forked
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(recipe,)) as pool:
-        pending: deque[Future[tuple[str, int, list[int]]]] = deque()
-        source = itertools.chain(head, stream)
-        try:
-            while chunk := list(itertools.islice(source, CHUNK)):
-                pending.append(pool.submit(_worker_lines, b"\n".join(chunk), decision_id, as_of))
-                if len(pending) >= 2 * jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        except BrokenProcessPool as exc:
-            raise EngineError(f"a worker process failed ({exc}); {_why_workers_fail()}") from None
+    source = itertools.chain(head, stream)
+    chunks = iter(lambda: list(itertools.islice(source, CHUNK)), [])
+    tasks = ((None, _worker_lines, (b"\n".join(chunk), decision_id, as_of)) for chunk in chunks)
+    for _, answered in _in_order(recipe, jobs, tasks):
+        yield answered
 
 
 def _is_error_line(line: str) -> bool:
@@ -250,25 +244,38 @@ def _parallel(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_js
 def _pool(recipe: _EngineRecipe, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
           as_of: dt.date | None) -> Iterator[tuple[list[str], _Sent, list[Any]]]:
     """Each chunk's decision ids, its facts as sent, and its answers, in input order."""
+    stream = iter(pairs)
+
+    def tasks() -> Iterator[tuple[tuple[list[str], _Sent], Callable[..., list[Any]], tuple[Any, ...]]]:
+        while True:
+            ids, blob = _packed(stream, CHUNK)
+            if not ids:
+                return
+            yield (ids, _Sent(blob)), _worker_chunk, (blob, as_json, as_of)
+
+    for (ids, sent), answers in _in_order(recipe, jobs, tasks()):
+        yield ids, sent, answers
+
+
+def _in_order(recipe: _EngineRecipe, jobs: int,
+              tasks: Iterator[tuple[T, Callable[..., R], tuple[Any, ...]]]) -> Iterator[tuple[T, R]]:
+    """Each task (a tag, a function and its arguments) run by one of jobs workers built from
+    recipe, its result given back with its tag in the order of the tasks; the tasks are pulled
+    as results are given, at most 2 * jobs in flight, so memory stays bounded."""
     # spawn, not fork: durable_rules' C state and its lock must not be copied mid-use
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
                              initargs=(recipe,)) as pool:
-        pending: deque[tuple[list[str], _Sent, Future[list[Any]]]] = deque()
+        pending: deque[tuple[T, Future[R]]] = deque()
         try:
-            stream = iter(pairs)
-            while True:
-                ids, blob = _packed(stream, CHUNK)
-                if not ids:
-                    break
-                sent = _Sent(blob)
-                pending.append((ids, sent, pool.submit(_worker_chunk, blob, as_json, as_of)))
+            for tag, function, args in tasks:
+                pending.append((tag, pool.submit(function, *args)))
                 if len(pending) >= 2 * jobs:
-                    done, sent, future = pending.popleft()
-                    yield done, sent, future.result()
+                    done, future = pending.popleft()
+                    yield done, future.result()
             while pending:
-                done, sent, future = pending.popleft()
-                yield done, sent, future.result()
+                done, future = pending.popleft()
+                yield done, future.result()
         except BrokenProcessPool as exc:  # a worker could not start (e.g. other policies) or died
             raise EngineError(f"a worker process failed ({exc}); {_why_workers_fail()}") from None
 
