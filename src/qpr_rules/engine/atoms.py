@@ -7,6 +7,10 @@ that decided would never be seen. Here every atom of the tree is evaluated, each
 reference evaluator's own closure for that atom (so the two cannot drift apart), and the tree is
 combined from those results. A `some`/`every` over a list is one atom: its item condition is
 evaluated per item, which is not a result of the rule's own.
+
+The decision log no longer calls this (engine/compiled_atoms.py reads the atoms from the model by
+generated code); it stays the reference the log's atoms are tested against
+(tests/test_decision_log.py, tests/test_coverage.py).
 """
 
 from __future__ import annotations
@@ -72,26 +76,3 @@ def traced(cond: Condition) -> Traced:
         memo = compile_traced(cond)
         object.__setattr__(cond, "_traced_memo", memo)  # a frozen dataclass: not a field
     return memo
-
-
-def traced_atoms(cond: Condition) -> Callable[[Facts], tuple[bool | None, ...]]:
-    """Each atom's value in `atoms(cond)` order, None for an atom whose evaluation raises (date
-    arithmetic out of range in an atom that the decision, stopping earlier, never evaluated)."""
-    checks = [compile_condition(a) for a in atoms(cond)]
-
-    def values(facts: Facts) -> tuple[bool | None, ...]:
-        out: list[bool | None] = []
-        for check in checks:
-            try:
-                out.append(check(facts))
-            except Exception:
-                out.append(None)
-        return tuple(out)
-
-    return values
-
-
-def bits(values: Sequence[bool | None]) -> str:
-    """Atom results as a compact string, "1" for true, "0" for false, "x" for an atom that could
-    not be evaluated, in atom order (the log's form)."""
-    return "".join("x" if v is None else "1" if v else "0" for v in values)

@@ -2,7 +2,7 @@
 
 A line holds the time, an id of its own, the decision asked, the policy digest and revision, the
 outcome and status, the rules that fired, every atomic condition's result per rule (as a string
-of 0s and 1s in the order of the rule's atoms, see `engine/atoms.py`), the values of the fact
+of 0s and 1s in the order of the rule's atoms, see `engine/compiled_atoms.py`), the values of the fact
 fields the decision declares loggable (`log_facts:`; the loader allows no free text there), and
 (when the caller gave one) `reference`, the caller's case or request id, so that a line can be tied
 to a case and replayed, and `erased`, the loggable paths the operator masked; and
