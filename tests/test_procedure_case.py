@@ -169,9 +169,30 @@ def test_durable_and_compiled_agree_and_disagreement_fails_closed(engine: Engine
     guards = runtime._guards["qpr.review-requested"]
     broken = type(guards.compiled)(lambda facts: 0b1, guards.compiled.source)
     monkeypatch.setitem(runtime._guards, "qpr.review-requested", type(guards)(guards.transitions, broken,
-                                                                              guards.list_paths))
+                                                                              guards.list_paths, guards.departures))
     with pytest.raises(EngineError, match="disagree"):
         a.check(ev("review-requested", "resource-family", "2025-06-01", in_writing=True, addresses_worries=True))
+
+
+def test_a_departure_guard_the_evaluators_disagree_on_fails_closed(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # the `qpr` state's departure for a placement is guarded (no hold in force): its guard is a
+    # rule of durable_rules' ruleset and a bit of the compiled function, cross-checked like a
+    # transition's, even where a transition takes the event
+    case = walk(engine, TO_HOLD[:1], "d")
+    placed = ev("placement-made", "placing-sw", "2025-01-07", children=[{"age": 8, "gender": "female"}],
+                children_in_home=0, child_region="east")
+    assert case.check(placed).allowed
+    runtime = engine._procedures[PROC]
+    guards = runtime._guards["qpr.placement-made"]
+    assert guards.departures == ("qpr",)
+    bit = runtime._departure_bit[("qpr", "qpr.placement-made")]
+    real = guards.compiled
+    flipped = type(real)(lambda facts: real.mask(facts) ^ (1 << bit), real.source)
+    monkeypatch.setitem(runtime._guards, "qpr.placement-made",
+                        type(guards)(guards.transitions, flipped, guards.list_paths, guards.departures))
+    with pytest.raises(EngineError, match="disagree on the guards of the departures"):
+        case.check(placed)
 
 
 def test_statechart_definition_is_durable_rules_form(engine: Engine) -> None:

@@ -65,6 +65,20 @@ def test_a_guard_is_type_checked_against_event_and_case(tmp_path: Path) -> None:
     assert problem.startswith(f"{_line_of(path, 'event.rf_agree,')}:")
 
 
+def test_a_departure_guard_is_type_checked_and_only_a_state_may_guard_its_departure(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "when: {not: {use: case-hold-in-force}}", "when: {fact: case.hold_knd, present: false}")
+    (problem,) = _problems(path)
+    assert "hold_knd" in problem and "hold_kind" in problem
+    assert problem.startswith(f"{_line_of(path, 'case.hold_knd')}:")
+    # the event's own departure is the last word: it cannot be passed over
+    path = _edited(tmp_path, "        departure:\n          text: >-\n            Homes on hold",
+                   "        departure:\n          when: {fact: case.hold_kind, present: true}\n"
+                   "          text: >-\n            Homes on hold")
+    (problem,) = _problems(path)
+    assert problem.startswith(f"{_line_of(path, 'when: {fact: case.hold_kind, present: true}')}:")
+    assert "an event's own departure" in problem and "takes no `when:`" in problem
+
+
 def test_a_final_state_cannot_be_left(tmp_path: Path) -> None:
     path = _edited(tmp_path, "- {from: permanent-hold, event: qpr.concern-raised, clause: step1.when}",
                    "- {from: permanent-hold, event: qpr.concern-raised, to: consultation, clause: step1.when}")

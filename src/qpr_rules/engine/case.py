@@ -22,11 +22,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from qpr_rules._suggest import did_you_mean
-from qpr_rules.engine.procedure_runtime import ProcedureRuntime
+from qpr_rules.engine.procedure_runtime import Judgement, ProcedureRuntime
 from qpr_rules.errors import EventError
 from qpr_rules.facts.events import CaseMemory, Event
 from qpr_rules.facts.hold import Hold
 from qpr_rules.facts.paths import PathError
+from qpr_rules.policy.model import Departure as ProcedureDeparture
 from qpr_rules.policy.model import Duty
 from qpr_rules.policy.procedures import ProcedureSpec, TransitionSpec
 from qpr_rules.procedure.memory_store import MemoryStore
@@ -230,14 +231,15 @@ class Case:
             return self._check(etype, model)
 
     def _check(self, etype: str, model: Event) -> Check:
-        taken = self._taken(etype, model)
+        judged = self._judged(etype, model)
+        taken = judged.transitions[0] if judged.transitions else None
         state = self._replay.leaf
         if taken is not None:
             to = taken.target or state
             moves = f"the case moves from {state} to {to}" if to != state else f"the case stays in {state}"
             return Check(True, f"{etype} is allowed in {state}: {moves} ({taken.transition.clause})",
                          taken.transition.clause, to)
-        text, clause = self._departure_text(etype, model)
+        text, clause = self._departure_text(etype, model, judged.departure)
         return Check(False, text, clause, None)
 
     def record(self, event: Event | Mapping[str, Any]) -> StoredEvent:
@@ -342,14 +344,11 @@ class Case:
             raise EventError(self.spec.id, [f"{etype}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
                               for e in exc.errors()]) from None
 
-    def _taken(self, etype: str, model: Event) -> TransitionSpec | None:
-        if etype not in self.spec.guard_models:
-            return None
+    def _judged(self, etype: str, model: Event) -> Judgement:
         # the event was validated by _parse, _stored or _typed (an Event given as an instance is
         # validated again there), the memory by the case model (the initial one, or _recorded)
-        taken = self._runtime.taken(self._replay.leaf, etype, model, self._replay.memory,
-                                    self._cross_check)
-        return taken[0] if taken else None
+        return self._runtime.judge(self._replay.leaf, etype, model, self._replay.memory,
+                                   self._cross_check)
 
     def _apply(self, version: int, etype: str, model: Event, runtime: ProcedureRuntime | None = None) -> None:
         # the case moves on under the version in force on the event's date (runtime: that
@@ -357,11 +356,12 @@ class Case:
         runtime = runtime or self._version_on(model.on)
         self._runtime, self.spec = runtime, runtime.spec
         r = self._replay
-        taken = self._taken(etype, model)
+        judged = self._judged(etype, model)
+        taken = judged.transitions[0] if judged.transitions else None
         before = r.leaf
         if taken is None:
-            text, clause = self._departure_text(etype, model)
-            spec = self._runtime.departure(r.leaf, etype)
+            spec = judged.departure
+            text, clause = self._departure_text(etype, model, spec)
             label = f"departure {version}"
             duties = tuple(self._duty(d, model.on, label, {"event": model})
                            for d in (spec.duties if spec else ()))
@@ -391,19 +391,17 @@ class Case:
             values[name] = value
         return self.spec.case_model.model_validate(values)
 
-    def _departure_text(self, etype: str, model: Event) -> tuple[str, str]:
+    def _departure_text(self, etype: str, model: Event, dep: ProcedureDeparture | None) -> tuple[str, str]:
         ev = self.spec.events.get(etype)
         state = self._replay.leaf
         since = self._replay.entered_on
         where = f"the case is in {state}" + (f" since {since.isoformat()}" if since else "")
         if ev is None:
             return f"{etype} is not an event of {self.spec.id}", self.spec.procedure.clause
-        why = self._runtime.why_not(state, etype)
-        dep = self._runtime.departure(state, etype)
         if dep is not None:
             text = _fill(dep.text, {"event": model, "case": self._replay.memory})
             return f"{text}; {where}", dep.clause
-        return f"{etype} is not allowed here: {where}{why}", ev.clause
+        return f"{etype} is not allowed here: {where}{self._runtime.why_not(state, etype)}", ev.clause
 
     def _duty(self, d: Duty, since: dt.date, owed_in: str, values: Mapping[str, Any]) -> OpenDuty:
         context = {"case": self._replay.memory, **values}

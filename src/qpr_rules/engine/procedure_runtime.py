@@ -11,7 +11,9 @@ memory. So sessions never accumulate, and the same store replays to the same sta
 
 The compiled evaluator (compiled.py) tests the same guards as Python over the models. Both must
 name the same set of transitions for every event; a disagreement raises EngineError, which the
-case reports as a failure rather than a state (fails closed).
+case reports as a failure rather than a state (fails closed). A state's departure may be guarded
+too (`when:`, which departure an event is where no transition takes it): those guards are rules
+of the same ruleset and bits of the same compiled function, cross-checked alike.
 """
 
 from __future__ import annotations
@@ -39,8 +41,19 @@ _SIDS = itertools.count()
 @dataclass(frozen=True)
 class _EventGuards:
     transitions: tuple[TransitionSpec, ...]  # every transition on this event type, in file order
-    compiled: CompiledDecision  # bit i: the guard of transitions[i] holds (no guard: always)
+    # bit i: the guard of the i-th guarded transition holds; after them, one bit per guarded
+    # departure on this event type (departures[j]: the state whose departure it is)
+    compiled: CompiledDecision
     list_paths: list[str]
+    departures: tuple[str, ...]
+
+
+class Judgement(NamedTuple):
+    """What an event does in a state, given the case memory."""
+
+    transitions: list[TransitionSpec]  # those whose guards hold, innermost state first; the first is taken
+    departure: Departure | None  # where none is taken, what the event means there (None: the
+    # procedure says nothing of it)
 
 
 class _Pair(NamedTuple):
@@ -57,12 +70,19 @@ class ProcedureRuntime:
     def __init__(self, spec: ProcedureSpec, durable: bool = True) -> None:
         self.spec = spec
         self._guards: dict[str, _EventGuards] = {}
+        # (state, event type): the bit of that state's departure guard in the event's function
+        self._departure_bit: dict[tuple[str, str], int] = {}
+        # ... and the name of the durable_rules rule testing it
+        self._departure_rule = {key: f"d{i}" for i, key in enumerate(spec.departure_guards)}
         for name, model in spec.guard_models.items():
             ts = tuple(t for t in spec.transitions if t.transition.event == name)
-            guarded = [t for t in ts if t.guard is not None]
-            compiled = compile_decision(model, [t.guard for t in guarded if t.guard is not None],
-                                        f"{spec.id}:{name}")
-            self._guards[name] = _EventGuards(ts, compiled, list_paths(model))
+            conditions = [t.guard for t in ts if t.guard is not None]
+            departures = tuple(sid for (sid, ev) in spec.departure_guards if ev == name)
+            for sid in departures:
+                self._departure_bit[(sid, name)] = len(conditions)
+                conditions.append(spec.departure_guards[(sid, name)])
+            compiled = compile_decision(model, conditions, f"{spec.id}:{name}")
+            self._guards[name] = _EventGuards(ts, compiled, list_paths(model), departures)
         self._bit = {t.index: i for g in self._guards.values()
                      for i, t in enumerate(x for x in g.transitions if x.guard is not None)}
         self._durable = DurableRuleset(f"{spec.id}$state", self._flat_rules()) if durable else None
@@ -71,7 +91,7 @@ class ProcedureRuntime:
         self._candidates: dict[tuple[str, str], tuple[tuple[TransitionSpec, int | None], ...]] = {}
         self._allowed: dict[str, tuple[str, ...]] = {}
         self._why_not: dict[tuple[str, str], str] = {}
-        self._departures: dict[tuple[str, str], Departure | None] = {}
+        self._departures: dict[tuple[str, str], tuple[tuple[Departure, int | None], ...]] = {}
 
     @property
     def durable(self) -> bool:
@@ -112,6 +132,12 @@ class ProcedureRuntime:
                 if t.guard is not None:
                     test.append(compile_rule_expression(t.guard)["$and"][1])
                 rules.append(CompiledDurableRule(f"t{t.index}", {"$and": test}, len(rules)))
+        # a guarded departure's guard, for any state: which state's departure applies is the
+        # procedure's order (ProcedureSpec.departures), the same on both evaluators
+        for (sid, event_type), guard in self.spec.departure_guards.items():
+            test = [{MARKER: 1}, {EVENT_KEY: event_type}, compile_rule_expression(guard)["$and"][1]]
+            rules.append(CompiledDurableRule(self._departure_rule[(sid, event_type)], {"$and": test},
+                                             len(rules)))
         return rules
 
     def _inherited(self, leaf: str) -> list[TransitionSpec]:
@@ -130,16 +156,19 @@ class ProcedureRuntime:
             found = self._allowed[leaf] = tuple(seen)
         return found
 
-    def departure(self, leaf: str, event_type: str) -> Departure | None:
-        """What the procedure says of event_type where no transition takes it (ProcedureSpec.departure)."""
+    def _departures_of(self, leaf: str, event_type: str) -> tuple[tuple[Departure, int | None], ...]:
+        """ProcedureSpec.departures, each with its guard's bit (None: unguarded)."""
         key = (leaf, event_type)
-        if key not in self._departures:
-            self._departures[key] = self.spec.departure(leaf, event_type)
-        return self._departures[key]
+        found = self._departures.get(key)
+        if found is None:
+            found = self._departures[key] = tuple(
+                (dep, None if guard is None or owner is None else self._departure_bit[(owner, event_type)])
+                for owner, dep, guard in self.spec.departures(leaf, event_type))
+        return found
 
     def why_not(self, leaf: str, event_type: str) -> str:
         """Why no transition takes event_type in leaf, as far as the procedure alone says it: the
-        guards that did not hold, or the events allowed next ("" when the procedure has a
+        guards that did not hold, or the events allowed next (said where the procedure has no
         departure of its own for it)."""
         key = (leaf, event_type)
         found = self._why_not.get(key)
@@ -149,7 +178,7 @@ class ProcedureRuntime:
             if guarded:
                 guards = "; ".join(render(t.guard) for t in guarded if t.guard is not None)
                 found = f" (its condition does not hold: {guards})" if guards else ""
-            elif self.departure(leaf, event_type) is None:
+            else:
                 allowed = ", ".join(self.allowed_next(leaf)) or "none (the procedure has ended)"
                 found = f"; allowed next: {allowed}"
             self._why_not[key] = found
@@ -164,11 +193,12 @@ class ProcedureRuntime:
                 for t in self.spec.candidates(leaf, event_type))
         return found
 
-    def taken(self, leaf: str, event_type: str, event: Event, memory: CaseMemory,
-              cross_check: bool = True) -> list[TransitionSpec]:
+    def judge(self, leaf: str, event_type: str, event: Event, memory: CaseMemory,
+              cross_check: bool = True) -> Judgement:
         """The transitions whose guards hold for the event in leaf, given the case memory,
-        innermost state first; the first is the one taken. Evaluated on both evaluators;
-        EngineError when they disagree. cross_check=False evaluates on the compiled evaluator
+        innermost state first (the first is the one taken), and where none holds, the departure
+        the event is there. Evaluated on both evaluators; EngineError when they disagree on a
+        transition's guard or a departure's. cross_check=False evaluates on the compiled evaluator
         alone: only for events the store holds, which were cross-checked when they were appended
         (Engine.replay cross-checks a sample of them again).
 
@@ -177,7 +207,7 @@ class ProcedureRuntime:
         them without validating them a second time, so only their types are checked here."""
         guards = self._guards.get(event_type)
         if guards is None:
-            return []
+            return Judgement([], self._departure(leaf, event_type, 0))
         if type(event) is not self.spec.event_models[event_type] or type(memory) is not self.spec.case_model:
             raise EngineError(f"procedure {self.spec.id}: {event_type} reads a "
                               f"{self.spec.event_models[event_type].__name__} and a "
@@ -186,8 +216,9 @@ class ProcedureRuntime:
         candidates = self._candidates_of(leaf, event_type)
         mask = guards.compiled.mask(_Pair(event, memory))
         compiled = [t for t, bit in candidates if bit is None or mask >> bit & 1]
+        judged = Judgement(compiled, None if compiled else self._departure(leaf, event_type, mask))
         if self._durable is None or not cross_check:
-            return compiled
+            return judged
         facts = self.spec.guard_models[event_type].model_construct(event=event, case=memory)
         message = to_message(facts.model_dump(mode="python"), guards.list_paths,
                              f"{self.spec.id}-{next(_SIDS)}")
@@ -200,8 +231,22 @@ class ProcedureRuntime:
                 f"procedure {self.spec.id}: durable_rules and the compiled evaluator disagree on "
                 f"{event_type} in state {leaf} (durable: {[f't{t.index}' for t in durable]}, compiled: "
                 f"{[f't{t.index}' for t in compiled]}); nothing is decided")
-        return compiled
+        held = {sid for sid in guards.departures if mask >> self._departure_bit[(sid, event_type)] & 1}
+        durable_held = {sid for sid in guards.departures if self._departure_rule[(sid, event_type)] in fired}
+        if held != durable_held:
+            raise EngineError(
+                f"procedure {self.spec.id}: durable_rules and the compiled evaluator disagree on the "
+                f"guards of the departures of {event_type} (durable: those of {sorted(durable_held)}, "
+                f"compiled: those of {sorted(held)}); nothing is decided")
+        return judged
+
+    def _departure(self, leaf: str, event_type: str, mask: int) -> Departure | None:
+        for dep, bit in self._departures_of(leaf, event_type):
+            if bit is None or mask >> bit & 1:
+                return dep
+        return None
 
     def close(self) -> None:
         if self._durable is not None:
             self._durable.close()
+

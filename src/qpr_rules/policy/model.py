@@ -217,6 +217,9 @@ class Departure(Strict):
 
     text: Text = Field(description="The sentence; {event.PATH} and {case.PATH} are replaced")
     clause: Id
+    when: Any = Field(default=None, description="A state's departure only: a guard in the condition "
+                      "language over `event.PATH` and `case.PATH`; where it does not hold, the "
+                      "enclosing state's departure applies, then the event's own (absent: always)")
     duties: list[Duty] = Field(default_factory=list)
     consequences: list[Consequence] = Field(default_factory=list)
 

@@ -72,6 +72,8 @@ class ProcedureSpec:
     states: dict[str, StateSpec]
     transitions: tuple[TransitionSpec, ...]
     initial_leaf: str
+    # (state id, event type): the guard of that state's departure for the event, where it has one
+    departure_guards: Mapping[tuple[str, str], Condition] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -90,14 +92,22 @@ class ProcedureSpec:
                        if t.transition.from_ == state.id and t.transition.event == event_type)
         return out
 
-    def departure(self, leaf: str, event_type: str) -> Departure | None:
-        """What event_type means where no transition takes it: the innermost state's word on it,
-        else the event's own."""
+    def departures(self, leaf: str, event_type: str) -> list[tuple[str | None, Departure, Condition | None]]:
+        """What event_type may mean where no transition takes it, in the order they are tried:
+        the innermost state's word on it first, then its parents', then the event's own (state
+        None); each with its guard (None: it applies always, and nothing after it is tried). The
+        first whose guard holds is the departure."""
+        out: list[tuple[str | None, Departure, Condition | None]] = []
         for state in self.ancestry(leaf):
             if event_type in state.state.departures:
-                return state.state.departures[event_type]
+                guard = self.departure_guards.get((state.id, event_type))
+                out.append((state.id, state.state.departures[event_type], guard))
+                if guard is None:
+                    return out
         event = self.events.get(event_type)
-        return event.departure if event is not None else None
+        if event is not None and event.departure is not None:
+            out.append((None, event.departure, None))
+        return out
 
     def enter(self, state_id: str) -> str:
         """The leaf entered when state_id is entered."""
@@ -190,6 +200,11 @@ def _check_one(f: LoadedFile, index: int, proc: Procedure, clause_ids: set[str],
         clause(("events", j, "clause"), ev.clause)
     for j, ev in enumerate(proc.events):
         if ev.departure is not None:
+            if ev.departure.when is not None:
+                problem(("events", j, "departure", "when"),
+                        "an event's own departure is what it means wherever no state says otherwise, "
+                        "so it takes no `when:`; give the states where it differs a departure of "
+                        "their own (`departures:` of the state, with `when:`)")
             clause(("events", j, "departure", "clause"), ev.departure.clause)
             duties(("events", j, "departure", "duties"), ev.departure.duties, events)
             for k, cq in enumerate(ev.departure.consequences):
@@ -250,11 +265,22 @@ def _check_one(f: LoadedFile, index: int, proc: Procedure, clause_ids: set[str],
             _record_problem(f, (*at, *loc, "record", field_name), field_name, value, case, gm, problems)
         target = _enter(proc, states, t.to) if t.to is not None else None
         transitions.append(TransitionSpec(t, j, guard, target))
+    departure_guards: dict[tuple[str, str], Condition] = {}
+    for s in states.values():
+        for ev_name, dep in s.state.departures.items():
+            if dep.when is None or case is None or ev_name not in models:
+                continue
+            ctx = ParseContext(guard_model(ev_name, models[ev_name], case), params, [], named=named)
+            parsed = parse_condition(dep.when, (*s.loc, "departures", ev_name, "when"), ctx)
+            if parsed is not None:
+                departure_guards[(s.id, ev_name)] = parsed
+            for eloc, msg in ctx.errors:
+                problems.append(f.smap.problem(eloc, msg, "condition"))
     if len(problems) > before or case is None:
         return None
     guards = {name: guard_model(name, m, case) for name, m in models.items()}
     return ProcedureSpec(proc, f, index, case, events, models, guards, states, tuple(transitions),
-                         _enter(proc, states, proc.initial))
+                         _enter(proc, states, proc.initial), departure_guards)
 
 
 def _enter(proc: Procedure, states: Mapping[str, StateSpec], sid: str) -> str:
