@@ -156,6 +156,25 @@ def test_rotation_keeps_one_chain_across_files(tmp_path: Path) -> None:
     assert data.decisions["qpr.placement"] == 12
 
 
+def test_a_kept_log_file_is_used_only_while_the_path_still_names_it(tmp_path: Path) -> None:
+    # a log keeps its file open between writes; another writer's rotation, or an operator moving
+    # the file away, must send the next line to the file the path names now, in one chain
+    log = tmp_path / "d.log"
+    a = Engine.load([POLICIES], decision_log=JsonlDecisionLog(log, max_bytes=2500))
+    b = Engine.load([POLICIES], decision_log=JsonlDecisionLog(log, max_bytes=2500))
+    for i in range(9):  # a line is ~1.1 kB: each writer rotates the file under the other in turn
+        (a if i % 2 else b).decide("qpr.placement", HOLD)
+    parts = expand_logs([log])
+    assert len(parts) >= 3 and sum(len(_lines(p)) for p in parts) == 9
+    assert _verify(log) == []
+    moved = tmp_path / "moved-away.log"
+    a.decide("qpr.placement", HOLD)
+    log.rename(moved)  # not a rotated part: the chain's next line starts a new file at the path
+    before = len(_lines(moved))
+    a.decide("qpr.placement", HOLD)
+    assert len(_lines(moved)) == before and len(_lines(log)) == 1
+
+
 _WRITER = """
 import sys
 from pathlib import Path

@@ -27,6 +27,11 @@ Writing is an audit operation, so:
   file starts; the chain goes on across files, and nothing is deleted. Rotated parts are found by
   their exact name (NAME, a dot and ASCII digits): no glob, so `dec[prod].log` is no pattern and a
   stray `NAME.²` or `NAME.old` beside the log is ignored;
+- a line is the record as compact JSON with its keys sorted, encoded by orjson (a tenth of the
+  standard library's cost: bench/bench_around.py); the bytes are json.dumps(sort_keys=True,
+  separators=(",", ":"), ensure_ascii=False)'s, but for floats, which orjson writes in their
+  shortest form without a `+` in the exponent (1e16, not 1e+16: the same number when read). A
+  record orjson cannot encode (an integer beyond 64 bits) is encoded by the standard library;
 - a line that cannot be written raises DecisionLogError; the Engine then raises or fails closed,
   as the application chose, and never returns the decision as if it were logged.
 """
@@ -39,10 +44,12 @@ import json
 import os
 import re
 import threading
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from qpr_rules.engine.compiled_atoms import RuleAtoms
 from qpr_rules.engine.decision import Decision
@@ -63,6 +70,15 @@ class DecisionSink(Protocol):
     must raise when the record is not stored; it must never drop one silently."""
 
     def write(self, record: dict[str, Any]) -> None: ...
+
+
+def encoded(entry: dict[str, Any]) -> bytes:
+    """A log line's JSON (without its newline): compact, keys sorted, text as it is (not escaped
+    to ASCII)."""
+    try:
+        return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, say
+        return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def line_hash(line: bytes) -> str:
@@ -170,59 +186,79 @@ class JsonlDecisionLog:
         self.fsync = fsync
         self._thread_lock = threading.Lock()
         self._last: tuple[int, int, str] | None = None  # (inode, size, hash of last line) we wrote
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        import fcntl  # POSIX only: imported here so that the engine without a log runs anywhere
-
-        with self._thread_lock:
-            fd = os.open(f"{self.path}.lock", os.O_WRONLY | os.O_CREAT, 0o640)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # closing releases the lock
+        # the log file kept open between writes, by this process (pid), for the file (device,
+        # inode) it was opened on: used again only while the path still names that file
+        self._fd: tuple[int, int, tuple[int, int]] | None = None
 
     def write(self, record: dict[str, Any]) -> None:
+        import fcntl  # POSIX only: imported here so that the engine without a log runs anywhere
+
         try:
-            with self._locked():
-                self._append(record)
+            with self._thread_lock:
+                lock = os.open(f"{self.path}.lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    self._append(record)
+                finally:
+                    os.close(lock)  # closing releases the lock
         except OSError as exc:
+            self.close()  # the next write opens the file afresh
             why = exc.strerror or exc
             raise DecisionLogError(f"cannot write the decision log {self.path}: {why}") from exc
 
+    def close(self) -> None:
+        """Close the log file kept open between writes (a later write opens it again). In a
+        process forked since it was opened, this closes the inherited copy only."""
+        kept, self._fd = self._fd, None
+        if kept is not None:
+            os.close(kept[0])
+
+    def __del__(self) -> None:
+        with suppress(OSError):
+            self.close()
+
+    def _opened(self) -> tuple[int, os.stat_result]:
+        """The log file open for appending, and its state now (under the lock): the file kept
+        from the last write while the path still names it (no process rotated or removed it
+        since; one stat instead of open, fstat and close), else the path opened afresh. A
+        process forked since opens its own."""
+        kept = self._fd
+        if kept is not None and kept[1] == os.getpid():
+            try:
+                st = os.stat(self.path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and (st.st_dev, st.st_ino) == kept[2]:
+                return kept[0], st
+        self.close()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        st = os.fstat(fd)
+        self._fd = (fd, os.getpid(), (st.st_dev, st.st_ino))
+        return fd, st
+
     def _append(self, record: dict[str, Any]) -> None:
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
-        fd = os.open(self.path, flags, 0o640)
-        try:
-            st = os.fstat(fd)
-            if st.st_size >= self.max_bytes:
-                os.close(fd)
-                fd = -1
-                self._rotate()
-                fd = os.open(self.path, flags, 0o640)
-                st = os.fstat(fd)
-            prev, continues = self._previous(st)
-            entry = {**record, "prev": prev}
-            if not st.st_size:  # the file's first line says where the log continues from
-                entry["continues"] = continues
-            line = (json.dumps(entry, sort_keys=True, separators=(",", ":"),
-                               ensure_ascii=False) + "\n").encode("utf-8")
-            ours = self._last is not None and self._last[:2] == (st.st_ino, st.st_size)  # ends our line
-            if st.st_size and not ours and os.pread(fd, 1, st.st_size - 1) != b"\n":
-                # a line cut short (a power loss, or another writer's disk-full): end it, so that it
-                # stays as evidence that --verify reports, and this line is not glued to it
-                line = b"\n" + line
-            written = os.write(fd, line)
-            if written != len(line):  # disk full: take the torn line back off
-                os.ftruncate(fd, st.st_size)
-                raise OSError(0, f"short write ({written} of {len(line)} bytes)")
-            if self.fsync:
-                os.fsync(fd)
-            self._last = (st.st_ino, st.st_size + len(line), line_hash(line.lstrip(b"\n")))
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        fd, st = self._opened()
+        if st.st_size >= self.max_bytes:
+            self.close()
+            self._rotate()
+            fd, st = self._opened()
+        prev, continues = self._previous(st)
+        entry = {**record, "prev": prev}
+        if not st.st_size:  # the file's first line says where the log continues from
+            entry["continues"] = continues
+        line = encoded(entry) + b"\n"
+        ours = self._last is not None and self._last[:2] == (st.st_ino, st.st_size)  # ends our line
+        if st.st_size and not ours and os.pread(fd, 1, st.st_size - 1) != b"\n":
+            # a line cut short (a power loss, or another writer's disk-full): end it, so that it
+            # stays as evidence that --verify reports, and this line is not glued to it
+            line = b"\n" + line
+        written = os.write(fd, line)
+        if written != len(line):  # disk full: take the torn line back off
+            os.ftruncate(fd, st.st_size)
+            raise OSError(0, f"short write ({written} of {len(line)} bytes)")
+        if self.fsync:
+            os.fsync(fd)
+        self._last = (st.st_ino, st.st_size + len(line), line_hash(line.lstrip(b"\n")))
 
     def _previous(self, st: os.stat_result) -> tuple[str, dict[str, str] | None]:
         """The hash of the line before the one to write, and (for a file's first line) where
