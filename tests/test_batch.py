@@ -81,6 +81,43 @@ def test_few_cases_are_decided_here_without_starting_workers(monkeypatch: pytest
         list(ENGINE.decide_many("qpr.placement", CASES[:3], jobs=2))
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_workers_start_only_when_handing_a_case_over_costs_less_than_deciding_it(
+        monkeypatch: pytest.MonkeyPatch, as_json: bool) -> None:
+    # the first tenth of what is read ahead is decided here and timed against the cost of handing
+    # the same cases to a worker; the answers are the same, in order, whichever way is chosen
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 40)
+    alone = list(batch.decide_many(ENGINE, "qpr.placement", CASES, as_json=as_json))
+    expected = [a if as_json else a.to_json() for a in alone]
+    spread: list[int] = []
+    real = batch._parallel
+
+    def counted(engine: Engine, pairs: Any, *args: Any) -> Any:
+        pairs = list(pairs)
+        spread.append(len(pairs))
+        return real(engine, pairs, *args)
+
+    monkeypatch.setattr(batch, "_parallel", counted)
+    for share, workers in ((0.0, False), (float("inf"), True)):  # never pays / always pays
+        monkeypatch.setattr(batch, "HANDOFF_SHARE", share)
+        spread.clear()
+        got = list(batch.decide_many(ENGINE, "qpr.placement", CASES, jobs=2, as_json=as_json))
+        assert [a if as_json else a.to_json() for a in got] == expected
+        assert spread == ([len(CASES) - 4] if workers else [])  # the probe's 4 cases decided here
+
+
+def test_a_logged_engine_logs_each_case_once_whatever_the_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the probe decides cases twice to time them: never on an Engine that logs its decisions
+    from qpr_rules.engine.decision_log import MemorySink
+
+    monkeypatch.setattr(batch, "IN_PROCESS_BELOW", 40)
+    sink = MemorySink()
+    logged = Engine.from_bundled(evaluator="compiled", decision_log=sink)
+    got = [d.to_json() for d in logged.decide_many("qpr.placement", CASES, jobs=2)]
+    assert got == [ENGINE.decide("qpr.placement", c).to_json() for c in CASES]
+    assert len(sink.records) == len(CASES)
+
+
 def test_decide_many_refuses_an_unknown_decision_and_no_jobs() -> None:
     from qpr_rules import UnknownDecisionError
 

@@ -23,7 +23,9 @@ import io
 import itertools
 import json
 import multiprocessing
+import os
 import pickle
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -46,6 +48,19 @@ CHUNK = 500  # cases per task sent to a worker: large enough that pickling costs
 #: fresh interpreter each, importing the library and loading the policies) costs more than
 #: deciding them here (measured: docs/benchmarks.md, "Processes").
 IN_PROCESS_BELOW = 10_000
+#: Cases decided here first, then decided again and timed (their answers memoised, as most are
+#: in a long run), against what handing the same cases to a worker costs this process (pickled
+#: for the worker, and the Decisions rebuilt from its answers): workers are used only when that
+#: handoff costs under HANDOFF_SHARE of deciding a case here, in the CPU this process keeps beside
+#: its workers (cores / (jobs + 1) of a core). Else this process, which touches every case either
+#: way, would be the bottleneck, and workers could only make the whole slower. The share is small
+#: because the probe sees only part of the handoff (not the executor's threads, the pipes, the
+#: answers held in flight): on the bundled placement decision on 2 cores, handoffs measured at a
+#: quarter (compiled) and a seventh (durable_rules) of a decision still made decide_many(jobs=2)
+#: 2 to 4 times slower (bench/bench_jobs.py, docs/benchmarks.md "Processes"); a decision of a
+#: thousand rules costs milliseconds, its handoff microseconds.
+PROBE = 1_000
+HANDOFF_SHARE = 0.1
 
 @dataclass(frozen=True)
 class _EngineRecipe:
@@ -328,13 +343,62 @@ def _in_process(engine: Engine, pairs: Iterable[tuple[str, Any]], as_json: bool,
 def _spread(engine: Engine, pairs: Iterable[tuple[str, Any]], jobs: int, as_json: bool,
             as_of: dt.date | None) -> Iterator[Any]:
     """Over jobs workers, unless the input ends within IN_PROCESS_BELOW cases (read ahead when
-    the first answer is asked for): then here, where it is sooner done than workers started."""
+    the first answer is asked for): then here, where it is sooner done than workers started.
+    The first PROBE cases are decided here, then timed; the rest go to workers only if handing a
+    case over costs this process less than deciding it (`_handoff_pays`), else they are decided
+    here too (the answers are the same either way). An Engine with a decision log always uses
+    workers (its records are written here either way, and a probe would log its cases twice)."""
     it = iter(pairs)
     head = list(itertools.islice(it, IN_PROCESS_BELOW))
     if len(head) < IN_PROCESS_BELOW:
         yield from _in_process(engine, head, as_json, as_of)
         return
-    yield from _parallel(engine, itertools.chain(head, it), jobs, as_json, as_of)
+    size = min(PROBE, IN_PROCESS_BELOW // 10)  # a tenth of what was read ahead at most
+    if engine._log is not None or not size:  # a logged Engine: no case is decided twice
+        yield from _parallel(engine, itertools.chain(head, it), jobs, as_json, as_of)
+        return
+    probe, rest = head[:size], head[size:]
+    answered = list(_in_process(engine, probe, as_json, as_of))
+    yield from answered
+    # timed on a second pass over the same cases: the answers memoised, as they mostly are in a
+    # long run (the first answers of a run are slower, and would make workers look cheap)
+    clock = time.perf_counter
+    started = clock()
+    for _ in _in_process(engine, probe, as_json, as_of):
+        pass
+    decide_cost = clock() - started
+    if not _handoff_pays(engine, probe, answered, jobs, as_json, as_of, decide_cost):
+        yield from _in_process(engine, itertools.chain(rest, it), as_json, as_of)
+        return
+    yield from _parallel(engine, itertools.chain(rest, it), jobs, as_json, as_of)
+
+
+def _handoff_pays(engine: Engine, probe: list[tuple[str, Any]], answered: list[Any], jobs: int,
+                  as_json: bool, as_of: dt.date | None, decide_cost: float) -> bool:
+    """Whether handing the probe's cases to workers would cost this process less than deciding
+    them here (decide_cost), in the CPU this process keeps beside jobs workers on this machine's
+    cores, with HANDOFF_SHARE to spare: their pickling, and the Decisions rebuilt from their
+    compact answers (with as_json, the lines unpickled)."""
+    from qpr_rules.engine.answers import compact
+
+    clock = time.perf_counter
+    started = clock()
+    _, blob = _packed(iter(probe), len(probe))
+    if as_json:
+        pickle.loads(pickle.dumps(answered, pickle.HIGHEST_PROTOCOL))
+    else:
+        sent = _Sent(blob)
+        try:
+            for index, ((decision_id, _), decision) in enumerate(zip(probe, answered, strict=True)):
+                small = compact(decision)
+                if small is not None:
+                    _revive(engine, decision_id, small[0] if small[1] is None else (None, *small), sent,
+                            index)
+        except Exception:  # a cost estimate only (a case another policy version answered, rebuilt
+            return True  # against this one's rules, say): workers, as before the estimate
+    # jobs workers and this process share the cores: this process keeps cores / (jobs + 1) of one
+    share = min(1.0, (os.cpu_count() or 1) / (jobs + 1))
+    return clock() - started < HANDOFF_SHARE * share * decide_cost
 
 
 def decide_many(engine: Engine, decision_id: str, cases: Iterable[Any], jobs: int = 1,
