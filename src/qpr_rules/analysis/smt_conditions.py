@@ -27,6 +27,7 @@ from qpr_rules.analysis.smt_facts import (
     ListEnc,
     ObjEnc,
     ScalarEnc,
+    code_of,
     enum_index,
     lookup,
 )
@@ -107,6 +108,7 @@ def operand(op: Operand, ft: FieldType, scope: ObjEnc) -> Term:
             return Term(TRUE, literal(value, ft))
         case FactRef(path=path, plus_days=days):
             enc = _scalar(lookup(scope, path))
+            assert enc.codes is None, path  # coded text is compared with literals only
             if not days:
                 return Term(enc.present, enc.value)
             shifted = enc.value + days
@@ -131,10 +133,16 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             return z3.Not(value), error
         case Compare(path=path, op=op, right=right, ftype=ftype):
             a = _scalar(lookup(scope, path))
+            if a.codes is not None:  # text as a code (smt_facts): compared with literals only
+                assert op in ("eq", "ne") and isinstance(right, Literal_), (op, right)
+                return z3.And(a.present, _cmp(op, a.value, z3.IntVal(code_of(a, str(right.value))))), FALSE
             b = operand(right, ftype, scope)
             return z3.And(a.present, b.present, _cmp(op, a.value, b.value)), b.error
         case InSet(path=path, values=values, ftype=ftype):
             a = _scalar(lookup(scope, path))
+            if a.codes is not None:
+                named = sorted({code_of(a, str(v)) for v in values})
+                return z3.And(a.present, z3.Or(*[a.value == c for c in named])), FALSE
             return z3.And(a.present, z3.Or(*[a.value == literal(v, ftype) for v in values])), FALSE
         case Present(path=path):
             return lookup(scope, path).present, FALSE

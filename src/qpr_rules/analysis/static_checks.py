@@ -33,7 +33,6 @@ from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
     Enc,
-    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -45,7 +44,7 @@ from qpr_rules.analysis.smt_facts import (
 from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S, TimedSolver, why_unknown
 from qpr_rules.analysis.smt_solve import solver as new_solver
 from qpr_rules.analysis.static_groups import candidate_partners
-from qpr_rules.analysis.static_parts import Parts, Unknown
+from qpr_rules.analysis.static_parts import Parts, Unknown, exact_model
 from qpr_rules.engine.reference import get_path
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
@@ -120,7 +119,9 @@ PARTS_MIN_RULES = 40
 
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                    timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-                   examples: Examples = "all", method: Method = "auto") -> list[Finding]:
+                   examples: Examples = "all", method: Method = "auto", texts: bool = True) -> list[Finding]:
+    """The findings of one decision; texts=False keeps the parts' text as text (no codes: the
+    reference the codes are tested against)."""
     if method == "auto":
         method = "parts" if len(spec.rules) >= PARTS_MIN_RULES else "grouped"
     dm = decision_model(spec, list_bound=list_bound)
@@ -143,10 +144,9 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     parts: Parts | None = None
     if method == "parts" and z3.is_true(decides):
         progress(f"{did}: the parts of the facts each rule reads")
-        # the parts ask only exact questions: of an encoding built without the ghost items
-        encoder = FactEncoder("facts", list_bound, ghosts=False)
-        exact_dm = decision_model(spec, list_bound=list_bound, encoder=encoder,
-                                  facts=encoder.encode(spec.fact_model))
+        # the parts ask only exact questions: of an encoding built without the ghost items, its
+        # text compared only with literals as codes (no string theory)
+        exact_dm = exact_model(spec, list_bound, texts=texts)
         parts = Parts(exact_dm, timeout_s, progress)
         try:
             parts.seed([z3.Not(v) for v in exact_dm.fires.values()])

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,10 @@ from pydantic import BaseModel, ValidationError
 
 from qpr_rules.analysis import smt_eval
 from qpr_rules.analysis.smt_conditions import translate
-from qpr_rules.analysis.smt_decision import DecisionModel
+from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     Enc,
+    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -70,11 +72,85 @@ from qpr_rules.policy.condition_nodes import (
     Present,
     Quantified,
 )
-from qpr_rules.policy.loader import CompiledRule
+from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
 
 class Unknown(Exception):
     """The solver ran out of time (or gave up) on a question: the reason."""
+
+
+def exact_model(spec: DecisionSpec, list_bound: int, texts: bool = True) -> DecisionModel:
+    """The decision over the exact encoding, built without the ghost items (the parts ask only
+    exact questions), with text that the rules only compare with literals as codes (texts; see
+    smt_facts): the same answer to every question, without the string theory."""
+    codes = coded_texts([r.condition for r in spec.rules]) if texts else {}
+    if codes:
+        # the texts some constraint or computed field reads stay text (found on the encoding
+        # with every text as text: the variables are named by their paths either way)
+        encoder = FactEncoder("facts", list_bound, ghosts=False)
+        read = _code_readers(encoder, encoder.encode(spec.fact_model), codes)
+        codes = {p: t for p, t in codes.items() if p not in read}
+    encoder = FactEncoder("facts", list_bound, ghosts=False, text_codes=codes)
+    facts = encoder.encode(spec.fact_model)
+    return decision_model(spec, list_bound=list_bound, encoder=encoder, facts=facts)
+
+
+def coded_texts(conditions: Iterable[Condition]) -> dict[str, tuple[str, ...]]:
+    """The fact paths the conditions read as text compared only with literals (eq, ne, in), each
+    with the texts named (sorted): candidates for the code encoding. A path some condition
+    compares otherwise (with another fact, by order) is left out; so are paths that turn out not
+    to be text outside a list (the encoder codes only those it meets)."""
+    named: dict[str, set[str]] = {}
+    other: set[str] = set()
+
+    def walk(cond: Condition) -> None:
+        match cond:
+            case All(items=items) | AnyOf(items=items):
+                for item in items:
+                    walk(item)
+            case Not(item=item):
+                walk(item)
+            case Compare(path=path, op="eq" | "ne", right=Literal_(value=str() as text), ftype=ft) \
+                    if ft.kind == "string":
+                named.setdefault(path, set()).add(text)
+            case InSet(path=path, values=values, ftype=ft) if ft.kind == "string":
+                if all(isinstance(v, str) for v in values):
+                    named.setdefault(path, set()).update(typing.cast(tuple[str, ...], values))
+                else:
+                    other.add(path)
+            case Compare(path=path, right=right) | Contains(path=path, right=right) | \
+                    Count(path=path, right=right):
+                other.add(path)
+                if isinstance(right, FactRef):
+                    other.add(right.path)
+            case InSet(path=path) | Present(path=path) | Quantified(path=path):
+                pass  # a `some`/`every` reads its items' fields, which are never coded
+
+    for cond in conditions:
+        walk(cond)
+    return {p: tuple(sorted(texts)) for p, texts in named.items() if p not in other}
+
+
+def _code_readers(encoder: FactEncoder, facts: ObjEnc, codes: dict[str, tuple[str, ...]]) -> set[str]:
+    """The paths of codes whose variable some constraint or computed field reads (a validator
+    or a computed field reading the text needs it as text)."""
+    names = {f"{encoder.prefix}.{p}": p for p in codes}
+    readers = [c for c in encoder.constraints if c.get_id() not in encoder.code_domain]
+    stack: list[Enc] = [facts]
+    while stack:
+        enc = stack.pop()
+        match enc:
+            case ObjEnc(model=model, fields=fields):
+                for name, sub in fields.items():
+                    if model is not None and name in model.model_computed_fields:
+                        readers += _enc_formulas(sub)
+                    else:
+                        stack.append(sub)
+            case ListEnc(items=items):
+                stack += [item for _, item in items]
+            case ScalarEnc():
+                pass
+    return {names[v] for v in _variables(readers) if v in names}
 
 
 def conjuncts(cond: Condition) -> list[Condition]:
