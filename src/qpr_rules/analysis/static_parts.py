@@ -304,7 +304,7 @@ class Parts:
                 ids.append(index[c])
             self.rule_conjuncts[r.id] = sorted(set(ids))
         progress(f"{dm.spec.decision.id}: translating {len(self.conditions):,} conjuncts")
-        self.formulas = [translate(c, dm.facts)[0] for c in self.conditions]
+        self.formulas = [translate(c, dm.facts, dm.memo)[0] for c in self.conditions]
         self.checks = [compile_condition(c) for c in self.conditions]
         # the components: constraints join the variables they read, and so does every field the
         # pool's facts are merged by (a field is copied whole, so its variables stay together)
@@ -341,6 +341,11 @@ class Parts:
         self.conj_components = [frozenset(comps.find(v) for path in _paths(c) for v in path_vars[path])
                                 for c in self.conditions]
         self.groups = {r.id: self._group(self.rule_conjuncts[r.id]) for r in dm.rules}
+        # per rule, the values each field may hold for it to fire, from its top conjuncts (`in`,
+        # `eq`; None: any), and the fields a key may be (given scalars outside lists, pinnable)
+        self._pins = {r.id: _top_pins(conjuncts(r.condition)) for r in dm.rules}
+        self._keyable = {".".join(path) for path, _, enc, _ in self.units
+                         if isinstance(enc, ScalarEnc) and enc.given}
         # the pool of real facts, and per conjunct the bits of the pool's facts it holds on
         self.pool: list[_Fact] = []
         self._bits = [0] * len(self.conditions)
@@ -641,19 +646,43 @@ class Parts:
     def fires_without(self, r: CompiledRule, others: list[CompiledRule]) -> bool:
         """Whether r fires on some fact of the exact encoding on which none of others fires: the
         whole question, asked of the encoding without ghost items (sat is an answer; unsat is
-        not, a longer list may do it: the caller asks the whole encoding then). Asked first with
-        the fields of r's most selective group (its key: the home) fixed to those of a fact r fires
-        on, a few such facts, which makes the question small; then as it is. Raises Unknown."""
+        not, a longer list may do it: the caller asks the whole encoding then). Raises Unknown.
+
+        When r names the values a field must hold (its key: `home.id in [...]` at the top of its
+        condition), the question is split by that value, exactly: r fires only on those values,
+        and with the field at one value, every rule whose own key leaves that value out cannot
+        fire, so it is left out of that value's question (a few rules instead of hundreds).
+        Each value is tried first on a real fact (one r fires on, with the field set to it);
+        the solver is asked only for the values no such fact settles."""
+        key = self.key_of(r)
+        if key is None:
+            return self._fires_without(r, others, [[]])
+        path, values = key
+        takers = {e.id for e in others}
+        base = self.firing_fact(r)
+        steps = tuple(path.split("."))
+        if base is not None:
+            for v in values:
+                fact = self.with_value(base, steps, copy.deepcopy(v))
+                fired = self.fired(fact) if fact is not None else None
+                if fired is not None and r.id in fired and not takers.intersection(fired):
+                    return True
+        enc = lookup(self.dm.facts, path)
+        for v in values:
+            rest = [e for e in others if self._admits(e, path, v)]
+            if self._fires_without(r, rest, [[enc.present, *pin_value(enc, v)]]):
+                return True
+        return False
+
+    def _fires_without(self, r: CompiledRule, others: list[CompiledRule],
+                       pinned: list[list[z3.BoolRef]]) -> bool:
+        """Whether r fires and none of others on a fact of the exact encoding with one of pinned."""
         if self._whole is None:
             self._whole = new_solver(self.timeout_s)
             self._whole.add(*self.dm.constraints, self.dm.encoder.exact())
         s = self._whole
         negated = [z3.Not(self.dm.fires[e.id]) for e in others]
-        groups = self.groups[r.id]
-        key = min(groups, key=lambda g: self.witness_bits(g.conjuncts).bit_count()) if groups else None
-        pinned = [] if key is None else \
-            [self._pinned(key.components, fact) for fact in self.firing_facts(r, 3)]
-        for pins in [*pinned, []]:
+        for pins in pinned:
             s.push()
             try:
                 s.add(self.dm.fires[r.id], *pins, *negated)
@@ -666,6 +695,23 @@ class Parts:
             finally:
                 s.pop()
         return False
+
+    def key_of(self, r: CompiledRule) -> tuple[str, list[Any]] | None:
+        """The given field outside lists whose values r names at the top of its condition (`in`,
+        `eq`), with the values r fires on (every such conjunct holds), when there is one: the
+        field with the fewest values."""
+        best: tuple[str, list[Any]] | None = None
+        for path, allowed in self._pins[r.id].items():
+            if allowed is None or path not in self._keyable:
+                continue
+            if best is None or len(allowed) < len(best[1]):
+                best = (path, sorted(allowed, key=repr))
+        return best
+
+    def _admits(self, e: CompiledRule, path: str, value: Any) -> bool:
+        """Whether e may fire with the field at path holding value (its top conjuncts allow it)."""
+        allowed = self._pins[e.id].get(path)
+        return allowed is None or value in allowed
 
     def _pinned(self, comps: frozenset[str], fact: _Fact) -> list[z3.BoolRef]:
         """Constraints fixing the fields of the components to fact's values."""
@@ -740,6 +786,29 @@ class Parts:
         variant = self.with_value(fact, path, copy.deepcopy(value))
         fired = self.fired(variant) if variant is not None else None
         return fired is not None and r.id in fired
+
+
+def _top_pins(conds: list[Condition]) -> dict[str, frozenset[Any] | None]:
+    """Per path, the values the conjuncts (all must hold) allow it to hold: the intersection of
+    their `in` and `eq` values (None when none names its values), less the `ne` values."""
+    allowed: dict[str, frozenset[Any] | None] = {}
+    excluded: dict[str, set[Any]] = {}
+    for c in conds:
+        match c:
+            case InSet(path=path, values=values):
+                named = frozenset(values)
+            case Compare(path=path, op="eq", right=Literal_(value=value)):
+                named = frozenset([value])
+            case Compare(path=path, op="ne", right=Literal_(value=value)):
+                excluded.setdefault(path, set()).add(value)
+                allowed.setdefault(path, None)
+                continue
+            case _:
+                continue
+        here = allowed.get(path)
+        allowed[path] = named if here is None else here & named
+    return {path: (None if values is None else values - excluded.get(path, set()))
+            for path, values in allowed.items()}
 
 
 def _literals(cond: Condition) -> Iterable[tuple[str, Any]]:
