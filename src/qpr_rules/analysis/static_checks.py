@@ -124,6 +124,7 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     reference the codes are tested against)."""
     if method == "auto":
         method = "parts" if len(spec.rules) >= PARTS_MIN_RULES else "grouped"
+    progress(f"{spec.decision.id}: translating {len(spec.rules):,} rules")
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)

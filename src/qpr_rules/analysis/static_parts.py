@@ -359,6 +359,8 @@ class Parts:
         self._whole: TimedSolver | None = None  # the whole exact encoding, for fires_without
         self.mask = compile_decision(model, [r.condition for r in dm.rules], dm.spec.decision.id).mask
         self.position = {r.id: i for i, r in enumerate(dm.rules)}
+        self._ids = [r.id for r in dm.rules]
+        self._all_comps: set[str] | None = None
         self.solver_calls = 0
         self.merge_refused = 0  # merged facts the fact model refused (none expected: see tests)
 
@@ -654,7 +656,7 @@ class Parts:
         fire, so it is left out of that value's question (a few rules instead of hundreds).
         Each value is tried first on a real fact (one r fires on, with the field set to it);
         the solver is asked only for the values no such fact settles."""
-        key = self.key_of(r)
+        key = self.key_of(r, others)
         if key is None:
             return self._fires_without(r, others, [[]])
         path, values = key
@@ -670,7 +672,39 @@ class Parts:
         enc = lookup(self.dm.facts, path)
         for v in values:
             rest = [e for e in others if self._admits(e, path, v)]
+            if self._pool_without(r, rest, steps, v, takers):
+                return True
             if self._fires_without(r, rest, [[enc.present, *pin_value(enc, v)]]):
+                return True
+        return False
+
+    def _pool_without(self, r: CompiledRule, rest: list[CompiledRule], steps: tuple[str, ...],
+                      value: Any, takers: set[str], tries: int = 3) -> bool:
+        """Whether a fact of the pool, with the key field set to value, is a real fact on which r
+        fires and none of takers: the pool's facts are picked by their bits (r's conjuncts that
+        leave the key's component alone hold, and for each of rest one such conjunct fails),
+        then evaluated whole."""
+        unit = next((comp for path, comp, _, _ in self.units if path == steps), None)
+        full = (1 << len(self.pool)) - 1
+        chosen = full
+        for i in self.rule_conjuncts[r.id]:
+            if unit not in self.conj_components[i]:
+                chosen &= self.bits(i)
+        for e in rest:
+            fails = 0
+            for i in self.rule_conjuncts[e.id]:
+                if unit not in self.conj_components[i]:
+                    fails |= full & ~self.bits(i)
+            chosen &= fails
+            if not chosen:
+                return False
+        while chosen and tries:
+            tries -= 1
+            low = chosen & -chosen
+            chosen ^= low
+            fact = self.with_value(self.pool[low.bit_length() - 1], steps, copy.deepcopy(value))
+            fired = self.fired(fact) if fact is not None else None
+            if fired is not None and r.id in fired and not takers.intersection(fired):
                 return True
         return False
 
@@ -691,22 +725,43 @@ class Parts:
                 if verdict == z3.unknown:
                     raise Unknown(why_unknown(s, self.timeout_s))
                 if verdict == z3.sat:
+                    # a fact of its own for the pool: later questions find it by its bits
+                    fact = self._fact(facts_from_model(self.dm.facts, s.model()))
+                    if fact is not None:
+                        self._add(fact, self._every_component())
                     return True
             finally:
                 s.pop()
         return False
 
-    def key_of(self, r: CompiledRule) -> tuple[str, list[Any]] | None:
+    def _every_component(self) -> set[str]:
+        if self._all_comps is None:
+            self._all_comps = {*self.constraints_of, *self.exact_of,
+                               *(c for cs in self.conj_components for c in cs)}
+        return self._all_comps
+
+    def key_of(self, r: CompiledRule, others: list[CompiledRule]) -> tuple[str, list[Any]] | None:
         """The given field outside lists whose values r names at the top of its condition (`in`,
         `eq`), with the values r fires on (every such conjunct holds), when there is one: the
-        field with the fewest values."""
-        best: tuple[str, list[Any]] | None = None
+        field whose values leave the fewest of others in the questions (the home among many, not
+        the gender), its values those with fewest first."""
+        best: tuple[int, str, list[Any]] | None = None
         for path, allowed in self._pins[r.id].items():
             if allowed is None or path not in self._keyable:
                 continue
-            if best is None or len(allowed) < len(best[1]):
-                best = (path, sorted(allowed, key=repr))
-        return best
+            anywhere = 0
+            left = dict.fromkeys(allowed, 0)
+            for e in others:
+                theirs = self._pins[e.id].get(path)
+                if theirs is None:
+                    anywhere += 1
+                    continue
+                for v in theirs & allowed:
+                    left[v] += 1
+            cost = sum(left.values()) + anywhere * len(allowed)
+            if best is None or cost < best[0]:
+                best = (cost, path, sorted(allowed, key=lambda v: (left[v], repr(v))))
+        return None if best is None else (best[1], best[2])
 
     def _admits(self, e: CompiledRule, path: str, value: Any) -> bool:
         """Whether e may fire with the field at path holding value (its top conjuncts allow it)."""
@@ -728,7 +783,12 @@ class Parts:
             mask = self.mask(fact.model)
         except (ArithmeticError, ValueError, TypeError):
             return None
-        return [r.id for i, r in enumerate(self.dm.rules) if mask >> i & 1]
+        ids, out = self._ids, []
+        while mask:  # the set bits only (a few rules of a thousand fire)
+            low = mask & -mask
+            out.append(ids[low.bit_length() - 1])
+            mask ^= low
+        return out
 
     def with_value(self, fact: _Fact, path: tuple[str, ...], value: Any,
                    present: bool = True) -> _Fact | None:
