@@ -109,3 +109,26 @@ def test_only_literal_comparisons_make_codes() -> None:
         Compare(loc, "d", "lt", Literal_("m"), text), Present(loc, "e"),
     ]
     assert coded_texts(conds) == {"a": ("x", "y", "z")}
+
+
+def _shadowing(tmp_path: Path, covered_below: int) -> list[Any]:
+    """An allow rule over two homes, each home's part taken by another deny rule (the second
+    only below covered_below years): shadowed exactly when the deny rules cover it on both."""
+    engine = _policy(tmp_path, [
+        {"when": {"all": [{"fact": "home.id", "in": ["H1", "H2"]}, {"fact": "child.age", "lt": 10}]},
+         "outcome": "allow"},
+        {"when": {"all": [{"fact": "home.id", "in": ["H1"]}, {"fact": "child.age", "lt": 12}]},
+         "outcome": "deny"},
+        {"when": {"all": [{"fact": "home.id", "in": ["H2", "H3"]},
+                          {"fact": "child.age", "lt": covered_below}]}, "outcome": "deny"},
+    ])
+    spec = engine.spec("gen.placement")
+    by_parts = check_decision(spec, method="parts")
+    assert [_seen([f]) for f in by_parts] == [_seen([f]) for f in check_decision(spec, method="pairwise")]
+    return [f for f in by_parts if f.kind == "shadowed-rule"]
+
+
+def test_a_rule_shadowed_home_by_home_is_found_by_its_key(tmp_path: Path) -> None:
+    # asked per home of the allow rule's key: H1 and H2 each leave one deny rule in the question
+    assert [f.rules[0].id for f in _shadowing(tmp_path / "a", 15)] == ["gen.placement.r0"]
+    assert _shadowing(tmp_path / "b", 5) == []  # in H2 a child of 5 to 9 is allowed
