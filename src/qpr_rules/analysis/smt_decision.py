@@ -35,6 +35,7 @@ class DecisionModel:
     raises: z3.BoolRef
     outcome_is: dict[str, z3.BoolRef]  # exactly one holds for every valid fact
     memo: Memo = field(default_factory=dict)  # the conditions translated (to reuse: translate)
+    memo_stronger: dict[str, list[CompiledRule]] = field(default_factory=dict)  # static_checks
 
     @property
     def constraints(self) -> list[z3.BoolRef]:

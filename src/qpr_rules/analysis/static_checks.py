@@ -381,18 +381,27 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
 
 def _stronger(dm: DecisionModel, r: CompiledRule) -> list[CompiledRule]:
     """The rules whose outcome is stronger than r's (precedence, deny-overrides; see _answers)."""
+    return [e for e in _stronger_than(dm, r.rule.outcome) if e is not r]
+
+
+def _stronger_than(dm: DecisionModel, outcome: str) -> list[CompiledRule]:
+    """The rules whose outcome is stronger than outcome (kept on dm per outcome: asked per rule)."""
+    known = dm.memo_stronger.get(outcome)
+    if known is not None:
+        return known
     d = dm.spec.decision
     order = list(d.outcomes)
-    stronger = set(order[:order.index(r.rule.outcome)])
-    if d.combine == "deny-overrides" and r.rule.outcome != "deny":
+    stronger = set(order[:order.index(outcome)])
+    if d.combine == "deny-overrides" and outcome != "deny":
         stronger.add("deny")
-    return [e for e in dm.rules if e.rule.outcome in stronger and e is not r]
+    known = dm.memo_stronger[outcome] = [e for e in dm.rules if e.rule.outcome in stronger]
+    return known
 
 
 def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool:
     """Whether parts finds a real fact on which r decides: no earlier rule fires (first-applicable),
     no rule with a stronger outcome (precedence, deny-overrides; see _answers)."""
-    i = dm.rules.index(r)
+    i = parts.position[r.id]  # (list.index compares rules field by field)
     takers = dm.rules[:i] if dm.spec.decision.combine == "first-applicable" else _stronger(dm, r)
     return parts.fires_alone_of(r, {e.id for e in takers})
 
