@@ -73,6 +73,9 @@ def test_a_fact_of_the_codes_holds_real_text_named_or_not(tmp_path: Path) -> Non
     assert isinstance(home, ScalarEnc) and home.codes == tuple(sorted(HOMES))
     assert isinstance(region, ScalarEnc) and region.codes == ("north",)
     assert home.value.sort() == z3.IntSort()
+    # a text no rule compares is a code too, with no text named: no string theory is left
+    child_id = lookup(dm.facts, "child.id")
+    assert isinstance(child_id, ScalarEnc) and child_id.codes == ()
     for rule in spec.rules:
         s = z3.Solver()
         s.add(*dm.constraints, dm.encoder.exact(), dm.fires[rule.id])

@@ -82,37 +82,41 @@ def exact_model(spec: DecisionSpec, list_bound: int, texts: bool = True) -> Deci
     """The decision over the exact encoding, built without the ghost items (the parts ask only
     exact questions), with text that the rules only compare with literals as codes (texts; see
     smt_facts): the same answer to every question, without the string theory."""
-    codes = coded_texts([r.condition for r in spec.rules]) if texts else {}
-    if codes:
+    codes: dict[str, tuple[str, ...]] = {}
+    if texts:
         # the texts some constraint or computed field reads stay text (found on the encoding
         # with every text as text: the variables are named by their paths either way)
         encoder = FactEncoder("facts", list_bound, ghosts=False)
-        read = _code_readers(encoder, encoder.encode(spec.fact_model), codes)
+        plain = encoder.encode(spec.fact_model)
+        codes = coded_texts([r.condition for r in spec.rules], _texts(plain))
+        read = _code_readers(encoder, plain, codes)
         codes = {p: t for p, t in codes.items() if p not in read}
     encoder = FactEncoder("facts", list_bound, ghosts=False, text_codes=codes)
     facts = encoder.encode(spec.fact_model)
     return decision_model(spec, list_bound=list_bound, encoder=encoder, facts=facts)
 
 
-def coded_texts(conditions: Iterable[Condition]) -> dict[str, tuple[str, ...]]:
+def coded_texts(conditions: Iterable[Condition], texts: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
     """The fact paths the conditions read as text compared only with literals (eq, ne, in), each
-    with the texts named (sorted): candidates for the code encoding. A path some condition
-    compares otherwise (with another fact, by order) is left out; so are paths that turn out not
-    to be text outside a list (the encoder codes only those it meets)."""
+    with the texts named (sorted), and the paths of texts (the fact model's text fields outside
+    lists) that no condition compares, with none: candidates for the code encoding. A path some
+    condition compares otherwise (with another fact, by order, inside a `some`/`every`) is left
+    out; so are paths that turn out not to be text outside a list (the encoder codes only those
+    it meets)."""
     named: dict[str, set[str]] = {}
     other: set[str] = set()
 
-    def walk(cond: Condition) -> None:
+    def walk(cond: Condition, inside: bool) -> None:
         match cond:
             case All(items=items) | AnyOf(items=items):
                 for item in items:
-                    walk(item)
+                    walk(item, inside)
             case Not(item=item):
-                walk(item)
+                walk(item, inside)
             case Compare(path=path, op="eq" | "ne", right=Literal_(value=str() as text), ftype=ft) \
-                    if ft.kind == "string":
+                    if ft.kind == "string" and not inside:
                 named.setdefault(path, set()).add(text)
-            case InSet(path=path, values=values, ftype=ft) if ft.kind == "string":
+            case InSet(path=path, values=values, ftype=ft) if ft.kind == "string" and not inside:
                 if all(isinstance(v, str) for v in values):
                     named.setdefault(path, set()).update(typing.cast(tuple[str, ...], values))
                 else:
@@ -122,12 +126,33 @@ def coded_texts(conditions: Iterable[Condition]) -> dict[str, tuple[str, ...]]:
                 other.add(path)
                 if isinstance(right, FactRef):
                     other.add(right.path)
-            case InSet(path=path) | Present(path=path) | Quantified(path=path):
-                pass  # a `some`/`every` reads its items' fields, which are never coded
+            case InSet(path=path) | Present(path=path):
+                if inside:
+                    other.add(path)
+            case Quantified(path=path, cond=inner):
+                # its items' fields are never coded; a fact its condition names stays text
+                walk(inner, True)
 
     for cond in conditions:
-        walk(cond)
+        walk(cond, False)
+    for path in texts:
+        named.setdefault(path, set())
     return {p: tuple(sorted(texts)) for p, texts in named.items() if p not in other}
+
+
+def _texts(obj: ObjEnc, path: str = "") -> Iterable[str]:
+    """The paths of the given text fields outside lists."""
+    assert obj.model is not None
+    for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            continue
+        match enc:
+            case ObjEnc(model=model) if model is not None:
+                yield from _texts(enc, f"{path}{name}.")
+            case ScalarEnc(ft=ft, given=True) if ft.kind == "string":
+                yield f"{path}{name}"
+            case _:
+                pass
 
 
 def _code_readers(encoder: FactEncoder, facts: ObjEnc, codes: dict[str, tuple[str, ...]]) -> set[str]:
@@ -554,6 +579,14 @@ class Parts:
     def together(self, a: CompiledRule, b: CompiledRule) -> bool:
         """Whether a and b fire together on some fact of the exact encoding, given that each fires
         alone on one (rule_holds is None for both)."""
+        bits = self._bits
+        common = (1 << len(self.pool)) - 1
+        for i in self.rule_conjuncts[a.id]:
+            common &= bits[i]
+        for i in self.rule_conjuncts[b.id]:
+            common &= bits[i]
+        if common:
+            return True  # a fact of the pool on which both fire
         ga, gb = self.groups[a.id], self.groups[b.id]
         mixed: list[Group] = []
         for x in ga:
