@@ -14,12 +14,16 @@ read the same components ask anything new.
 
 Each group is decided, in order:
 
-1. by the pool of real facts: when the reference evaluator finds every conjunct of the group true
-   on one fact of the pool (a bit set per conjunct over the pool, one AND per group), the group
-   holds;
+1. by the pool of real facts: when every conjunct of the group is true on one fact of the pool
+   (each fact evaluated on every conjunct by the compiled evaluator as it joins; a bit set per
+   conjunct over the pool, one AND per group), the group holds;
 2. else by the solver, over that group's components only (their few constraints, not the whole
    decision): unsat is final; sat holds, and the model's values for those components, put into
    the pool's first fact, make a new fact of the pool (validated by the fact model).
+
+The exact encoding here has text as codes (`exact_model`, smt_facts `text_codes`): no
+question needs the string solver. A shadowed-rule question is split by the rule's key values
+(`fires_without`).
 
 Every answer is the solver's answer to the whole question (tests/test_static_parts.py checks
 the findings against asking about every pair with the whole encoding); none is a time limit's.
