@@ -18,6 +18,7 @@ disabling default) are unsat over every list length; examples come from the exac
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -478,5 +479,11 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
               timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
               examples: Examples = "all", method: Method = "auto") -> list[Finding]:
-    return [f for did in sorted(specs)
-            for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]
+    # the checks make millions of short-lived z3 wrappers: the objects alive before them (a
+    # caller's decisions, the policy) are left out of each collection meanwhile
+    gc.freeze()
+    try:
+        return [f for did in sorted(specs)
+                for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]
+    finally:
+        gc.unfreeze()
