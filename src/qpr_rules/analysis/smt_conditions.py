@@ -27,6 +27,7 @@ from qpr_rules.analysis.smt_facts import (
     ListEnc,
     ObjEnc,
     ScalarEnc,
+    code_of,
     enum_index,
     lookup,
 )
@@ -107,6 +108,7 @@ def operand(op: Operand, ft: FieldType, scope: ObjEnc) -> Term:
             return Term(TRUE, literal(value, ft))
         case FactRef(path=path, plus_days=days):
             enc = _scalar(lookup(scope, path))
+            assert enc.codes is None, path  # coded text is compared with literals only
             if not days:
                 return Term(enc.present, enc.value)
             shifted = enc.value + days
@@ -117,24 +119,48 @@ def operand(op: Operand, ft: FieldType, scope: ObjEnc) -> Term:
             assert_never(op)
 
 
-def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
-    """(value, raises) of cond over the facts encoded in scope."""
+#: Translations already made, by (id of the condition, id of the scope): a decision's rules
+#: share conditions with their conjuncts (static_parts translates those again), and each is
+#: kept alive by the policy and the encoding while the memo is.
+Memo = dict[tuple[int, int], tuple[z3.BoolRef, z3.BoolRef]]
+
+
+def translate(cond: Condition, scope: ObjEnc, memo: Memo | None = None) -> tuple[z3.BoolRef, z3.BoolRef]:
+    """(value, raises) of cond over the facts encoded in scope (memo: translations to reuse)."""
+    if memo is None:
+        return _translate(cond, scope, {})
+    key = (id(cond), id(scope))
+    done = memo.get(key)
+    if done is None:
+        done = memo[key] = _translate(cond, scope, memo)
+    return done
+
+
+def _translate(cond: Condition, scope: ObjEnc, memo: Memo) -> tuple[z3.BoolRef, z3.BoolRef]:
     match cond:
         case All(items=items):
-            parts = [translate(c, scope) for c in items]
-            return z3.And(*[v for v, _ in parts]), _short_circuit(parts, stop_on=False)
+            parts = [translate(c, scope, memo) for c in items]
+            return _and([v for v, _ in parts]), _short_circuit(parts, stop_on=False)
         case AnyOf(items=items):
-            parts = [translate(c, scope) for c in items]
-            return z3.Or(*[v for v, _ in parts]), _short_circuit(parts, stop_on=True)
+            parts = [translate(c, scope, memo) for c in items]
+            return _or([v for v, _ in parts]), _short_circuit(parts, stop_on=True)
         case Not(item=item):
-            value, error = translate(item, scope)
+            value, error = translate(item, scope, memo)
             return z3.Not(value), error
         case Compare(path=path, op=op, right=right, ftype=ftype):
             a = _scalar(lookup(scope, path))
+            if a.codes is not None:  # text as a code (smt_facts): compared with literals only
+                assert op in ("eq", "ne") and isinstance(right, Literal_), (op, right)
+                return z3.And(a.present, _cmp(op, a.value, z3.IntVal(code_of(a, str(right.value))))), FALSE
             b = operand(right, ftype, scope)
             return z3.And(a.present, b.present, _cmp(op, a.value, b.value)), b.error
         case InSet(path=path, values=values, ftype=ftype):
             a = _scalar(lookup(scope, path))
+            if a.codes is not None:
+                named = sorted({code_of(a, str(v)) for v in values})
+                return _and([a.present, _or([_eq(a.value, z3.IntVal(c)) for c in named])]), FALSE
+            if ftype.kind in ("string", "enum"):  # the literal has the field's sort: no coercion
+                return _and([a.present, _or([_eq(a.value, literal(v, ftype)) for v in values])]), FALSE
             return z3.And(a.present, z3.Or(*[a.value == literal(v, ftype) for v in values])), FALSE
         case Present(path=path):
             return lookup(scope, path).present, FALSE
@@ -155,12 +181,12 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             per_item: list[tuple[z3.BoolRef, z3.BoolRef, z3.BoolRef]] = []
             for guard, entry in lst.items:
                 assert isinstance(entry, ObjEnc)
-                value, error = translate(inner, entry)
+                value, error = translate(inner, entry, memo)
                 per_item.append((guard, value, error))
             # `every` past the slots: no item there fails (one reading for some and every)
             past = _beyond(lst, ("fails" if every else "passes", inner),
                            lambda item, _: (z3.Not if every else _same)(
-                               translate(inner, typing.cast(ObjEnc, item))[0]))
+                               translate(inner, typing.cast(ObjEnc, item), memo)[0]))
             if every:
                 holds = z3.And(*[z3.Implies(g, v) for g, v, _ in per_item], z3.Not(past))
             else:
@@ -168,6 +194,29 @@ def translate(cond: Condition, scope: ObjEnc) -> tuple[z3.BoolRef, z3.BoolRef]:
             return z3.And(lst.present, holds), _item_errors(per_item, stop_on=not every)
         case _:
             assert_never(cond)
+
+
+def _and(items: list[z3.BoolRef]) -> z3.BoolRef:
+    """z3.And of Boolean terms, built through the C API (z3.And checks and coerces each one)."""
+    return _app(z3.Z3_mk_and, items)
+
+
+def _or(items: list[z3.BoolRef]) -> z3.BoolRef:
+    return _app(z3.Z3_mk_or, items)
+
+
+def _app(make: Callable[..., z3.Ast], items: list[z3.BoolRef]) -> z3.BoolRef:
+    ctx = z3.main_ctx()
+    args = (z3.Ast * len(items))()
+    for i, item in enumerate(items):
+        args[i] = item.as_ast()
+    return z3.BoolRef(make(ctx.ref(), len(items), args), ctx)
+
+
+def _eq(a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+    """a == b for terms of one sort, through the C API."""
+    ctx = z3.main_ctx()
+    return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
 
 
 def _beyond(lst: ListEnc, key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
@@ -184,6 +233,8 @@ def _same(value: z3.BoolRef) -> z3.BoolRef:
 def _short_circuit(parts: list[tuple[z3.BoolRef, z3.BoolRef]], stop_on: bool) -> z3.BoolRef:
     """Whether evaluation raises, given that `all` stops at the first false part and `any` at
     the first true one (later parts are then not evaluated)."""
+    if all(z3.is_false(error) for _, error in parts):
+        return FALSE  # nothing raises (the common case: no date shifted)
     errors = []
     reached: z3.BoolRef = TRUE
     for value, error in parts:

@@ -10,12 +10,12 @@ Evaluation raised, or a fact value is beyond the engine's range: on_error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import assert_never
 
 import z3
 
-from qpr_rules.analysis.smt_conditions import FALSE, translate
+from qpr_rules.analysis.smt_conditions import FALSE, Memo, translate
 from qpr_rules.analysis.smt_facts import DEFAULT_LIST_BOUND, FactEncoder, ObjEnc, ScalarEnc, lookup
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
@@ -34,6 +34,8 @@ class DecisionModel:
     fires: dict[str, z3.BoolRef]
     raises: z3.BoolRef
     outcome_is: dict[str, z3.BoolRef]  # exactly one holds for every valid fact
+    memo: Memo = field(default_factory=dict)  # the conditions translated (to reuse: translate)
+    memo_stronger: dict[str, list[CompiledRule]] = field(default_factory=dict)  # static_checks
 
     @property
     def constraints(self) -> list[z3.BoolRef]:
@@ -59,8 +61,9 @@ def decision_model(spec: DecisionSpec, prefix: str = "facts", list_bound: int = 
     ordered = rule_order(spec) if rules is None else rules
     fires: dict[str, z3.BoolRef] = {}
     errors: list[z3.BoolRef] = []
+    memo: Memo = {}
     for r in ordered:
-        value, error = translate(r.condition, facts)
+        value, error = translate(r.condition, facts, memo)
         fires[r.id] = value
         if not z3.is_false(error):
             errors.append(error)
@@ -82,7 +85,7 @@ def decision_model(spec: DecisionSpec, prefix: str = "facts", list_bound: int = 
         encoder.constraints.append(z3.Implies(day.present, day.value >= start))
     raises = z3.Or(*errors) if errors else FALSE
     return DecisionModel(spec, encoder, facts, ordered, fires, raises,
-                         combine(spec, ordered, fires, raises))
+                         combine(spec, ordered, fires, raises), memo)
 
 
 def combine(spec: DecisionSpec, ordered: list[CompiledRule], fires: dict[str, z3.BoolRef],

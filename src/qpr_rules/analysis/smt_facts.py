@@ -6,6 +6,13 @@ model's ge/le/gt/lt bounds, numbers as Real, text as String with its length boun
 values as Int (the index of the value in the sorted value list, so two enums with the same
 values agree), dates as Int day ordinals between date.min and date.max.
 
+Text that the conditions only compare with literals (`eq`, `ne`, `in`) may instead be encoded as
+a code (`text_codes`): an Int naming one of the texts the rules name, or one more value for every
+other text. Every condition then holds on the code exactly when it holds on the text, so each
+question has the same answer; the string theory, slow on hundreds of `in` lists, is not needed.
+Only the exact questions of static_parts use it (see coded_texts there); examples from it show
+the text named, or for "any other text" a real text the field takes that no rule names.
+
 Lists have an unbounded length (so `count` is exact for every length) and `bound` item slots.
 Past the bound the items are either copies of the last slot (then every condition on items is
 exact: the encoding stands for real facts, and counterexamples replay) or, when the list's
@@ -63,6 +70,11 @@ class ScalarEnc:
     present: z3.BoolRef  # effective: false when any enclosing object is absent
     value: z3.ExprRef
     given: bool = True  # a field the caller gives (not computed), so it appears in examples
+    # text encoded as a code (see the module docstring): value is an Int, codes[i] the text of
+    # code i, and code len(codes) any other text (other: a real one, None when there is none)
+    codes: tuple[str, ...] | None = None
+    other: str | None = None
+    code: dict[str, int] = field(default_factory=dict)  # codes[i] -> i
 
 
 @dataclass
@@ -126,8 +138,13 @@ def _flatten(meta: list[Any]) -> list[Any]:
 class FactEncoder:
     """Builds the encoding of one fact model under a name prefix (one per decision side)."""
 
-    def __init__(self, prefix: str, list_bound: int = DEFAULT_LIST_BOUND, ghosts: bool = True) -> None:
+    def __init__(self, prefix: str, list_bound: int = DEFAULT_LIST_BOUND, ghosts: bool = True,
+                 text_codes: dict[str, tuple[str, ...]] | None = None) -> None:
         self.prefix = prefix
+        # text fields (by path below the prefix) encoded as codes over the texts named
+        self.text_codes = {f"{prefix}.{p}": texts for p, texts in (text_codes or {}).items()}
+        # ids of the constraints that read one text field alone (its length, a code's range)
+        self.code_domain: set[int] = set()
         self.list_bound = list_bound
         # without ghosts, every list's items past the slots repeat the last one: the exact encoding
         # alone, built without the ghost pools (static_parts asks only exact questions of it)
@@ -284,6 +301,8 @@ class FactEncoder:
                 self.invalid.append(z3.And(present, z3.Or(value > DURABLE_MAX_INT, value < -DURABLE_MAX_INT)))
             case "number":
                 value = z3.Real(path)
+            case "string" if path in self.text_codes:
+                return self._coded(ft, path, present, meta, self.text_codes[path])
             case "string":
                 value = z3.String(path)
                 size = z3.Length(value)
@@ -300,9 +319,39 @@ class FactEncoder:
                 self.invalid.append(z3.And(present, z3.Or(value < FACT_DATE_MIN, value > FACT_DATE_MAX)))
             case _:
                 raise AssertionError(f"not a scalar: {ft.kind}")
+        mark = len(self.constraints)
         for m in meta:
             self._bound(m, ft, path, value)
+        if ft.kind == "string":  # its length bounds read the text alone
+            self.code_domain.update(c.get_id() for c in self.constraints[mark:])
         return ScalarEnc(ft, present, value)
+
+    def _coded(self, ft: FieldType, path: str, present: z3.BoolRef, meta: list[Any],
+               codes: tuple[str, ...]) -> ScalarEnc:
+        """Text as a code: the texts named the field can hold, and any other (when one can)."""
+        value = z3.Int(path)
+        low, high = 0, DURABLE_MAX_STRING_BYTES  # length in characters; bytes checked per text
+        for m in meta:
+            match m:
+                case at.MinLen(min_length=n):
+                    low = max(low, n)
+                case at.MaxLen(max_length=n):
+                    high = min(high, n)
+                case Strict() | AfterValidator(func=common._within_text_limit):
+                    pass
+                case _:
+                    self.unmodelled.append(f"constraint {m!r} on {path}")
+        other = _other_text(codes, low, high)
+        domain = [value >= 0, value <= len(codes)]
+        domain += [value != i for i, text in enumerate(codes)
+                   if not low <= len(text) <= high or len(text.encode("utf-8", "surrogatepass"))
+                   > DURABLE_MAX_STRING_BYTES]
+        if other is None:
+            domain.append(value != len(codes))
+        self.code_domain.update(c.get_id() for c in domain)
+        self.constraints += domain
+        return ScalarEnc(ft, present, value, codes=codes, other=other,
+                         code={text: i for i, text in enumerate(codes)})
 
     def _bound(self, m: Any, ft: FieldType, path: str, value: Any) -> None:
         size = z3.Length(value) if ft.kind == "string" else value
@@ -327,6 +376,26 @@ class FactEncoder:
                 self.constraints.append(size <= n)
             case _:
                 self.unmodelled.append(f"constraint {m!r} on {path}")
+
+
+def _other_text(codes: tuple[str, ...], low: int, high: int) -> str | None:
+    """A text of low to high characters that is none of codes (readable: capital letters, as
+    the solver's examples are), or None when there is none."""
+    named = set(codes)
+    for size in range(low, min(high, low + 8) + 1):
+        for letter in "XYZABCDEFGHIJKLMNOPQRSTUVW":
+            text = letter * size
+            if text not in named:
+                return text
+            if size == 0:
+                break
+    return None
+
+
+def code_of(enc: ScalarEnc, text: str) -> int:
+    """The code of a text in a coded field's encoding."""
+    assert enc.codes is not None
+    return enc.code.get(text, len(enc.codes))
 
 
 def _nothing_past(key: object, test: Callable[[Enc, z3.BoolRef], z3.BoolRef]) -> z3.BoolRef:
@@ -640,7 +709,7 @@ def niceness(enc: Enc) -> list[z3.BoolRef]:
         case ScalarEnc(ft=ft, value=value):
             if ft.kind == "date":
                 return [value >= NICE_FROM, value <= NICE_TO]
-            if ft.kind == "string":
+            if ft.kind == "string" and enc.codes is None:
                 return [z3.Length(value) <= 4, z3.InRe(value, z3.Star(z3.Range("A", "Z")))]
             return []
         case _:
@@ -726,6 +795,9 @@ def _value(enc: Enc, model: z3.ModelRef, computed: bool = False) -> Any:
             n = smt_eval.int_value(model, enc.length)
             shown = [_value(e, model, computed) for _, e in enc.items[:n]]
             return shown + shown[-1:] * (n - len(shown)) if shown else shown
+        case ScalarEnc(codes=tuple() as codes, other=other, value=value):
+            code = smt_eval.int_value(model, value)
+            return codes[code] if code < len(codes) else other
         case ScalarEnc(ft=ft, value=value):
             # through z3's C API for the common kinds (smt_eval: z3py's wrapping costs more)
             match ft.kind:
@@ -783,6 +855,8 @@ def _pin(enc: Enc, value: Any) -> list[z3.BoolRef]:
         case ScalarEnc(ft=ft, value=var):
             if not enc.given:
                 return []
+            if enc.codes is not None:
+                return [var == code_of(enc, value)]
             match ft.kind:
                 case "enum":
                     return [var == enum_index(ft, str(getattr(value, "value", value)))]

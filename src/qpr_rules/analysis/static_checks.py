@@ -18,6 +18,7 @@ disabling default) are unsat over every list length; examples come from the exac
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -33,7 +34,6 @@ from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     DEFAULT_LIST_BOUND,
     Enc,
-    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -45,7 +45,7 @@ from qpr_rules.analysis.smt_facts import (
 from qpr_rules.analysis.smt_solve import DEFAULT_TIMEOUT_S, TimedSolver, why_unknown
 from qpr_rules.analysis.smt_solve import solver as new_solver
 from qpr_rules.analysis.static_groups import candidate_partners
-from qpr_rules.analysis.static_parts import Parts, Unknown
+from qpr_rules.analysis.static_parts import Parts, Unknown, exact_model
 from qpr_rules.engine.reference import get_path
 from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
@@ -120,9 +120,12 @@ PARTS_MIN_RULES = 40
 
 def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
                    timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
-                   examples: Examples = "all", method: Method = "auto") -> list[Finding]:
+                   examples: Examples = "all", method: Method = "auto", texts: bool = True) -> list[Finding]:
+    """The findings of one decision; texts=False keeps the parts' text as text (no codes: the
+    reference the codes are tested against)."""
     if method == "auto":
         method = "parts" if len(spec.rules) >= PARTS_MIN_RULES else "grouped"
+    progress(f"{spec.decision.id}: translating {len(spec.rules):,} rules")
     dm = decision_model(spec, list_bound=list_bound)
     solver = new_solver(timeout_s)
     solver.add(*dm.constraints)
@@ -143,10 +146,9 @@ def check_decision(spec: DecisionSpec, list_bound: int = DEFAULT_LIST_BOUND,
     parts: Parts | None = None
     if method == "parts" and z3.is_true(decides):
         progress(f"{did}: the parts of the facts each rule reads")
-        # the parts ask only exact questions: of an encoding built without the ghost items
-        encoder = FactEncoder("facts", list_bound, ghosts=False)
-        exact_dm = decision_model(spec, list_bound=list_bound, encoder=encoder,
-                                  facts=encoder.encode(spec.fact_model))
+        # the parts ask only exact questions: of an encoding built without the ghost items, its
+        # text compared only with literals as codes (no string theory)
+        exact_dm = exact_model(spec, list_bound, texts=texts)
         parts = Parts(exact_dm, timeout_s, progress)
         try:
             parts.seed([z3.Not(v) for v in exact_dm.fires.values()])
@@ -380,18 +382,27 @@ def _shadowed(dm: DecisionModel, solver: z3.Solver, live: list[CompiledRule],
 
 def _stronger(dm: DecisionModel, r: CompiledRule) -> list[CompiledRule]:
     """The rules whose outcome is stronger than r's (precedence, deny-overrides; see _answers)."""
+    return [e for e in _stronger_than(dm, r.rule.outcome) if e is not r]
+
+
+def _stronger_than(dm: DecisionModel, outcome: str) -> list[CompiledRule]:
+    """The rules whose outcome is stronger than outcome (kept on dm per outcome: asked per rule)."""
+    known = dm.memo_stronger.get(outcome)
+    if known is not None:
+        return known
     d = dm.spec.decision
     order = list(d.outcomes)
-    stronger = set(order[:order.index(r.rule.outcome)])
-    if d.combine == "deny-overrides" and r.rule.outcome != "deny":
+    stronger = set(order[:order.index(outcome)])
+    if d.combine == "deny-overrides" and outcome != "deny":
         stronger.add("deny")
-    return [e for e in dm.rules if e.rule.outcome in stronger and e is not r]
+    known = dm.memo_stronger[outcome] = [e for e in dm.rules if e.rule.outcome in stronger]
+    return known
 
 
 def _decides_on_a_fact(dm: DecisionModel, parts: Parts, r: CompiledRule) -> bool:
     """Whether parts finds a real fact on which r decides: no earlier rule fires (first-applicable),
     no rule with a stronger outcome (precedence, deny-overrides; see _answers)."""
-    i = dm.rules.index(r)
+    i = parts.position[r.id]  # (list.index compares rules field by field)
     takers = dm.rules[:i] if dm.spec.decision.combine == "first-applicable" else _stronger(dm, r)
     return parts.fires_alone_of(r, {e.id for e in takers})
 
@@ -468,5 +479,11 @@ def _disabling_defaults(dm: DecisionModel, solver: z3.Solver, live: list[Compile
 def check_all(specs: dict[str, DecisionSpec], list_bound: int = DEFAULT_LIST_BOUND,
               timeout_s: float = DEFAULT_TIMEOUT_S, progress: Progress = _no_progress,
               examples: Examples = "all", method: Method = "auto") -> list[Finding]:
-    return [f for did in sorted(specs)
-            for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]
+    # the checks make millions of short-lived z3 wrappers: the objects alive before them (a
+    # caller's decisions, the policy) are left out of each collection meanwhile
+    gc.freeze()
+    try:
+        return [f for did in sorted(specs)
+                for f in check_decision(specs[did], list_bound, timeout_s, progress, examples, method)]
+    finally:
+        gc.unfreeze()

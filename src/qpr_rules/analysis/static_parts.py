@@ -14,12 +14,16 @@ read the same components ask anything new.
 
 Each group is decided, in order:
 
-1. by the pool of real facts: when the reference evaluator finds every conjunct of the group true
-   on one fact of the pool (a bit set per conjunct over the pool, one AND per group), the group
-   holds;
+1. by the pool of real facts: when every conjunct of the group is true on one fact of the pool
+   (each fact evaluated on every conjunct by the compiled evaluator as it joins; a bit set per
+   conjunct over the pool, one AND per group), the group holds;
 2. else by the solver, over that group's components only (their few constraints, not the whole
    decision): unsat is final; sat holds, and the model's values for those components, put into
    the pool's first fact, make a new fact of the pool (validated by the fact model).
+
+The exact encoding here has text as codes (`exact_model`, smt_facts `text_codes`): no
+question needs the string solver. A shadowed-rule question is split by the rule's key values
+(`fires_without`).
 
 Every answer is the solver's answer to the whole question (tests/test_static_parts.py checks
 the findings against asking about every pair with the whole encoding); none is a time limit's.
@@ -30,8 +34,8 @@ engine decides without an error" reads every rule at once).
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +45,10 @@ from pydantic import BaseModel, ValidationError
 
 from qpr_rules.analysis import smt_eval
 from qpr_rules.analysis.smt_conditions import translate
-from qpr_rules.analysis.smt_decision import DecisionModel
+from qpr_rules.analysis.smt_decision import DecisionModel, decision_model
 from qpr_rules.analysis.smt_facts import (
     Enc,
+    FactEncoder,
     ListEnc,
     ObjEnc,
     ScalarEnc,
@@ -70,11 +75,110 @@ from qpr_rules.policy.condition_nodes import (
     Present,
     Quantified,
 )
-from qpr_rules.policy.loader import CompiledRule
+from qpr_rules.policy.loader import CompiledRule, DecisionSpec
 
 
 class Unknown(Exception):
     """The solver ran out of time (or gave up) on a question: the reason."""
+
+
+def exact_model(spec: DecisionSpec, list_bound: int, texts: bool = True) -> DecisionModel:
+    """The decision over the exact encoding, built without the ghost items (the parts ask only
+    exact questions), with text that the rules only compare with literals as codes (texts; see
+    smt_facts): the same answer to every question, without the string theory."""
+    codes: dict[str, tuple[str, ...]] = {}
+    if texts:
+        # the texts some constraint or computed field reads stay text (found on the encoding
+        # with every text as text: the variables are named by their paths either way)
+        encoder = FactEncoder("facts", list_bound, ghosts=False)
+        plain = encoder.encode(spec.fact_model)
+        codes = coded_texts([r.condition for r in spec.rules], _texts(plain))
+        read = _code_readers(encoder, plain, codes)
+        codes = {p: t for p, t in codes.items() if p not in read}
+    encoder = FactEncoder("facts", list_bound, ghosts=False, text_codes=codes)
+    facts = encoder.encode(spec.fact_model)
+    return decision_model(spec, list_bound=list_bound, encoder=encoder, facts=facts)
+
+
+def coded_texts(conditions: Iterable[Condition], texts: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The fact paths the conditions read as text compared only with literals (eq, ne, in), each
+    with the texts named (sorted), and the paths of texts (the fact model's text fields outside
+    lists) that no condition compares, with none: candidates for the code encoding. A path some
+    condition compares otherwise (with another fact, by order, inside a `some`/`every`) is left
+    out; so are paths that turn out not to be text outside a list (the encoder codes only those
+    it meets)."""
+    named: dict[str, set[str]] = {}
+    other: set[str] = set()
+
+    def walk(cond: Condition, inside: bool) -> None:
+        match cond:
+            case All(items=items) | AnyOf(items=items):
+                for item in items:
+                    walk(item, inside)
+            case Not(item=item):
+                walk(item, inside)
+            case Compare(path=path, op="eq" | "ne", right=Literal_(value=str() as text), ftype=ft) \
+                    if ft.kind == "string" and not inside:
+                named.setdefault(path, set()).add(text)
+            case InSet(path=path, values=values, ftype=ft) if ft.kind == "string" and not inside:
+                if all(isinstance(v, str) for v in values):
+                    named.setdefault(path, set()).update(typing.cast(tuple[str, ...], values))
+                else:
+                    other.add(path)
+            case Compare(path=path, right=right) | Contains(path=path, right=right) | \
+                    Count(path=path, right=right):
+                other.add(path)
+                if isinstance(right, FactRef):
+                    other.add(right.path)
+            case InSet(path=path) | Present(path=path):
+                if inside:
+                    other.add(path)
+            case Quantified(path=path, cond=inner):
+                # its items' fields are never coded; a fact its condition names stays text
+                walk(inner, True)
+
+    for cond in conditions:
+        walk(cond, False)
+    for path in texts:
+        named.setdefault(path, set())
+    return {p: tuple(sorted(texts)) for p, texts in named.items() if p not in other}
+
+
+def _texts(obj: ObjEnc, path: str = "") -> Iterable[str]:
+    """The paths of the given text fields outside lists."""
+    assert obj.model is not None
+    for name, enc in obj.fields.items():
+        if name in obj.model.model_computed_fields:
+            continue
+        match enc:
+            case ObjEnc(model=model) if model is not None:
+                yield from _texts(enc, f"{path}{name}.")
+            case ScalarEnc(ft=ft, given=True) if ft.kind == "string":
+                yield f"{path}{name}"
+            case _:
+                pass
+
+
+def _code_readers(encoder: FactEncoder, facts: ObjEnc, codes: dict[str, tuple[str, ...]]) -> set[str]:
+    """The paths of codes whose variable some constraint or computed field reads (a validator
+    or a computed field reading the text needs it as text)."""
+    names = {f"{encoder.prefix}.{p}": p for p in codes}
+    readers = [c for c in encoder.constraints if c.get_id() not in encoder.code_domain]
+    stack: list[Enc] = [facts]
+    while stack:
+        enc = stack.pop()
+        match enc:
+            case ObjEnc(model=model, fields=fields):
+                for name, sub in fields.items():
+                    if model is not None and name in model.model_computed_fields:
+                        readers += _enc_formulas(sub)
+                    else:
+                        stack.append(sub)
+            case ListEnc(items=items):
+                stack += [item for _, item in items]
+            case ScalarEnc():
+                pass
+    return {names[v] for v in _variables(readers) if v in names}
 
 
 def conjuncts(cond: Condition) -> list[Condition]:
@@ -228,8 +332,9 @@ class Parts:
                 ids.append(index[c])
             self.rule_conjuncts[r.id] = sorted(set(ids))
         progress(f"{dm.spec.decision.id}: translating {len(self.conditions):,} conjuncts")
-        self.formulas = [translate(c, dm.facts)[0] for c in self.conditions]
+        self.formulas = [translate(c, dm.facts, dm.memo)[0] for c in self.conditions]
         self.checks = [compile_condition(c) for c in self.conditions]
+        self._conj_mask = compile_decision(model, self.conditions, f"{dm.spec.decision.id}#conjuncts").mask
         # the components: constraints join the variables they read, and so does every field the
         # pool's facts are merged by (a field is copied whole, so its variables stay together)
         linker = _Linker()
@@ -265,19 +370,20 @@ class Parts:
         self.conj_components = [frozenset(comps.find(v) for path in _paths(c) for v in path_vars[path])
                                 for c in self.conditions]
         self.groups = {r.id: self._group(self.rule_conjuncts[r.id]) for r in dm.rules}
+        # per rule, the values each field may hold for it to fire, from its top conjuncts (`in`,
+        # `eq`; None: any), and the fields a key may be (given scalars outside lists, pinnable)
+        self._pins = {r.id: _top_pins(conjuncts(r.condition)) for r in dm.rules}
+        self._keyable = {".".join(path) for path, _, enc, _ in self.units
+                         if isinstance(enc, ScalarEnc) and enc.given}
         # the pool of real facts, and per conjunct the bits of the pool's facts it holds on
         self.pool: list[_Fact] = []
         self._bits = [0] * len(self.conditions)
-        self._upto = [0] * len(self.conditions)
         self._known: dict[frozenset[int], bool] = {}
-        # the pool's facts past the first differ from it in a few components only: per component,
-        # the bits of the facts that changed it (a conjunct reading none of those holds on such a
-        # fact exactly when it holds on the first one, with no evaluation)
-        self._touched: dict[str, int] = {}
         self._solvers: dict[frozenset[str], TimedSolver] = {}
         self._whole: TimedSolver | None = None  # the whole exact encoding, for fires_without
         self.mask = compile_decision(model, [r.condition for r in dm.rules], dm.spec.decision.id).mask
         self.position = {r.id: i for i, r in enumerate(dm.rules)}
+        self._ids = [r.id for r in dm.rules]
         self.solver_calls = 0
         self.merge_refused = 0  # merged facts the fact model refused (none expected: see tests)
 
@@ -326,7 +432,7 @@ class Parts:
                 fact = self._fact(given)
                 if fact is None:
                     raise AssertionError("the fact model refuses the solver's model of the encoding")
-                self.pool.append(fact)
+                self._add(fact)
                 self._seed_literals()
                 return
             if verdict == z3.unknown:
@@ -341,29 +447,25 @@ class Parts:
         return _Fact(given, model.model_dump(mode="python"), model)
 
     def bits(self, i: int) -> int:
-        """The pool facts conjunct i holds on, as a bit set (evaluated up to the pool's size, only
-        on the facts that changed a component it reads)."""
-        upto, n = self._upto[i], len(self.pool)
-        if upto < n:
-            check, bits = self.checks[i], self._bits[i]
-            new = ((1 << n) - 1) ^ ((1 << upto) - 1)
-            if upto == 0:
-                new ^= 1  # the first fact: evaluated below
-                if self._check(check, 0):
-                    bits |= 1
-            relevant = 0
-            for comp in self.conj_components[i]:
-                relevant |= self._touched.get(comp, 0)
-            relevant &= new
-            if bits & 1:  # holds on the first fact, so on every fact that left its components alone
-                bits |= new & ~relevant
-            while relevant:
-                low = relevant & -relevant
-                if self._check(check, low.bit_length() - 1):
-                    bits |= low
-                relevant ^= low
-            self._bits[i], self._upto[i] = bits, n
+        """The pool facts conjunct i holds on, as a bit set (every fact is evaluated on every
+        conjunct as it joins the pool: _evaluate)."""
         return self._bits[i]
+
+    def _evaluate(self, k: int) -> None:
+        """The pool's fact k evaluated on every conjunct at once by the compiled evaluator (what
+        the engine decides with; a tenth of the reference's time one by one), its bit set in the
+        bits of each conjunct that holds; the reference evaluates them one by one only on a fact
+        where that raises."""
+        try:
+            mask = self._conj_mask(self.pool[k].model)
+        except (ArithmeticError, ValueError, TypeError):
+            mask = sum(1 << j for j, check in enumerate(self.checks) if self._check(check, k))
+        bit, bits = 1 << k, self._bits
+        digits = bin(mask)[:1:-1]  # the conjuncts, the first one first
+        i = digits.find("1")
+        while i != -1:
+            bits[i] |= bit
+            i = digits.find("1", i + 1)
 
     def _check(self, check: Callable[[Any], bool], k: int) -> bool:
         try:
@@ -382,7 +484,7 @@ class Parts:
 
     def merged(self, parts: list[tuple[frozenset[str], int]], base: int = 0) -> dict[str, Any]:
         """The pool's fact `base`, with the fields of each (components, fact) taken from that fact."""
-        out = copy.deepcopy(self.pool[base].given)
+        out = _clone(self.pool[base].given)
         for comps, k in parts:
             source = self.pool[k].given
             for path, comp, _, _ in self.units:
@@ -425,7 +527,7 @@ class Parts:
 
     def _grow(self, group: Group, model: z3.ModelRef) -> None:
         """A new fact for the pool: the pool's first one with the group's components from model."""
-        out = copy.deepcopy(self.pool[0].given)
+        out = _clone(self.pool[0].given)
         for path, comp, enc, required in self.units:
             if comp not in group.components:
                 continue
@@ -442,14 +544,11 @@ class Parts:
         if fact is None:
             self.merge_refused += 1
             return
-        self._add(fact, group.components)
+        self._add(fact)
 
-    def _add(self, fact: _Fact, changed: Iterable[str | None]) -> None:
-        bit = 1 << len(self.pool)
+    def _add(self, fact: _Fact) -> None:
         self.pool.append(fact)
-        for comp in changed:
-            if comp is not None:
-                self._touched[comp] = self._touched.get(comp, 0) | bit
+        self._evaluate(len(self.pool) - 1)
 
     def _seed_literals(self) -> None:
         """Facts for the pool from the values the rules name: the first fact with one field set to
@@ -470,7 +569,7 @@ class Parts:
                     continue
                 fact = self.with_value(self.pool[0], steps, value)
                 if fact is not None:
-                    self._add(fact, [units[steps]])
+                    self._add(fact)
 
     def rule_holds(self, r: CompiledRule) -> Group | None:
         """None when the rule fires on some valid fact of the exact encoding; else a group of its
@@ -484,6 +583,14 @@ class Parts:
     def together(self, a: CompiledRule, b: CompiledRule) -> bool:
         """Whether a and b fire together on some fact of the exact encoding, given that each fires
         alone on one (rule_holds is None for both)."""
+        bits = self._bits
+        common = (1 << len(self.pool)) - 1
+        for i in self.rule_conjuncts[a.id]:
+            common &= bits[i]
+        for i in self.rule_conjuncts[b.id]:
+            common &= bits[i]
+        if common:
+            return True  # a fact of the pool on which both fire
         ga, gb = self.groups[a.id], self.groups[b.id]
         mixed: list[Group] = []
         for x in ga:
@@ -565,19 +672,81 @@ class Parts:
     def fires_without(self, r: CompiledRule, others: list[CompiledRule]) -> bool:
         """Whether r fires on some fact of the exact encoding on which none of others fires: the
         whole question, asked of the encoding without ghost items (sat is an answer; unsat is
-        not, a longer list may do it: the caller asks the whole encoding then). Asked first with
-        the fields of r's most selective group (its key: the home) fixed to those of a fact r fires
-        on, a few such facts, which makes the question small; then as it is. Raises Unknown."""
+        not, a longer list may do it: the caller asks the whole encoding then). Raises Unknown.
+
+        When r names the values a field must hold (its key: `home.id in [...]` at the top of its
+        condition), the question is split by that value, exactly: r fires only on those values,
+        and with the field at one value, every rule whose own key leaves that value out cannot
+        fire, so it is left out of that value's question (a few rules instead of hundreds).
+        Each value is tried first on a real fact (one r fires on, with the field set to it);
+        the solver is asked only for the values no such fact settles."""
+        key = self.key_of(r, others)
+        if key is None:
+            return self._fires_without(r, others, [[]])
+        path, values = key
+        takers = {e.id for e in others}
+        base = self.firing_fact(r)
+        steps = tuple(path.split("."))
+        if base is not None:
+            for v in values:
+                fact = self.with_value(base, steps, _clone(v))
+                fired = self.fired(fact) if fact is not None else None
+                if fired is not None and r.id in fired and not takers.intersection(fired):
+                    return True
+        enc = lookup(self.dm.facts, path)
+        # values that leave the same rules in the question are asked together (r fires only
+        # with the key at one of its values, so the questions together are the whole one)
+        asked: dict[tuple[str, ...], tuple[list[CompiledRule], list[Any]]] = {}
+        for v in values:
+            rest = [e for e in others if self._admits(e, path, v)]
+            if self._pool_without(r, rest, steps, v, takers):
+                return True
+            asked.setdefault(tuple(e.id for e in rest), (rest, []))[1].append(v)
+        for rest, same in sorted(asked.values(), key=lambda q: len(q[0])):
+            held = z3.Or(*[z3.And(*pin_value(enc, v)) for v in same])
+            if self._fires_without(r, rest, [[enc.present, held]]):
+                return True
+        return False
+
+    def _pool_without(self, r: CompiledRule, rest: list[CompiledRule], steps: tuple[str, ...],
+                      value: Any, takers: set[str], tries: int = 3) -> bool:
+        """Whether a fact of the pool, with the key field set to value, is a real fact on which r
+        fires and none of takers: the pool's facts are picked by their bits (r's conjuncts that
+        leave the key's component alone hold, and for each of rest one such conjunct fails),
+        then evaluated whole."""
+        unit = next((comp for path, comp, _, _ in self.units if path == steps), None)
+        full = (1 << len(self.pool)) - 1
+        chosen = full
+        for i in self.rule_conjuncts[r.id]:
+            if unit not in self.conj_components[i]:
+                chosen &= self.bits(i)
+        for e in rest:
+            fails = 0
+            for i in self.rule_conjuncts[e.id]:
+                if unit not in self.conj_components[i]:
+                    fails |= full & ~self.bits(i)
+            chosen &= fails
+            if not chosen:
+                return False
+        while chosen and tries:
+            tries -= 1
+            low = chosen & -chosen
+            chosen ^= low
+            fact = self.with_value(self.pool[low.bit_length() - 1], steps, _clone(value))
+            fired = self.fired(fact) if fact is not None else None
+            if fired is not None and r.id in fired and not takers.intersection(fired):
+                return True
+        return False
+
+    def _fires_without(self, r: CompiledRule, others: list[CompiledRule],
+                       pinned: list[list[z3.BoolRef]]) -> bool:
+        """Whether r fires and none of others on a fact of the exact encoding with one of pinned."""
         if self._whole is None:
             self._whole = new_solver(self.timeout_s)
             self._whole.add(*self.dm.constraints, self.dm.encoder.exact())
         s = self._whole
         negated = [z3.Not(self.dm.fires[e.id]) for e in others]
-        groups = self.groups[r.id]
-        key = min(groups, key=lambda g: self.witness_bits(g.conjuncts).bit_count()) if groups else None
-        pinned = [] if key is None else \
-            [self._pinned(key.components, fact) for fact in self.firing_facts(r, 3)]
-        for pins in [*pinned, []]:
+        for pins in pinned:
             s.push()
             try:
                 s.add(self.dm.fires[r.id], *pins, *negated)
@@ -586,10 +755,42 @@ class Parts:
                 if verdict == z3.unknown:
                     raise Unknown(why_unknown(s, self.timeout_s))
                 if verdict == z3.sat:
+                    # a fact of its own for the pool: later questions find it by its bits
+                    fact = self._fact(facts_from_model(self.dm.facts, s.model()))
+                    if fact is not None:
+                        self._add(fact)
                     return True
             finally:
                 s.pop()
         return False
+
+    def key_of(self, r: CompiledRule, others: list[CompiledRule]) -> tuple[str, list[Any]] | None:
+        """The given field outside lists whose values r names at the top of its condition (`in`,
+        `eq`), with the values r fires on (every such conjunct holds), when there is one: the
+        field whose values leave the fewest of others in the questions (the home among many, not
+        the gender), its values those with fewest first."""
+        best: tuple[int, str, list[Any]] | None = None
+        for path, allowed in self._pins[r.id].items():
+            if allowed is None or path not in self._keyable:
+                continue
+            anywhere = 0
+            left = dict.fromkeys(allowed, 0)
+            for e in others:
+                theirs = self._pins[e.id].get(path)
+                if theirs is None:
+                    anywhere += 1
+                    continue
+                for v in theirs & allowed:
+                    left[v] += 1
+            cost = sum(left.values()) + anywhere * len(allowed)
+            if best is None or cost < best[0]:
+                best = (cost, path, sorted(allowed, key=lambda v: (left[v], repr(v))))
+        return None if best is None else (best[1], best[2])
+
+    def _admits(self, e: CompiledRule, path: str, value: Any) -> bool:
+        """Whether e may fire with the field at path holding value (its top conjuncts allow it)."""
+        allowed = self._pins[e.id].get(path)
+        return allowed is None or value in allowed
 
     def _pinned(self, comps: frozenset[str], fact: _Fact) -> list[z3.BoolRef]:
         """Constraints fixing the fields of the components to fact's values."""
@@ -606,12 +807,17 @@ class Parts:
             mask = self.mask(fact.model)
         except (ArithmeticError, ValueError, TypeError):
             return None
-        return [r.id for i, r in enumerate(self.dm.rules) if mask >> i & 1]
+        ids, out = self._ids, []
+        while mask:  # the set bits only (a few rules of a thousand fire)
+            low = mask & -mask
+            out.append(ids[low.bit_length() - 1])
+            mask ^= low
+        return out
 
     def with_value(self, fact: _Fact, path: tuple[str, ...], value: Any,
                    present: bool = True) -> _Fact | None:
         """fact with the given field at path set to value (or left out), if the fact model takes it."""
-        given = copy.deepcopy(fact.given)
+        given = _clone(fact.given)
         parent: Any = given
         for step in path[:-1]:
             parent = parent.get(step) if isinstance(parent, dict) else None
@@ -646,8 +852,8 @@ class Parts:
         for candidate in candidates:
             if candidate in tried or len(tried) >= 6:
                 continue
-            given = copy.deepcopy(example.given)
-            _put(given, unit, copy.deepcopy(candidate))
+            given = _clone(example.given)
+            _put(given, unit, _clone(candidate))
             if not differs(_get(given, steps)):
                 continue
             tried.append(candidate)
@@ -661,9 +867,32 @@ class Parts:
         fact = self.firing_fact(r)
         if fact is None:
             return False
-        variant = self.with_value(fact, path, copy.deepcopy(value))
+        variant = self.with_value(fact, path, _clone(value))
         fired = self.fired(variant) if variant is not None else None
         return fired is not None and r.id in fired
+
+
+def _top_pins(conds: list[Condition]) -> dict[str, frozenset[Any] | None]:
+    """Per path, the values the conjuncts (all must hold) allow it to hold: the intersection of
+    their `in` and `eq` values (None when none names its values), less the `ne` values."""
+    allowed: dict[str, frozenset[Any] | None] = {}
+    excluded: dict[str, set[Any]] = {}
+    for c in conds:
+        match c:
+            case InSet(path=path, values=values):
+                named = frozenset(values)
+            case Compare(path=path, op="eq", right=Literal_(value=value)):
+                named = frozenset([value])
+            case Compare(path=path, op="ne", right=Literal_(value=value)):
+                excluded.setdefault(path, set()).add(value)
+                allowed.setdefault(path, None)
+                continue
+            case _:
+                continue
+        here = allowed.get(path)
+        allowed[path] = named if here is None else here & named
+    return {path: (None if values is None else values - excluded.get(path, set()))
+            for path, values in allowed.items()}
 
 
 def _literals(cond: Condition) -> Iterable[tuple[str, Any]]:
@@ -710,6 +939,16 @@ def _paths(cond: Condition) -> Iterable[str]:
             yield path
 
 
+def _clone(value: Any) -> Any:
+    """A copy of facts as a caller writes them (dicts, lists, and immutable scalars: text,
+    numbers, dates, enum values): copy.deepcopy's work without its memo, several times faster."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
+
+
 def _put(given: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     """given's field at path set to value (None: left out); the objects on the way are present."""
     parent: Any = given
@@ -738,7 +977,7 @@ def _copy_at(source: dict[str, Any], target: dict[str, Any], path: tuple[str, ..
     if not isinstance(dst, dict):
         return
     if isinstance(src, dict) and path[-1] in src:
-        dst[path[-1]] = copy.deepcopy(src[path[-1]])
+        dst[path[-1]] = _clone(src[path[-1]])
     else:
         dst.pop(path[-1], None)
 
