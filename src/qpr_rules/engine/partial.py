@@ -150,14 +150,21 @@ class _Prepared:
     def for_questions(self) -> None:
         """Build what ranking the questions uses, once, on the first call that ranks them: the
         pair, and the witness solver of every given fact a rule reads (what a call would
-        otherwise build the first time it meets that fact)."""
+        otherwise build the first time it meets that fact), each checked once."""
         if self._questions_ready:
             return
-        self.pair()
+        _, pair, _ = self.pair()
         read = _read_paths(self.spec)
-        for path, _, _ in _pairs(self.a.facts, self.a.facts, ""):
-            if read is None or _is_read(path, read):
-                self.witness_solver(path)
+        solvers = [pair] + [self.witness_solver(path) for path, _, _ in _pairs(self.a.facts, self.a.facts, "")
+                            if read is None or _is_read(path, read)]
+        # z3 takes a solver's assertions into its incremental core on the first check inside a
+        # push: done here, once, rather than by the first call to meet each fact (5-20 ms each);
+        # the answer is not used. (A check outside a push would run z3's other, non-incremental
+        # solver over the whole search: seconds, and no help.)
+        for solver in solvers:
+            solver.push()
+            solver.check()
+            solver.pop()
         self._questions_ready = True
 
     def _witness_base(self) -> tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]]:
@@ -596,7 +603,7 @@ def decide_partial(engine: Engine, decision_id: str, known: Mapping[str, Any], *
         solver = prepared.solver
         solver.push()
         try:
-            solver.add(*facts.pins)
+            smt_eval.assert_all(solver, facts.pins)
             return _decide(engine, prepared, facts, runtime, questions, started)
         except _OutOfTime as exc:
             return PartialDecision(decision_id, "unknown", None, exc.reason, tuple(spec.decision.outcomes),
@@ -867,7 +874,7 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
         witness = prepared.witness_solver(unit.path)
         witness.push()
         try:
-            witness.add(pins)
+            smt_eval.assert_all(witness, [pins])
             if _check(witness, timeout_s=prepared.timeout_s):
                 changes.add(unit.path)
                 found(witness.model(), set())
@@ -918,7 +925,7 @@ def _pair_proofs(prepared: _Prepared, facts: _Known, rest: list[_Unit], changes:
             for u in rest}
     pair.push()
     try:
-        pair.add(smt_eval.conjunction([*pins_b.pins, *facts.pins]))
+        smt_eval.assert_all(pair, [smt_eval.conjunction([*pins_b.pins, *facts.pins])])
         left = list(rest)
         while left:
             ask = z3.Bool(f"some!{next(_ANSWERS)}")
@@ -1186,7 +1193,7 @@ def _settled_by(prepared: _Prepared, pin: z3.BoolRef, possible: list[str],
     if len(found) > 1:
         return None
     answer = z3.Bool(f"answer!{next(_ANSWERS)}")
-    solver.add(answer == pin)  # inside the call's push: gone with its pop
+    smt_eval.assert_all(solver, [smt_eval.iff(answer, pin)])  # inside the call's push: gone with its pop
     for o in possible:
         if o in found:
             continue
