@@ -119,6 +119,7 @@ class _Prepared:
     exact_formula: z3.BoolRef
     _pair: tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]] | None = None
     _reads: list[frozenset[str]] | None = None
+    _definitions: list[tuple[str, z3.ExprRef, z3.ExprRef, frozenset[str]]] | None = None
     _outcome_term: z3.ArithRef | None = None
     finite_answers: dict[str, list[tuple[Any, z3.BoolRef]]] = field(default_factory=dict)
     _answered: dict[tuple[str, str, str], tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]] = field(
@@ -127,6 +128,7 @@ class _Prepared:
     _codes: dict[tuple[str, str, str], z3.ArithRef] = field(default_factory=dict)
     _witness: dict[str, smt_solve.AssumingSolver] = field(default_factory=dict)
     _questions_ready: bool = False
+    _functional: bool | None = None
     _base: tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]] | None = None
 
     def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
@@ -154,6 +156,7 @@ class _Prepared:
         if self._questions_ready:
             return
         _, pair, _ = self.pair()
+        self.outcome_is_function()
         read = _read_paths(self.spec)
         solvers = [pair] + [self.witness_solver(path) for path, _, _ in _pairs(self.a.facts, self.a.facts, "")
                             if read is None or _is_read(path, read)]
@@ -166,6 +169,22 @@ class _Prepared:
             solver.check()
             solver.pop()
         self._questions_ready = True
+
+    def outcome_is_function(self) -> bool:
+        """Whether the outcome is proved a function of the given facts: no two valid
+        completions, both real facts (exact), agree on every given fact and get different outcomes
+        (the pair, every selector assumed: unsat). Asked once per encoding (by for_questions, at
+        load). When it is, a witness solver's "no" is a proof too (witness_solver): no pair of
+        completions differing in that unit alone gets different outcomes. False when the solver
+        finds such completions or cannot tell in time (then the pair proves what the witness
+        solvers do not find)."""
+        if self._functional is None:
+            _, pair, selectors = self.pair()
+            try:
+                self._functional = not _check(pair, *selectors.values(), timeout_s=self.timeout_s)
+            except _OutOfTime:
+                self._functional = False
+        return self._functional
 
     def _witness_base(self) -> tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]]:
         """What every witness solver reads (once per encoding): the variables each constraint and
@@ -188,8 +207,16 @@ class _Prepared:
         copy a, and a copy of only the variables a change of the unit can reach (the unit's own,
         and through the constraints what is derived from them, never another given fact). A model
         is completion a and, with those variables replaced by their copies, completion b: every
-        constraint that reads none of them holds as in a, the others hold by construction. Its
-        "no" proves nothing (a variable it shares might have to differ too): the pair proves it.
+        constraint that reads none of them holds as in a, the others hold by construction.
+
+        Its "no" is a proof when the outcome is a function of the given facts
+        (outcome_is_function): take any two valid exact completions a and b that differ in the
+        unit alone with different outcomes, and b' = a with the moved variables set to b's. A
+        constraint (or exactness condition) that reads a moved variable reads no other variable
+        but given facts outside the unit (the closure below), equal in a and b, so it holds in b'
+        as in b; every other holds in b' as in a. So b' is a valid exact completion with b's given
+        facts, hence b's outcome, and (a, b') is a model of this solver. Otherwise its "no"
+        proves nothing (a derived variable it shares might differ too): the pair proves it.
         Built once per unit path, then reused."""
         hit = self._witness.get(path)
         if hit is not None:
@@ -235,7 +262,7 @@ class _Prepared:
         key = (unit.path, type(answer).__name__, repr(answer))
         hit = self._answered.get(key)
         if hit is None:
-            assignment = _assignment(unit, answer)
+            assignment = self.derived(_assignment(unit, answer))
             names = frozenset(var.decl().name() for var, _ in assignment)
             put = smt_eval.Substitution(assignment)
             hit = (typing.cast(z3.BoolRef, put(self.constraints_on(names))),
@@ -244,6 +271,37 @@ class _Prepared:
             if len(self._answered) < _ANSWERED_SIZE:
                 self._answered[key] = hit
         return hit
+
+    def derived(self, assignment: list[tuple[z3.ExprRef, z3.ExprRef]]) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """The assignment, and each derived variable defined by a constraint `v == term` whose
+        term reads an assigned variable, set to its term with the assignment put in (in the order
+        of the constraints, each definition with the ones before it put in too). Without them, an
+        answer to a fact a derived fact is computed from (the hold state from the placement date
+        and the hold) leaves the derived value as it was, and the variant fails the definition."""
+        if self._definitions is None:
+            given = self._witness_base()[2]
+            definitions = []
+            for c in self.constraints:
+                if not z3.is_eq(c):
+                    continue
+                lhs, rhs = c.arg(0), c.arg(1)
+                name = lhs.decl().name() if z3.is_const(lhs) else None
+                if name is None or lhs.decl().kind() != z3.Z3_OP_UNINTERPRETED or name in given:
+                    continue
+                reads = frozenset(_variables(rhs))
+                if name not in reads:
+                    definitions.append((name, lhs, rhs, reads))
+            counts: dict[str, int] = {}
+            for name, *_ in definitions:
+                counts[name] = counts.get(name, 0) + 1
+            self._definitions = [d for d in definitions if counts[d[0]] == 1]
+        names = {var.decl().name() for var, _ in assignment}
+        out = list(assignment)
+        for name, var, term, reads in self._definitions:
+            if reads & names and name not in names:
+                out.append((var, smt_eval.Substitution(out)(term)))
+                names.add(name)
+        return out
 
     def code(self, unit: _Unit, answer: Any) -> z3.ArithRef:
         """with_answer as one small number: 1 when the variant is valid, 2 when exact, plus 4
@@ -837,10 +895,12 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     call: the example completions with the fact's answers put in (_Variants), checked by
     evaluating the encoding, often give two valid completions differing in it alone with
     different outcomes. For the others, the witness solver of the fact (_Prepared.witness_solver,
-    one copy of the decision and a copy of what the fact reaches) looks for such a pair; the facts
-    it finds none for are asked of the solver over two copies of the decision at once ("can one
-    of these change the answer?"): no proves that none of them can, each yes shows one that can,
-    and is asked again without it. Each completion found is kept with the models found before
+    one copy of the decision and a copy of what the fact reaches) looks for such a pair. When the
+    outcome is proved a function of the given facts (_Prepared.outcome_is_function, once per
+    encoding), its "no" proves the fact cannot change the answer; otherwise (or when it runs out
+    of time) the facts it finds none for are asked of the solver over two copies of the decision
+    at once ("can one of these change the answer?"): no proves that none of them can, each yes
+    shows one that can, and is asked again without it. Each completion found is kept with the models found before
     (cache), so that most answers tried for settling are seen possible without a call."""
     prepared.for_questions()
     read = _read_paths(prepared.spec)
@@ -879,6 +939,8 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
                 changes.add(unit.path)
                 found(witness.model(), set())
                 continue
+            if prepared.outcome_is_function():
+                continue  # proved: it cannot change the answer (witness_solver)
         except _OutOfTime:
             pass  # no claim: the pair asks
         finally:
