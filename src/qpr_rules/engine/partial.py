@@ -900,8 +900,9 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     encoding), its "no" proves the fact cannot change the answer; otherwise (or when it runs out
     of time) the facts it finds none for are asked of the solver over two copies of the decision
     at once ("can one of these change the answer?"): no proves that none of them can, each yes
-    shows one that can, and is asked again without it. Each completion found is kept with the models found before
-    (cache), so that most answers tried for settling are seen possible without a call."""
+    shows one that can, and is asked again without it. Each completion found is kept with the
+    models found before (cache), so that most answers tried for settling are seen possible
+    without a call."""
     prepared.for_questions()
     read = _read_paths(prepared.spec)
     variants = _Variants(prepared, [model for _, model in cache])
