@@ -83,6 +83,8 @@ RANKING = (
 )
 #: seconds each solver call may take by default: a form waits for the answer
 DEFAULT_TIMEOUT_S = 2.0
+#: milliseconds the check that warms a solver up may take (_Prepared.for_questions)
+_WARM_MS = 20
 _LOCK = threading.RLock()
 _ANSWERS = itertools.count()
 _CACHE: OrderedDict[tuple[int, int, float], _Prepared] = OrderedDict()
@@ -162,12 +164,15 @@ class _Prepared:
                             if read is None or _is_read(path, read)]
         # z3 takes a solver's assertions into its incremental core on the first check inside a
         # push: done here, once, rather than by the first call to meet each fact (5-20 ms each);
-        # the answer is not used. (A check outside a push would run z3's other, non-incremental
-        # solver over the whole search: seconds, and no help.)
+        # the answer is not used, so the check may stop early (_WARM_MS: a search over every
+        # completion can take seconds on the larger decisions). A check outside a push would run
+        # z3's other, non-incremental solver: seconds, and no help.
         for solver in solvers:
+            solver.set("timeout", _WARM_MS)
             solver.push()
             solver.check()
             solver.pop()
+            solver.set("timeout", max(1, int(self.timeout_s * 1000)))
         self._questions_ready = True
 
     def outcome_is_function(self) -> bool:
