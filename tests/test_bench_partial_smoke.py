@@ -16,4 +16,6 @@ def test_partial_bench_runs_with_no_unknown_and_no_disagreement() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 partial qpr.placement cases:" in result.stdout and " 0 unknown;" in result.stdout
     assert "disagreements with the whole facts: 0" in result.stdout
+    assert "headline (issue 23.4: every case under 100 ms): slowest case " in result.stdout
+    assert "load, once per decision" in result.stdout
     assert "Engine.decide, the whole facts (durable), CPU" in result.stdout

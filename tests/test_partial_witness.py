@@ -6,6 +6,7 @@ what z3py gives. tests/test_partial_ranking.py checks the questions themselves a
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 from pathlib import Path
@@ -79,6 +80,89 @@ def test_a_witness_is_two_real_completions_differing_in_that_fact_alone() -> Non
                 assert decided_a.outcome != decided_b.outcome, (unit.path, known)
                 checked += 1
     assert checked >= 20, checked  # the test asked something
+
+
+def test_a_witness_solvers_no_is_the_pairs_no() -> None:
+    """The outcome of qpr.placement is proved a function of the given facts, so a witness
+    solver's "no" is taken as a proof that the fact cannot change the answer (no pair query):
+    for every fact a rule reads, unknown in a bench case, whenever its witness solver finds no
+    pair, the solver over two whole copies (the pair, every other fact the same) finds none
+    either."""
+    prepared = _prepared()
+    assert prepared.outcome_is_function()
+    read = partial._read_paths(prepared.spec)
+    _, pair, selectors = prepared.pair()
+    checked = 0
+    with partial._LOCK:
+        for known in _cases(40):
+            facts = _known(prepared, known)
+            pins_b = partial._Known()
+            partial._read(prepared.pair()[0].facts, known, "", pins_b)
+            for unit in facts.units:
+                if read is not None and not partial._is_read(unit.path, read):
+                    continue
+                solver = prepared.witness_solver(unit.path)
+                solver.push()
+                try:
+                    solver.add(*facts.pins)
+                    if solver.check() != z3.unsat:
+                        continue
+                finally:
+                    solver.pop()
+                keep = [sel for path, sel in selectors.items() if not partial._under(path, unit.path)]
+                pair.push()
+                try:
+                    pair.add(*facts.pins, *pins_b.pins)
+                    assert pair.check(*keep) == z3.unsat, (unit.path, known)
+                finally:
+                    pair.pop()
+                checked += 1
+    assert checked >= 20, checked  # the test asked something
+
+
+def test_a_variant_that_changes_the_answer_is_a_real_pair_derived_facts_recomputed() -> None:
+    """A variant puts an answer in for a fact and recomputes the derived facts defined from it
+    (the hold state from the placement date): whenever the variants of a completion (one with
+    an example's facts) show that a date or number can change the answer, that completion and
+    the same with that answer are answered differently by Engine.decide."""
+    prepared = _prepared()
+    date = next(u for u in _known(prepared, {}).units if u.path == "placement.date")
+    derived = {var.decl().name() for var, _ in prepared.derived(partial._assignment(date, dt.date(2026, 1, 1)))}
+    assert "a.hold_state" in derived
+    checked = 0
+    with partial._LOCK:
+        for known in _cases(150):
+            answer = ENGINE.decide_partial(DECISION, known)
+            if answer.status != "open":
+                continue
+            facts = _known(prepared, known)
+            prepared.solver.push()
+            try:
+                prepared.solver.add(*facts.pins)
+                models = []
+                for example in answer.examples:
+                    if partial.longest_list(example.facts) > prepared.bound:
+                        continue  # items past the bound repeating: not read into these slots
+                    pins = partial._Known()
+                    partial._read(prepared.a.facts, example.facts, "", pins)
+                    assert prepared.solver.check(*pins.pins) == z3.sat
+                    models.append(prepared.solver.model())
+            finally:
+                prepared.solver.pop()
+            for model in models:
+                variants = partial._Variants(prepared, [model])
+                for unit in facts.units:
+                    if not isinstance(unit.enc, ScalarEnc) or unit.ft.kind not in ("date", "int", "number"):
+                        continue
+                    for value, _ in partial._answers(unit, answer.examples):
+                        _, changes = variants.outcomes(unit, value)
+                        if changes:
+                            base = facts_from_model(prepared.a.facts, model)  # the model's completion
+                            other = with_answer(base, unit.path, value)
+                            assert ENGINE.decide(DECISION, base).outcome != ENGINE.decide(DECISION, other).outcome, (
+                                unit.path, value, base)
+                            checked += 1
+    assert checked >= 3, checked  # the test asked something (how many: the examples z3 gives)
 
 
 def test_the_packed_variants_are_the_variants_read_one_answer_at_a_time() -> None:

@@ -48,6 +48,12 @@ def conjunction(formulas: list[z3.BoolRef]) -> z3.BoolRef:
     return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(formulas), args), ctx)
 
 
+def iff(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
+    """a == b for Boolean formulas, without z3py's coercions."""
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
 class Substitution:
     """z3.substitute(formula, *pairs) for many formulas with the same pairs, the pairs' arrays
     built once (z3py re-checks every pair's sorts on every call: most of the time of a large

@@ -83,6 +83,8 @@ RANKING = (
 )
 #: seconds each solver call may take by default: a form waits for the answer
 DEFAULT_TIMEOUT_S = 2.0
+#: milliseconds the check that warms a solver up may take (_Prepared.for_questions)
+_WARM_MS = 20
 _LOCK = threading.RLock()
 _ANSWERS = itertools.count()
 _CACHE: OrderedDict[tuple[int, int, float], _Prepared] = OrderedDict()
@@ -119,6 +121,7 @@ class _Prepared:
     exact_formula: z3.BoolRef
     _pair: tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]] | None = None
     _reads: list[frozenset[str]] | None = None
+    _definitions: list[tuple[str, z3.ExprRef, z3.ExprRef, frozenset[str]]] | None = None
     _outcome_term: z3.ArithRef | None = None
     finite_answers: dict[str, list[tuple[Any, z3.BoolRef]]] = field(default_factory=dict)
     _answered: dict[tuple[str, str, str], tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef]] = field(
@@ -127,6 +130,7 @@ class _Prepared:
     _codes: dict[tuple[str, str, str], z3.ArithRef] = field(default_factory=dict)
     _witness: dict[str, smt_solve.AssumingSolver] = field(default_factory=dict)
     _questions_ready: bool = False
+    _functional: bool | None = None
     _base: tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]] | None = None
 
     def pair(self) -> tuple[DecisionModel, z3.Solver, dict[str, z3.BoolRef]]:
@@ -150,15 +154,42 @@ class _Prepared:
     def for_questions(self) -> None:
         """Build what ranking the questions uses, once, on the first call that ranks them: the
         pair, and the witness solver of every given fact a rule reads (what a call would
-        otherwise build the first time it meets that fact)."""
+        otherwise build the first time it meets that fact), each checked once."""
         if self._questions_ready:
             return
-        self.pair()
+        _, pair, _ = self.pair()
+        self.outcome_is_function()
         read = _read_paths(self.spec)
-        for path, _, _ in _pairs(self.a.facts, self.a.facts, ""):
-            if read is None or _is_read(path, read):
-                self.witness_solver(path)
+        solvers = [pair] + [self.witness_solver(path) for path, _, _ in _pairs(self.a.facts, self.a.facts, "")
+                            if read is None or _is_read(path, read)]
+        # z3 takes a solver's assertions into its incremental core on the first check inside a
+        # push: done here, once, rather than by the first call to meet each fact (5-20 ms each);
+        # the answer is not used, so the check may stop early (_WARM_MS: a search over every
+        # completion can take seconds on the larger decisions). A check outside a push would run
+        # z3's other, non-incremental solver: seconds, and no help.
+        for solver in solvers:
+            solver.set("timeout", _WARM_MS)
+            solver.push()
+            solver.check()
+            solver.pop()
+            solver.set("timeout", max(1, int(self.timeout_s * 1000)))
         self._questions_ready = True
+
+    def outcome_is_function(self) -> bool:
+        """Whether the outcome is proved a function of the given facts: no two valid
+        completions, both real facts (exact), agree on every given fact and get different outcomes
+        (the pair, every selector assumed: unsat). Asked once per encoding (by for_questions, at
+        load). When it is, a witness solver's "no" is a proof too (witness_solver): no pair of
+        completions differing in that unit alone gets different outcomes. False when the solver
+        finds such completions or cannot tell in time (then the pair proves what the witness
+        solvers do not find)."""
+        if self._functional is None:
+            _, pair, selectors = self.pair()
+            try:
+                self._functional = not _check(pair, *selectors.values(), timeout_s=self.timeout_s)
+            except _OutOfTime:
+                self._functional = False
+        return self._functional
 
     def _witness_base(self) -> tuple[list[frozenset[str]], dict[str, z3.ExprRef], set[str]]:
         """What every witness solver reads (once per encoding): the variables each constraint and
@@ -181,8 +212,16 @@ class _Prepared:
         copy a, and a copy of only the variables a change of the unit can reach (the unit's own,
         and through the constraints what is derived from them, never another given fact). A model
         is completion a and, with those variables replaced by their copies, completion b: every
-        constraint that reads none of them holds as in a, the others hold by construction. Its
-        "no" proves nothing (a variable it shares might have to differ too): the pair proves it.
+        constraint that reads none of them holds as in a, the others hold by construction.
+
+        Its "no" is a proof when the outcome is a function of the given facts
+        (outcome_is_function): take any two valid exact completions a and b that differ in the
+        unit alone with different outcomes, and b' = a with the moved variables set to b's. A
+        constraint (or exactness condition) that reads a moved variable reads no other variable
+        but given facts outside the unit (the closure below), equal in a and b, so it holds in b'
+        as in b; every other holds in b' as in a. So b' is a valid exact completion with b's given
+        facts, hence b's outcome, and (a, b') is a model of this solver. Otherwise its "no"
+        proves nothing (a derived variable it shares might differ too): the pair proves it.
         Built once per unit path, then reused."""
         hit = self._witness.get(path)
         if hit is not None:
@@ -228,7 +267,7 @@ class _Prepared:
         key = (unit.path, type(answer).__name__, repr(answer))
         hit = self._answered.get(key)
         if hit is None:
-            assignment = _assignment(unit, answer)
+            assignment = self.derived(_assignment(unit, answer))
             names = frozenset(var.decl().name() for var, _ in assignment)
             put = smt_eval.Substitution(assignment)
             hit = (typing.cast(z3.BoolRef, put(self.constraints_on(names))),
@@ -237,6 +276,37 @@ class _Prepared:
             if len(self._answered) < _ANSWERED_SIZE:
                 self._answered[key] = hit
         return hit
+
+    def derived(self, assignment: list[tuple[z3.ExprRef, z3.ExprRef]]) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """The assignment, and each derived variable defined by a constraint `v == term` whose
+        term reads an assigned variable, set to its term with the assignment put in (in the order
+        of the constraints, each definition with the ones before it put in too). Without them, an
+        answer to a fact a derived fact is computed from (the hold state from the placement date
+        and the hold) leaves the derived value as it was, and the variant fails the definition."""
+        if self._definitions is None:
+            given = self._witness_base()[2]
+            definitions = []
+            for c in self.constraints:
+                if not z3.is_eq(c):
+                    continue
+                lhs, rhs = c.arg(0), c.arg(1)
+                name = lhs.decl().name() if z3.is_const(lhs) else None
+                if name is None or lhs.decl().kind() != z3.Z3_OP_UNINTERPRETED or name in given:
+                    continue
+                reads = frozenset(_variables(rhs))
+                if name not in reads:
+                    definitions.append((name, lhs, rhs, reads))
+            counts: dict[str, int] = {}
+            for name, *_ in definitions:
+                counts[name] = counts.get(name, 0) + 1
+            self._definitions = [d for d in definitions if counts[d[0]] == 1]
+        names = {var.decl().name() for var, _ in assignment}
+        out = list(assignment)
+        for name, var, term, reads in self._definitions:
+            if reads & names and name not in names:
+                out.append((var, smt_eval.Substitution(out)(term)))
+                names.add(name)
+        return out
 
     def code(self, unit: _Unit, answer: Any) -> z3.ArithRef:
         """with_answer as one small number: 1 when the variant is valid, 2 when exact, plus 4
@@ -596,7 +666,7 @@ def decide_partial(engine: Engine, decision_id: str, known: Mapping[str, Any], *
         solver = prepared.solver
         solver.push()
         try:
-            solver.add(*facts.pins)
+            smt_eval.assert_all(solver, facts.pins)
             return _decide(engine, prepared, facts, runtime, questions, started)
         except _OutOfTime as exc:
             return PartialDecision(decision_id, "unknown", None, exc.reason, tuple(spec.decision.outcomes),
@@ -830,11 +900,14 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
     call: the example completions with the fact's answers put in (_Variants), checked by
     evaluating the encoding, often give two valid completions differing in it alone with
     different outcomes. For the others, the witness solver of the fact (_Prepared.witness_solver,
-    one copy of the decision and a copy of what the fact reaches) looks for such a pair; the facts
-    it finds none for are asked of the solver over two copies of the decision at once ("can one
-    of these change the answer?"): no proves that none of them can, each yes shows one that can,
-    and is asked again without it. Each completion found is kept with the models found before
-    (cache), so that most answers tried for settling are seen possible without a call."""
+    one copy of the decision and a copy of what the fact reaches) looks for such a pair. When the
+    outcome is proved a function of the given facts (_Prepared.outcome_is_function, once per
+    encoding), its "no" proves the fact cannot change the answer; otherwise (or when it runs out
+    of time) the facts it finds none for are asked of the solver over two copies of the decision
+    at once ("can one of these change the answer?"): no proves that none of them can, each yes
+    shows one that can, and is asked again without it. Each completion found is kept with the
+    models found before (cache), so that most answers tried for settling are seen possible
+    without a call."""
     prepared.for_questions()
     read = _read_paths(prepared.spec)
     variants = _Variants(prepared, [model for _, model in cache])
@@ -852,8 +925,9 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
             return
         cache.append((got, model))
         if variants.add(model):
-            open_units = [u for u in units if u.path not in changes and u.path not in skip]
-            for path, more in _seen(variants, open_units, tried, latest=True).items():
+            # every unit, not only those still open: the packed term is the first call's, built
+            # once (_Variants.table), and the outcomes seen help settling
+            for path, more in _seen(variants, units, tried, latest=True).items():
                 seen[path] = [(old | new, c or c2)
                               for (old, c), (new, c2) in zip(seen[path], more, strict=True)]
                 if any(c for _, c in more):
@@ -867,11 +941,13 @@ def _questions(prepared: _Prepared, facts: _Known, possible: list[str],
         witness = prepared.witness_solver(unit.path)
         witness.push()
         try:
-            witness.add(pins)
+            smt_eval.assert_all(witness, [pins])
             if _check(witness, timeout_s=prepared.timeout_s):
                 changes.add(unit.path)
                 found(witness.model(), set())
                 continue
+            if prepared.outcome_is_function():
+                continue  # proved: it cannot change the answer (witness_solver)
         except _OutOfTime:
             pass  # no claim: the pair asks
         finally:
@@ -918,7 +994,7 @@ def _pair_proofs(prepared: _Prepared, facts: _Known, rest: list[_Unit], changes:
             for u in rest}
     pair.push()
     try:
-        pair.add(smt_eval.conjunction([*pins_b.pins, *facts.pins]))
+        smt_eval.assert_all(pair, [smt_eval.conjunction([*pins_b.pins, *facts.pins])])
         left = list(rest)
         while left:
             ask = z3.Bool(f"some!{next(_ANSWERS)}")
@@ -959,6 +1035,9 @@ class _Variants:
         self.prepared = prepared
         # (model, its outcome, exact): each a valid completion of the known facts
         self.bases: list[tuple[z3.ModelRef, str, bool]] = []
+        # the packed term of table(), per list of asks (by identity: the same lists of units
+        # and answers come back within a call); the asks are kept alive with it
+        self._terms: dict[tuple[tuple[int, int], ...], tuple[list[tuple[_Unit, Any]], z3.ArithRef]] = {}
         for model in models:
             self.add(model)
 
@@ -984,7 +1063,12 @@ class _Variants:
         names = self.prepared.outcome_names
         if not asks or not self.bases or 4 * len(names) > 256:
             return [self.outcomes(unit, answer, latest) for unit, answer in asks] if asks else out
-        term = smt_eval.packed([self.prepared.code(unit, answer) for unit, answer in asks])
+        key = tuple((id(unit), id(answer)) for unit, answer in asks)
+        hit = self._terms.get(key)
+        if hit is None:
+            hit = self._terms[key] = (list(asks), smt_eval.packed([self.prepared.code(unit, answer)
+                                                                   for unit, answer in asks]))
+        term = hit[1]
         for model, base_outcome, base_exact in self.bases[-1:] if latest else self.bases:
             value = smt_eval.int_or_none(model, term)
             if value is None:
@@ -1186,7 +1270,7 @@ def _settled_by(prepared: _Prepared, pin: z3.BoolRef, possible: list[str],
     if len(found) > 1:
         return None
     answer = z3.Bool(f"answer!{next(_ANSWERS)}")
-    solver.add(answer == pin)  # inside the call's push: gone with its pop
+    smt_eval.assert_all(solver, [smt_eval.iff(answer, pin)])  # inside the call's push: gone with its pop
     for o in possible:
         if o in found:
             continue
