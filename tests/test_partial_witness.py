@@ -70,7 +70,7 @@ def test_a_witness_is_two_real_completions_differing_in_that_fact_alone() -> Non
                     solver.pop()
                 a = facts_from_model(prepared.a.facts, model)
                 copy = ScalarEnc(unit.enc.ft, *(smt_eval.Substitution(
-                    [(v, z3.Const(f"w!{v.decl().name()}", v.sort())) for v in partial._variables(e).values()
+                    [(v, z3.Const(f"w!{v.decl().name()}", v.sort())) for v in smt_eval.variables([e]).values()
                      if partial._names_under(v.decl().name(), unit.path)])(e)
                     for e in (unit.enc.present, unit.enc.value)))
                 if not smt_eval.holds(model, copy.present):

@@ -7,7 +7,28 @@ more than the evaluation itself. The callers pass well-sorted Boolean and intege
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import z3
+
+
+def variables(formulas: Iterable[z3.ExprRef]) -> dict[str, z3.ExprRef]:
+    """The free variables (uninterpreted constants) the formulas read, by name; each shared
+    subterm walked once."""
+    names: dict[str, z3.ExprRef] = {}
+    seen: set[int] = set()
+    stack = list(formulas)
+    while stack:
+        node = stack.pop()
+        key = node.get_id()
+        if key in seen:
+            continue
+        seen.add(key)
+        if z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            names[node.decl().name()] = node
+        else:
+            stack.extend(node.children())
+    return names
 
 
 def holds(model: z3.ModelRef, formula: z3.ExprRef) -> bool:

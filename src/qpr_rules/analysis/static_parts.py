@@ -178,7 +178,7 @@ def _code_readers(encoder: FactEncoder, facts: ObjEnc, codes: dict[str, tuple[st
                 stack += [item for _, item in items]
             case ScalarEnc():
                 pass
-    return {names[v] for v in _variables(readers) if v in names}
+    return {names[v] for v in smt_eval.variables(readers) if v in names}
 
 
 def conjuncts(cond: Condition) -> list[Condition]:
@@ -238,26 +238,6 @@ class _Linker:
                 continue
             rep[key] = self.comps.union(r for a in args if (r := rep[z3.Z3_get_ast_id(ctx, a)]) is not None)
         return rep[z3.Z3_get_ast_id(ctx, formula.as_ast())]
-
-
-def _variables(formulas: Iterable[z3.ExprRef]) -> set[str]:
-    """The names of the uninterpreted constants (the encoding's variables) in formulas."""
-    names: set[str] = set()
-    seen: set[int] = set()
-    stack = list(formulas)
-    while stack:
-        e = stack.pop()
-        key = e.get_id()
-        if key in seen:
-            continue
-        seen.add(key)
-        if z3.is_app(e):
-            if e.num_args() == 0:
-                if e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                    names.add(e.decl().name())
-            else:
-                stack.extend(e.children())
-    return names
 
 
 def _enc_formulas(enc: Enc) -> list[z3.ExprRef]:
@@ -366,7 +346,7 @@ class Parts:
         for c in self.conditions:
             for path in _paths(c):
                 if path not in path_vars:
-                    path_vars[path] = _variables(_enc_formulas(lookup(dm.facts, path)))
+                    path_vars[path] = set(smt_eval.variables(_enc_formulas(lookup(dm.facts, path))))
         self.conj_components = [frozenset(comps.find(v) for path in _paths(c) for v in path_vars[path])
                                 for c in self.conditions]
         self.groups = {r.id: self._group(self.rule_conjuncts[r.id]) for r in dm.rules}
@@ -398,7 +378,7 @@ class Parts:
             if isinstance(enc, ObjEnc) and z3.is_true(z3.simplify(enc.present)) and enc.model is not None:
                 self._units(enc, (*path, name), out)
             else:
-                out.append(((*path, name), sorted(_variables(_enc_formulas(enc))), enc,
+                out.append(((*path, name), sorted(smt_eval.variables(_enc_formulas(enc))), enc,
                             obj.model.model_fields[name].is_required()))
 
     def _group(self, ids: Iterable[int]) -> list[Group]:

@@ -199,10 +199,10 @@ class _Prepared:
             every: dict[str, z3.ExprRef] = {}
             reads = []
             for f in formulas:
-                names = _variables(f)
+                names = smt_eval.variables([f])
                 every.update(names)
                 reads.append(frozenset(names))
-            every.update(_variables(self.outcome_term))
+            every.update(smt_eval.variables([self.outcome_term]))
             self._base = (reads, every, _given_names(self.a.facts))
         return self._base
 
@@ -293,7 +293,7 @@ class _Prepared:
                 name = lhs.decl().name() if z3.is_const(lhs) else None
                 if name is None or lhs.decl().kind() != z3.Z3_OP_UNINTERPRETED or name in given:
                     continue
-                reads = frozenset(_variables(rhs))
+                reads = frozenset(smt_eval.variables([rhs]))
                 if name not in reads:
                     definitions.append((name, lhs, rhs, reads))
             counts: dict[str, int] = {}
@@ -324,7 +324,7 @@ class _Prepared:
         """The constraints that read any of these variables (by name), as one formula: the only
         ones a change of those variables alone can break."""
         if self._reads is None:
-            self._reads = [frozenset(_variables(c)) for c in self.constraints]
+            self._reads = [frozenset(smt_eval.variables([c])) for c in self.constraints]
         hit = self._on.get(names)
         if hit is None:
             hit = self._on[names] = smt_eval.conjunction([c for c, reads in zip(self.constraints, self._reads,
@@ -364,24 +364,6 @@ def _prepared(spec: DecisionSpec, bound: int, timeout_s: float) -> _Prepared:
     return prepared
 
 
-def _variables(formula: z3.ExprRef) -> dict[str, z3.ExprRef]:
-    """The free variables a formula reads, by name."""
-    names: dict[str, z3.ExprRef] = {}
-    seen: set[int] = set()
-    stack = [formula]
-    while stack:
-        node = stack.pop()
-        key = node.get_id()
-        if key in seen:
-            continue
-        seen.add(key)
-        if z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            names[node.decl().name()] = node
-        else:
-            stack.extend(node.children())
-    return names
-
-
 def _names_under(name: str, path: str) -> bool:
     """Whether the variable name is of the given fact at path or of one under it (its value,
     presence flag `?`, length `#len`, arbitrary flag `#any`, fields, items)."""
@@ -394,7 +376,7 @@ def _given_names(facts: ObjEnc) -> set[str]:
     at every depth of copy a: what the pair compares."""
     names: set[str] = set()
     for path, enc, _ in _pairs(facts, facts, ""):
-        names.update(n for n in _variables(_same(enc, enc)) if n.startswith(f"{_PREFIX_A}.{path}"))
+        names.update(n for n in smt_eval.variables([_same(enc, enc)]) if n.startswith(f"{_PREFIX_A}.{path}"))
     return names
 
 
