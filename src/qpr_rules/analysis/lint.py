@@ -9,7 +9,7 @@ named condition no rule uses. Information: fact fields that no rule of a decisio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,7 @@ from qpr_rules.facts.paths import field_types
 from qpr_rules.policy.conditions import fact_paths, raw_mappings
 from qpr_rules.policy.fail_closed import decision_problems
 from qpr_rules.policy.loader import LoadedFile, PolicySet
-from qpr_rules.policy.model import Procedure
-from qpr_rules.policy.procedures import dead_ends, unreachable_states
+from qpr_rules.policy.procedures import dead_ends, unreachable_states, written_guards
 from qpr_rules.scenarios.case_runner import check_case_references, load_case_file, run_case
 from qpr_rules.scenarios.runner import (
     STALE_MARK,
@@ -108,17 +107,6 @@ def _lint_fail_closed(ps: PolicySet, report: CheckReport) -> None:
                                              message))
 
 
-def _procedure_guards(procedures: list[Procedure]) -> Iterator[Any]:
-    """Every guard a procedure writes: its transitions' and its states' departures'."""
-    for proc in procedures:
-        yield from (t.when for t in proc.transitions if t.when is not None)
-        stack = list(proc.states)
-        while stack:
-            state = stack.pop()
-            yield from (d.when for d in state.departures.values() if d.when is not None)
-            stack.extend(state.states)
-
-
 def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
     for f in ps.files:
         cited = {c for r in f.policy.rules for c in r.clauses}
@@ -131,7 +119,7 @@ def _lint_traceability(ps: PolicySet, report: CheckReport) -> None:
                                              "the sentences it encodes"))
         used = _used_conditions([*(r.when for r in f.policy.rules),
                                  *(c for i in f.policy.invariants for c in (i.when, i.then)),
-                                 *_procedure_guards(f.policy.procedures)],
+                                 *(g for proc in f.policy.procedures for g in written_guards(proc))],
                                 f.policy.conditions)
         for name in f.policy.conditions:
             if name not in used:

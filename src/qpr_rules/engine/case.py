@@ -232,7 +232,7 @@ class Case:
 
     def _check(self, etype: str, model: Event) -> Check:
         judged = self._judged(etype, model)
-        taken = judged.transitions[0] if judged.transitions else None
+        taken = judged.taken
         state = self._replay.leaf
         if taken is not None:
             to = taken.target or state
@@ -357,7 +357,7 @@ class Case:
         self._runtime, self.spec = runtime, runtime.spec
         r = self._replay
         judged = self._judged(etype, model)
-        taken = judged.transitions[0] if judged.transitions else None
+        taken = judged.taken
         before = r.leaf
         if taken is None:
             spec = judged.departure

@@ -55,6 +55,11 @@ class Judgement(NamedTuple):
     departure: Departure | None  # where none is taken, what the event means there (None: the
     # procedure says nothing of it)
 
+    @property
+    def taken(self) -> TransitionSpec | None:
+        """The transition the event takes (None: none does)."""
+        return self.transitions[0] if self.transitions else None
+
 
 class _Pair(NamedTuple):
     """What the compiled guards read (`f.event`, `f.case`): the two validated halves, unwrapped."""

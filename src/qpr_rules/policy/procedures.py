@@ -124,6 +124,13 @@ def _walk(states: list[ProcedureState], at: Loc, path: tuple[str, ...]) -> Itera
         yield from _walk(s.states, (*loc, "states"), (*path, s.id))
 
 
+def written_guards(proc: Procedure) -> Iterator[Any]:
+    """Every guard the procedure writes, as written: its transitions' and its states' departures'."""
+    yield from (t.when for t in proc.transitions if t.when is not None)
+    for s in _walk(proc.states, (), ()):
+        yield from (d.when for d in s.state.departures.values() if d.when is not None)
+
+
 def guard_model(event_name: str, event: type[Event], case: type[CaseMemory]) -> type[FactModel]:
     """The facts a guard reads: the event and the case memory."""
     name = "Guard_" + "".join(c if c.isalnum() else "_" for c in event_name)
