@@ -1,6 +1,6 @@
-"""The fuzz harness (src/qpr_rules/tools/fuzz.py, issue 18.9), each class of each target run
+"""The fuzz harness (tests/fuzz.py, issue 18.9), each class of each target run
 briefly: a bounded number of examples, derandomized, so CI is repeatable. Longer runs:
-`python -m qpr_rules.tools.fuzz --minutes N`."""
+`python -m tests.fuzz --minutes N` from the checkout."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from qpr_rules.tools import fuzz
+from tests import fuzz
 
 EXAMPLES = {"doors": 15, "loader": 10, "cli": 6}
 CASES = [(t, k) for t in ("doors", "loader") for k in fuzz.targets()[t].classes] + \
@@ -47,7 +47,7 @@ def test_without_hypothesis_the_harness_says_so(monkeypatch: pytest.MonkeyPatch)
 def test_the_cli_fuzzer_never_passes_an_option_that_runs_until_stopped() -> None:
     """`test --watch` and `check --watch` rerun on every save and never return: a fuzzed call with
     them would hang the run (it did, in the slow step), so the harness leaves them out."""
-    from qpr_rules.tools.fuzz import _options, cli_commands
+    from tests.fuzz import _options, cli_commands
 
     assert ("test",) in cli_commands() and ("check",) in cli_commands()
     for words in cli_commands():

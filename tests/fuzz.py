@@ -1,8 +1,8 @@
 """The fuzz harness (issue 18.9): hostile input at every door, kept running to find the next bug.
 
-    python -m qpr_rules.tools.fuzz --minutes 10              # every target, 10 minutes in all
-    python -m qpr_rules.tools.fuzz --target doors --minutes 60 --seed 7
-    python -m qpr_rules.tools.fuzz --target loader --examples 500
+    python -m tests.fuzz --minutes 10              # every target, 10 minutes in all
+    python -m tests.fuzz --target doors --minutes 60 --seed 7
+    python -m tests.fuzz --target loader --examples 500
 
 Three targets, each a set of classes of hostile input (tests/test_fuzz.py runs each class briefly
 in CI; docs/reliability.md lists the classes with the counts tried):
@@ -646,7 +646,7 @@ def fuzz(selected: list[str], minutes: float, examples: int | None, seed: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qpr_rules.tools.fuzz",
+    parser = argparse.ArgumentParser(prog="python -m tests.fuzz",
                                      description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--target", choices=["doors", "loader", "cli", "all"], default="all")
     parser.add_argument("--minutes", type=float, default=0.0, help="Run this long (default: one round).")
