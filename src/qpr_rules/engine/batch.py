@@ -98,8 +98,6 @@ def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any
     pickled Decisions: pickling one builds the explanations of every rule that did not fire, and
     unpickling them cost the caller more than deciding. When the caller logs, each answer as
     (answer, its log record)."""
-    from qpr_rules.engine.answers import compact
-
     engine: Engine = _WORKER["engine"]
     sink = _WORKER.get("sink")
     out: list[Any] = []
@@ -109,19 +107,28 @@ def _worker_chunk(blob: bytes, as_json: bool, as_of: dt.date | None) -> list[Any
         if as_json:
             answer = decision.to_json()
         else:
-            small = compact(decision)
-            if small is None:
-                answer = decision
-            elif used is engine and small[1] is None:  # the common case: the mask alone
-                answer = small[0]
-            else:
-                answer = (None if used is engine else used.as_of, *small)
+            answer = _compact_answer(decision, None if used is engine else used.as_of)
         if sink is not None:
             (record,) = sink.records  # exactly one record per decision
             sink.records.clear()
             answer = (answer, record)
         out.append(answer)
     return out
+
+
+def _compact_answer(decision: Decision, version: dt.date | None) -> Any:
+    """What a worker sends back for a Decision (read by `_revive`): the mask of the rules that
+    fired alone in the common case, else (version: the date of the policy version that answered,
+    None for the caller's own; the mask; the obligations when they differ per case); a whole
+    Decision for an error answer, which is not built from the answers."""
+    from qpr_rules.engine.answers import compact
+
+    small = compact(decision)
+    if small is None:
+        return decision
+    if version is None and small[1] is None:
+        return small[0]
+    return (version, *small)
 
 
 def _packed(pairs: Iterator[tuple[str, Any]], size: int) -> tuple[list[str], bytes]:
@@ -379,8 +386,6 @@ def _handoff_pays(engine: Engine, probe: list[tuple[str, Any]], answered: list[A
     them here (decide_cost), in the CPU this process keeps beside jobs workers on this machine's
     cores, with HANDOFF_SHARE to spare: their pickling, and the Decisions rebuilt from their
     compact answers (with as_json, the lines unpickled)."""
-    from qpr_rules.engine.answers import compact
-
     clock = time.perf_counter
     started = clock()
     _, blob = _packed(iter(probe), len(probe))
@@ -390,10 +395,7 @@ def _handoff_pays(engine: Engine, probe: list[tuple[str, Any]], answered: list[A
         sent = _Sent(blob)
         try:
             for index, ((decision_id, _), decision) in enumerate(zip(probe, answered, strict=True)):
-                small = compact(decision)
-                if small is not None:
-                    _revive(engine, decision_id, small[0] if small[1] is None else (None, *small), sent,
-                            index)
+                _revive(engine, decision_id, _compact_answer(decision, None), sent, index)
         except Exception:  # a cost estimate only (a case another policy version answered, rebuilt
             return True  # against this one's rules, say): workers, as before the estimate
     # jobs workers and this process share the cores: this process keeps cores / (jobs + 1) of one
